@@ -1,0 +1,96 @@
+import { Injectable } from '@nestjs/common';
+import type { RealtimeConnection } from './realtime-connection.js';
+
+const NO_CONNECTIONS: readonly RealtimeConnection[] = Object.freeze([]);
+
+/**
+ * The registry of this node's live connections: lookup by connection id and by user id (a user
+ * may have several connections: tabs, devices), counts and iteration. Injectable anywhere.
+ *
+ * Entries are added when a socket opens and removed when it closes, whatever the reason; a test
+ * can enumerate {@link connections} and {@link userIds} to prove nothing leaked.
+ */
+@Injectable()
+export class ConnectionManager {
+  private readonly byId = new Map<string, RealtimeConnection>();
+  private readonly byUser = new Map<string, Set<RealtimeConnection>>();
+
+  /** Live connections on this node. */
+  get count(): number {
+    return this.byId.size;
+  }
+
+  /** Distinct authenticated users with at least one connection on this node. */
+  get userCount(): number {
+    return this.byUser.size;
+  }
+
+  get(connectionId: string): RealtimeConnection | undefined {
+    return this.byId.get(connectionId);
+  }
+
+  has(connectionId: string): boolean {
+    return this.byId.has(connectionId);
+  }
+
+  /** Every live connection of `userId` on this node (empty when none). */
+  getByUser(userId: string): readonly RealtimeConnection[] {
+    const set = this.byUser.get(userId);
+    return set ? [...set] : NO_CONNECTIONS;
+  }
+
+  /** Number of live connections of `userId` on this node. */
+  countByUser(userId: string): number {
+    return this.byUser.get(userId)?.size ?? 0;
+  }
+
+  /** Iterates over live connections (do not add or remove connections while iterating). */
+  connections(): IterableIterator<RealtimeConnection> {
+    return this.byId.values();
+  }
+
+  /** Ids of users with live connections on this node. */
+  userIds(): IterableIterator<string> {
+    return this.byUser.keys();
+  }
+
+  /** @internal Called by the server when a socket opens. */
+  add(connection: RealtimeConnection): void {
+    this.byId.set(connection.id, connection);
+    if (connection.userId !== undefined) this.indexUser(connection, connection.userId);
+  }
+
+  /** @internal Called by the server when a socket closes. Idempotent. */
+  remove(connection: RealtimeConnection): boolean {
+    if (this.byId.get(connection.id) !== connection) return false;
+    this.byId.delete(connection.id);
+    if (connection.userId !== undefined) this.unindexUser(connection, connection.userId);
+    return true;
+  }
+
+  /**
+   * Binds a connection to a user (on authentication), or moves it to another user (re-auth as
+   * someone else), or unbinds it (`undefined`).
+   */
+  setUser(connection: RealtimeConnection, userId: string | undefined): void {
+    const previous = connection.userId;
+    if (previous === userId) return;
+    const registered = this.byId.get(connection.id) === connection;
+    if (registered && previous !== undefined) this.unindexUser(connection, previous);
+    connection.userId = userId;
+    if (registered && userId !== undefined) this.indexUser(connection, userId);
+  }
+
+  private indexUser(connection: RealtimeConnection, userId: string): void {
+    let set = this.byUser.get(userId);
+    if (!set) this.byUser.set(userId, (set = new Set()));
+    set.add(connection);
+  }
+
+  private unindexUser(connection: RealtimeConnection, userId: string): void {
+    const set = this.byUser.get(userId);
+    if (!set) return;
+    set.delete(connection);
+    if (set.size === 0) this.byUser.delete(userId);
+  }
+}

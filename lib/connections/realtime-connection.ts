@@ -1,0 +1,113 @@
+import type { WebSocket } from 'ws';
+import { CloseCode } from '../protocol/close-codes.js';
+import type { Envelope } from '../protocol/envelope.js';
+import { isoNow } from '../utils/clock.js';
+
+/**
+ * One live WebSocket connection and its state. This object is what handlers receive through
+ * `@Connection()` (and `ExecutionContext.switchToWs().getClient()`).
+ *
+ * It is deliberately flat: plain fields, no per-connection closures, observables or timers, so an
+ * idle connection costs little more than the socket itself (heartbeats and timeouts are driven by
+ * one sweep over all connections, not by a timer each).
+ */
+export class RealtimeConnection {
+  /** Authenticated user id; `undefined` until the connection authenticates. */
+  userId: string | undefined = undefined;
+  /** Application data attached to the connection; created on first use. */
+  private metadataStore: Map<string, unknown> | undefined = undefined;
+  /** Epoch ms of the last inbound message (pongs excluded). */
+  lastActiveAt: number;
+  /** Epoch ms of the last inbound frame of any kind, pongs included. */
+  lastSeenAt: number;
+  /** Epoch ms of the last pong (the open counts as one). */
+  lastPongAt: number;
+  /** Epoch ms of the last ping sent. */
+  lastPingAt: number;
+  /** Bytes of inbound messages whose handlers have not finished (see `readBufferSize`). */
+  pendingInboundBytes = 0;
+  /** Write-timeout bookkeeping: buffered amount at the last sweep and since when it has not shrunk. */
+  stalledBufferedAmount = 0;
+  stalledSince = 0;
+  /**
+   * Outbound bytes the socket may hold unsent before this reader counts as a slow consumer and is
+   * closed with 1013 (`writeBufferSize`); set by the server when the connection opens.
+   */
+  outboundLimit = Number.POSITIVE_INFINITY;
+
+  constructor(
+    /** Connection (client) id, sent as `connected.client_id`. */
+    readonly id: string,
+    /** Session id, sent as `connected.session_id`. */
+    readonly sessionId: string,
+    /** The underlying `ws` socket. */
+    readonly socket: WebSocket,
+    /** Remote IP address as seen by the HTTP server. */
+    readonly remoteAddress: string | undefined,
+    /** Epoch ms of the upgrade. */
+    readonly createdAt: number,
+  ) {
+    this.lastActiveAt = createdAt;
+    this.lastSeenAt = createdAt;
+    this.lastPongAt = createdAt;
+    this.lastPingAt = createdAt;
+  }
+
+  /** True while frames can be sent. */
+  get isOpen(): boolean {
+    return this.socket.readyState === 1;
+  }
+
+  /** Rooms this connection is a member of (kept by the room layer). */
+  readonly rooms = new Set<string>();
+
+  getMetadata<T = unknown>(key: string): T | undefined {
+    return this.metadataStore?.get(key) as T | undefined;
+  }
+
+  setMetadata(key: string, value: unknown): void {
+    (this.metadataStore ??= new Map()).set(key, value);
+  }
+
+  /** A copy of the metadata as a plain object. */
+  metadata(): Record<string, unknown> {
+    return this.metadataStore ? Object.fromEntries(this.metadataStore) : {};
+  }
+
+  /**
+   * Sends one envelope (the server stamps `timestamp`). Returns false when the connection is no
+   * longer open. Order is the order of calls: nothing is queued outside the socket.
+   */
+  send(envelope: Envelope): boolean {
+    envelope.timestamp = isoNow();
+    return this.sendText(JSON.stringify(envelope));
+  }
+
+  /**
+   * Sends an already-serialized frame (a broadcast is serialized once and passed to every
+   * recipient this way).
+   */
+  sendText(frame: string | Buffer): boolean {
+    const socket = this.socket;
+    if (socket.readyState !== 1) return false;
+    // A reader that stopped reading must not make the server buffer without bound, nor slow
+    // anyone else down: past the limit it is cut off, and reconnects (and resumes) when it can.
+    if (socket.bufferedAmount > this.outboundLimit) {
+      socket.close(CloseCode.TRY_AGAIN_LATER, 'slow consumer');
+      return false;
+    }
+    socket.send(frame);
+    return true;
+  }
+
+  /** Closes the connection politely with `code` (a close frame, then TCP close). */
+  close(code: number = CloseCode.NORMAL, reason = ''): void {
+    const state = this.socket.readyState;
+    if (state === 0 || state === 1) this.socket.close(code, reason);
+  }
+
+  /** Drops the TCP connection at once, for dead or abusive peers. */
+  terminate(): void {
+    this.socket.terminate();
+  }
+}

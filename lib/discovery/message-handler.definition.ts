@@ -1,0 +1,12 @@
+/** One `@OnMessage` binding found at bootstrap: message type → method of a provider instance. */
+export interface MessageHandlerDefinition {
+  type: string;
+  /** `type` of the reply frame built from the return value. */
+  reply: string;
+  instance: object;
+  methodName: string;
+  /** `ClassName.methodName`, for messages. */
+  label: string;
+  /** A built-in handler yields to an application handler of the same type. */
+  builtin: boolean;
+}

@@ -1,0 +1,79 @@
+import { Injectable } from '@nestjs/common';
+import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
+import { ExternalContextCreator } from '@nestjs/core';
+import type { RealtimeConnection } from '../connections/realtime-connection.js';
+import type { MessageHandlerDefinition } from '../discovery/message-handler.definition.js';
+import type { HandlerInvoker, RegisteredHandler } from '../discovery/message-handler.registry.js';
+import type { Envelope } from '../protocol/envelope.js';
+import { REALTIME_CONTEXT_TYPE } from '../realtime.constants.js';
+import { type DirectParam, probeDirectCall } from './enhancer.probe.js';
+import { extractParam, RealtimeParamsFactory } from './realtime-params.factory.js';
+
+type Method = (...args: unknown[]) => unknown;
+
+function createDirectInvoker(instance: object, method: Method, params: DirectParam[]): HandlerInvoker {
+  // Without parameter decorators a handler receives what Nest's pipeline would pass it:
+  // (connection, data, message, type).
+  if (params.length === 0) {
+    return (connection, message) => method.call(instance, connection, message.data, message, message.type);
+  }
+  const [first, second] = params;
+  if (params.length === 1 && first.index === 0) {
+    return (connection, message) =>
+      method.call(instance, extractParam(first.type, first.data as string, connection, message.data, message));
+  }
+  if (params.length === 2 && first.index === 0 && second.index === 1) {
+    return (connection, message) =>
+      method.call(
+        instance,
+        extractParam(first.type, first.data as string, connection, message.data, message),
+        extractParam(second.type, second.data as string, connection, message.data, message),
+      );
+  }
+  const length = params[params.length - 1].index + 1;
+  return (connection: RealtimeConnection, message: Envelope) => {
+    const args = new Array<unknown>(length);
+    for (const param of params) {
+      args[param.index] = extractParam(param.type, param.data as string, connection, message.data, message);
+    }
+    return method.apply(instance, args);
+  };
+}
+
+/**
+ * Turns a discovered `@OnMessage` binding into something the dispatcher can call, once, at
+ * bootstrap. Handlers with guards, interceptors, pipes or filters (at any level, global included)
+ * are wrapped by Nest's `ExternalContextCreator` with context type `'ws'`, exactly like
+ * `@nestjs/graphql` resolvers; the others are called directly.
+ */
+@Injectable()
+export class HandlerInvokerFactory {
+  private readonly paramsFactory = new RealtimeParamsFactory();
+
+  constructor(private readonly externalContextCreator: ExternalContextCreator) {}
+
+  create(definition: MessageHandlerDefinition): RegisteredHandler {
+    const instance = definition.instance;
+    const method = (instance as Record<string, Method>)[definition.methodName];
+    const direct = probeDirectCall(this.externalContextCreator, instance, definition.methodName);
+    if (direct) {
+      return { ...definition, direct: true, invoke: createDirectInvoker(instance, method, direct) };
+    }
+    const wrapped = this.externalContextCreator.create(
+      instance,
+      method,
+      definition.methodName,
+      ROUTE_ARGS_METADATA,
+      this.paramsFactory,
+      undefined,
+      undefined,
+      { guards: true, interceptors: true, filters: true },
+      REALTIME_CONTEXT_TYPE,
+    );
+    return {
+      ...definition,
+      direct: false,
+      invoke: (connection, message) => wrapped(connection, message.data, message, message.type),
+    };
+  }
+}

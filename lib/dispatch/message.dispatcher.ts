@@ -1,0 +1,138 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { isObservable, lastValueFrom } from 'rxjs';
+import type { RealtimeConnection } from '../connections/realtime-connection.js';
+import { RealtimeStats } from '../connections/realtime-stats.js';
+import { MessageHandlerRegistry, type RegisteredHandler } from '../discovery/message-handler.registry.js';
+import { mapErrorToFrame } from '../errors/error-frame.mapper.js';
+import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
+import { decodeEnvelope, MalformedMessageError } from '../protocol/codec.js';
+import type { Envelope } from '../protocol/envelope.js';
+import { ErrorCode, ErrorFrameType } from '../protocol/error-codes.js';
+import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
+import { Messages } from '../realtime.messages.js';
+import { Reply } from './reply.js';
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
+}
+
+/**
+ * The per-message hot path: decode → route → invoke → reply. Synchronous results are answered in
+ * the same tick, so a reply is never overtaken by a frame produced after it; asynchronous results
+ * are answered when they settle. Everything thrown anywhere becomes a PROTOCOL.md error frame.
+ */
+@Injectable()
+export class MessageDispatcher {
+  private readonly logger = new Logger('RealtimeDispatcher');
+  private readonly readBufferSize: number;
+
+  constructor(
+    private readonly registry: MessageHandlerRegistry,
+    private readonly stats: RealtimeStats,
+    @Inject(RESOLVED_REALTIME_OPTIONS) options: ResolvedRealtimeOptions,
+  ) {
+    this.readBufferSize = options.readBufferSize;
+  }
+
+  /** Handles one inbound text frame. Never throws. */
+  dispatch(connection: RealtimeConnection, frame: Buffer): void {
+    this.stats.messagesReceived++;
+    this.stats.bytesReceived += frame.length;
+    let message: Envelope;
+    try {
+      message = decodeEnvelope(frame.toString());
+    } catch (error) {
+      const malformed = error as MalformedMessageError;
+      this.sendError(connection, ErrorFrameType.ERROR, ErrorCode.BAD_MESSAGE, malformed.message, malformed.requestId);
+      return;
+    }
+    const handler = this.registry.get(message.type);
+    if (handler === undefined) {
+      this.sendError(
+        connection,
+        ErrorFrameType.ERROR,
+        ErrorCode.UNKNOWN_TYPE,
+        `unknown message type "${message.type}"`,
+        message.id,
+      );
+      return;
+    }
+    let result: unknown;
+    try {
+      result = handler.invoke(connection, message);
+    } catch (error) {
+      this.fail(connection, message, handler, error);
+      return;
+    }
+    if (result === undefined) return;
+    if (isPromiseLike(result)) {
+      this.await(connection, message, handler, result, frame.length);
+    } else if (isObservable(result)) {
+      this.await(connection, message, handler, lastValueFrom(result, { defaultValue: undefined }), frame.length);
+    } else {
+      this.reply(connection, message, handler, result);
+    }
+  }
+
+  private await(
+    connection: RealtimeConnection,
+    message: Envelope,
+    handler: RegisteredHandler,
+    pending: PromiseLike<unknown>,
+    size: number,
+  ): void {
+    // Inbound backpressure: while handlers of this connection hold more than readBufferSize
+    // bytes of messages, stop reading its socket so TCP slows the sender down.
+    connection.pendingInboundBytes += size;
+    if (connection.pendingInboundBytes > this.readBufferSize && !connection.socket.isPaused) {
+      connection.socket.pause();
+    }
+    pending.then(
+      (value) => {
+        this.release(connection, size);
+        this.reply(connection, message, handler, value);
+      },
+      (error: unknown) => {
+        this.release(connection, size);
+        this.fail(connection, message, handler, error);
+      },
+    );
+  }
+
+  private release(connection: RealtimeConnection, size: number): void {
+    connection.pendingInboundBytes -= size;
+    if (connection.socket.isPaused && connection.pendingInboundBytes <= this.readBufferSize) {
+      connection.socket.resume();
+    }
+  }
+
+  private reply(connection: RealtimeConnection, message: Envelope, handler: RegisteredHandler, value: unknown): void {
+    if (value === undefined) return;
+    const isReply = value instanceof Reply;
+    if (connection.send({ type: isReply ? value.type : handler.reply, id: message.id, data: isReply ? value.data : value })) {
+      this.stats.messagesSent++;
+    }
+  }
+
+  private fail(connection: RealtimeConnection, message: Envelope, handler: RegisteredHandler, error: unknown): void {
+    const mapped = mapErrorToFrame(error);
+    // Nest's pipeline already logged what no filter handled; log the direct path's errors here.
+    if (mapped.internal && handler.direct) {
+      this.logger.error(Messages.handlerFailed(message.type), error instanceof Error ? error.stack : String(error));
+    }
+    this.stats.messageErrors++;
+    if (connection.send({ type: mapped.frameType, id: message.id, data: mapped.data })) this.stats.messagesSent++;
+  }
+
+  /** Sends an error frame (PROTOCOL.md, "Errors"). */
+  sendError(
+    connection: RealtimeConnection,
+    frameType: ErrorFrameType,
+    code: string,
+    text: string,
+    id?: string | number,
+  ): void {
+    this.stats.messageErrors++;
+    if (connection.send({ type: frameType, id, data: { code, message: text } })) this.stats.messagesSent++;
+  }
+}

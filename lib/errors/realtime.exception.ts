@@ -1,0 +1,34 @@
+import { IntrinsicException } from '@nestjs/common';
+import { ErrorCode, ErrorFrameType } from '../protocol/error-codes.js';
+
+/**
+ * An error that becomes a PROTOCOL.md error frame on the wire:
+ * `{ type: frameType, id, data: { code, message, details? } }`. Throw it (or a subclass) from a
+ * handler, guard, pipe or filter. Its message is sent to the client, so it must not contain
+ * internals. It extends `IntrinsicException` so that Nest does not log it as a server error.
+ */
+export class RealtimeException extends IntrinsicException {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+    readonly frameType: ErrorFrameType = ErrorFrameType.ERROR,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** `BAD_REQUEST`: a required field is missing or has the wrong type. */
+export class RealtimeBadRequestException extends RealtimeException {
+  constructor(message = 'bad request', details?: unknown) {
+    super(ErrorCode.BAD_REQUEST, message, details);
+  }
+}
+
+/** `FORBIDDEN`: the action is refused by a policy (a guard returned false, a room refused a join). */
+export class RealtimeForbiddenException extends RealtimeException {
+  constructor(message = 'forbidden') {
+    super(ErrorCode.FORBIDDEN, message);
+  }
+}

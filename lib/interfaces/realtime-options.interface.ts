@@ -1,0 +1,109 @@
+import type { IncomingMessage } from 'node:http';
+
+/** Decides whether a browser `Origin` may open a connection. */
+export type OriginPredicate = (origin: string | undefined, request: IncomingMessage) => boolean;
+
+/**
+ * Options of `RealtimeModule.forRoot()` / `forRootAsync()`. Every limit has a documented
+ * default; a contradictory or out-of-range value fails start-up with a message naming the option.
+ */
+export interface RealtimeModuleOptions {
+  /**
+   * URL path of the WebSocket endpoint on the app's HTTP server.
+   * @default '/ws'
+   */
+  path?: string;
+  /**
+   * This node's id in a cluster, sent in `connected.node_id`.
+   * @default a random id
+   */
+  nodeId?: string;
+  /**
+   * Browser origins allowed to connect: an allow-list (exact `scheme://host[:port]` strings, or
+   * `'*'`) or a predicate. Requests without an `Origin` header (non-browser clients) are allowed
+   * by an allow-list. A refused origin gets HTTP 403 at the upgrade.
+   * @default undefined (any origin)
+   */
+  allowedOrigins?: readonly string[] | OriginPredicate;
+  /**
+   * Live connections this node accepts; the next upgrade gets HTTP 503.
+   * @default 10000
+   */
+  maxConnections?: number;
+  /**
+   * Largest inbound frame in bytes; a larger one closes the connection with 1009.
+   * @default 1048576 (1 MiB)
+   */
+  maxMessageSize?: number;
+  /**
+   * Milliseconds an upgrade may take from the HTTP request to the open socket (including
+   * asynchronous admission checks); after it the request gets HTTP 408.
+   * @default 10000
+   */
+  handshakeTimeout?: number;
+  /**
+   * Milliseconds between protocol-level pings. Must be below `pongTimeout`.
+   * @default 54000
+   */
+  pingInterval?: number;
+  /**
+   * Milliseconds without a pong after which a connection is considered dead and terminated.
+   * @default 60000
+   */
+  pongTimeout?: number;
+  /**
+   * Milliseconds without any inbound frame (messages or pongs) after which a connection is
+   * terminated; 0 disables it (heartbeats already catch dead peers).
+   * @default 0
+   */
+  readTimeout?: number;
+  /**
+   * Milliseconds a connection's outbound buffer may stay non-empty without draining any of it;
+   * after it the reader is treated as stuck and the connection is closed with 1013. 0 disables it.
+   * @default 30000
+   */
+  writeTimeout?: number;
+  /**
+   * Milliseconds a connection may stay without sending a message (pongs do not count) before it
+   * is closed with 1000 ("idle timeout"); 0 disables it.
+   * @default 0
+   */
+  connectionTimeout?: number;
+  /**
+   * Milliseconds between cleanup passes (idle, read and write timeouts, stale registry entries).
+   * @default 30000
+   */
+  cleanupInterval?: number;
+  /**
+   * Inbound backlog per connection, in bytes of messages whose handlers have not finished; above
+   * it the socket is paused (TCP backpressure) until handlers catch up.
+   * @default 1048576 (1 MiB)
+   */
+  readBufferSize?: number;
+  /**
+   * Outbound buffer per connection, in bytes the socket has not yet written; a reader that falls
+   * this far behind is a slow consumer and is closed with 1013.
+   * @default 4194304 (4 MiB)
+   */
+  writeBufferSize?: number;
+  /**
+   * Milliseconds connections get to close after the 1012 ("service restart") sent at shutdown,
+   * before the remaining ones are terminated.
+   * @default 5000
+   */
+  shutdownTimeout?: number;
+  /**
+   * Built-in message handlers (PROTOCOL.md); switch one off to replace it with your own
+   * `@OnMessage` handler for the same type.
+   * @default { echo: true, ping: true }
+   */
+  builtins?: { echo?: boolean; ping?: boolean };
+}
+
+/** Options after defaults were applied and the whole set was validated. */
+export interface ResolvedRealtimeOptions extends Required<
+  Omit<RealtimeModuleOptions, 'allowedOrigins' | 'builtins'>
+> {
+  allowedOrigins: OriginPredicate | undefined;
+  builtins: { echo: boolean; ping: boolean };
+}

@@ -1,0 +1,26 @@
+/** The `data.code` values of error frames (PROTOCOL.md, "Errors"). */
+export const ErrorCode = {
+  BAD_MESSAGE: 'BAD_MESSAGE',
+  AUTH_REQUIRED: 'AUTH_REQUIRED',
+  AUTH_FAILED: 'AUTH_FAILED',
+  INSUFFICIENT_PERMISSIONS: 'INSUFFICIENT_PERMISSIONS',
+  UNKNOWN_TYPE: 'UNKNOWN_TYPE',
+  BAD_REQUEST: 'BAD_REQUEST',
+  NOT_IN_ROOM: 'NOT_IN_ROOM',
+  FORBIDDEN: 'FORBIDDEN',
+  USER_OFFLINE: 'USER_OFFLINE',
+  INTERNAL: 'INTERNAL',
+  RATE_LIMITED: 'RATE_LIMITED',
+  TOKEN_EXPIRED: 'TOKEN_EXPIRED',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Frame types that carry an error (`data: { code, message, details? }`). */
+export const ErrorFrameType = {
+  ERROR: 'error',
+  AUTH_ERROR: 'auth_error',
+  AUTHORIZATION_ERROR: 'authorization_error',
+} as const;
+
+export type ErrorFrameType = (typeof ErrorFrameType)[keyof typeof ErrorFrameType];

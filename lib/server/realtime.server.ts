@@ -1,0 +1,229 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { WebSocket, WebSocketServer } from 'ws';
+import { ConnectionManager } from '../connections/connection.manager.js';
+import { RealtimeConnection } from '../connections/realtime-connection.js';
+import { RealtimeStats, type UpgradeRejection } from '../connections/realtime-stats.js';
+import { MessageDispatcher } from '../dispatch/message.dispatcher.js';
+import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
+import { CloseCode } from '../protocol/close-codes.js';
+import { MessageType } from '../protocol/message-types.js';
+import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
+import { Messages } from '../realtime.messages.js';
+import { abortHandshake } from './abort-handshake.js';
+import { ConnectionSweeper } from './connection.sweeper.js';
+
+const kConnection = Symbol('nest-realtime.connection');
+type HostedSocket = WebSocket & { [kConnection]?: RealtimeConnection };
+
+function connectionOf(socket: WebSocket): RealtimeConnection {
+  return (socket as HostedSocket)[kConnection]!;
+}
+
+function pathOf(url: string | undefined): string {
+  if (!url) return '/';
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
+}
+
+/**
+ * The WebSocket endpoint on the application's own HTTP server: admission at the upgrade
+ * (path, origin, capacity, handshake timeout), connection lifecycle, and graceful shutdown.
+ *
+ * Socket listeners are created once per server, not per connection, and find their connection
+ * through a symbol on the socket (the way `ws` itself wires its internals).
+ */
+@Injectable()
+export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('RealtimeServer');
+  private readonly wss: WebSocketServer;
+  private readonly sweeper: ConnectionSweeper;
+  private httpServer: HttpServer | undefined;
+  private accepting = false;
+  private pendingUpgrades = 0;
+  private drained: (() => void) | undefined;
+
+  constructor(
+    @Inject(RESOLVED_REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly connections: ConnectionManager,
+    private readonly dispatcher: MessageDispatcher,
+    private readonly stats: RealtimeStats,
+  ) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      maxPayload: options.maxMessageSize,
+      perMessageDeflate: false,
+    });
+    this.sweeper = new ConnectionSweeper(connections, stats, options);
+    const server = this;
+    this.onSocketMessage = function (this: WebSocket, data: Buffer, isBinary: boolean) {
+      server.handleMessage(connectionOf(this), data, isBinary);
+    };
+    this.onSocketClose = function (this: WebSocket, code: number) {
+      server.handleClose(connectionOf(this), code);
+    };
+  }
+
+  private readonly onSocketMessage: (this: WebSocket, data: Buffer, isBinary: boolean) => void;
+  private readonly onSocketClose: (this: WebSocket, code: number) => void;
+
+  /** True while new connections are accepted. */
+  get isAccepting(): boolean {
+    return this.accepting;
+  }
+
+  onApplicationBootstrap(): void {
+    const httpServer = this.adapterHost?.httpAdapter?.getHttpServer?.() as HttpServer | undefined;
+    if (!httpServer || typeof httpServer.on !== 'function') {
+      this.logger.warn(Messages.noHttpServer());
+      return;
+    }
+    this.httpServer = httpServer;
+    httpServer.on('upgrade', this.onUpgrade);
+    this.sweeper.start();
+    this.accepting = true;
+    this.logger.log(`WebSocket endpoint ready at ${this.options.path} (node ${this.options.nodeId})`);
+  }
+
+  /**
+   * Graceful shutdown: stop accepting, ask every client to reconnect elsewhere and resume (close
+   * 1012), wait up to `shutdownTimeout` for them to go, then cut whoever is left.
+   */
+  async onModuleDestroy(): Promise<void> {
+    if (!this.httpServer) return;
+    this.accepting = false;
+    this.sweeper.stop();
+    if (this.connections.count > 0) {
+      const done = new Promise<void>((resolve) => (this.drained = resolve));
+      for (const connection of this.connections.connections()) {
+        this.stats.countServerClose(CloseCode.SERVICE_RESTART);
+        connection.close(CloseCode.SERVICE_RESTART, 'service restart');
+      }
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.shutdownTimeout)));
+      await Promise.race([done, timeout]);
+      clearTimeout(timer);
+      for (const connection of [...this.connections.connections()]) {
+        connection.terminate();
+        this.connections.remove(connection);
+      }
+      this.drained = undefined;
+    }
+    this.httpServer.off('upgrade', this.onUpgrade);
+    this.httpServer = undefined;
+    this.wss.close();
+  }
+
+  private readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    if (pathOf(request.url) !== this.options.path) {
+      // Another upgrade listener (a second gateway, a dev server) may own this path.
+      if (this.httpServer?.listenerCount('upgrade') === 1) this.reject(socket, 'bad_request', 404);
+      return;
+    }
+    if (!this.accepting) return this.reject(socket, 'draining', 503);
+    const allowOrigin = this.options.allowedOrigins;
+    if (allowOrigin && !allowOrigin(request.headers.origin, request)) {
+      return this.reject(socket, 'origin', 403);
+    }
+    if (this.connections.count + this.pendingUpgrades >= this.options.maxConnections) {
+      this.logger.warn(`maxConnections (${this.options.maxConnections}) reached: refusing an upgrade`);
+      return this.reject(socket, 'capacity', 503);
+    }
+    this.pendingUpgrades++;
+    let settled = false;
+    const timer = setTimeout(() => {
+      if (settled) return;
+      settled = true;
+      this.pendingUpgrades--;
+      this.reject(socket, 'handshake_timeout', 408);
+    }, this.options.handshakeTimeout);
+    socket.once('close', () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      this.pendingUpgrades--;
+    });
+    this.wss.handleUpgrade(request, socket, head, (ws) => {
+      if (settled) {
+        ws.terminate();
+        return;
+      }
+      settled = true;
+      clearTimeout(timer);
+      this.pendingUpgrades--;
+      this.open(ws as HostedSocket, request);
+    });
+  };
+
+  private reject(socket: Duplex, reason: UpgradeRejection, status: number): void {
+    this.stats.rejectedUpgrades[reason]++;
+    abortHandshake(socket, status);
+  }
+
+  private open(ws: HostedSocket, request: IncomingMessage): void {
+    const now = Date.now();
+    const connection = new RealtimeConnection(
+      randomUUID(),
+      randomUUID(),
+      ws,
+      request.socket.remoteAddress,
+      now,
+    );
+    connection.outboundLimit = this.options.writeBufferSize;
+    ws[kConnection] = connection;
+    ws.on('message', this.onSocketMessage);
+    ws.on('close', this.onSocketClose);
+    ws.on('pong', onSocketPong);
+    ws.on('error', onSocketError);
+    this.connections.add(connection);
+    this.stats.totalConnections++;
+    connection.send({
+      type: MessageType.CONNECTED,
+      data: {
+        client_id: connection.id,
+        session_id: connection.sessionId,
+        node_id: this.options.nodeId,
+        heartbeat_ms: this.options.pingInterval,
+      },
+    });
+    this.stats.messagesSent++;
+    this.logger.debug(`connection ${connection.id} opened from ${connection.remoteAddress ?? '?'}`);
+  }
+
+  private handleMessage(connection: RealtimeConnection, data: Buffer, isBinary: boolean): void {
+    const now = Date.now();
+    connection.lastActiveAt = now;
+    connection.lastSeenAt = now;
+    if (isBinary) {
+      // The JSON protocol has no binary frames (PROTOCOL.md, "Transport").
+      this.stats.countServerClose(CloseCode.UNSUPPORTED_DATA);
+      connection.close(CloseCode.UNSUPPORTED_DATA, 'binary frames are not supported');
+      return;
+    }
+    this.dispatcher.dispatch(connection, data);
+  }
+
+  private handleClose(connection: RealtimeConnection, code: number): void {
+    if (!this.connections.remove(connection)) return;
+    this.logger.debug(`connection ${connection.id} closed (${code})`);
+    if (this.drained && this.connections.count === 0) this.drained();
+  }
+}
+
+function onSocketPong(this: WebSocket): void {
+  const connection = connectionOf(this);
+  const now = Date.now();
+  connection.lastPongAt = now;
+  connection.lastSeenAt = now;
+}
+
+/**
+ * `ws` emits 'error' for protocol violations (oversized frame: 1009, invalid UTF-8: 1007, ...)
+ * and closes the socket itself; a listener must exist so the error is not thrown.
+ */
+function onSocketError(this: WebSocket): void {}

@@ -1,0 +1,38 @@
+import type { INestApplication, ModuleMetadata } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { RealtimeModule, type RealtimeModuleOptions } from '../../lib/index.js';
+
+export interface TestApp {
+  app: INestApplication;
+  /** `ws://127.0.0.1:PORT/ws` (or the configured path). */
+  url: string;
+  /** `http://127.0.0.1:PORT`. */
+  http: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Boots a real Nest application with the module on an ephemeral loopback port, the way a user's
+ * e2e test would, plus any extra providers/controllers/imports of the fixture.
+ */
+export async function createTestApp(
+  options: RealtimeModuleOptions = {},
+  metadata: ModuleMetadata = {},
+  configure?: (app: INestApplication) => void,
+): Promise<TestApp> {
+  const moduleRef = await Test.createTestingModule({
+    ...metadata,
+    imports: [RealtimeModule.forRoot(options), ...(metadata.imports ?? [])],
+  }).compile();
+  const app = moduleRef.createNestApplication({ logger: false });
+  configure?.(app);
+  await app.listen(0, '127.0.0.1');
+  const address = app.getHttpServer().address() as { port: number };
+  const http = `http://127.0.0.1:${address.port}`;
+  return {
+    app,
+    http,
+    url: `ws://127.0.0.1:${address.port}${options.path ?? '/ws'}`,
+    close: () => app.close(),
+  };
+}
