@@ -1,0 +1,125 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { ConnectionManager, RealtimeStats } from '../../lib/index.js';
+import { createTestApp, type TestApp } from '../support/test-app.js';
+import { TestClient, upgradeStatus } from '../support/test-client.js';
+
+const until = async (predicate: () => boolean, timeoutMs = 3000): Promise<void> => {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+};
+
+describe('connection lifecycle, admission and shutdown (e2e)', () => {
+  let t: TestApp | undefined;
+  afterEach(async () => {
+    await t?.close();
+    t = undefined;
+  });
+
+  it('refuses a disallowed Origin with HTTP 403 and counts it', async () => {
+    t = await createTestApp({ allowedOrigins: ['https://chat.example.com'] });
+    expect(await upgradeStatus(t.url, { origin: 'https://evil.example.com' })).toBe(403);
+    expect(await upgradeStatus(t.url, { origin: 'https://chat.example.com' })).toBe(101);
+    expect(await upgradeStatus(t.url)).toBe(101); // non-browser client: no Origin
+    expect(t.app.get(RealtimeStats).rejectedUpgrades.origin).toBe(1);
+  });
+
+  it('uses an origin predicate', async () => {
+    t = await createTestApp({ allowedOrigins: (origin) => origin?.endsWith('.trusted.test') === true });
+    expect(await upgradeStatus(t.url, { origin: 'https://a.trusted.test' })).toBe(101);
+    expect(await upgradeStatus(t.url, { origin: 'https://a.untrusted.test' })).toBe(403);
+  });
+
+  it('refuses upgrades beyond maxConnections with HTTP 503 and accepts again after a close', async () => {
+    t = await createTestApp({ maxConnections: 2 });
+    const a = await TestClient.connect(t.url);
+    const b = await TestClient.connect(t.url);
+    expect(await upgradeStatus(t.url)).toBe(503);
+    expect(t.app.get(RealtimeStats).rejectedUpgrades.capacity).toBe(1);
+    await a.close();
+    await until(() => t!.app.get(ConnectionManager).count === 1);
+    const c = await TestClient.connect(t.url);
+    expect((await c.next()).type).toBe('connected');
+    await b.close();
+    await c.close();
+  });
+
+  it('keeps a registry of live connections and removes closed ones', async () => {
+    t = await createTestApp();
+    const manager = t.app.get(ConnectionManager);
+    const clients = await Promise.all([1, 2, 3].map(() => TestClient.connect(t!.url)));
+    const ids = await Promise.all(clients.map(async (c) => (await c.next('connected')).data.client_id as string));
+    expect(manager.count).toBe(3);
+    expect([...manager.connections()].map((c) => c.id).sort()).toEqual([...ids].sort());
+    const first = manager.get(ids[0])!;
+    expect(first.sessionId).toEqual(expect.any(String));
+    expect(first.remoteAddress).toMatch(/127\.0\.0\.1/);
+    expect(first.createdAt).toBeLessThanOrEqual(Date.now());
+    manager.setUser(first, 'user-1');
+    manager.setUser(manager.get(ids[1])!, 'user-1');
+    expect(manager.getByUser('user-1').map((c) => c.id).sort()).toEqual([ids[0], ids[1]].sort());
+    expect(manager.userCount).toBe(1);
+    clients[2].socket.terminate();
+    await clients[0].close();
+    await until(() => manager.count === 1);
+    expect(manager.getByUser('user-1').map((c) => c.id)).toEqual([ids[1]]);
+    await clients[1].close();
+    await until(() => manager.count === 0);
+    expect(manager.userCount).toBe(0);
+    expect([...manager.userIds()]).toEqual([]);
+  });
+
+  it('terminates a client that never answers pings, and keeps one that does', async () => {
+    t = await createTestApp({ pingInterval: 100, pongTimeout: 300 });
+    const silent = await TestClient.connect(t.url, { autoPong: false });
+    const healthy = await TestClient.connect(t.url);
+    const started = Date.now();
+    const closed = await silent.closed;
+    const elapsed = Date.now() - started;
+    expect(closed.code).toBe(1006); // terminated: no close frame
+    expect(elapsed).toBeGreaterThanOrEqual(250);
+    await until(() => t!.app.get(ConnectionManager).count === 1);
+    expect(await healthy.request({ type: 'echo', id: 'alive', data: 1 })).toMatchObject({ type: 'echo_response' });
+    await healthy.close();
+  });
+
+  it('closes an idle connection after connectionTimeout', async () => {
+    t = await createTestApp({ connectionTimeout: 150, cleanupInterval: 50 });
+    const idle = await TestClient.connect(t.url);
+    expect(await idle.closed).toEqual({ code: 1000, reason: 'idle timeout' });
+  });
+
+  it('drains with close 1012 on app.close()', async () => {
+    t = await createTestApp({ shutdownTimeout: 2000 });
+    const clients = await Promise.all([1, 2].map(() => TestClient.connect(t!.url)));
+    const closing = t.close();
+    t = undefined;
+    const closes = await Promise.all(clients.map((c) => c.closed));
+    expect(closes).toEqual([
+      { code: 1012, reason: 'service restart' },
+      { code: 1012, reason: 'service restart' },
+    ]);
+    await closing;
+  });
+
+  it('refuses upgrades with 503 while draining, and terminates connections that outlive shutdownTimeout', async () => {
+    t = await createTestApp({ shutdownTimeout: 400 });
+    const manager = t.app.get(ConnectionManager);
+    const url = t.url;
+    const stubborn = await TestClient.connect(url);
+    // Stop reading: the client never answers the close frame, so only termination ends it.
+    stubborn.socket.pause();
+    const started = Date.now();
+    const closing = t.close();
+    t = undefined;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await upgradeStatus(url)).toBe(503);
+    await closing;
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(manager.count).toBe(0);
+    stubborn.socket.resume();
+    expect([1006, 1012]).toContain((await stubborn.closed).code);
+  });
+});
