@@ -19,9 +19,7 @@ function createParamDecorator(paramType: number, withProperty: boolean) {
     (target, key, index) => {
       const property = withProperty && typeof propertyOrPipe === 'string' ? propertyOrPipe : undefined;
       const allPipes =
-        propertyOrPipe === undefined || typeof propertyOrPipe === 'string'
-          ? pipes
-          : [propertyOrPipe, ...pipes];
+        propertyOrPipe === undefined || typeof propertyOrPipe === 'string' ? pipes : [propertyOrPipe, ...pipes];
       const args = Reflect.getMetadata(ROUTE_ARGS_METADATA, target.constructor, key!) ?? {};
       Reflect.defineMetadata(
         ROUTE_ARGS_METADATA,
@@ -45,7 +43,4 @@ export const MessageData = createParamDecorator(RealtimeParamType.DATA, true) as
 export const Message = createParamDecorator(RealtimeParamType.MESSAGE, false) as () => ParameterDecorator;
 
 /** The sender's {@link RealtimeConnection}. */
-export const Connection = createParamDecorator(
-  RealtimeParamType.CONNECTION,
-  false,
-) as () => ParameterDecorator;
+export const Connection = createParamDecorator(RealtimeParamType.CONNECTION, false) as () => ParameterDecorator;

@@ -109,7 +109,13 @@ export class MessageDispatcher {
   private reply(connection: RealtimeConnection, message: Envelope, handler: RegisteredHandler, value: unknown): void {
     if (value === undefined) return;
     const isReply = value instanceof Reply;
-    if (connection.send({ type: isReply ? value.type : handler.reply, id: message.id, data: isReply ? value.data : value })) {
+    if (
+      connection.send({
+        type: isReply ? value.type : handler.reply,
+        id: message.id,
+        data: isReply ? value.data : value,
+      })
+    ) {
       this.stats.messagesSent++;
     }
   }

@@ -10,7 +10,9 @@ export type HandlerArgs = [connection: unknown, data: unknown, message: unknown,
 
 function pick(value: unknown, property: ParamData | undefined): unknown {
   if (property === undefined || property === null || typeof property === 'object') return value;
-  return value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[property as string] : undefined;
+  return value !== null && typeof value === 'object'
+    ? (value as Record<string, unknown>)[property as string]
+    : undefined;
 }
 
 /** Resolves our parameter decorators (and `@nestjs/websockets`' `@MessageBody`/`@ConnectedSocket`). */

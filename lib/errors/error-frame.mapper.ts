@@ -16,7 +16,11 @@ const INTERNAL_MESSAGE = 'internal error';
 function fromHttpException(error: HttpException): MappedError {
   const status = error.getStatus();
   if (status >= 500) {
-    return { frameType: ErrorFrameType.ERROR, data: { code: ErrorCode.INTERNAL, message: INTERNAL_MESSAGE }, internal: true };
+    return {
+      frameType: ErrorFrameType.ERROR,
+      data: { code: ErrorCode.INTERNAL, message: INTERNAL_MESSAGE },
+      internal: true,
+    };
   }
   const response = error.getResponse();
   // ValidationPipe (and most HTTP exceptions built from an object) put the list of problems in
@@ -54,7 +58,11 @@ function fromWsException(error: WsException): MappedError {
       internal: false,
     };
   }
-  return { frameType: ErrorFrameType.ERROR, data: { code: ErrorCode.BAD_REQUEST, message: String(raw) }, internal: false };
+  return {
+    frameType: ErrorFrameType.ERROR,
+    data: { code: ErrorCode.BAD_REQUEST, message: String(raw) },
+    internal: false,
+  };
 }
 
 /**
@@ -72,5 +80,9 @@ export function mapErrorToFrame(error: unknown): MappedError {
   }
   if (error instanceof HttpException) return fromHttpException(error);
   if (error instanceof WsException) return fromWsException(error);
-  return { frameType: ErrorFrameType.ERROR, data: { code: ErrorCode.INTERNAL, message: INTERNAL_MESSAGE }, internal: true };
+  return {
+    frameType: ErrorFrameType.ERROR,
+    data: { code: ErrorCode.INTERNAL, message: INTERNAL_MESSAGE },
+    internal: true,
+  };
 }

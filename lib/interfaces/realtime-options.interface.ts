@@ -101,9 +101,7 @@ export interface RealtimeModuleOptions {
 }
 
 /** Options after defaults were applied and the whole set was validated. */
-export interface ResolvedRealtimeOptions extends Required<
-  Omit<RealtimeModuleOptions, 'allowedOrigins' | 'builtins'>
-> {
+export interface ResolvedRealtimeOptions extends Required<Omit<RealtimeModuleOptions, 'allowedOrigins' | 'builtins'>> {
   allowedOrigins: OriginPredicate | undefined;
   builtins: { echo: boolean; ping: boolean };
 }

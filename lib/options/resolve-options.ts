@@ -46,12 +46,7 @@ const POSITIVE: readonly NumericOption[] = [
   'writeBufferSize',
 ];
 /** Options where 0 means "off". */
-const NON_NEGATIVE: readonly NumericOption[] = [
-  'readTimeout',
-  'writeTimeout',
-  'connectionTimeout',
-  'shutdownTimeout',
-];
+const NON_NEGATIVE: readonly NumericOption[] = ['readTimeout', 'writeTimeout', 'connectionTimeout', 'shutdownTimeout'];
 
 /** Node's timers overflow above 2^31-1 ms and fire at once; refuse such values. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -83,9 +78,7 @@ function normalizeOrigin(origin: string): string {
   return origin.trim().replace(/\/+$/, '').toLowerCase();
 }
 
-function resolveOrigins(
-  allowed: RealtimeModuleOptions['allowedOrigins'],
-): OriginPredicate | undefined {
+function resolveOrigins(allowed: RealtimeModuleOptions['allowedOrigins']): OriginPredicate | undefined {
   if (allowed === undefined) return undefined;
   if (typeof allowed === 'function') return allowed;
   if (!Array.isArray(allowed) || allowed.some((o) => typeof o !== 'string' || o.trim() === '')) {
@@ -124,10 +117,7 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions = {}): Res
         'would be terminated before it is asked for a pong',
     );
   }
-  if (
-    merged.readTimeout !== 0 &&
-    merged.readTimeout <= merged.pingInterval
-  ) {
+  if (merged.readTimeout !== 0 && merged.readTimeout <= merged.pingInterval) {
     throw new InvalidRealtimeOptionError(
       'readTimeout',
       `must be 0 (off) or above pingInterval (${merged.pingInterval}), or idle but healthy ` +

@@ -45,9 +45,7 @@ export function decodeEnvelope(text: string): Envelope {
   }
   const id = parsed.id;
   if (id !== undefined && !isValidRequestId(id)) {
-    throw new MalformedMessageError(
-      `"id" must be a string of at most ${MAX_ID_LENGTH} characters or an integer`,
-    );
+    throw new MalformedMessageError(`"id" must be a string of at most ${MAX_ID_LENGTH} characters or an integer`);
   }
   if (!isValidMessageType(parsed.type)) {
     throw new MalformedMessageError('"type" must be 1..64 characters of [A-Za-z0-9_.:-]', id);

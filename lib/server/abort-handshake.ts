@@ -13,11 +13,11 @@ export function abortHandshake(socket: Duplex, status: number, message = STATUS_
   const body = message;
   socket.once('finish', () => socket.destroy());
   socket.end(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
       'Connection: close\r\n' +
       'Content-Type: text/plain; charset=utf-8\r\n' +
       `Content-Length: ${Buffer.byteLength(body)}\r\n` +
       '\r\n' +
-        body,
+      body,
   );
 }

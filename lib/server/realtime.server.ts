@@ -60,6 +60,9 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
       perMessageDeflate: false,
     });
     this.sweeper = new ConnectionSweeper(connections, stats, options);
+    // One listener pair per server, shared by every socket: `this` inside is the socket (as `ws`
+    // calls listeners), and the server is reached through this alias, not a closure per socket.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
     const server = this;
     this.onSocketMessage = function (this: WebSocket, data: Buffer, isBinary: boolean) {
       server.handleMessage(connectionOf(this), data, isBinary);
@@ -167,13 +170,7 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
 
   private open(ws: HostedSocket, request: IncomingMessage): void {
     const now = Date.now();
-    const connection = new RealtimeConnection(
-      randomUUID(),
-      randomUUID(),
-      ws,
-      request.socket.remoteAddress,
-      now,
-    );
+    const connection = new RealtimeConnection(randomUUID(), randomUUID(), ws, request.socket.remoteAddress, now);
     connection.outboundLimit = this.options.writeBufferSize;
     ws[kConnection] = connection;
     ws.on('message', this.onSocketMessage);

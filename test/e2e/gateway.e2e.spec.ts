@@ -29,13 +29,22 @@ describe('gateway: envelope, codec and limits (e2e)', () => {
     });
     expect(Date.parse(connected.timestamp!)).not.toBeNaN();
     const reply = await client.request({ type: 'echo', id: 'c-17', data: { hello: [1, 2] } });
-    expect(reply).toEqual({ type: 'echo_response', id: 'c-17', data: { hello: [1, 2] }, timestamp: expect.any(String) });
+    expect(reply).toEqual({
+      type: 'echo_response',
+      id: 'c-17',
+      data: { hello: [1, 2] },
+      timestamp: expect.any(String),
+    });
     await client.close();
   });
 
   it('answers ping with pong, and echo without data', async () => {
     const client = await connect();
-    expect(await client.request({ type: 'ping', id: 'p1' })).toEqual({ type: 'pong', id: 'p1', timestamp: expect.any(String) });
+    expect(await client.request({ type: 'ping', id: 'p1' })).toEqual({
+      type: 'pong',
+      id: 'p1',
+      timestamp: expect.any(String),
+    });
     expect(await client.request({ type: 'echo', id: 7 } as never)).toMatchObject({ type: 'echo_response', id: 7 });
   });
 
@@ -55,7 +64,10 @@ describe('gateway: envelope, codec and limits (e2e)', () => {
     const error = await client.next();
     expect(error.type).toBe('error');
     expect(error.data).toEqual({ code: 'BAD_MESSAGE', message });
-    expect(await client.request({ type: 'echo', id: 'after', data: 1 })).toMatchObject({ type: 'echo_response', data: 1 });
+    expect(await client.request({ type: 'echo', id: 'after', data: 1 })).toMatchObject({
+      type: 'echo_response',
+      data: 1,
+    });
   });
 
   it('repeats the id on BAD_MESSAGE when the id was readable', async () => {
@@ -84,7 +96,9 @@ describe('gateway: envelope, codec and limits (e2e)', () => {
     await bystander.next('connected');
     client.sendRaw(JSON.stringify({ type: 'echo', data: 'x'.repeat(1100) }));
     expect((await client.closed).code).toBe(1009);
-    expect(await bystander.request({ type: 'echo', id: 'b', data: 'x'.repeat(900) })).toMatchObject({ type: 'echo_response' });
+    expect(await bystander.request({ type: 'echo', id: 'b', data: 'x'.repeat(900) })).toMatchObject({
+      type: 'echo_response',
+    });
   });
 
   it('accepts a frame of exactly maxMessageSize bytes', async () => {

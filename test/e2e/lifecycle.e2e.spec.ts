@@ -59,7 +59,12 @@ describe('connection lifecycle, admission and shutdown (e2e)', () => {
     expect(first.createdAt).toBeLessThanOrEqual(Date.now());
     manager.setUser(first, 'user-1');
     manager.setUser(manager.get(ids[1])!, 'user-1');
-    expect(manager.getByUser('user-1').map((c) => c.id).sort()).toEqual([ids[0], ids[1]].sort());
+    expect(
+      manager
+        .getByUser('user-1')
+        .map((c) => c.id)
+        .sort(),
+    ).toEqual([ids[0], ids[1]].sort());
     expect(manager.userCount).toBe(1);
     clients[2].socket.terminate();
     await clients[0].close();

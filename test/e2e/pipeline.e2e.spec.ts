@@ -55,14 +55,20 @@ describe("router: handlers on any provider, through Nest's pipeline (e2e)", () =
   });
 
   it('validates a DTO with ValidationPipe and passes a class instance to the handler', async () => {
-    expect(await client.request({ type: 'note.create', id: 'n1', data: { title: 'groceries', priority: 3 } })).toMatchObject({
+    expect(
+      await client.request({ type: 'note.create', id: 'n1', data: { title: 'groceries', priority: 3 } }),
+    ).toMatchObject({
       type: 'note.created',
       data: { count: 1, isDto: true },
     });
   });
 
   it('answers a bad DTO with BAD_REQUEST and the validation messages in details', async () => {
-    const reply = await client.request({ type: 'note.create', id: 'n2', data: { title: 'ab', priority: 11, admin: true } });
+    const reply = await client.request({
+      type: 'note.create',
+      id: 'n2',
+      data: { title: 'ab', priority: 11, admin: true },
+    });
     expect(reply.type).toBe('error');
     expect(reply.id).toBe('n2');
     expect(reply.data.code).toBe('BAD_REQUEST');
@@ -114,7 +120,10 @@ describe("router: handlers on any provider, through Nest's pipeline (e2e)", () =
   });
 
   it('replies with the value of a Promise and the last value of an Observable', async () => {
-    expect(await client.request({ type: 'async.value', id: 'a1', data: 41 })).toMatchObject({ type: 'async.value', data: 42 });
+    expect(await client.request({ type: 'async.value', id: 'a1', data: 41 })).toMatchObject({
+      type: 'async.value',
+      data: 42,
+    });
     expect(await client.request({ type: 'observable.value', id: 'o1' })).toMatchObject({ data: 'last' });
   });
 

@@ -74,7 +74,11 @@ export class TestClient {
       const timer = setTimeout(() => {
         const i = this.waiters.indexOf(waiter);
         if (i !== -1) this.waiters.splice(i, 1);
-        reject(new Error(`no ${type ?? 'frame'} within ${timeoutMs} ms; got ${JSON.stringify(this.frames.slice(this.cursor))}`));
+        reject(
+          new Error(
+            `no ${type ?? 'frame'} within ${timeoutMs} ms; got ${JSON.stringify(this.frames.slice(this.cursor))}`,
+          ),
+        );
       }, timeoutMs);
       const waiter = {
         type,

@@ -1,0 +1,33 @@
+/**
+ * The sample is configured only by environment variables (PROTOCOL.md, "The sample app").
+ */
+export interface SampleConfig {
+  port: number;
+  nodeId: string | undefined;
+  redisUrl: string | undefined;
+  allowedOrigins: string[] | undefined;
+  maxConnections: number;
+}
+
+function integer(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new Error(`Environment variable ${name} must be a non-negative integer (got "${raw}")`);
+  }
+  return value;
+}
+
+export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleConfig {
+  const origins = env.ALLOWED_ORIGINS?.split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
+  return {
+    port: integer('PORT', 3000, env),
+    nodeId: env.NODE_ID || undefined,
+    redisUrl: env.REDIS_URL || undefined,
+    allowedOrigins: origins?.length ? origins : undefined,
+    maxConnections: integer('MAX_CONNECTIONS', 10_000, env),
+  };
+}

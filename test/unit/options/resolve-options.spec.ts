@@ -1,0 +1,68 @@
+import { describe, expect, it } from '@jest/globals';
+import type { IncomingMessage } from 'node:http';
+import {
+  DEFAULT_OPTIONS,
+  InvalidRealtimeOptionError,
+  resolveRealtimeOptions,
+} from '../../../lib/options/resolve-options.js';
+
+const request = {} as IncomingMessage;
+
+describe('resolveRealtimeOptions', () => {
+  it('applies the documented defaults', () => {
+    const resolved = resolveRealtimeOptions();
+    expect(resolved).toMatchObject({
+      path: '/ws',
+      maxConnections: 10_000,
+      maxMessageSize: 1_048_576,
+      pingInterval: 54_000,
+      pongTimeout: 60_000,
+      handshakeTimeout: 10_000,
+      builtins: { echo: true, ping: true },
+    });
+    expect(resolved).toMatchObject(DEFAULT_OPTIONS);
+    expect(resolved.nodeId).toMatch(/^[0-9a-f]{12}$/);
+    expect(resolved.allowedOrigins).toBeUndefined();
+  });
+
+  it.each([
+    [{ pingInterval: 60_000, pongTimeout: 60_000 }, 'pingInterval', 'must be below pongTimeout'],
+    [{ maxMessageSize: -1 }, 'maxMessageSize', 'must be at least 1 (got -1)'],
+    [{ readBufferSize: 0 }, 'readBufferSize', 'must be at least 1 (got 0)'],
+    [{ writeBufferSize: 1.5 }, 'writeBufferSize', 'must be an integer (got 1.5)'],
+    [{ maxConnections: '10' as unknown as number }, 'maxConnections', 'must be an integer (got 10)'],
+    [{ writeTimeout: -5 }, 'writeTimeout', 'must be at least 0 (got -5)'],
+    [{ pongTimeout: 2 ** 31 }, 'pongTimeout', 'must be at most 2147483647 ms'],
+    [{ readTimeout: 1000 }, 'readTimeout', 'must be 0 (off) or above pingInterval'],
+    [{ path: 'ws' }, 'path', 'must be a URL path starting with "/"'],
+    [{ path: '/ws?x=1' }, 'path', 'must be a URL path'],
+    [{ nodeId: 'has space' }, 'nodeId', 'must be 1..64 characters'],
+    [{ allowedOrigins: ['ok', ''] }, 'allowedOrigins', 'must be an array of non-empty origin strings'],
+  ])('rejects %j naming %s', (options, name, problem) => {
+    let thrown: unknown;
+    try {
+      resolveRealtimeOptions(options);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(InvalidRealtimeOptionError);
+    expect((thrown as Error).message).toContain(`RealtimeModule option "${name}" ${problem}`);
+  });
+
+  it('accepts 0 to switch the optional timeouts off', () => {
+    const resolved = resolveRealtimeOptions({ readTimeout: 0, writeTimeout: 0, connectionTimeout: 0 });
+    expect([resolved.readTimeout, resolved.writeTimeout, resolved.connectionTimeout]).toEqual([0, 0, 0]);
+  });
+
+  it('turns an allow-list into a predicate that ignores case and a trailing slash', () => {
+    const { allowedOrigins } = resolveRealtimeOptions({ allowedOrigins: ['https://App.example.com/'] });
+    expect(allowedOrigins!('https://app.example.com', request)).toBe(true);
+    expect(allowedOrigins!('https://app.example.com.evil.test', request)).toBe(false);
+    expect(allowedOrigins!('http://app.example.com', request)).toBe(false);
+    expect(allowedOrigins!(undefined, request)).toBe(true);
+  });
+
+  it("treats '*' as any origin", () => {
+    expect(resolveRealtimeOptions({ allowedOrigins: ['*'] }).allowedOrigins).toBeUndefined();
+  });
+});
