@@ -1,14 +1,22 @@
 import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
+import { Logger, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module.js';
 import { loadSampleConfig } from './sample.config.js';
 
+const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+
+/** `LOG_LEVEL=debug` shows one line per connection event; the default stops at `log`. */
+function logLevels(level: string): LogLevel[] {
+  const index = LEVELS.indexOf(level as LogLevel);
+  return LEVELS.slice(0, (index === -1 ? LEVELS.indexOf('log') : index) + 1);
+}
+
 async function bootstrap(): Promise<void> {
   const config = loadSampleConfig();
-  const app = await NestFactory.create(AppModule.register(config));
+  const app = await NestFactory.create(AppModule.register(config), { logger: logLevels(config.logLevel) });
   // SIGTERM / SIGINT → app.close(): connections get 1012 and reconnect elsewhere.
-  app.enableShutdownHooks();
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   await app.listen(config.port);
   new Logger('Sample').log(`Chat sample on http://localhost:${config.port} (WebSocket at /ws)`);
 }

@@ -7,6 +7,7 @@ export interface SampleConfig {
   redisUrl: string | undefined;
   allowedOrigins: string[] | undefined;
   maxConnections: number;
+  logLevel: string;
 }
 
 function integer(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
@@ -29,5 +30,6 @@ export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
     redisUrl: env.REDIS_URL || undefined,
     allowedOrigins: origins?.length ? origins : undefined,
     maxConnections: integer('MAX_CONNECTIONS', 10_000, env),
+    logLevel: env.LOG_LEVEL || 'log',
   };
 }

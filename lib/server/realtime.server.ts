@@ -138,27 +138,26 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
       return this.reject(socket, 'capacity', 503);
     }
     this.pendingUpgrades++;
+    // Handshake bookkeeping lives only until the upgrade settles: nothing of it stays attached
+    // to an open connection.
     let settled = false;
-    const timer = setTimeout(() => {
-      if (settled) return;
-      settled = true;
-      this.pendingUpgrades--;
-      this.reject(socket, 'handshake_timeout', 408);
-    }, this.options.handshakeTimeout);
-    socket.once('close', () => {
-      if (settled) return;
+    const settle = (): boolean => {
+      if (settled) return false;
       settled = true;
       clearTimeout(timer);
+      socket.off('close', settle);
       this.pendingUpgrades--;
-    });
+      return true;
+    };
+    const timer = setTimeout(() => {
+      if (settle()) this.reject(socket, 'handshake_timeout', 408);
+    }, this.options.handshakeTimeout);
+    socket.once('close', settle);
     this.wss.handleUpgrade(request, socket, head, (ws) => {
-      if (settled) {
+      if (!settle()) {
         ws.terminate();
         return;
       }
-      settled = true;
-      clearTimeout(timer);
-      this.pendingUpgrades--;
       this.open(ws as HostedSocket, request);
     });
   };

@@ -1,0 +1,76 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const gcHook = fileURLToPath(new URL('./gc-hook.mjs', import.meta.url));
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function portOpen(port) {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port }, () => {
+      socket.end();
+      resolve(true);
+    });
+    socket.on('error', () => resolve(false));
+  });
+}
+
+/**
+ * A server under test in its own process (its own core on a 2-core machine), with its CPU time
+ * read from /proc and its memory read through the gc hook.
+ */
+export class ServerProcess {
+  constructor(name, script, port, env = {}) {
+    this.name = name;
+    this.port = port;
+    this.memFile = join(tmpdir(), `bench-mem-${process.pid}-${port}.json`);
+    this.child = spawn(process.execPath, ['--expose-gc', '--import', gcHook, script], {
+      env: { ...process.env, ...env, PORT: String(port), BENCH_MEM_FILE: this.memFile },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    this.exited = new Promise((resolve) => this.child.once('exit', resolve));
+  }
+
+  async ready(timeoutMs = 30_000) {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await portOpen(this.port))) {
+      if (this.child.exitCode !== null) throw new Error(`${this.name} exited with ${this.child.exitCode}`);
+      if (Date.now() > deadline) throw new Error(`${this.name} did not listen on ${this.port}`);
+      await sleep(100);
+    }
+    await sleep(300);
+  }
+
+  /** User + system CPU seconds used by the server process so far. */
+  cpuSeconds() {
+    const stat = readFileSync(`/proc/${this.child.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  }
+
+  /** process.memoryUsage() of the server after two forced GCs. */
+  async memory() {
+    rmSync(this.memFile, { force: true });
+    this.child.kill('SIGUSR2');
+    const deadline = Date.now() + 10_000;
+    while (!existsSync(this.memFile)) {
+      if (Date.now() > deadline) throw new Error(`${this.name} did not report memory`);
+      await sleep(50);
+    }
+    await sleep(50);
+    return JSON.parse(readFileSync(this.memFile, 'utf8'));
+  }
+
+  async stop() {
+    if (this.child.exitCode === null) this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
+    await this.exited;
+    clearTimeout(timer);
+    rmSync(this.memFile, { force: true });
+  }
+}
