@@ -34,6 +34,7 @@ export default tseslint.config(
         setInterval: 'readonly',
         clearInterval: 'readonly',
         Buffer: 'readonly',
+        URL: 'readonly',
       },
     },
   },
