@@ -50,9 +50,7 @@ describe('RealtimeModule.forRoot / forRootAsync', () => {
 
   it('fails start-up on an invalid option, naming it', async () => {
     const attempt = Test.createTestingModule({
-      imports: [
-        RealtimeModule.forRootAsync({ useFactory: () => ({ pingInterval: 70_000, pongTimeout: 60_000 }) }),
-      ],
+      imports: [RealtimeModule.forRootAsync({ useFactory: () => ({ pingInterval: 70_000, pongTimeout: 60_000 }) })],
     }).compile();
     await expect(attempt).rejects.toThrow('RealtimeModule option "pingInterval" must be below pongTimeout');
   });
