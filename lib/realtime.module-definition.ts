@@ -1,5 +1,27 @@
-import { ConfigurableModuleBuilder } from '@nestjs/common';
+import { ConfigurableModuleBuilder, type ModuleMetadata, type Provider, type Type } from '@nestjs/common';
+import { ClaimsUserProvider } from './auth/claims-user.provider.js';
+import { JwtTokenValidator } from './auth/jwt-token.validator.js';
+import { TokenValidator } from './auth/token-validator.js';
+import { UserProvider } from './auth/user-provider.js';
 import type { RealtimeModuleOptions } from './interfaces/realtime-options.interface.js';
+
+/**
+ * Module-level settings that are classes for Nest to build (with DI), not values: they are
+ * given next to the options, in `forRoot({ ... })` and `forRootAsync({ ... })` alike.
+ */
+export interface RealtimeModuleExtras {
+  /** Make the module's services injectable in every module. @default false */
+  isGlobal?: boolean;
+  /** Replaces the default JWT validator. */
+  tokenValidator?: Type<TokenValidator>;
+  /** Replaces the default claims-based user provider (e.g. a database lookup). */
+  userProvider?: Type<UserProvider>;
+  /**
+   * Modules whose exports `tokenValidator`, `userProvider` and connection guard classes inject
+   * (with `forRootAsync`, its `imports` serve as well).
+   */
+  imports?: ModuleMetadata['imports'];
+}
 
 export const {
   ConfigurableModuleClass: ConfigurableRealtimeModule,
@@ -8,5 +30,17 @@ export const {
   ASYNC_OPTIONS_TYPE: REALTIME_ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<RealtimeModuleOptions>()
   .setClassMethodName('forRoot')
-  .setExtras({ isGlobal: false }, (definition, extras) => ({ ...definition, global: extras.isGlobal }))
+  .setExtras<RealtimeModuleExtras>({ isGlobal: false }, (definition, extras) => {
+    const providers: Provider[] = [
+      { provide: TokenValidator, useClass: extras.tokenValidator ?? JwtTokenValidator },
+      { provide: UserProvider, useClass: extras.userProvider ?? ClaimsUserProvider },
+    ];
+    return {
+      ...definition,
+      global: extras.isGlobal,
+      imports: [...(definition.imports ?? []), ...(extras.imports ?? [])],
+      providers: [...(definition.providers ?? []), ...providers],
+      exports: [...(definition.exports ?? []), TokenValidator, UserProvider],
+    };
+  })
   .build();

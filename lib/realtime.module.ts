@@ -1,6 +1,11 @@
 import { Inject, Module, type OnApplicationBootstrap } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
+import { AuthMessageHandler } from './auth/auth-message.handler.js';
+import { Authenticator } from './auth/authenticator.js';
 import { BuiltinMessageHandlers } from './builtins/builtin-message.handlers.js';
+import { RealtimeAuthGuard } from './guards/realtime-auth.guard.js';
+import { RealtimeRolesGuard } from './guards/realtime-roles.guard.js';
+import { HandshakeAdmission } from './server/handshake-admission.js';
 import { ConnectionManager } from './connections/connection.manager.js';
 import { RealtimeStats } from './connections/realtime-stats.js';
 import { MessageHandlerExplorer } from './discovery/message-handler.explorer.js';
@@ -35,9 +40,21 @@ import { RealtimeServer } from './server/realtime.server.js';
     HandlerInvokerFactory,
     MessageDispatcher,
     BuiltinMessageHandlers,
+    Authenticator,
+    AuthMessageHandler,
+    RealtimeAuthGuard,
+    RealtimeRolesGuard,
+    HandshakeAdmission,
     RealtimeServer,
   ],
-  exports: [ConnectionManager, RealtimeStats, MessageHandlerRegistry, RESOLVED_REALTIME_OPTIONS],
+  exports: [
+    ConnectionManager,
+    RealtimeStats,
+    MessageHandlerRegistry,
+    Authenticator,
+    RealtimeRolesGuard,
+    RESOLVED_REALTIME_OPTIONS,
+  ],
 })
 export class RealtimeModule extends ConfigurableRealtimeModule implements OnApplicationBootstrap {
   constructor(

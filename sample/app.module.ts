@@ -1,12 +1,16 @@
-import { type DynamicModule, Module } from '@nestjs/common';
+import { type DynamicModule, Logger, Module } from '@nestjs/common';
 import { RealtimeModule } from '../lib/index.js';
 import { HealthController } from './health.controller.js';
-import { loadSampleConfig, type SampleConfig } from './sample.config.js';
+import { AdminHandlers } from './chat/admin.handlers.js';
+import { DEV_JWT_SECRET, loadSampleConfig, type SampleConfig } from './sample.config.js';
 
 /** The sample chat application: what a user of the module writes. */
 @Module({})
 export class AppModule {
   static register(config: SampleConfig = loadSampleConfig()): DynamicModule {
+    if (!config.jwtSecret) {
+      new Logger('Sample').warn('JWT_SECRET is not set: using the development secret. Set JWT_SECRET in production.');
+    }
     return {
       module: AppModule,
       imports: [
@@ -15,9 +19,12 @@ export class AppModule {
           nodeId: config.nodeId,
           allowedOrigins: config.allowedOrigins,
           maxConnections: config.maxConnections,
+          auth: { secret: config.jwtSecret ?? DEV_JWT_SECRET },
+          rateLimit: { messagesPerSecond: config.rateLimitPerSec, burst: config.rateLimitBurst },
         }),
       ],
       controllers: [HealthController],
+      providers: [AdminHandlers],
     };
   }
 }

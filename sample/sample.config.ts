@@ -8,7 +8,14 @@ export interface SampleConfig {
   allowedOrigins: string[] | undefined;
   maxConnections: number;
   logLevel: string;
+  /** HS256 secret; `undefined` means the sample's development secret (with a warning). */
+  jwtSecret: string | undefined;
+  rateLimitPerSec: number;
+  rateLimitBurst: number;
 }
+
+/** Development-only secret used when JWT_SECRET is unset. Never use it in production. */
+export const DEV_JWT_SECRET = 'nest-realtime-sample-dev-secret-do-not-use-in-production';
 
 function integer(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
   const raw = env[name];
@@ -31,5 +38,8 @@ export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
     allowedOrigins: origins?.length ? origins : undefined,
     maxConnections: integer('MAX_CONNECTIONS', 10_000, env),
     logLevel: env.LOG_LEVEL || 'log',
+    jwtSecret: env.JWT_SECRET || undefined,
+    rateLimitPerSec: integer('RATE_LIMIT_PER_SEC', 100, env),
+    rateLimitBurst: integer('RATE_LIMIT_BURST', 200, env),
   };
 }

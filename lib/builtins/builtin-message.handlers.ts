@@ -1,11 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { MessageData } from '../decorators/param.decorators.js';
 import { OnMessage } from '../decorators/on-message.decorator.js';
+import { Public } from '../decorators/public.decorator.js';
 import { Reply } from '../dispatch/reply.js';
 import { MessageType } from '../protocol/message-types.js';
 
 /**
- * The built-in `echo` and `ping` of PROTOCOL.md. Each yields to an application handler for the
+ * The built-in `echo` and `ping` of PROTOCOL.md (`ping` needs no authentication). Each yields to an application handler for the
  * same type and can be switched off with the `builtins` option.
  */
 @Injectable()
@@ -17,6 +18,7 @@ export class BuiltinMessageHandlers {
   }
 
   @OnMessage(MessageType.PING, { reply: MessageType.PONG })
+  @Public()
   ping(): Reply {
     return new Reply(MessageType.PONG, undefined);
   }

@@ -1,4 +1,5 @@
 import type { WebSocket } from 'ws';
+import type { RealtimeUser } from '../auth/realtime-user.interface.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import type { Envelope } from '../protocol/envelope.js';
 import { isoNow } from '../utils/clock.js';
@@ -14,6 +15,16 @@ import { isoNow } from '../utils/clock.js';
 export class RealtimeConnection {
   /** Authenticated user id; `undefined` until the connection authenticates. */
   userId: string | undefined = undefined;
+  /** The authenticated user; `undefined` until the connection authenticates. */
+  user: RealtimeUser | undefined = undefined;
+  /** Epoch ms at which the token expires; 0 when it does not. */
+  tokenExpiresAt = 0;
+  /** Epoch ms at which `TOKEN_EXPIRED` was sent; 0 while the token is valid. */
+  tokenExpiredAt = 0;
+  /** Rate limiter: tokens left in the bucket, when it was last refilled, refusals in a row. */
+  rateTokens = 0;
+  rateRefilledAt = 0;
+  rateViolations = 0;
   /** Application data attached to the connection; created on first use. */
   private metadataStore: Map<string, unknown> | undefined = undefined;
   /** Epoch ms of the last inbound message (pongs excluded). */
@@ -56,6 +67,14 @@ export class RealtimeConnection {
   /** True while frames can be sent. */
   get isOpen(): boolean {
     return this.socket.readyState === 1;
+  }
+
+  /**
+   * True when the connection carries a user whose token has not expired (as of its last inbound
+   * message: the router checks this on every message without reading the clock again).
+   */
+  isAuthenticated(): boolean {
+    return this.user !== undefined && (this.tokenExpiresAt === 0 || this.lastActiveAt < this.tokenExpiresAt);
   }
 
   /** Rooms this connection is a member of (kept by the room layer). */

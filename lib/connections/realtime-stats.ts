@@ -1,7 +1,15 @@
 import { Injectable } from '@nestjs/common';
 
 /** Why an upgrade was refused before a connection existed. */
-export type UpgradeRejection = 'origin' | 'capacity' | 'handshake_timeout' | 'draining' | 'bad_request';
+export type UpgradeRejection =
+  | 'origin'
+  | 'capacity'
+  | 'handshake_timeout'
+  | 'draining'
+  | 'bad_request'
+  | 'unauthorized'
+  | 'user_limit'
+  | 'address_limit';
 
 /**
  * Running totals of this node (the original design's `ServerStats`). Plain counters, bumped on
@@ -22,7 +30,12 @@ export class RealtimeStats {
     handshake_timeout: 0,
     draining: 0,
     bad_request: 0,
+    unauthorized: 0,
+    user_limit: 0,
+    address_limit: 0,
   };
+  /** Messages refused by the rate limiter. */
+  rateLimited = 0;
   /** Connections closed by the server, by close code. */
   readonly serverCloses = new Map<number, number>();
 

@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
 import { Messages } from '../realtime.messages.js';
+import { AuthMessageHandler } from '../auth/auth-message.handler.js';
 import { BuiltinMessageHandlers } from '../builtins/builtin-message.handlers.js';
 import type { MessageHandlerDefinition } from './message-handler.definition.js';
 import { RealtimeMetadataAccessor } from './realtime-metadata.accessor.js';
@@ -43,7 +44,7 @@ export class MessageHandlerExplorer {
             instance,
             methodName,
             label,
-            builtin: instance instanceof BuiltinMessageHandlers,
+            builtin: instance instanceof BuiltinMessageHandlers || instance instanceof AuthMessageHandler,
           });
         }
       }

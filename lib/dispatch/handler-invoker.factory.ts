@@ -1,11 +1,15 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
-import { ExternalContextCreator } from '@nestjs/core';
+import { ExternalContextCreator, Reflector } from '@nestjs/core';
+import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
+import { IS_PUBLIC_METADATA } from '../decorators/public.decorator.js';
+import { RealtimeAuthGuard } from '../guards/realtime-auth.guard.js';
+import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
 import type { MessageHandlerDefinition } from '../discovery/message-handler.definition.js';
 import type { HandlerInvoker, RegisteredHandler } from '../discovery/message-handler.registry.js';
 import type { Envelope } from '../protocol/envelope.js';
-import { REALTIME_CONTEXT_TYPE } from '../realtime.constants.js';
+import { REALTIME_CONTEXT_TYPE, RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
 import { type DirectParam, probeDirectCall } from './enhancer.probe.js';
 import { extractParam, RealtimeParamsFactory } from './realtime-params.factory.js';
 
@@ -50,9 +54,47 @@ function createDirectInvoker(instance: object, method: Method, params: DirectPar
 export class HandlerInvokerFactory {
   private readonly paramsFactory = new RealtimeParamsFactory();
 
-  constructor(private readonly externalContextCreator: ExternalContextCreator) {}
+  constructor(
+    private readonly externalContextCreator: ExternalContextCreator,
+    private readonly reflector: Reflector,
+    private readonly authGuard: RealtimeAuthGuard,
+    @Inject(RESOLVED_REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
+  ) {}
 
   create(definition: MessageHandlerDefinition): RegisteredHandler {
+    const handler = this.createUnguarded(definition);
+    return this.requiresAuthentication(definition) ? this.withAuthGuard(definition, handler) : handler;
+  }
+
+  /** Whether the global authentication guard applies: auth required and the handler not @Public(). */
+  private requiresAuthentication(definition: MessageHandlerDefinition): boolean {
+    if (!this.options.auth?.required) return false;
+    const method = (definition.instance as Record<string, Method>)[definition.methodName];
+    return !this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_METADATA, [method, definition.instance.constructor]);
+  }
+
+  /**
+   * Runs the global {@link RealtimeAuthGuard} before the handler and its own enhancers, the way
+   * Nest runs global guards before controller and method guards. Its result is synchronous, so
+   * a direct handler stays synchronous (and its reply in the same tick).
+   */
+  private withAuthGuard(definition: MessageHandlerDefinition, handler: RegisteredHandler): RegisteredHandler {
+    const guard = this.authGuard;
+    const classRef = definition.instance.constructor as never;
+    const method = (definition.instance as Record<string, Method>)[definition.methodName];
+    const inner = handler.invoke;
+    return {
+      ...handler,
+      invoke: (connection, message) => {
+        const context = new ExecutionContextHost([connection, message.data, message, message.type], classRef, method);
+        context.setType(REALTIME_CONTEXT_TYPE);
+        guard.canActivate(context);
+        return inner(connection, message);
+      },
+    };
+  }
+
+  private createUnguarded(definition: MessageHandlerDefinition): RegisteredHandler {
     const instance = definition.instance;
     const method = (instance as Record<string, Method>)[definition.methodName];
     const direct = probeDirectCall(this.externalContextCreator, instance, definition.methodName);

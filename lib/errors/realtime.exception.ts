@@ -32,3 +32,28 @@ export class RealtimeForbiddenException extends RealtimeException {
     super(ErrorCode.FORBIDDEN, message);
   }
 }
+
+/** `AUTH_REQUIRED`: the message needs an authenticated connection. */
+export class AuthRequiredException extends RealtimeException {
+  constructor() {
+    super(ErrorCode.AUTH_REQUIRED, 'authentication required');
+  }
+}
+
+/**
+ * `auth_error AUTH_FAILED`: a token was refused. The message never says why (bad signature,
+ * expired, unknown user ...), so that it does not help an attacker; the server logs the reason at
+ * debug level.
+ */
+export class AuthFailedException extends RealtimeException {
+  constructor(message = 'authentication failed') {
+    super(ErrorCode.AUTH_FAILED, message, undefined, ErrorFrameType.AUTH_ERROR);
+  }
+}
+
+/** `authorization_error INSUFFICIENT_PERMISSIONS`: authenticated, but without a required role. */
+export class InsufficientPermissionsException extends RealtimeException {
+  constructor(message = 'insufficient permissions') {
+    super(ErrorCode.INSUFFICIENT_PERMISSIONS, message, undefined, ErrorFrameType.AUTHORIZATION_ERROR);
+  }
+}

@@ -1,4 +1,68 @@
 import type { IncomingMessage } from 'node:http';
+import type { CanActivate, Type } from '@nestjs/common';
+
+/** JWT algorithms accepted by the default token validator. */
+export type JwtAlgorithm =
+  'HS256' | 'HS384' | 'HS512' | 'RS256' | 'RS384' | 'RS512' | 'ES256' | 'ES384' | 'ES512' | 'PS256';
+
+/** Authentication settings (PROTOCOL.md, "Tokens"). */
+export interface RealtimeAuthOptions {
+  /** HMAC secret for HS256 tokens. Give this or `publicKey` (or a custom `tokenValidator`). */
+  secret?: string | Buffer;
+  /** PEM public key for RS256 / ES256 tokens. */
+  publicKey?: string | Buffer;
+  /**
+   * Accepted algorithms.
+   * @default ['HS256'] with `secret`, ['RS256', 'ES256'] with `publicKey`
+   */
+  algorithms?: readonly JwtAlgorithm[];
+  /** Required `iss` claim, if any. */
+  issuer?: string;
+  /** Required `aud` claim, if any. */
+  audience?: string;
+  /**
+   * Seconds of clock skew tolerated on `exp` and `nbf`.
+   * @default 0
+   */
+  clockToleranceSeconds?: number;
+  /**
+   * Refuse tokens without `exp` (a token without expiry could never be cut off).
+   * @default true
+   */
+  requireExpiration?: boolean;
+  /**
+   * Every message except `auth` and `ping` (and `@Public()` handlers) needs an authenticated
+   * connection; `false` lets anonymous connections use every handler that has no `@RequireRoles`.
+   * @default true
+   */
+  required?: boolean;
+  /**
+   * Milliseconds a connection whose token expired gets to send a fresh `auth` after the
+   * `TOKEN_EXPIRED` error, before it is closed with 4001.
+   * @default 30000
+   */
+  expiryGracePeriod?: number;
+}
+
+/** Per-connection message rate limit: a token bucket. */
+export interface RealtimeRateLimitOptions {
+  /**
+   * Refill rate: messages per second.
+   * @default 100
+   */
+  messagesPerSecond?: number;
+  /**
+   * Bucket size: messages accepted in a burst.
+   * @default 200
+   */
+  burst?: number;
+  /**
+   * Messages refused in a row (each answered `RATE_LIMITED`) after which the connection is
+   * closed with 1008; 0 never closes.
+   * @default 100
+   */
+  disconnectAfter?: number;
+}
 
 /** Decides whether a browser `Origin` may open a connection. */
 export type OriginPredicate = (origin: string | undefined, request: IncomingMessage) => boolean;
@@ -97,11 +161,51 @@ export interface RealtimeModuleOptions {
    * `@OnMessage` handler for the same type.
    * @default { echo: true, ping: true }
    */
-  builtins?: { echo?: boolean; ping?: boolean };
+  builtins?: { echo?: boolean; ping?: boolean; auth?: boolean };
+  /**
+   * JWT authentication. Without it connections are anonymous and `@RequireRoles` refuses all.
+   */
+  auth?: RealtimeAuthOptions;
+  /**
+   * Guards run when a connection opens, before the upgrade, with an `ExecutionContext` of type
+   * `'ws'` whose client (`switchToWs().getClient()`, also `switchToHttp().getRequest()`) is the
+   * HTTP upgrade request, with `request.user` set when the handshake carried a valid token. A
+   * refusal is HTTP 401 (no user) or 403 before the upgrade. Classes are created by Nest.
+   * @default []
+   */
+  connectionGuards?: readonly (Type<CanActivate> | CanActivate)[];
+  /**
+   * Connections one user may hold on this node; beyond it the upgrade gets HTTP 429 and an
+   * `auth` message an `auth_error`. 0: unlimited.
+   * @default 0
+   */
+  maxConnectionsPerUser?: number;
+  /**
+   * Connections one remote address may hold on this node; beyond it the upgrade gets HTTP 429.
+   * 0: unlimited.
+   * @default 0
+   */
+  maxConnectionsPerAddress?: number;
+  /**
+   * Per-connection message rate limit, or `false` for none.
+   * @default { messagesPerSecond: 100, burst: 200, disconnectAfter: 100 }
+   */
+  rateLimit?: RealtimeRateLimitOptions | false;
 }
 
 /** Options after defaults were applied and the whole set was validated. */
-export interface ResolvedRealtimeOptions extends Required<Omit<RealtimeModuleOptions, 'allowedOrigins' | 'builtins'>> {
+export interface ResolvedRealtimeOptions extends Required<
+  Omit<RealtimeModuleOptions, 'allowedOrigins' | 'builtins' | 'auth' | 'rateLimit'>
+> {
   allowedOrigins: OriginPredicate | undefined;
-  builtins: { echo: boolean; ping: boolean };
+  builtins: { echo: boolean; ping: boolean; auth: boolean };
+  auth: ResolvedAuthOptions | undefined;
+  rateLimit: Required<RealtimeRateLimitOptions> | undefined;
+}
+
+/** Authentication settings after defaults. */
+export interface ResolvedAuthOptions extends RealtimeAuthOptions {
+  required: boolean;
+  expiryGracePeriod: number;
+  requireExpiration: boolean;
 }

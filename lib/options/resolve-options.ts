@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type {
   OriginPredicate,
   RealtimeModuleOptions,
+  ResolvedAuthOptions,
   ResolvedRealtimeOptions,
 } from '../interfaces/realtime-options.interface.js';
 import { Messages } from '../realtime.messages.js';
@@ -27,7 +28,12 @@ const NUMERIC_DEFAULTS = {
   readBufferSize: 1024 * 1024,
   writeBufferSize: 4 * 1024 * 1024,
   shutdownTimeout: 5_000,
+  maxConnectionsPerUser: 0,
+  maxConnectionsPerAddress: 0,
 } as const;
+
+const RATE_LIMIT_DEFAULTS = { messagesPerSecond: 100, burst: 200, disconnectAfter: 100 } as const;
+const DEFAULT_EXPIRY_GRACE = 30_000;
 
 /** The documented defaults of {@link RealtimeModuleOptions}. */
 export const DEFAULT_OPTIONS = { path: '/ws', ...NUMERIC_DEFAULTS } as const;
@@ -46,7 +52,14 @@ const POSITIVE: readonly NumericOption[] = [
   'writeBufferSize',
 ];
 /** Options where 0 means "off". */
-const NON_NEGATIVE: readonly NumericOption[] = ['readTimeout', 'writeTimeout', 'connectionTimeout', 'shutdownTimeout'];
+const NON_NEGATIVE: readonly NumericOption[] = [
+  'readTimeout',
+  'writeTimeout',
+  'connectionTimeout',
+  'shutdownTimeout',
+  'maxConnectionsPerUser',
+  'maxConnectionsPerAddress',
+];
 
 /** Node's timers overflow above 2^31-1 ms and fire at once; refuse such values. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -59,6 +72,7 @@ const TIMER_OPTIONS = new Set<string>([
   'connectionTimeout',
   'cleanupInterval',
   'shutdownTimeout',
+  'auth.expiryGracePeriod',
 ]);
 
 function checkInteger(name: string, value: unknown, min: number): number {
@@ -134,11 +148,78 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions = {}): Res
     throw new InvalidRealtimeOptionError('nodeId', 'must be 1..64 characters of [A-Za-z0-9_.:-]');
   }
   const builtins = options.builtins ?? {};
+  const connectionGuards = options.connectionGuards ?? [];
+  if (
+    !Array.isArray(connectionGuards) ||
+    connectionGuards.some((g) => typeof g !== 'function' && typeof g?.canActivate !== 'function')
+  ) {
+    throw new InvalidRealtimeOptionError('connectionGuards', 'must be an array of guard classes or guard instances');
+  }
   return {
     ...merged,
     path,
     nodeId,
     allowedOrigins: resolveOrigins(options.allowedOrigins),
-    builtins: { echo: builtins.echo ?? true, ping: builtins.ping ?? true },
+    builtins: { echo: builtins.echo ?? true, ping: builtins.ping ?? true, auth: builtins.auth ?? true },
+    auth: resolveAuth(options.auth),
+    rateLimit: resolveRateLimit(options.rateLimit),
+    connectionGuards,
   } as ResolvedRealtimeOptions;
+}
+
+function resolveAuth(auth: RealtimeModuleOptions['auth']): ResolvedAuthOptions | undefined {
+  if (auth === undefined) return undefined;
+  if (typeof auth !== 'object' || auth === null) {
+    throw new InvalidRealtimeOptionError('auth', 'must be an object');
+  }
+  if (auth.secret !== undefined && auth.publicKey !== undefined) {
+    throw new InvalidRealtimeOptionError(
+      'auth',
+      'takes either "secret" (HS256) or "publicKey" (RS256/ES256), not both',
+    );
+  }
+  if (
+    auth.secret !== undefined &&
+    (auth.secret.length === 0 || (typeof auth.secret !== 'string' && !Buffer.isBuffer(auth.secret)))
+  ) {
+    throw new InvalidRealtimeOptionError('auth.secret', 'must be a non-empty string or Buffer');
+  }
+  const symmetric = auth.secret !== undefined;
+  const algorithms =
+    auth.algorithms ?? (symmetric ? ['HS256'] : auth.publicKey !== undefined ? ['RS256', 'ES256'] : undefined);
+  if (algorithms !== undefined) {
+    if (!Array.isArray(algorithms) || algorithms.length === 0) {
+      throw new InvalidRealtimeOptionError('auth.algorithms', 'must be a non-empty array');
+    }
+    // Mixing families is how HS/RS confusion attacks work: a secret only verifies HMAC, a key only signatures.
+    const wrongFamily = algorithms.filter((a) =>
+      symmetric ? !a.startsWith('HS') : a.startsWith('HS') || a === ('none' as string),
+    );
+    if (wrongFamily.length > 0) {
+      throw new InvalidRealtimeOptionError(
+        'auth.algorithms',
+        `contains ${wrongFamily.join(', ')}, which cannot be used with ${symmetric ? '"secret"' : '"publicKey"'}`,
+      );
+    }
+  }
+  const expiryGracePeriod =
+    auth.expiryGracePeriod === undefined
+      ? DEFAULT_EXPIRY_GRACE
+      : checkInteger('auth.expiryGracePeriod', auth.expiryGracePeriod, 0);
+  return {
+    ...auth,
+    algorithms,
+    required: auth.required ?? true,
+    requireExpiration: auth.requireExpiration ?? true,
+    expiryGracePeriod,
+  };
+}
+
+function resolveRateLimit(rateLimit: RealtimeModuleOptions['rateLimit']): ResolvedRealtimeOptions['rateLimit'] {
+  if (rateLimit === false) return undefined;
+  const merged = { ...RATE_LIMIT_DEFAULTS, ...(rateLimit ?? {}) };
+  checkInteger('rateLimit.messagesPerSecond', merged.messagesPerSecond, 1);
+  checkInteger('rateLimit.burst', merged.burst, 1);
+  checkInteger('rateLimit.disconnectAfter', merged.disconnectAfter, 0);
+  return merged;
 }

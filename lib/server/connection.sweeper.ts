@@ -3,6 +3,7 @@ import type { RealtimeConnection } from '../connections/realtime-connection.js';
 import type { RealtimeStats } from '../connections/realtime-stats.js';
 import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
 import { CloseCode } from '../protocol/close-codes.js';
+import { ErrorCode, ErrorFrameType } from '../protocol/error-codes.js';
 
 /**
  * Heartbeats and timeouts for every connection, driven by two timers for the whole node instead
@@ -17,11 +18,14 @@ import { CloseCode } from '../protocol/close-codes.js';
 export class ConnectionSweeper {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private cleanupTimer: NodeJS.Timeout | undefined;
+  private expiryTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly connections: ConnectionManager,
     private readonly stats: RealtimeStats,
     private readonly options: ResolvedRealtimeOptions,
+    /** Removes a connection from the server's registries (the close listener did not run). */
+    private readonly forget: (connection: RealtimeConnection) => void = (c) => connections.remove(c),
   ) {}
 
   start(): void {
@@ -29,12 +33,43 @@ export class ConnectionSweeper {
     const tick = Math.max(10, Math.min(pingInterval, pongTimeout - pingInterval));
     this.heartbeatTimer = setInterval(() => this.heartbeat(Date.now()), tick).unref();
     this.cleanupTimer = setInterval(() => this.cleanup(Date.now()), cleanupInterval).unref();
+    const auth = this.options.auth;
+    if (auth) {
+      // Token expiry is checked every second (finer when the grace period is short), which is
+      // how late a `TOKEN_EXPIRED` may come; a per-connection timer would cost memory per socket.
+      const tick = Math.max(10, Math.min(1000, Math.floor(auth.expiryGracePeriod / 4) || 1000));
+      this.expiryTimer = setInterval(() => this.expireTokens(Date.now()), tick).unref();
+    }
   }
 
   stop(): void {
     clearInterval(this.heartbeatTimer);
     clearInterval(this.cleanupTimer);
-    this.heartbeatTimer = this.cleanupTimer = undefined;
+    clearInterval(this.expiryTimer);
+    this.heartbeatTimer = this.cleanupTimer = this.expiryTimer = undefined;
+  }
+
+  /**
+   * At `exp` a connection gets `TOKEN_EXPIRED` and stops counting as authenticated; unless it
+   * sends a fresh `auth` within `expiryGracePeriod`, it is closed with 4001.
+   */
+  expireTokens(now: number): void {
+    const grace = this.options.auth?.expiryGracePeriod ?? 0;
+    for (const connection of this.connections.connections()) {
+      const expiresAt = connection.tokenExpiresAt;
+      if (expiresAt === 0 || now < expiresAt || connection.user === undefined || !connection.isOpen) continue;
+      if (connection.tokenExpiredAt === 0) {
+        connection.tokenExpiredAt = now;
+        connection.send({
+          type: ErrorFrameType.ERROR,
+          data: { code: ErrorCode.TOKEN_EXPIRED, message: `token expired; send a fresh auth within ${grace} ms` },
+        });
+        this.stats.messagesSent++;
+      }
+      if (now - connection.tokenExpiredAt >= grace) {
+        this.close(connection, CloseCode.TOKEN_EXPIRED, 'token expired');
+      }
+    }
   }
 
   heartbeat(now: number): void {
@@ -56,7 +91,7 @@ export class ConnectionSweeper {
     for (const connection of this.connections.connections()) {
       if (connection.socket.readyState === 3) {
         // Closed without our close listener having run (should not happen): do not leak it.
-        this.connections.remove(connection);
+        this.forget(connection);
         continue;
       }
       if (readTimeout > 0 && now - connection.lastSeenAt > readTimeout) {

@@ -13,8 +13,12 @@ import { CloseCode } from '../protocol/close-codes.js';
 import { MessageType } from '../protocol/message-types.js';
 import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
 import { Messages } from '../realtime.messages.js';
+import { type Authentication, Authenticator } from '../auth/authenticator.js';
+import { ErrorCode, ErrorFrameType } from '../protocol/error-codes.js';
 import { abortHandshake } from './abort-handshake.js';
 import { ConnectionSweeper } from './connection.sweeper.js';
+import { HandshakeAdmission, HandshakeRefusal } from './handshake-admission.js';
+import { initRateLimit, takeMessageToken } from './rate-limiter.js';
 
 const kConnection = Symbol('nest-realtime.connection');
 type HostedSocket = WebSocket & { [kConnection]?: RealtimeConnection };
@@ -45,6 +49,8 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
   private accepting = false;
   private pendingUpgrades = 0;
   private drained: (() => void) | undefined;
+  /** Live connections per remote address; kept only when `maxConnectionsPerAddress` is set. */
+  private readonly perAddress = new Map<string, number>();
 
   constructor(
     @Inject(RESOLVED_REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
@@ -52,6 +58,8 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly connections: ConnectionManager,
     private readonly dispatcher: MessageDispatcher,
     private readonly stats: RealtimeStats,
+    private readonly admission: HandshakeAdmission,
+    private readonly authenticator: Authenticator,
   ) {
     this.wss = new WebSocketServer({
       noServer: true,
@@ -59,7 +67,7 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
       maxPayload: options.maxMessageSize,
       perMessageDeflate: false,
     });
-    this.sweeper = new ConnectionSweeper(connections, stats, options);
+    this.sweeper = new ConnectionSweeper(connections, stats, options, (connection) => this.forget(connection));
     // One listener pair per server, shared by every socket: `this` inside is the socket (as `ws`
     // calls listeners), and the server is reached through this alias, not a closure per socket.
     // eslint-disable-next-line @typescript-eslint/no-this-alias
@@ -113,7 +121,7 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
       clearTimeout(timer);
       for (const connection of [...this.connections.connections()]) {
         connection.terminate();
-        this.connections.remove(connection);
+        this.forget(connection);
       }
       this.drained = undefined;
     }
@@ -137,6 +145,15 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
       this.logger.warn(`maxConnections (${this.options.maxConnections}) reached: refusing an upgrade`);
       return this.reject(socket, 'capacity', 503);
     }
+    const addressLimit = this.options.maxConnectionsPerAddress;
+    if (addressLimit > 0 && (this.perAddress.get(request.socket.remoteAddress ?? '') ?? 0) >= addressLimit) {
+      return this.reject(socket, 'address_limit', 429);
+    }
+    if (!this.admission.needsCheck(request)) {
+      // Nothing asynchronous to check: upgrade in this tick.
+      this.wss.handleUpgrade(request, socket, head, (ws) => this.open(ws as HostedSocket, request, undefined));
+      return;
+    }
     this.pendingUpgrades++;
     // Handshake bookkeeping lives only until the upgrade settles: nothing of it stays attached
     // to an open connection.
@@ -153,13 +170,21 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
       if (settle()) this.reject(socket, 'handshake_timeout', 408);
     }, this.options.handshakeTimeout);
     socket.once('close', settle);
-    this.wss.handleUpgrade(request, socket, head, (ws) => {
-      if (!settle()) {
-        ws.terminate();
-        return;
-      }
-      this.open(ws as HostedSocket, request);
-    });
+    this.admission.admit(request).then(
+      (authentication) => {
+        if (!settled) {
+          this.wss.handleUpgrade(request, socket, head, (ws) => {
+            if (settle()) this.open(ws as HostedSocket, request, authentication);
+            else ws.terminate();
+          });
+        }
+      },
+      (error: unknown) => {
+        if (!settle()) return;
+        const status = error instanceof HandshakeRefusal ? error.status : 500;
+        this.reject(socket, status === 429 ? 'user_limit' : 'unauthorized', status);
+      },
+    );
   };
 
   private reject(socket: Duplex, reason: UpgradeRejection, status: number): void {
@@ -167,10 +192,11 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
     abortHandshake(socket, status);
   }
 
-  private open(ws: HostedSocket, request: IncomingMessage): void {
+  private open(ws: HostedSocket, request: IncomingMessage, authentication: Authentication | undefined): void {
     const now = Date.now();
     const connection = new RealtimeConnection(randomUUID(), randomUUID(), ws, request.socket.remoteAddress, now);
     connection.outboundLimit = this.options.writeBufferSize;
+    initRateLimit(connection, now, this.options.rateLimit);
     ws[kConnection] = connection;
     ws.on('message', this.onSocketMessage);
     ws.on('close', this.onSocketClose);
@@ -178,6 +204,10 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
     ws.on('error', onSocketError);
     this.connections.add(connection);
     this.stats.totalConnections++;
+    if (this.options.maxConnectionsPerAddress > 0) {
+      const address = connection.remoteAddress ?? '';
+      this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
+    }
     connection.send({
       type: MessageType.CONNECTED,
       data: {
@@ -189,6 +219,25 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
     });
     this.stats.messagesSent++;
     this.logger.debug(`connection ${connection.id} opened from ${connection.remoteAddress ?? '?'}`);
+    if (authentication) this.authenticateAtOpen(connection, authentication);
+  }
+
+  /** A handshake token authenticates before the first message: `auth_success` follows `connected`. */
+  private authenticateAtOpen(connection: RealtimeConnection, authentication: Authentication): void {
+    try {
+      this.authenticator.bind(connection, authentication);
+    } catch {
+      // The user reached maxConnectionsPerUser between the check at the upgrade and now.
+      this.stats.countServerClose(CloseCode.POLICY_VIOLATION);
+      connection.close(CloseCode.POLICY_VIOLATION, 'connection limit reached for this user');
+      return;
+    }
+    const { user } = authentication;
+    connection.send({
+      type: 'auth_success',
+      data: { user_id: user.id, username: user.username, roles: user.roles },
+    });
+    this.stats.messagesSent++;
   }
 
   private handleMessage(connection: RealtimeConnection, data: Buffer, isBinary: boolean): void {
@@ -201,13 +250,45 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
       connection.close(CloseCode.UNSUPPORTED_DATA, 'binary frames are not supported');
       return;
     }
+    const rateLimit = this.options.rateLimit;
+    if (rateLimit !== undefined && !takeMessageToken(connection, now, rateLimit)) {
+      this.rateLimited(connection, rateLimit.disconnectAfter);
+      return;
+    }
     this.dispatcher.dispatch(connection, data);
   }
 
+  /** The message is dropped unhandled (not even parsed); sustained abuse closes with 1008. */
+  private rateLimited(connection: RealtimeConnection, disconnectAfter: number): void {
+    this.stats.rateLimited++;
+    if (disconnectAfter > 0 && connection.rateViolations >= disconnectAfter) {
+      this.stats.countServerClose(CloseCode.POLICY_VIOLATION);
+      connection.close(CloseCode.POLICY_VIOLATION, 'rate limit exceeded');
+      return;
+    }
+    this.dispatcher.sendError(connection, ErrorFrameType.ERROR, ErrorCode.RATE_LIMITED, 'too many messages');
+  }
+
   private handleClose(connection: RealtimeConnection, code: number): void {
-    if (!this.connections.remove(connection)) return;
-    this.logger.debug(`connection ${connection.id} closed (${code})`);
+    if (this.forget(connection)) this.logger.debug(`connection ${connection.id} closed (${code})`);
+  }
+
+  /** Drops a connection from every registry of this server; false if it was already gone. */
+  private forget(connection: RealtimeConnection): boolean {
+    if (!this.connections.remove(connection)) return false;
+    if (this.options.maxConnectionsPerAddress > 0) {
+      const address = connection.remoteAddress ?? '';
+      const count = (this.perAddress.get(address) ?? 1) - 1;
+      if (count > 0) this.perAddress.set(address, count);
+      else this.perAddress.delete(address);
+    }
     if (this.drained && this.connections.count === 0) this.drained();
+    return true;
+  }
+
+  /** Remote addresses with live connections and their counts (when `maxConnectionsPerAddress` is set). */
+  connectionsPerAddress(): ReadonlyMap<string, number> {
+    return this.perAddress;
   }
 }
 

@@ -1,6 +1,6 @@
 import type { INestApplication, ModuleMetadata } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { RealtimeModule, type RealtimeModuleOptions } from '../../lib/index.js';
+import { RealtimeModule, type RealtimeModuleExtras, type RealtimeModuleOptions } from '../../lib/index.js';
 
 export interface TestApp {
   app: INestApplication;
@@ -19,10 +19,11 @@ export async function createTestApp(
   options: RealtimeModuleOptions = {},
   metadata: ModuleMetadata = {},
   configure?: (app: INestApplication) => void,
+  extras: RealtimeModuleExtras = {},
 ): Promise<TestApp> {
   const moduleRef = await Test.createTestingModule({
     ...metadata,
-    imports: [RealtimeModule.forRoot(options), ...(metadata.imports ?? [])],
+    imports: [RealtimeModule.forRoot({ ...options, ...extras }), ...(metadata.imports ?? [])],
   }).compile();
   const app = moduleRef.createNestApplication({ logger: false });
   configure?.(app);

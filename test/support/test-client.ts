@@ -93,6 +93,10 @@ export class TestClient {
       };
       this.waiters.push(waiter);
       this.flush();
+      if (this.socket.readyState === WebSocket.CLOSED && this.waiters.includes(waiter)) {
+        this.waiters.splice(this.waiters.indexOf(waiter), 1);
+        waiter.reject(new Error(`socket already closed; no ${type ?? 'frame'} left`));
+      }
     });
   }
 

@@ -1,0 +1,35 @@
+import { Injectable } from '@nestjs/common';
+import type { RealtimeConnection } from '../connections/realtime-connection.js';
+import { Connection, MessageData } from '../decorators/param.decorators.js';
+import { OnMessage } from '../decorators/on-message.decorator.js';
+import { Public } from '../decorators/public.decorator.js';
+import { Authenticator } from './authenticator.js';
+
+/** Payload of `auth_success`. */
+export interface AuthSuccessData {
+  user_id: string;
+  username: string;
+  roles: readonly string[];
+}
+
+/**
+ * The built-in `auth` message: `{ token }` → `auth_success { user_id, username, roles }` or
+ * `auth_error AUTH_FAILED`. Authenticating again, as the same or another user, replaces the
+ * connection's identity (and restarts its expiry clock).
+ */
+@Injectable()
+export class AuthMessageHandler {
+  constructor(private readonly authenticator: Authenticator) {}
+
+  @OnMessage('auth', { reply: 'auth_success' })
+  @Public()
+  async auth(
+    @MessageData('token') token: unknown,
+    @Connection() connection: RealtimeConnection,
+  ): Promise<AuthSuccessData> {
+    const authentication = await this.authenticator.authenticate(token);
+    this.authenticator.bind(connection, authentication);
+    const { user } = authentication;
+    return { user_id: user.id, username: user.username, roles: user.roles };
+  }
+}

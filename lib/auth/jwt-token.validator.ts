@@ -1,0 +1,40 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
+import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
+import type { TokenClaims } from './realtime-user.interface.js';
+import { TokenValidator } from './token-validator.js';
+
+/**
+ * The default {@link TokenValidator}: `@nestjs/jwt` (jsonwebtoken underneath) with the algorithm
+ * list pinned by configuration — HS256 for a secret, RS256/ES256 for a public key — so that
+ * `alg: none` and HS/RS confusion (an HMAC token "signed" with the public key) are refused.
+ */
+@Injectable()
+export class JwtTokenValidator extends TokenValidator {
+  private readonly jwt: JwtService;
+  private readonly requireExpiration: boolean;
+
+  constructor(@Inject(RESOLVED_REALTIME_OPTIONS) options: ResolvedRealtimeOptions) {
+    super();
+    const auth = options.auth;
+    this.requireExpiration = auth?.requireExpiration ?? true;
+    this.jwt = new JwtService({
+      ...(auth?.secret !== undefined ? { secret: auth.secret } : { publicKey: auth?.publicKey }),
+      verifyOptions: {
+        algorithms: auth?.algorithms ? [...auth.algorithms] : undefined,
+        issuer: auth?.issuer,
+        audience: auth?.audience,
+        clockTolerance: auth?.clockToleranceSeconds,
+      },
+    });
+  }
+
+  validate(token: string): TokenClaims {
+    const claims = this.jwt.verify<TokenClaims>(token);
+    if (this.requireExpiration && typeof claims.exp !== 'number') {
+      throw new Error('token has no exp claim');
+    }
+    return claims;
+  }
+}

@@ -1,0 +1,110 @@
+import type { IncomingMessage } from 'node:http';
+import {
+  type CanActivate,
+  HttpException,
+  Inject,
+  Injectable,
+  Logger,
+  type OnModuleInit,
+  type Type,
+} from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
+import { isObservable, lastValueFrom } from 'rxjs';
+import { type Authentication, Authenticator } from '../auth/authenticator.js';
+import { extractHandshakeToken } from '../auth/extract-token.js';
+import type { RealtimeUser } from '../auth/realtime-user.interface.js';
+import { RealtimeException } from '../errors/realtime.exception.js';
+import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
+import { ErrorCode } from '../protocol/error-codes.js';
+import { REALTIME_CONTEXT_TYPE, RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
+
+/** An upgrade refused before the WebSocket exists: answered with an HTTP status. */
+export class HandshakeRefusal extends Error {
+  constructor(readonly status: number) {
+    super(`handshake refused with HTTP ${status}`);
+  }
+}
+
+/** The upgrade request as connection guards see it: Passport-style, with `user` when known. */
+export type HandshakeRequest = IncomingMessage & { user?: RealtimeUser };
+
+/** `getHandler()` of a connection guard's context, so `Reflector` lookups have a target. */
+function onConnect(): void {}
+
+/**
+ * Decides whether an upgrade may become a connection: the handshake token (401 when bad) and
+ * the connection guards (401/403), in Nest's guard contract. Runs only when there is something
+ * to check, so an anonymous upgrade without guards stays synchronous.
+ */
+@Injectable()
+export class HandshakeAdmission implements OnModuleInit {
+  private readonly logger = new Logger('RealtimeServer');
+  private guards: CanActivate[] = [];
+
+  constructor(
+    @Inject(RESOLVED_REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
+    private readonly authenticator: Authenticator,
+    private readonly moduleRef: ModuleRef,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    this.guards = await Promise.all(this.options.connectionGuards.map((guard) => this.instantiate(guard)));
+  }
+
+  private async instantiate(guard: Type<CanActivate> | CanActivate): Promise<CanActivate> {
+    if (typeof guard !== 'function') return guard;
+    // A guard the app registered as a provider is used as is; otherwise Nest builds one.
+    try {
+      return this.moduleRef.get(guard, { strict: false });
+    } catch {
+      return this.moduleRef.create(guard);
+    }
+  }
+
+  /** True when {@link admit} has work to do for this request. */
+  needsCheck(request: IncomingMessage): boolean {
+    return this.guards.length > 0 || extractHandshakeToken(request) !== undefined;
+  }
+
+  /** Resolves with the handshake's authentication (if it carried a token), or throws a {@link HandshakeRefusal}. */
+  async admit(request: HandshakeRequest): Promise<Authentication | undefined> {
+    const token = extractHandshakeToken(request);
+    let authentication: Authentication | undefined;
+    if (token !== undefined) {
+      try {
+        authentication = await this.authenticator.authenticate(token);
+      } catch {
+        throw new HandshakeRefusal(401);
+      }
+      if (!this.authenticator.hasRoomForUser(authentication.user.id)) throw new HandshakeRefusal(429);
+      request.user = authentication.user;
+    }
+    for (const guard of this.guards) {
+      const context = new ExecutionContextHost(
+        [request, undefined, undefined, 'connect'],
+        HandshakeAdmission,
+        onConnect,
+      );
+      context.setType(REALTIME_CONTEXT_TYPE);
+      let allowed: boolean;
+      try {
+        const result = guard.canActivate(context);
+        allowed = isObservable(result) ? await lastValueFrom(result) : await result;
+      } catch (error) {
+        throw new HandshakeRefusal(this.statusOf(error, request));
+      }
+      if (!allowed) throw new HandshakeRefusal(request.user ? 403 : 401);
+    }
+    return authentication;
+  }
+
+  private statusOf(error: unknown, request: HandshakeRequest): number {
+    if (error instanceof HttpException) return error.getStatus();
+    if (error instanceof RealtimeException) {
+      return error.code === ErrorCode.AUTH_REQUIRED || error.code === ErrorCode.AUTH_FAILED ? 401 : 403;
+    }
+    this.logger.error('A connection guard threw', error instanceof Error ? error.stack : String(error));
+    return request.user ? 403 : 401;
+  }
+}
