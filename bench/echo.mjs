@@ -3,11 +3,23 @@ import { percentile } from './lib/stats.mjs';
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function open(url) {
+/** `connect` is the same options for every connection, or a function of the connection's index. */
+export function connectOptions(connect, index) {
+  return typeof connect === 'function' ? connect(index) : connect;
+}
+
+/** Opens a connection and waits for its greeting frames (`connected`, and `auth_success` when authenticated). */
+export function open(url, { headers = {}, greetings = 1 } = {}) {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { perMessageDeflate: false });
+    const ws = new WebSocket(url, { perMessageDeflate: false, headers });
+    let seen = 0;
     ws.once('error', reject);
-    ws.once('message', () => resolve(ws)); // the `connected` frame
+    const onGreeting = () => {
+      if (++seen < greetings) return;
+      ws.off('message', onGreeting);
+      resolve(ws);
+    };
+    ws.on('message', onGreeting);
   });
 }
 
@@ -15,11 +27,15 @@ function open(url) {
  * Closed-loop echo: `connections` clients each keep exactly one `echo` in flight. Returns round
  * trips per second, latency percentiles (ms) and the server's CPU time per round trip (µs).
  */
-export async function runEcho(server, { connections = 100, warmupMs = 1000, durationMs = 5000 } = {}) {
+export async function runEcho(server, { connections = 100, warmupMs = 1000, durationMs = 5000, connect = {} } = {}) {
   const url = `ws://127.0.0.1:${server.port}/ws`;
   const sockets = [];
   for (let i = 0; i < connections; i += 50) {
-    sockets.push(...(await Promise.all(Array.from({ length: Math.min(50, connections - i) }, () => open(url)))));
+    sockets.push(
+      ...(await Promise.all(
+        Array.from({ length: Math.min(50, connections - i) }, (_, j) => open(url, connectOptions(connect, i + j))),
+      )),
+    );
   }
   const payload = { text: 'hello, realtime world', n: 0 };
   let measuring = false;

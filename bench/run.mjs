@@ -1,11 +1,14 @@
-// Runs the benchmarks: each scenario against a raw `ws` server and the sample app, in one run,
-// each server in its own process, and prints the figures and the ratios (sample / raw).
+// Runs the benchmarks: each scenario against a raw `ws` server, the module without auth and the
+// sample app (authenticated, as users run it), each server in its own process, in one run, and
+// prints the figures and the ratios.
 //   npm run bench                 # echo and idle
 //   npm run bench -- echo         # one scenario
-// Environment: BENCH_DURATION_MS (echo, default 5000), BENCH_IDLE (idle connections, 10000).
+// Environment: BENCH_DURATION_MS (echo, default 5000), BENCH_IDLE (idle connections, 10000),
+// BENCH_ROUNDS (default 3).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { JwtService } from '@nestjs/jwt';
 import { runEcho } from './echo.mjs';
 import { runIdle } from './idle.mjs';
 import { fmt, table } from './lib/stats.mjs';
@@ -16,25 +19,60 @@ const scenarios = process.argv.slice(2).length ? process.argv.slice(2) : ['echo'
 const durationMs = Number(process.env.BENCH_DURATION_MS ?? 5000);
 const idleConnections = Number(process.env.BENCH_IDLE ?? 10_000);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+if (rounds < 1) throw new Error('BENCH_ROUNDS must be at least 1');
 
 execFileSync(process.execPath, [`${root}/node_modules/typescript/bin/tsc`, '-p', `${root}/tsconfig.sample.json`], {
   stdio: 'inherit',
 });
 
-const servers = {
-  raw: (port) => new ServerProcess('raw ws', `${root}/bench/servers/raw-ws.mjs`, port),
-  sample: (port) =>
-    new ServerProcess('nest-realtime sample', `${root}/dist-sample/sample/main.js`, port, {
-      LOG_LEVEL: 'warn',
-      MAX_CONNECTIONS: String(idleConnections + 1000),
-    }),
+const secret = 'bench-secret-0123456789abcdef0123456789';
+const jwt = new JwtService({ secret });
+const tokenFor = (index) =>
+  jwt.sign({
+    user_id: `user-${index}`,
+    username: `user ${index}`,
+    roles: ['user'],
+    exp: Math.floor(Date.now() / 1000) + 3600,
+  });
+
+/** The servers under test and how a client connects to each. */
+const targets = {
+  raw: {
+    label: 'raw ws',
+    start: (port) => new ServerProcess('raw ws', `${root}/bench/servers/raw-ws.mjs`, port),
+    connect: {},
+  },
+  noauth: {
+    label: 'nest-realtime, no auth',
+    start: (port) =>
+      new ServerProcess('nest-realtime without auth', `${root}/bench/servers/realtime-noauth.mjs`, port, {
+        MAX_CONNECTIONS: String(idleConnections + 1000),
+      }),
+    connect: {},
+  },
+  sample: {
+    label: 'sample (JWT auth)',
+    start: (port) =>
+      new ServerProcess('nest-realtime sample', `${root}/dist-sample/sample/main.js`, port, {
+        LOG_LEVEL: 'warn',
+        JWT_SECRET: secret,
+        MAX_CONNECTIONS: String(idleConnections + 1000),
+        // The closed-loop load is far above a chat client's rate: the limiter would refuse it.
+        RATE_LIMIT_PER_SEC: '100000000',
+        RATE_LIMIT_BURST: '100000000',
+      }),
+    // Authenticated at the handshake, one user per connection: `connected`, then `auth_success`.
+    connect: (index) => ({ headers: { authorization: `Bearer ${tokenFor(index)}` }, greetings: 2 }),
+  },
 };
 
-async function measure(kind, port, run) {
-  const server = servers[kind](port);
+let port = 3100 + (process.pid % 500);
+
+async function measure(kind, run) {
+  const server = targets[kind].start(port++);
   try {
     await server.ready();
-    return await run(server);
+    return await run(server, targets[kind].connect);
   } finally {
     await server.stop();
   }
@@ -51,65 +89,59 @@ function median(list) {
 }
 
 /**
- * Runs a scenario `rounds` times against both servers, alternating which goes first (the load
+ * Runs a scenario `rounds` times against each target, rotating which goes first (the load
  * generator shares the machine and warms up too), and returns the median of each figure.
  */
-async function compare(run) {
-  const raw = [];
-  const sample = [];
+async function compare(kinds, run) {
+  const all = Object.fromEntries(kinds.map((k) => [k, []]));
   for (let round = 0; round < rounds; round++) {
-    const order = round % 2 === 0 ? ['raw', 'sample'] : ['sample', 'raw'];
-    for (const kind of order) {
-      const result = await measure(kind, port++, run);
-      (kind === 'raw' ? raw : sample).push(result);
-    }
+    const order = kinds.map((_, i) => kinds[(i + round) % kinds.length]);
+    for (const kind of order) all[kind].push(await measure(kind, run));
   }
-  return { raw: median(raw), sample: median(sample), rounds: { raw, sample } };
+  return { medians: Object.fromEntries(kinds.map((k) => [k, median(all[k])])), rounds: all };
 }
 
+const ratio = (a, b) => `${fmt(a / b)}×`;
 const results = {};
-let port = 3100 + (process.pid % 500);
-if (rounds < 1) throw new Error('BENCH_ROUNDS must be at least 1');
 
 if (scenarios.includes('echo')) {
-  const { raw, sample, rounds: all } = await compare((s) => runEcho(s, { durationMs }));
-  results.echo = { raw, sample, rounds: all };
+  const kinds = ['raw', 'noauth', 'sample'];
+  const { medians: m, rounds: all } = await compare(kinds, (s, connect) => runEcho(s, { durationMs, connect }));
+  results.echo = { medians: m, rounds: all };
   console.log(`\nEcho, closed loop, 100 connections (median of ${rounds} rounds)`);
   table(
-    [
-      ['raw ws', raw],
-      ['nest-realtime', sample],
-    ].map(([name, r]) => ({
-      server: name,
-      'round trips/s': fmt(r.roundTripsPerSec, 0),
-      'p50 ms': fmt(r.p50Ms),
-      'p99 ms': fmt(r.p99Ms),
-      'server CPU µs/rt': fmt(r.cpuUsPerRoundTrip),
+    kinds.map((k) => ({
+      server: targets[k].label,
+      'round trips/s': fmt(m[k].roundTripsPerSec, 0),
+      'p50 ms': fmt(m[k].p50Ms),
+      'p99 ms': fmt(m[k].p99Ms),
+      'server CPU µs/rt': fmt(m[k].cpuUsPerRoundTrip),
     })),
   );
   console.log(
-    `ratio (nest-realtime / raw): CPU per round trip ${fmt(sample.cpuUsPerRoundTrip / raw.cpuUsPerRoundTrip)}×, ` +
-      `throughput ${fmt(sample.roundTripsPerSec / raw.roundTripsPerSec)}×, p99 ${fmt(sample.p99Ms / raw.p99Ms)}×`,
+    `server CPU per round trip: no auth / raw ${ratio(m.noauth.cpuUsPerRoundTrip, m.raw.cpuUsPerRoundTrip)}, ` +
+      `sample / raw ${ratio(m.sample.cpuUsPerRoundTrip, m.raw.cpuUsPerRoundTrip)}, ` +
+      `auth pipeline: sample / no auth ${ratio(m.sample.cpuUsPerRoundTrip, m.noauth.cpuUsPerRoundTrip)}`,
   );
 }
 
 if (scenarios.includes('idle')) {
-  const { raw, sample, rounds: all } = await compare((s) => runIdle(s, { connections: idleConnections }));
-  results.idle = { raw, sample, rounds: all };
-  console.log(`\nIdle, ${idleConnections} connections (median of ${rounds} rounds)`);
+  const kinds = ['raw', 'sample'];
+  const { medians: m, rounds: all } = await compare(kinds, (s, connect) =>
+    runIdle(s, { connections: idleConnections, connect }),
+  );
+  results.idle = { medians: m, rounds: all };
+  console.log(`\nIdle, ${idleConnections} connections (sample: authenticated) (median of ${rounds} rounds)`);
   table(
-    [
-      ['raw ws', raw],
-      ['nest-realtime', sample],
-    ].map(([name, r]) => ({
-      server: name,
-      'RSS B/conn': fmt(r.rssPerConnection, 0),
-      'heap B/conn': fmt(r.heapPerConnection, 0),
+    kinds.map((k) => ({
+      server: targets[k].label,
+      'RSS B/conn': fmt(m[k].rssPerConnection, 0),
+      'heap B/conn': fmt(m[k].heapPerConnection, 0),
     })),
   );
   console.log(
-    `ratio (nest-realtime / raw): RSS per connection ${fmt(sample.rssPerConnection / raw.rssPerConnection)}×, ` +
-      `heap per connection ${fmt(sample.heapPerConnection / raw.heapPerConnection)}×`,
+    `sample / raw: RSS per connection ${ratio(m.sample.rssPerConnection, m.raw.rssPerConnection)}, ` +
+      `heap per connection ${ratio(m.sample.heapPerConnection, m.raw.heapPerConnection)}`,
   );
 }
 

@@ -13,7 +13,11 @@ const NO_CONNECTIONS: readonly RealtimeConnection[] = Object.freeze([]);
 @Injectable()
 export class ConnectionManager {
   private readonly byId = new Map<string, RealtimeConnection>();
-  private readonly byUser = new Map<string, Set<RealtimeConnection>>();
+  /**
+   * User id → its connection, or a Set of them once there are several: most users have one
+   * connection per node, and a Set each would cost more than the rest of their state.
+   */
+  private readonly byUser = new Map<string, RealtimeConnection | Set<RealtimeConnection>>();
 
   /** Live connections on this node. */
   get count(): number {
@@ -35,13 +39,16 @@ export class ConnectionManager {
 
   /** Every live connection of `userId` on this node (empty when none). */
   getByUser(userId: string): readonly RealtimeConnection[] {
-    const set = this.byUser.get(userId);
-    return set ? [...set] : NO_CONNECTIONS;
+    const entry = this.byUser.get(userId);
+    if (entry === undefined) return NO_CONNECTIONS;
+    return entry instanceof Set ? [...entry] : [entry];
   }
 
   /** Number of live connections of `userId` on this node. */
   countByUser(userId: string): number {
-    return this.byUser.get(userId)?.size ?? 0;
+    const entry = this.byUser.get(userId);
+    if (entry === undefined) return 0;
+    return entry instanceof Set ? entry.size : 1;
   }
 
   /** Iterates over live connections (do not add or remove connections while iterating). */
@@ -82,15 +89,19 @@ export class ConnectionManager {
   }
 
   private indexUser(connection: RealtimeConnection, userId: string): void {
-    let set = this.byUser.get(userId);
-    if (!set) this.byUser.set(userId, (set = new Set()));
-    set.add(connection);
+    const entry = this.byUser.get(userId);
+    if (entry === undefined) this.byUser.set(userId, connection);
+    else if (entry instanceof Set) entry.add(connection);
+    else if (entry !== connection) this.byUser.set(userId, new Set([entry, connection]));
   }
 
   private unindexUser(connection: RealtimeConnection, userId: string): void {
-    const set = this.byUser.get(userId);
-    if (!set) return;
-    set.delete(connection);
-    if (set.size === 0) this.byUser.delete(userId);
+    const entry = this.byUser.get(userId);
+    if (entry === connection) {
+      this.byUser.delete(userId);
+    } else if (entry instanceof Set) {
+      entry.delete(connection);
+      if (entry.size === 1) this.byUser.set(userId, entry.values().next().value!);
+    }
   }
 }

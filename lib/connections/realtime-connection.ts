@@ -4,6 +4,8 @@ import { CloseCode } from '../protocol/close-codes.js';
 import type { Envelope } from '../protocol/envelope.js';
 import { isoNow } from '../utils/clock.js';
 
+const NO_ROOMS: ReadonlySet<string> = new Set<string>();
+
 /**
  * One live WebSocket connection and its state. This object is what handlers receive through
  * `@Connection()` (and `ExecutionContext.switchToWs().getClient()`).
@@ -77,8 +79,25 @@ export class RealtimeConnection {
     return this.user !== undefined && (this.tokenExpiresAt === 0 || this.lastActiveAt < this.tokenExpiresAt);
   }
 
-  /** Rooms this connection is a member of (kept by the room layer). */
-  readonly rooms = new Set<string>();
+  /** Room ids, created on the first join: most idle connections never pay for a Set. */
+  private roomSet: Set<string> | undefined = undefined;
+
+  /** Rooms this connection is a member of on this node (kept by the room layer). */
+  get rooms(): ReadonlySet<string> {
+    return this.roomSet ?? NO_ROOMS;
+  }
+
+  /** @internal Called by the room layer. */
+  addRoom(roomId: string): void {
+    (this.roomSet ??= new Set()).add(roomId);
+  }
+
+  /** @internal Called by the room layer. */
+  removeRoom(roomId: string): boolean {
+    const removed = this.roomSet?.delete(roomId) ?? false;
+    if (this.roomSet?.size === 0) this.roomSet = undefined;
+    return removed;
+  }
 
   getMetadata<T = unknown>(key: string): T | undefined {
     return this.metadataStore?.get(key) as T | undefined;

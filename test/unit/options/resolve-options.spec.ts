@@ -49,6 +49,43 @@ describe('resolveRealtimeOptions', () => {
     expect((thrown as Error).message).toContain(`RealtimeModule option "${name}" ${problem}`);
   });
 
+  it.each([
+    [{ auth: { secret: 's', publicKey: 'k' } }, 'auth', 'takes either "secret" (HS256) or "publicKey"'],
+    [{ auth: { secret: '' } }, 'auth.secret', 'must be a non-empty string or Buffer'],
+    [
+      { auth: { secret: 's', algorithms: ['RS256'] } },
+      'auth.algorithms',
+      'contains RS256, which cannot be used with "secret"',
+    ],
+    [
+      { auth: { publicKey: 'k', algorithms: ['HS256'] } },
+      'auth.algorithms',
+      'contains HS256, which cannot be used with "publicKey"',
+    ],
+    [{ auth: { secret: 's', algorithms: [] } }, 'auth.algorithms', 'must be a non-empty array'],
+    [{ auth: { secret: 's', expiryGracePeriod: -1 } }, 'auth.expiryGracePeriod', 'must be at least 0'],
+    [{ rateLimit: { burst: 0 } }, 'rateLimit.burst', 'must be at least 1'],
+    [{ rateLimit: { messagesPerSecond: 0.5 } }, 'rateLimit.messagesPerSecond', 'must be an integer'],
+    [{ maxConnectionsPerUser: -1 }, 'maxConnectionsPerUser', 'must be at least 0'],
+    [{ connectionGuards: [42] }, 'connectionGuards', 'must be an array of guard classes or guard instances'],
+  ] as const)('rejects auth and abuse settings %j naming %s', (options, name, problem) => {
+    expect(() => resolveRealtimeOptions(options as never)).toThrow(`RealtimeModule option "${name}" ${problem}`);
+  });
+
+  it('defaults auth and rate limiting', () => {
+    const resolved = resolveRealtimeOptions({ auth: { secret: 'x' } });
+    expect(resolved.auth).toMatchObject({
+      algorithms: ['HS256'],
+      required: true,
+      requireExpiration: true,
+      expiryGracePeriod: 30_000,
+    });
+    expect(resolveRealtimeOptions({ auth: { publicKey: 'k' } }).auth?.algorithms).toEqual(['RS256', 'ES256']);
+    expect(resolved.rateLimit).toEqual({ messagesPerSecond: 100, burst: 200, disconnectAfter: 100 });
+    expect(resolveRealtimeOptions({ rateLimit: false }).rateLimit).toBeUndefined();
+    expect(resolveRealtimeOptions().auth).toBeUndefined();
+  });
+
   it('accepts 0 to switch the optional timeouts off', () => {
     const resolved = resolveRealtimeOptions({ readTimeout: 0, writeTimeout: 0, connectionTimeout: 0 });
     expect([resolved.readTimeout, resolved.writeTimeout, resolved.connectionTimeout]).toEqual([0, 0, 0]);

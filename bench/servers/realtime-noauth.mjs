@@ -1,0 +1,15 @@
+// The module without authentication or rate limiting: the "unauthenticated path" against which
+// the sample's authenticated path is compared. Uses the compiled library of `npm run bench`.
+import 'reflect-metadata';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { RealtimeModule } from '../../dist-sample/lib/index.js';
+
+class BenchModule {}
+Module({
+  imports: [RealtimeModule.forRoot({ rateLimit: false, maxConnections: Number(process.env.MAX_CONNECTIONS ?? 20000) })],
+})(BenchModule);
+
+const app = await NestFactory.create(BenchModule, { logger: ['error', 'warn'] });
+app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+await app.listen(Number(process.env.PORT ?? 3200), '127.0.0.1');
