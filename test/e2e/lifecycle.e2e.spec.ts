@@ -1,5 +1,6 @@
+import { Injectable } from '@nestjs/common';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { ConnectionManager, RealtimeStats } from '../../lib/index.js';
+import { ConnectionManager, OnMessage, RealtimeStats } from '../../lib/index.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { TestClient, upgradeStatus } from '../support/test-client.js';
 
@@ -10,6 +11,17 @@ const until = async (predicate: () => boolean, timeoutMs = 3000): Promise<void> 
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 };
+
+/** Handlers that finish only when the test releases them. */
+@Injectable()
+class HeldHandlers {
+  readonly pending: (() => void)[] = [];
+
+  @OnMessage('hold', { reply: 'released' })
+  hold(): Promise<string> {
+    return new Promise((resolve) => this.pending.push(() => resolve('done')));
+  }
+}
 
 describe('connection lifecycle, admission and shutdown (e2e)', () => {
   let t: TestApp | undefined;
@@ -88,6 +100,33 @@ describe('connection lifecycle, admission and shutdown (e2e)', () => {
     await until(() => t!.app.get(ConnectionManager).count === 1);
     expect(await healthy.request({ type: 'echo', id: 'alive', data: 1 })).toMatchObject({ type: 'echo_response' });
     await healthy.close();
+  });
+
+  it('pauses reading a connection whose unfinished handlers hold more than readBufferSize bytes', async () => {
+    t = await createTestApp({ readBufferSize: 1000 }, { providers: [HeldHandlers] });
+    const held = t.app.get(HeldHandlers);
+    const client = await TestClient.connect(t.url);
+    const id = (await client.next('connected')).data.client_id as string;
+    const connection = t.app.get(ConnectionManager).get(id)!;
+    const padding = 'x'.repeat(100);
+    for (let i = 0; i < 20; i++) client.send({ type: 'hold', id: `h${i}`, data: padding });
+    await until(() => connection.socket.isPaused);
+    // Paused as soon as the backlog passed 1000 bytes: not all 20 messages were read.
+    expect(held.pending.length).toBeLessThan(20);
+    expect(connection.pendingInboundBytes).toBeGreaterThan(1000);
+    // Releasing the held handlers resumes reading, which lets the rest of the messages in.
+    let released = 0;
+    for (let spins = 0; released < 20 && spins < 100; spins++) {
+      const batch = held.pending.splice(0);
+      released += batch.length;
+      batch.forEach((release) => release());
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(released).toBe(20);
+    await until(() => client.frames.filter((f) => f.type === 'released').length === 20);
+    expect(connection.socket.isPaused).toBe(false);
+    expect(connection.pendingInboundBytes).toBe(0);
+    await client.close();
   });
 
   it('closes an idle connection after connectionTimeout', async () => {
