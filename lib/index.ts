@@ -2,6 +2,7 @@ export { RealtimeModule } from './realtime.module.js';
 export { REALTIME_MODULE_OPTIONS, type RealtimeModuleExtras } from './realtime.module-definition.js';
 export { RESOLVED_REALTIME_OPTIONS } from './realtime.constants.js';
 export type {
+  BuiltinMessageType,
   JwtAlgorithm,
   OriginPredicate,
   RealtimeAuthOptions,
@@ -23,6 +24,25 @@ export { RequireRoles } from './decorators/require-roles.decorator.js';
 export { RealtimeAuthGuard } from './guards/realtime-auth.guard.js';
 export { RealtimeRolesGuard, ConnectionRolesGuard, hasAnyRole, ADMIN_ROLE } from './guards/realtime-roles.guard.js';
 export type { HandshakeRequest } from './server/handshake-admission.js';
+export { RealtimeHttpAuthGuard } from './auth/http-auth.guard.js';
+export {
+  RoomManager,
+  type BroadcastOptions,
+  type BroadcastResult,
+  type JoinOptions,
+  type RoomInfo,
+} from './rooms/room.manager.js';
+export type { PresenceEntry } from './rooms/room.js';
+export { RoomJoinPolicy, AllowAllJoinPolicy } from './rooms/room-join.policy.js';
+export type { RoomSettings, SlowConsumerPolicy } from './rooms/room-settings.js';
+export { isValidRoomId } from './rooms/room-id.js';
+export { SessionManager } from './sessions/session.manager.js';
+export { RealtimeSession } from './sessions/realtime-session.js';
+export { BroadcastEngine } from './broadcast/broadcast.engine.js';
+export { EventPublisher } from './events/event.publisher.js';
+export { OnRealtimeEvent } from './events/on-realtime-event.decorator.js';
+export type { RealtimeEvent, RealtimeEventMap, RealtimeEventName } from './events/realtime-event.types.js';
+export type { ChatMessageData } from './builtins/room-message.handlers.js';
 export { InvalidRealtimeOptionError, resolveRealtimeOptions, DEFAULT_OPTIONS } from './options/resolve-options.js';
 export { OnMessage, type OnMessageOptions } from './decorators/on-message.decorator.js';
 export { Connection, Message, MessageData } from './decorators/param.decorators.js';
@@ -35,6 +55,8 @@ export {
   AuthFailedException,
   AuthRequiredException,
   InsufficientPermissionsException,
+  NotInRoomException,
+  UserOfflineException,
   RealtimeBadRequestException,
   RealtimeException,
   RealtimeForbiddenException,

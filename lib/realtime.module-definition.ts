@@ -4,6 +4,7 @@ import { JwtTokenValidator } from './auth/jwt-token.validator.js';
 import { TokenValidator } from './auth/token-validator.js';
 import { UserProvider } from './auth/user-provider.js';
 import type { RealtimeModuleOptions } from './interfaces/realtime-options.interface.js';
+import { AllowAllJoinPolicy, RoomJoinPolicy } from './rooms/room-join.policy.js';
 
 /**
  * Module-level settings that are classes for Nest to build (with DI), not values: they are
@@ -16,6 +17,8 @@ export interface RealtimeModuleExtras {
   tokenValidator?: Type<TokenValidator>;
   /** Replaces the default claims-based user provider (e.g. a database lookup). */
   userProvider?: Type<UserProvider>;
+  /** Replaces the default join policy (everyone may join every room). */
+  joinPolicy?: Type<RoomJoinPolicy>;
   /**
    * Modules whose exports `tokenValidator`, `userProvider` and connection guard classes inject
    * (with `forRootAsync`, its `imports` serve as well).
@@ -34,13 +37,14 @@ export const {
     const providers: Provider[] = [
       { provide: TokenValidator, useClass: extras.tokenValidator ?? JwtTokenValidator },
       { provide: UserProvider, useClass: extras.userProvider ?? ClaimsUserProvider },
+      { provide: RoomJoinPolicy, useClass: extras.joinPolicy ?? AllowAllJoinPolicy },
     ];
     return {
       ...definition,
       global: extras.isGlobal,
       imports: [...(definition.imports ?? []), ...(extras.imports ?? [])],
       providers: [...(definition.providers ?? []), ...providers],
-      exports: [...(definition.exports ?? []), TokenValidator, UserProvider],
+      exports: [...(definition.exports ?? []), TokenValidator, UserProvider, RoomJoinPolicy],
     };
   })
   .build();

@@ -3,6 +3,7 @@ import type { RealtimeConnection } from '../connections/realtime-connection.js';
 import { Connection, MessageData } from '../decorators/param.decorators.js';
 import { OnMessage } from '../decorators/on-message.decorator.js';
 import { Public } from '../decorators/public.decorator.js';
+import { RoomManager } from '../rooms/room.manager.js';
 import { Authenticator } from './authenticator.js';
 
 /** Payload of `auth_success`. */
@@ -19,7 +20,10 @@ export interface AuthSuccessData {
  */
 @Injectable()
 export class AuthMessageHandler {
-  constructor(private readonly authenticator: Authenticator) {}
+  constructor(
+    private readonly authenticator: Authenticator,
+    private readonly rooms: RoomManager,
+  ) {}
 
   @OnMessage('auth', { reply: 'auth_success' })
   @Public()
@@ -28,8 +32,13 @@ export class AuthMessageHandler {
     @Connection() connection: RealtimeConnection,
   ): Promise<AuthSuccessData> {
     const authentication = await this.authenticator.authenticate(token);
+    const previousUserId = connection.userId;
     this.authenticator.bind(connection, authentication);
     const { user } = authentication;
+    // Another identity: presence moves to it and the join policy is asked again for each room.
+    if (previousUserId !== user.id && connection.rooms.size > 0) {
+      await this.rooms.recheckMemberships(connection, previousUserId);
+    }
     return { user_id: user.id, username: user.username, roles: user.roles };
   }
 }

@@ -1,5 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ConnectionManager } from '../connections/connection.manager.js';
+import { EventPublisher } from '../events/event.publisher.js';
+import { SessionManager } from '../sessions/session.manager.js';
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
 import { AuthFailedException } from '../errors/realtime.exception.js';
 import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
@@ -27,6 +29,8 @@ export class Authenticator {
     private readonly validator: TokenValidator,
     private readonly users: UserProvider,
     private readonly connections: ConnectionManager,
+    private readonly sessions: SessionManager,
+    private readonly events: EventPublisher,
   ) {}
 
   /** True when the module was configured with `auth`. */
@@ -68,9 +72,14 @@ export class Authenticator {
     if (!this.hasRoomForUser(user.id, connection)) {
       throw new AuthFailedException('connection limit reached for this user');
     }
+    const previousUserId = connection.userId;
     this.connections.setUser(connection, user.id);
     connection.user = user;
     connection.tokenExpiresAt = expiresAt;
     connection.tokenExpiredAt = 0;
+    this.sessions.setUser(connection);
+    if (this.events.isObserved('connection.authenticated')) {
+      this.events.emit('connection.authenticated', { connection, user, previousUserId });
+    }
   }
 }

@@ -1,5 +1,6 @@
 import type { WebSocket } from 'ws';
 import type { RealtimeUser } from '../auth/realtime-user.interface.js';
+import type { RealtimeStats } from './realtime-stats.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import type { Envelope } from '../protocol/envelope.js';
 import { isoNow } from '../utils/clock.js';
@@ -47,6 +48,10 @@ export class RealtimeConnection {
    * closed with 1013 (`writeBufferSize`); set by the server when the connection opens.
    */
   outboundLimit = Number.POSITIVE_INFINITY;
+  /** The node's counters (shared by all connections; set by the server when the connection opens). */
+  stats: RealtimeStats | undefined = undefined;
+  /** Frames held back for a slow reader under the `conflate` policy, by key (see BroadcastEngine). */
+  conflated: Map<string, Buffer> | undefined = undefined;
 
   constructor(
     /** Connection (client) id, sent as `connected.client_id`. */
@@ -121,16 +126,17 @@ export class RealtimeConnection {
     return this.sendText(JSON.stringify(envelope));
   }
 
-  /**
-   * Sends an already-serialized frame (a broadcast is serialized once and passed to every
-   * recipient this way).
-   */
-  sendText(frame: string | Buffer): boolean {
+  /** Sends an already-serialized frame as one text frame. */
+  sendText(frame: string): boolean {
     const socket = this.socket;
     if (socket.readyState !== 1) return false;
     // A reader that stopped reading must not make the server buffer without bound, nor slow
     // anyone else down: past the limit it is cut off, and reconnects (and resumes) when it can.
     if (socket.bufferedAmount > this.outboundLimit) {
+      if (this.stats) {
+        this.stats.slowConsumerCloses++;
+        this.stats.countServerClose(CloseCode.TRY_AGAIN_LATER);
+      }
       socket.close(CloseCode.TRY_AGAIN_LATER, 'slow consumer');
       return false;
     }

@@ -36,6 +36,12 @@ export class RealtimeStats {
   };
   /** Messages refused by the rate limiter. */
   rateLimited = 0;
+  /** Readers closed with 1013 because their outbound buffer overflowed. */
+  slowConsumerCloses = 0;
+  /** Broadcast frames skipped for slow readers under the `drop` policy. */
+  droppedFrames = 0;
+  /** Broadcast frames replaced by a newer one of the same key under the `conflate` policy. */
+  conflatedFrames = 0;
   /** Connections closed by the server, by close code. */
   readonly serverCloses = new Map<number, number>();
 

@@ -1,11 +1,22 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
-import { Messages } from '../realtime.messages.js';
 import { AuthMessageHandler } from '../auth/auth-message.handler.js';
 import { BuiltinMessageHandlers } from '../builtins/builtin-message.handlers.js';
+import { DirectMessageHandlers } from '../builtins/direct-message.handlers.js';
+import { RoomMessageHandlers } from '../builtins/room-message.handlers.js';
+import { Messages } from '../realtime.messages.js';
 import type { MessageHandlerDefinition } from './message-handler.definition.js';
 import { RealtimeMetadataAccessor } from './realtime-metadata.accessor.js';
+import { scanMethods } from './scan-methods.js';
+
+/** Classes of the module's own handlers: they yield to an application handler of the same type. */
+const BUILTIN_CLASSES: readonly (abstract new (...args: never[]) => unknown)[] = [
+  BuiltinMessageHandlers,
+  AuthMessageHandler,
+  RoomMessageHandlers,
+  DirectMessageHandlers,
+];
 
 /**
  * Walks every provider and controller of the application (like `@nestjs/schedule`'s explorer)
@@ -22,33 +33,14 @@ export class MessageHandlerExplorer {
   ) {}
 
   explore(): MessageHandlerDefinition[] {
-    const wrappers = [...this.discovery.getProviders(), ...this.discovery.getControllers()];
-    const seen = new Set<object>();
     const found: MessageHandlerDefinition[] = [];
-    for (const wrapper of wrappers) {
-      const instance = wrapper.instance as Record<string, unknown> | undefined;
-      if (!instance || typeof instance !== 'object' || seen.has(instance)) continue;
-      const prototype = Object.getPrototypeOf(instance);
-      if (!prototype) continue;
-      seen.add(instance);
-      for (const methodName of this.scanner.getAllMethodNames(prototype)) {
-        const method = prototype[methodName];
-        const bindings = typeof method === 'function' ? this.accessor.getMessageHandlers(method) : undefined;
-        if (!bindings?.length) continue;
-        const label = `${prototype.constructor?.name ?? 'Object'}.${methodName}`;
-        this.refuseScoped(wrapper, label);
-        for (const { type, reply } of bindings) {
-          found.push({
-            type,
-            reply,
-            instance,
-            methodName,
-            label,
-            builtin: instance instanceof BuiltinMessageHandlers || instance instanceof AuthMessageHandler,
-          });
-        }
-      }
-    }
+    scanMethods(this.discovery, this.scanner, ({ wrapper, instance, methodName, method, label }) => {
+      const bindings = this.accessor.getMessageHandlers(method);
+      if (!bindings?.length) return;
+      this.refuseScoped(wrapper, label);
+      const builtin = BUILTIN_CLASSES.some((type) => instance instanceof type);
+      for (const { type, reply } of bindings) found.push({ type, reply, instance, methodName, label, builtin });
+    });
     this.logger.debug(`Discovered ${found.length} message handler(s)`);
     return found;
   }

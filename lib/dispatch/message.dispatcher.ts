@@ -4,6 +4,7 @@ import type { RealtimeConnection } from '../connections/realtime-connection.js';
 import { RealtimeStats } from '../connections/realtime-stats.js';
 import { MessageHandlerRegistry, type RegisteredHandler } from '../discovery/message-handler.registry.js';
 import { mapErrorToFrame } from '../errors/error-frame.mapper.js';
+import { EventPublisher } from '../events/event.publisher.js';
 import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
 import { decodeEnvelope, MalformedMessageError } from '../protocol/codec.js';
 import type { Envelope } from '../protocol/envelope.js';
@@ -29,6 +30,7 @@ export class MessageDispatcher {
   constructor(
     private readonly registry: MessageHandlerRegistry,
     private readonly stats: RealtimeStats,
+    private readonly events: EventPublisher,
     @Inject(RESOLVED_REALTIME_OPTIONS) options: ResolvedRealtimeOptions,
   ) {
     this.readBufferSize = options.readBufferSize;
@@ -43,11 +45,13 @@ export class MessageDispatcher {
       message = decodeEnvelope(frame.toString());
     } catch (error) {
       const malformed = error as MalformedMessageError;
+      this.rejected(connection, undefined, ErrorCode.BAD_MESSAGE);
       this.sendError(connection, ErrorFrameType.ERROR, ErrorCode.BAD_MESSAGE, malformed.message, malformed.requestId);
       return;
     }
     const handler = this.registry.get(message.type);
     if (handler === undefined) {
+      this.rejected(connection, message.type, ErrorCode.UNKNOWN_TYPE);
       this.sendError(
         connection,
         ErrorFrameType.ERROR,
@@ -57,6 +61,7 @@ export class MessageDispatcher {
       );
       return;
     }
+    if (this.events.isObserved('message.received')) this.events.emit('message.received', { connection, message });
     let result: unknown;
     try {
       result = handler.invoke(connection, message);
@@ -122,12 +127,17 @@ export class MessageDispatcher {
 
   private fail(connection: RealtimeConnection, message: Envelope, handler: RegisteredHandler, error: unknown): void {
     const mapped = mapErrorToFrame(error);
+    this.rejected(connection, message.type, mapped.data.code);
     // Nest's pipeline already logged what no filter handled; log the direct path's errors here.
     if (mapped.internal && handler.direct) {
       this.logger.error(Messages.handlerFailed(message.type), error instanceof Error ? error.stack : String(error));
     }
     this.stats.messageErrors++;
     if (connection.send({ type: mapped.frameType, id: message.id, data: mapped.data })) this.stats.messagesSent++;
+  }
+
+  private rejected(connection: RealtimeConnection, type: string | undefined, code: string): void {
+    if (this.events.isObserved('message.rejected')) this.events.emit('message.rejected', { connection, type, code });
   }
 
   /** Sends an error frame (PROTOCOL.md, "Errors"). */

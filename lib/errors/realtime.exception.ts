@@ -57,3 +57,17 @@ export class InsufficientPermissionsException extends RealtimeException {
     super(ErrorCode.INSUFFICIENT_PERMISSIONS, message, undefined, ErrorFrameType.AUTHORIZATION_ERROR);
   }
 }
+
+/** `NOT_IN_ROOM`: the action needs membership of the room (chat, presence). */
+export class NotInRoomException extends RealtimeException {
+  constructor(roomId: string) {
+    super(ErrorCode.NOT_IN_ROOM, `join room "${roomId}" first`);
+  }
+}
+
+/** `USER_OFFLINE`: the target user has no live connection. */
+export class UserOfflineException extends RealtimeException {
+  constructor(userId: string) {
+    super(ErrorCode.USER_OFFLINE, `user "${userId}" is offline`);
+  }
+}

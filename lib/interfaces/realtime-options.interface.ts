@@ -1,5 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import type { CanActivate, Type } from '@nestjs/common';
+import type { ResolvedRoomSettings, RoomSettings } from '../rooms/room-settings.js';
+
+/** Message types handled by the module itself; each can be switched off or replaced. */
+export type BuiltinMessageType =
+  'echo' | 'ping' | 'auth' | 'join_room' | 'leave_room' | 'chat' | 'private_message' | 'admin_message' | 'presence';
 
 /** JWT algorithms accepted by the default token validator. */
 export type JwtAlgorithm =
@@ -161,7 +166,31 @@ export interface RealtimeModuleOptions {
    * `@OnMessage` handler for the same type.
    * @default { echo: true, ping: true }
    */
-  builtins?: { echo?: boolean; ping?: boolean; auth?: boolean };
+  builtins?: Partial<Record<BuiltinMessageType, boolean>>;
+  /**
+   * Milliseconds a session outlives its dropped connection (with its rooms and metadata), so a
+   * reconnecting client can resume it; 0 forgets it at once.
+   * @default 120000
+   */
+  sessionTtl?: number;
+  /**
+   * Room behaviour (presence, slow-consumer policy): one setting for every room, or a function
+   * of the room id ("per room pattern"). Read when a room is created on this node.
+   * @default { presence: true, slowConsumer: 'disconnect' }
+   */
+  rooms?: RoomSettings | ((roomId: string) => RoomSettings);
+  /**
+   * Guards run on every join (after the `joinPolicy`), with an `ExecutionContext` of type `'ws'`
+   * whose client is the connection and whose data is `{ room_id }`. A refusal is `FORBIDDEN`.
+   * Classes are created by Nest.
+   * @default []
+   */
+  joinGuards?: readonly (Type<CanActivate> | CanActivate)[];
+  /**
+   * Most rooms one connection may be in; one more join is refused with `FORBIDDEN`.
+   * @default 1000
+   */
+  maxRoomsPerConnection?: number;
   /**
    * JWT authentication. Without it connections are anonymous and `@RequireRoles` refuses all.
    */
@@ -195,10 +224,11 @@ export interface RealtimeModuleOptions {
 
 /** Options after defaults were applied and the whole set was validated. */
 export interface ResolvedRealtimeOptions extends Required<
-  Omit<RealtimeModuleOptions, 'allowedOrigins' | 'builtins' | 'auth' | 'rateLimit'>
+  Omit<RealtimeModuleOptions, 'allowedOrigins' | 'builtins' | 'auth' | 'rateLimit' | 'rooms'>
 > {
   allowedOrigins: OriginPredicate | undefined;
-  builtins: { echo: boolean; ping: boolean; auth: boolean };
+  builtins: Record<BuiltinMessageType, boolean>;
+  rooms: (roomId: string) => ResolvedRoomSettings;
   auth: ResolvedAuthOptions | undefined;
   rateLimit: Required<RealtimeRateLimitOptions> | undefined;
 }

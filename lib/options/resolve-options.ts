@@ -2,9 +2,11 @@ import { randomBytes } from 'node:crypto';
 import type {
   OriginPredicate,
   RealtimeModuleOptions,
+  BuiltinMessageType,
   ResolvedAuthOptions,
   ResolvedRealtimeOptions,
 } from '../interfaces/realtime-options.interface.js';
+import { DEFAULT_ROOM_SETTINGS, type ResolvedRoomSettings, type RoomSettings } from '../rooms/room-settings.js';
 import { Messages } from '../realtime.messages.js';
 
 /** Thrown at start-up for an invalid option; the message names the option. */
@@ -30,6 +32,8 @@ const NUMERIC_DEFAULTS = {
   shutdownTimeout: 5_000,
   maxConnectionsPerUser: 0,
   maxConnectionsPerAddress: 0,
+  sessionTtl: 120_000,
+  maxRoomsPerConnection: 1000,
 } as const;
 
 const RATE_LIMIT_DEFAULTS = { messagesPerSecond: 100, burst: 200, disconnectAfter: 100 } as const;
@@ -50,6 +54,7 @@ const POSITIVE: readonly NumericOption[] = [
   'cleanupInterval',
   'readBufferSize',
   'writeBufferSize',
+  'maxRoomsPerConnection',
 ];
 /** Options where 0 means "off". */
 const NON_NEGATIVE: readonly NumericOption[] = [
@@ -59,6 +64,7 @@ const NON_NEGATIVE: readonly NumericOption[] = [
   'shutdownTimeout',
   'maxConnectionsPerUser',
   'maxConnectionsPerAddress',
+  'sessionTtl',
 ];
 
 /** Node's timers overflow above 2^31-1 ms and fire at once; refuse such values. */
@@ -73,6 +79,7 @@ const TIMER_OPTIONS = new Set<string>([
   'cleanupInterval',
   'shutdownTimeout',
   'auth.expiryGracePeriod',
+  'sessionTtl',
 ]);
 
 function checkInteger(name: string, value: unknown, min: number): number {
@@ -148,23 +155,75 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions = {}): Res
     throw new InvalidRealtimeOptionError('nodeId', 'must be 1..64 characters of [A-Za-z0-9_.:-]');
   }
   const builtins = options.builtins ?? {};
-  const connectionGuards = options.connectionGuards ?? [];
-  if (
-    !Array.isArray(connectionGuards) ||
-    connectionGuards.some((g) => typeof g !== 'function' && typeof g?.canActivate !== 'function')
-  ) {
-    throw new InvalidRealtimeOptionError('connectionGuards', 'must be an array of guard classes or guard instances');
-  }
+  const connectionGuards = checkGuards('connectionGuards', options.connectionGuards);
   return {
     ...merged,
     path,
     nodeId,
     allowedOrigins: resolveOrigins(options.allowedOrigins),
-    builtins: { echo: builtins.echo ?? true, ping: builtins.ping ?? true, auth: builtins.auth ?? true },
+    builtins: resolveBuiltins(builtins),
+    rooms: resolveRooms(options.rooms),
+    joinGuards: checkGuards('joinGuards', options.joinGuards),
     auth: resolveAuth(options.auth),
     rateLimit: resolveRateLimit(options.rateLimit),
     connectionGuards,
   } as ResolvedRealtimeOptions;
+}
+
+const BUILTIN_TYPES: readonly BuiltinMessageType[] = [
+  'echo',
+  'ping',
+  'auth',
+  'join_room',
+  'leave_room',
+  'chat',
+  'private_message',
+  'admin_message',
+  'presence',
+];
+
+function resolveBuiltins(builtins: RealtimeModuleOptions['builtins'] = {}): Record<BuiltinMessageType, boolean> {
+  const unknown = Object.keys(builtins).filter((key) => !BUILTIN_TYPES.includes(key as BuiltinMessageType));
+  if (unknown.length > 0) {
+    throw new InvalidRealtimeOptionError(
+      'builtins',
+      `has unknown types ${unknown.join(', ')}; known: ${BUILTIN_TYPES.join(', ')}`,
+    );
+  }
+  return Object.fromEntries(BUILTIN_TYPES.map((type) => [type, builtins[type] ?? true])) as Record<
+    BuiltinMessageType,
+    boolean
+  >;
+}
+
+function checkGuards<T>(name: string, guards: readonly T[] | undefined): readonly T[] {
+  const list = guards ?? [];
+  if (
+    !Array.isArray(list) ||
+    list.some(
+      (g) => typeof g !== 'function' && typeof (g as { canActivate?: unknown } | null)?.canActivate !== 'function',
+    )
+  ) {
+    throw new InvalidRealtimeOptionError(name, 'must be an array of guard classes or guard instances');
+  }
+  return list;
+}
+
+function resolveRoomSettings(settings: RoomSettings, origin: string): ResolvedRoomSettings {
+  const resolved = { ...DEFAULT_ROOM_SETTINGS, ...settings };
+  if (typeof resolved.presence !== 'boolean') {
+    throw new InvalidRealtimeOptionError(`${origin}.presence`, 'must be a boolean');
+  }
+  if (!['disconnect', 'drop', 'conflate'].includes(resolved.slowConsumer)) {
+    throw new InvalidRealtimeOptionError(`${origin}.slowConsumer`, "must be 'disconnect', 'drop' or 'conflate'");
+  }
+  return Object.freeze(resolved);
+}
+
+function resolveRooms(rooms: RealtimeModuleOptions['rooms']): (roomId: string) => ResolvedRoomSettings {
+  if (typeof rooms === 'function') return (roomId) => resolveRoomSettings(rooms(roomId) ?? {}, `rooms(${roomId})`);
+  const fixed = resolveRoomSettings(rooms ?? {}, 'rooms');
+  return () => fixed;
 }
 
 function resolveAuth(auth: RealtimeModuleOptions['auth']): ResolvedAuthOptions | undefined {

@@ -26,6 +26,8 @@ export class ConnectionSweeper {
     private readonly options: ResolvedRealtimeOptions,
     /** Removes a connection from the server's registries (the close listener did not run). */
     private readonly forget: (connection: RealtimeConnection) => void = (c) => connections.remove(c),
+    /** More cleanup to run on each pass (expired sessions). */
+    private readonly alsoCleanup: (now: number) => void = () => undefined,
   ) {}
 
   start(): void {
@@ -87,6 +89,7 @@ export class ConnectionSweeper {
   }
 
   cleanup(now: number): void {
+    this.alsoCleanup(now);
     const { connectionTimeout, readTimeout, writeTimeout } = this.options;
     for (const connection of this.connections.connections()) {
       if (connection.socket.readyState === 3) {

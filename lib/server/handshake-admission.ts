@@ -1,23 +1,14 @@
 import type { IncomingMessage } from 'node:http';
-import {
-  type CanActivate,
-  HttpException,
-  Inject,
-  Injectable,
-  Logger,
-  type OnModuleInit,
-  type Type,
-} from '@nestjs/common';
+import { type CanActivate, HttpException, Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
-import { isObservable, lastValueFrom } from 'rxjs';
 import { type Authentication, Authenticator } from '../auth/authenticator.js';
 import { extractHandshakeToken } from '../auth/extract-token.js';
 import type { RealtimeUser } from '../auth/realtime-user.interface.js';
 import { RealtimeException } from '../errors/realtime.exception.js';
+import { instantiateGuard, realtimeContext, runGuard } from '../guards/guard-runner.js';
 import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
 import { ErrorCode } from '../protocol/error-codes.js';
-import { REALTIME_CONTEXT_TYPE, RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
+import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
 
 /** An upgrade refused before the WebSocket exists: answered with an HTTP status. */
 export class HandshakeRefusal extends Error {
@@ -49,17 +40,9 @@ export class HandshakeAdmission implements OnModuleInit {
   ) {}
 
   async onModuleInit(): Promise<void> {
-    this.guards = await Promise.all(this.options.connectionGuards.map((guard) => this.instantiate(guard)));
-  }
-
-  private async instantiate(guard: Type<CanActivate> | CanActivate): Promise<CanActivate> {
-    if (typeof guard !== 'function') return guard;
-    // A guard the app registered as a provider is used as is; otherwise Nest builds one.
-    try {
-      return this.moduleRef.get(guard, { strict: false });
-    } catch {
-      return this.moduleRef.create(guard);
-    }
+    this.guards = await Promise.all(
+      this.options.connectionGuards.map((guard) => instantiateGuard(this.moduleRef, guard)),
+    );
   }
 
   /** True when {@link admit} has work to do for this request. */
@@ -81,16 +64,10 @@ export class HandshakeAdmission implements OnModuleInit {
       request.user = authentication.user;
     }
     for (const guard of this.guards) {
-      const context = new ExecutionContextHost(
-        [request, undefined, undefined, 'connect'],
-        HandshakeAdmission,
-        onConnect,
-      );
-      context.setType(REALTIME_CONTEXT_TYPE);
+      const context = realtimeContext([request, undefined, undefined, 'connect'], HandshakeAdmission, onConnect);
       let allowed: boolean;
       try {
-        const result = guard.canActivate(context);
-        allowed = isObservable(result) ? await lastValueFrom(result) : await result;
+        allowed = await runGuard(guard, context);
       } catch (error) {
         throw new HandshakeRefusal(this.statusOf(error, request));
       }

@@ -8,6 +8,9 @@ import { ConnectionManager } from '../connections/connection.manager.js';
 import { RealtimeConnection } from '../connections/realtime-connection.js';
 import { RealtimeStats, type UpgradeRejection } from '../connections/realtime-stats.js';
 import { MessageDispatcher } from '../dispatch/message.dispatcher.js';
+import { EventPublisher } from '../events/event.publisher.js';
+import { RoomManager } from '../rooms/room.manager.js';
+import { SessionManager } from '../sessions/session.manager.js';
 import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import { MessageType } from '../protocol/message-types.js';
@@ -60,6 +63,9 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly stats: RealtimeStats,
     private readonly admission: HandshakeAdmission,
     private readonly authenticator: Authenticator,
+    private readonly sessions: SessionManager,
+    private readonly rooms: RoomManager,
+    private readonly events: EventPublisher,
   ) {
     this.wss = new WebSocketServer({
       noServer: true,
@@ -67,7 +73,13 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
       maxPayload: options.maxMessageSize,
       perMessageDeflate: false,
     });
-    this.sweeper = new ConnectionSweeper(connections, stats, options, (connection) => this.forget(connection));
+    this.sweeper = new ConnectionSweeper(
+      connections,
+      stats,
+      options,
+      (connection) => this.forget(connection, 1006, ''),
+      (now) => this.sessions.purgeExpired(now),
+    );
     // One listener pair per server, shared by every socket: `this` inside is the socket (as `ws`
     // calls listeners), and the server is reached through this alias, not a closure per socket.
     // eslint-disable-next-line @typescript-eslint/no-this-alias
@@ -75,13 +87,13 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
     this.onSocketMessage = function (this: WebSocket, data: Buffer, isBinary: boolean) {
       server.handleMessage(connectionOf(this), data, isBinary);
     };
-    this.onSocketClose = function (this: WebSocket, code: number) {
-      server.handleClose(connectionOf(this), code);
+    this.onSocketClose = function (this: WebSocket, code: number, reason: Buffer) {
+      server.handleClose(connectionOf(this), code, reason);
     };
   }
 
   private readonly onSocketMessage: (this: WebSocket, data: Buffer, isBinary: boolean) => void;
-  private readonly onSocketClose: (this: WebSocket, code: number) => void;
+  private readonly onSocketClose: (this: WebSocket, code: number, reason: Buffer) => void;
 
   /** True while new connections are accepted. */
   get isAccepting(): boolean {
@@ -121,7 +133,7 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
       clearTimeout(timer);
       for (const connection of [...this.connections.connections()]) {
         connection.terminate();
-        this.forget(connection);
+        this.forget(connection, 1006, 'terminated at shutdown');
       }
       this.drained = undefined;
     }
@@ -194,8 +206,11 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
 
   private open(ws: HostedSocket, request: IncomingMessage, authentication: Authentication | undefined): void {
     const now = Date.now();
-    const connection = new RealtimeConnection(randomUUID(), randomUUID(), ws, request.socket.remoteAddress, now);
+    const session = this.sessions.open(now);
+    const connection = new RealtimeConnection(randomUUID(), session.id, ws, request.socket.remoteAddress, now);
+    this.sessions.attach(session, connection);
     connection.outboundLimit = this.options.writeBufferSize;
+    connection.stats = this.stats;
     initRateLimit(connection, now, this.options.rateLimit);
     ws[kConnection] = connection;
     ws.on('message', this.onSocketMessage);
@@ -219,6 +234,7 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
     });
     this.stats.messagesSent++;
     this.logger.debug(`connection ${connection.id} opened from ${connection.remoteAddress ?? '?'}`);
+    if (this.events.isObserved('connection.opened')) this.events.emit('connection.opened', { connection });
     if (authentication) this.authenticateAtOpen(connection, authentication);
   }
 
@@ -261,6 +277,9 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
   /** The message is dropped unhandled (not even parsed); sustained abuse closes with 1008. */
   private rateLimited(connection: RealtimeConnection, disconnectAfter: number): void {
     this.stats.rateLimited++;
+    if (this.events.isObserved('message.rejected')) {
+      this.events.emit('message.rejected', { connection, type: undefined, code: ErrorCode.RATE_LIMITED });
+    }
     if (disconnectAfter > 0 && connection.rateViolations >= disconnectAfter) {
       this.stats.countServerClose(CloseCode.POLICY_VIOLATION);
       connection.close(CloseCode.POLICY_VIOLATION, 'rate limit exceeded');
@@ -269,18 +288,28 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
     this.dispatcher.sendError(connection, ErrorFrameType.ERROR, ErrorCode.RATE_LIMITED, 'too many messages');
   }
 
-  private handleClose(connection: RealtimeConnection, code: number): void {
-    if (this.forget(connection)) this.logger.debug(`connection ${connection.id} closed (${code})`);
+  private handleClose(connection: RealtimeConnection, code: number, reason: Buffer): void {
+    if (this.forget(connection, code, reason.toString())) {
+      this.logger.debug(`connection ${connection.id} closed (${code})`);
+    }
   }
 
-  /** Drops a connection from every registry of this server; false if it was already gone. */
-  private forget(connection: RealtimeConnection): boolean {
+  /**
+   * Drops a connection from every registry: rooms (its session keeps the room list for a
+   * resume), connections, per-address counts. False if it was already gone.
+   */
+  private forget(connection: RealtimeConnection, code: number, reason: string): boolean {
     if (!this.connections.remove(connection)) return false;
+    this.rooms.leaveAll(connection, 'disconnect');
+    this.sessions.detach(connection, Date.now());
     if (this.options.maxConnectionsPerAddress > 0) {
       const address = connection.remoteAddress ?? '';
       const count = (this.perAddress.get(address) ?? 1) - 1;
       if (count > 0) this.perAddress.set(address, count);
       else this.perAddress.delete(address);
+    }
+    if (this.events.isObserved('connection.closed')) {
+      this.events.emit('connection.closed', { connection, code, reason });
     }
     if (this.drained && this.connections.count === 0) this.drained();
     return true;

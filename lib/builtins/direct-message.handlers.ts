@@ -1,0 +1,43 @@
+import { Injectable } from '@nestjs/common';
+import { ConnectionManager } from '../connections/connection.manager.js';
+import type { RealtimeConnection } from '../connections/realtime-connection.js';
+import { Connection, MessageData } from '../decorators/param.decorators.js';
+import { OnMessage } from '../decorators/on-message.decorator.js';
+import { RequireRoles } from '../decorators/require-roles.decorator.js';
+import { UserOfflineException } from '../errors/realtime.exception.js';
+import { RoomManager } from '../rooms/room.manager.js';
+import { isoNow } from '../utils/clock.js';
+import { requireString } from './payload.js';
+import { senderOf } from './sender-identity.js';
+
+/** The built-in `private_message` and `admin_message`. */
+@Injectable()
+export class DirectMessageHandlers {
+  constructor(
+    private readonly rooms: RoomManager,
+    private readonly connections: ConnectionManager,
+  ) {}
+
+  /** To every connection of the target user; `USER_OFFLINE` when there is none. */
+  @OnMessage('private_message', { reply: 'private_message' })
+  privateMessage(@MessageData() data: unknown, @Connection() connection: RealtimeConnection): void {
+    const target = requireString(data, 'target_user_id', 256);
+    const content = requireString(data, 'content');
+    if (this.connections.countByUser(target) === 0) throw new UserOfflineException(target);
+    const sender = senderOf(connection);
+    this.rooms.sendToUser(target, 'private_message', {
+      from_user_id: sender.id,
+      from_username: sender.username,
+      content,
+      timestamp: isoNow(),
+    });
+  }
+
+  /** `announcement` to every connection; needs role `admin`. */
+  @OnMessage('admin_message', { reply: 'announcement' })
+  @RequireRoles('admin')
+  adminMessage(@MessageData() data: unknown, @Connection() connection: RealtimeConnection): void {
+    const content = requireString(data, 'content');
+    this.rooms.sendToAll('announcement', { content, from_user_id: senderOf(connection).id, timestamp: isoNow() });
+  }
+}

@@ -1,0 +1,67 @@
+import { Injectable } from '@nestjs/common';
+import type { RealtimeConnection } from '../connections/realtime-connection.js';
+import { Connection, Message } from '../decorators/param.decorators.js';
+import { OnMessage } from '../decorators/on-message.decorator.js';
+import { NotInRoomException, RealtimeForbiddenException } from '../errors/realtime.exception.js';
+import type { Envelope } from '../protocol/envelope.js';
+import { RoomManager } from '../rooms/room.manager.js';
+import { isoNow } from '../utils/clock.js';
+import { requireString } from './payload.js';
+import { senderOf } from './sender-identity.js';
+
+/** Payload of `chat_message` (PROTOCOL.md). */
+export interface ChatMessageData {
+  room_id: string;
+  user_id: string;
+  username: string;
+  content: string;
+  timestamp: string;
+}
+
+/**
+ * The built-in room messages: `join_room`, `leave_room`, `chat` and `presence`. `room_joined` and
+ * `room_left` are sent by the RoomManager itself, in the same tick as the membership change.
+ */
+@Injectable()
+export class RoomMessageHandlers {
+  constructor(private readonly rooms: RoomManager) {}
+
+  @OnMessage('join_room', { reply: 'room_joined' })
+  async joinRoom(@Connection() connection: RealtimeConnection, @Message() message: Envelope): Promise<void> {
+    const roomId = requireString(message.data, 'room_id');
+    this.rooms.assertRoomId(roomId);
+    await this.rooms.join(connection, roomId, { requestId: message.id });
+  }
+
+  @OnMessage('leave_room', { reply: 'room_left' })
+  leaveRoom(@Connection() connection: RealtimeConnection, @Message() message: Envelope): void {
+    const roomId = requireString(message.data, 'room_id');
+    this.rooms.assertRoomId(roomId);
+    this.rooms.leave(connection, roomId, 'leave', message.id);
+  }
+
+  @OnMessage('chat', { reply: 'chat_message' })
+  chat(@Connection() connection: RealtimeConnection, @Message() message: Envelope): void {
+    const roomId = requireString(message.data, 'room_id');
+    const content = requireString(message.data, 'content');
+    if (!this.rooms.isMember(connection, roomId)) throw new NotInRoomException(roomId);
+    const sender = senderOf(connection);
+    const data: ChatMessageData = {
+      room_id: roomId,
+      user_id: sender.id,
+      username: sender.username,
+      content,
+      timestamp: isoNow(),
+    };
+    this.rooms.broadcast(roomId, 'chat_message', data);
+  }
+
+  @OnMessage('presence', { reply: 'presence_state' })
+  presence(@Connection() connection: RealtimeConnection, @Message() message: Envelope): object {
+    const roomId = requireString(message.data, 'room_id');
+    if (!this.rooms.isMember(connection, roomId)) throw new NotInRoomException(roomId);
+    if (!this.rooms.presenceEnabled(roomId))
+      throw new RealtimeForbiddenException(`presence is off in room "${roomId}"`);
+    return { room_id: roomId, users: this.rooms.presence(roomId) };
+  }
+}

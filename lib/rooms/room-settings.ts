@@ -1,0 +1,27 @@
+/** How a slow reader (outbound buffer above `writeBufferSize`) is treated for a room's broadcasts. */
+export type SlowConsumerPolicy = 'disconnect' | 'drop' | 'conflate';
+
+/** Per-room behaviour, given by the `rooms` option (globally or per room id). */
+export interface RoomSettings {
+  /**
+   * Send `presence_diff` to members when a user arrives or leaves, and answer `presence`.
+   * Switch it off for huge rooms.
+   * @default true
+   */
+  presence?: boolean;
+  /**
+   * What happens to a member that reads too slowly: `disconnect` (close 1013, the default),
+   * `drop` (skip this broadcast for that reader: volatile messages), or `conflate` (keep only
+   * the latest broadcast per conflation key for that reader and send it when it catches up:
+   * tickers, cursors).
+   * @default 'disconnect'
+   */
+  slowConsumer?: SlowConsumerPolicy;
+}
+
+export type ResolvedRoomSettings = Required<RoomSettings>;
+
+export const DEFAULT_ROOM_SETTINGS: ResolvedRoomSettings = Object.freeze({
+  presence: true,
+  slowConsumer: 'disconnect',
+});

@@ -1,0 +1,302 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { BroadcastEngine } from '../broadcast/broadcast.engine.js';
+import { ConnectionManager } from '../connections/connection.manager.js';
+import type { RealtimeConnection } from '../connections/realtime-connection.js';
+import { RealtimeBadRequestException, RealtimeForbiddenException } from '../errors/realtime.exception.js';
+import { EventPublisher } from '../events/event.publisher.js';
+import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
+import type { Envelope } from '../protocol/envelope.js';
+import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
+import { SessionManager } from '../sessions/session.manager.js';
+import { JoinPipeline } from './join.pipeline.js';
+import { isValidRoomId, ROOM_ID_RULE } from './room-id.js';
+import type { SlowConsumerPolicy } from './room-settings.js';
+import { type PresenceEntry, Room } from './room.js';
+
+/** A room as listed by {@link RoomManager.list}. */
+export interface RoomInfo {
+  id: string;
+  client_count: number;
+  metadata: Record<string, unknown>;
+}
+
+/** Options of one broadcast. */
+export interface BroadcastOptions {
+  /** A connection (or connection id) that does not get this broadcast, e.g. its sender. */
+  except?: RealtimeConnection | string;
+  /** Overrides the room's slow-consumer policy for this message. */
+  slowConsumer?: SlowConsumerPolicy;
+  /** Conflation key (`conflate` policy): a newer frame with the same key replaces an unsent one. @default the type */
+  conflationKey?: string;
+}
+
+/** What a room broadcast produced. */
+export interface BroadcastResult {
+  room_id: string;
+  /** The room's sequence number of this broadcast. */
+  seq: number;
+  epoch: string;
+  /** Connections on this node the frame was written to. */
+  delivered: number;
+}
+
+/** Options of {@link RoomManager.join}. */
+export interface JoinOptions {
+  /** Request id to repeat in `room_joined`. */
+  requestId?: string | number;
+  /** Skip the join policy and guards (server-side joins). @default false */
+  bypassPolicy?: boolean;
+}
+
+/**
+ * Rooms: membership, presence and broadcast. Injectable anywhere (a REST controller, a job,
+ * another module): `rooms.broadcast('general', 'chat_message', data)`.
+ *
+ * Every room broadcast carries `room`, `seq` (per room, gap-free) and `epoch` at the envelope
+ * level and is serialized once for all members. Empty rooms are removed; a closing connection
+ * leaves all its rooms. `presence_diff` goes to the members when a *user* arrives or leaves
+ * (not for each of their tabs).
+ */
+@Injectable()
+export class RoomManager {
+  private readonly rooms = new Map<string, Room>();
+
+  constructor(
+    @Inject(RESOLVED_REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
+    private readonly engine: BroadcastEngine,
+    private readonly connections: ConnectionManager,
+    private readonly sessions: SessionManager,
+    private readonly events: EventPublisher,
+    private readonly joinPipeline: JoinPipeline,
+  ) {}
+
+  /** Rooms with at least one member on this node. */
+  get count(): number {
+    return this.rooms.size;
+  }
+
+  has(roomId: string): boolean {
+    return this.rooms.has(roomId);
+  }
+
+  roomIds(): IterableIterator<string> {
+    return this.rooms.keys();
+  }
+
+  list(): RoomInfo[] {
+    return [...this.rooms.values()].map((room) => ({ id: room.id, client_count: room.size, metadata: room.metadata }));
+  }
+
+  get(roomId: string): RoomInfo | undefined {
+    const room = this.rooms.get(roomId);
+    return room && { id: room.id, client_count: room.size, metadata: room.metadata };
+  }
+
+  /** Members of a room on this node. */
+  members(roomId: string): RealtimeConnection[] {
+    return [...(this.rooms.get(roomId)?.members ?? [])];
+  }
+
+  /** Connections of a room on this node. */
+  clientCount(roomId: string): number {
+    return this.rooms.get(roomId)?.size ?? 0;
+  }
+
+  isMember(connection: RealtimeConnection, roomId: string): boolean {
+    return this.rooms.get(roomId)?.members.has(connection) ?? false;
+  }
+
+  /** Users in a room with their connection counts (authenticated members only). */
+  presence(roomId: string): PresenceEntry[] {
+    return this.rooms.get(roomId)?.presence() ?? [];
+  }
+
+  /** Whether presence is on for a live room (its settings). */
+  presenceEnabled(roomId: string): boolean {
+    return this.rooms.get(roomId)?.settings.presence ?? false;
+  }
+
+  getMetadata(roomId: string): Record<string, unknown> | undefined {
+    return this.rooms.get(roomId)?.metadata;
+  }
+
+  /** Replaces a live room's metadata; false when the room does not exist on this node. */
+  setMetadata(roomId: string, metadata: Record<string, unknown>): boolean {
+    const room = this.rooms.get(roomId);
+    if (!room) return false;
+    room.metadata = { ...metadata };
+    return true;
+  }
+
+  /** Throws `BAD_REQUEST` for an invalid room id. */
+  assertRoomId(roomId: unknown): asserts roomId is string {
+    if (!isValidRoomId(roomId)) throw new RealtimeBadRequestException(ROOM_ID_RULE);
+  }
+
+  /**
+   * Joins a room after the join policy and guards (`FORBIDDEN` when refused) and sends the
+   * connection `room_joined { room_id, client_count }` — before any broadcast that follows the
+   * join. Joining a room twice is harmless. Resolves with the room's client count.
+   */
+  async join(connection: RealtimeConnection, roomId: string, options: JoinOptions = {}): Promise<number> {
+    this.assertRoomId(roomId);
+    if (!options.bypassPolicy) await this.joinPipeline.authorize(connection, roomId);
+    if (!connection.isOpen) return this.clientCount(roomId);
+    if (!connection.rooms.has(roomId) && connection.rooms.size >= this.options.maxRoomsPerConnection) {
+      throw new RealtimeForbiddenException(
+        `a connection may be in at most ${this.options.maxRoomsPerConnection} rooms`,
+      );
+    }
+    return this.addMember(connection, roomId, options.requestId);
+  }
+
+  /**
+   * Adds the membership and, unless `silent`, sends `room_joined` in the same tick: no broadcast
+   * can reach the connection between the two.
+   */
+  private addMember(
+    connection: RealtimeConnection,
+    roomId: string,
+    requestId?: string | number,
+    silent = false,
+  ): number {
+    let room = this.rooms.get(roomId);
+    if (!room) this.rooms.set(roomId, (room = new Room(roomId, this.options.rooms(roomId))));
+    const joined = { type: 'room_joined', id: requestId, data: { room_id: roomId, client_count: 0 } };
+    if (room.members.has(connection)) {
+      joined.data.client_count = room.size;
+      if (!silent) connection.send(joined);
+      return room.size;
+    }
+    const arrived = room.add(connection);
+    connection.addRoom(roomId);
+    this.sessions.get(connection.sessionId)?.addRoom(roomId);
+    joined.data.client_count = room.size;
+    if (!silent) connection.send(joined);
+    if (arrived && room.settings.presence) {
+      this.presenceDiff(room, 'joins', connection.userId!, connection.user?.username ?? connection.userId!);
+    }
+    if (this.events.isObserved('room.joined')) {
+      this.events.emit('room.joined', { connection, roomId, clientCount: room.size });
+    }
+    return room.size;
+  }
+
+  /**
+   * Leaves a room (no-op when not a member); `room_left` is sent for `reason: 'leave'`.
+   * Returns whether the connection was a member.
+   */
+  leave(
+    connection: RealtimeConnection,
+    roomId: string,
+    reason: 'leave' | 'disconnect' | 'policy' | 'kick' = 'leave',
+    requestId?: string | number,
+  ): boolean {
+    const room = this.rooms.get(roomId);
+    const wasMember = room !== undefined && this.removeMember(room, connection, connection.userId, reason);
+    if (reason !== 'disconnect') {
+      this.sessions.get(connection.sessionId)?.removeRoom(roomId);
+      connection.send({ type: 'room_left', id: requestId, data: { room_id: roomId } });
+    }
+    return wasMember;
+  }
+
+  /** Leaves every room (on disconnect the session keeps its room list for a resume). */
+  leaveAll(connection: RealtimeConnection, reason: 'disconnect' | 'kick' = 'disconnect'): void {
+    for (const roomId of [...connection.rooms]) {
+      const room = this.rooms.get(roomId);
+      if (room) this.removeMember(room, connection, connection.userId, reason);
+      else connection.removeRoom(roomId);
+    }
+  }
+
+  private removeMember(
+    room: Room,
+    connection: RealtimeConnection,
+    userId: string | undefined,
+    reason: 'leave' | 'disconnect' | 'policy' | 'kick',
+  ): boolean {
+    if (!room.members.has(connection)) return false;
+    const username = userId === undefined ? undefined : room.users.get(userId)?.username;
+    const departed = room.remove(connection, userId);
+    connection.removeRoom(room.id);
+    if (room.size === 0) this.rooms.delete(room.id);
+    else if (departed && room.settings.presence) this.presenceDiff(room, 'leaves', userId!, username ?? userId!);
+    if (this.events.isObserved('room.left')) this.events.emit('room.left', { connection, roomId: room.id, reason });
+    return true;
+  }
+
+  /**
+   * After a connection re-authenticated as another user: its presence moves to the new user and
+   * each room is re-checked against the join policy; a refused room is left with `room_left`.
+   */
+  async recheckMemberships(connection: RealtimeConnection, previousUserId: string | undefined): Promise<void> {
+    for (const roomId of [...connection.rooms]) {
+      const room = this.rooms.get(roomId);
+      if (!room) continue;
+      this.removeMember(room, connection, previousUserId, 'policy');
+      let allowed = true;
+      try {
+        await this.joinPipeline.authorize(connection, roomId);
+      } catch {
+        allowed = false;
+      }
+      if (!connection.isOpen) return;
+      if (allowed) {
+        this.addMember(connection, roomId, undefined, true);
+      } else {
+        this.sessions.get(connection.sessionId)?.removeRoom(roomId);
+        connection.send({ type: 'room_left', data: { room_id: roomId, reason: 'forbidden' } });
+      }
+    }
+  }
+
+  /**
+   * Broadcasts `{ type, room, seq, epoch, data }` to every member of the room on this node,
+   * serialized once.
+   */
+  broadcast(roomId: string, type: string, data: unknown, options: BroadcastOptions = {}): BroadcastResult {
+    this.assertRoomId(roomId);
+    const room = this.rooms.get(roomId);
+    if (!room) return { room_id: roomId, seq: 0, epoch: '', delivered: 0 };
+    const seq = ++room.seq;
+    const frame = this.engine.serialize({ type, room: roomId, seq, epoch: room.epoch, data } as Envelope);
+    const except =
+      typeof options.except === 'string' ? this.connections.get(options.except) : (options.except ?? undefined);
+    const delivered = this.engine.deliver(
+      room.members,
+      frame,
+      options.slowConsumer ?? room.settings.slowConsumer,
+      except,
+      options.conflationKey === undefined ? `${roomId}\u0000${type}` : `${roomId}\u0000${options.conflationKey}`,
+    );
+    return { room_id: roomId, seq, epoch: room.epoch, delivered };
+  }
+
+  /** Sends `{ type, data }` to every connection of a user on this node; returns how many. */
+  sendToUser(userId: string, type: string, data: unknown): number {
+    const targets = this.connections.getByUser(userId);
+    if (targets.length === 0) return 0;
+    return this.engine.deliver(targets, this.engine.serialize({ type, data }), 'disconnect');
+  }
+
+  /** Sends `{ type, data }` to every connection on this node; returns how many. */
+  sendToAll(type: string, data: unknown): number {
+    if (this.connections.count === 0) return 0;
+    return this.engine.deliver(this.connections.connections(), this.engine.serialize({ type, data }), 'disconnect');
+  }
+
+  /**
+   * `presence_diff` to the room's members. It carries `room` but no `seq`: presence is state, not
+   * history, and is not replayed on resume (a resuming client asks for `presence`).
+   */
+  private presenceDiff(room: Room, kind: 'joins' | 'leaves', userId: string, username: string): void {
+    const entry = [{ user_id: userId, username }];
+    const frame = this.engine.serialize({
+      type: 'presence_diff',
+      room: room.id,
+      data: { room_id: room.id, joins: kind === 'joins' ? entry : [], leaves: kind === 'leaves' ? entry : [] },
+    });
+    this.engine.deliver(room.members, frame, room.settings.slowConsumer);
+  }
+}
