@@ -1,7 +1,7 @@
 import { type DynamicModule, Logger, Module } from '@nestjs/common';
 import { RealtimeModule } from '../lib/index.js';
 import { HealthController } from './health.controller.js';
-import { AdminHandlers } from './chat/admin.handlers.js';
+import { RoomsController } from './chat/rooms.controller.js';
 import { DEV_JWT_SECRET, loadSampleConfig, type SampleConfig } from './sample.config.js';
 
 /** The sample chat application: what a user of the module writes. */
@@ -23,8 +23,7 @@ export class AppModule {
           rateLimit: { messagesPerSecond: config.rateLimitPerSec, burst: config.rateLimitBurst },
         }),
       ],
-      controllers: [HealthController],
-      providers: [AdminHandlers],
+      controllers: [HealthController, RoomsController],
     };
   }
 }

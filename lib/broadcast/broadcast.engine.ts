@@ -1,8 +1,8 @@
+import { closeSlowConsumer } from '../connections/close-slow-consumer.js';
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
 import { RealtimeStats } from '../connections/realtime-stats.js';
 import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
-import { CloseCode } from '../protocol/close-codes.js';
 import type { Envelope } from '../protocol/envelope.js';
 import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
 import type { SlowConsumerPolicy } from '../rooms/room-settings.js';
@@ -88,9 +88,7 @@ export class BroadcastEngine implements OnModuleDestroy {
       this.conflating.add(connection);
       this.flushTimer ??= setInterval(() => this.flushConflated(), CONFLATION_FLUSH_MS).unref();
     } else {
-      this.stats.slowConsumerCloses++;
-      this.stats.countServerClose(CloseCode.TRY_AGAIN_LATER);
-      connection.socket.close(CloseCode.TRY_AGAIN_LATER, 'slow consumer');
+      closeSlowConsumer(connection, this.stats);
     }
   }
 

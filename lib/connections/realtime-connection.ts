@@ -1,5 +1,6 @@
 import type { WebSocket } from 'ws';
 import type { RealtimeUser } from '../auth/realtime-user.interface.js';
+import { closeSlowConsumer } from './close-slow-consumer.js';
 import type { RealtimeStats } from './realtime-stats.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import type { Envelope } from '../protocol/envelope.js';
@@ -133,11 +134,7 @@ export class RealtimeConnection {
     // A reader that stopped reading must not make the server buffer without bound, nor slow
     // anyone else down: past the limit it is cut off, and reconnects (and resumes) when it can.
     if (socket.bufferedAmount > this.outboundLimit) {
-      if (this.stats) {
-        this.stats.slowConsumerCloses++;
-        this.stats.countServerClose(CloseCode.TRY_AGAIN_LATER);
-      }
-      socket.close(CloseCode.TRY_AGAIN_LATER, 'slow consumer');
+      closeSlowConsumer(this, this.stats);
       return false;
     }
     socket.send(frame);

@@ -12,6 +12,7 @@ import { JoinPipeline } from './join.pipeline.js';
 import { isValidRoomId, ROOM_ID_RULE } from './room-id.js';
 import type { SlowConsumerPolicy } from './room-settings.js';
 import { type PresenceEntry, Room } from './room.js';
+import { RoomSequencer } from './room-sequencer.js';
 
 /** A room as listed by {@link RoomManager.list}. */
 export interface RoomInfo {
@@ -60,6 +61,8 @@ export interface JoinOptions {
 @Injectable()
 export class RoomManager {
   private readonly rooms = new Map<string, Room>();
+  /** Sequences outlive membership for as long as a session may come back to ask for them. */
+  readonly sequencer: RoomSequencer;
 
   constructor(
     @Inject(RESOLVED_REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
@@ -68,7 +71,9 @@ export class RoomManager {
     private readonly sessions: SessionManager,
     private readonly events: EventPublisher,
     private readonly joinPipeline: JoinPipeline,
-  ) {}
+  ) {
+    this.sequencer = new RoomSequencer(Math.max(options.sessionTtl, 60_000));
+  }
 
   /** Rooms with at least one member on this node. */
   get count(): number {
@@ -109,6 +114,11 @@ export class RoomManager {
   /** Users in a room with their connection counts (authenticated members only). */
   presence(roomId: string): PresenceEntry[] {
     return this.rooms.get(roomId)?.presence() ?? [];
+  }
+
+  /** Forgets idle sequences of rooms without members (called by the cleanup pass). */
+  purgeIdleSequences(now: number): number {
+    return this.sequencer.purge(now, (roomId) => this.rooms.has(roomId));
   }
 
   /** Whether presence is on for a live room (its settings). */
@@ -174,7 +184,7 @@ export class RoomManager {
     joined.data.client_count = room.size;
     if (!silent) connection.send(joined);
     if (arrived && room.settings.presence) {
-      this.presenceDiff(room, 'joins', connection.userId!, connection.user?.username ?? connection.userId!);
+      this.presenceDiff(room, 'joins', connection.userId!, connection.user?.username ?? connection.userId!, connection);
     }
     if (this.events.isObserved('room.joined')) {
       this.events.emit('room.joined', { connection, roomId, clientCount: room.size });
@@ -257,10 +267,10 @@ export class RoomManager {
    */
   broadcast(roomId: string, type: string, data: unknown, options: BroadcastOptions = {}): BroadcastResult {
     this.assertRoomId(roomId);
+    const { seq, epoch } = this.sequencer.next(roomId, Date.now());
     const room = this.rooms.get(roomId);
-    if (!room) return { room_id: roomId, seq: 0, epoch: '', delivered: 0 };
-    const seq = ++room.seq;
-    const frame = this.engine.serialize({ type, room: roomId, seq, epoch: room.epoch, data } as Envelope);
+    if (!room) return { room_id: roomId, seq, epoch, delivered: 0 };
+    const frame = this.engine.serialize({ type, room: roomId, seq, epoch, data } as Envelope);
     const except =
       typeof options.except === 'string' ? this.connections.get(options.except) : (options.except ?? undefined);
     const delivered = this.engine.deliver(
@@ -270,7 +280,7 @@ export class RoomManager {
       except,
       options.conflationKey === undefined ? `${roomId}\u0000${type}` : `${roomId}\u0000${options.conflationKey}`,
     );
-    return { room_id: roomId, seq, epoch: room.epoch, delivered };
+    return { room_id: roomId, seq, epoch, delivered };
   }
 
   /** Sends `{ type, data }` to every connection of a user on this node; returns how many. */
@@ -290,13 +300,20 @@ export class RoomManager {
    * `presence_diff` to the room's members. It carries `room` but no `seq`: presence is state, not
    * history, and is not replayed on resume (a resuming client asks for `presence`).
    */
-  private presenceDiff(room: Room, kind: 'joins' | 'leaves', userId: string, username: string): void {
+  private presenceDiff(
+    room: Room,
+    kind: 'joins' | 'leaves',
+    userId: string,
+    username: string,
+    /** The connection whose arrival this is: it knows, and gets `presence_state` if it asks. */
+    except?: RealtimeConnection,
+  ): void {
     const entry = [{ user_id: userId, username }];
     const frame = this.engine.serialize({
       type: 'presence_diff',
       room: room.id,
       data: { room_id: room.id, joins: kind === 'joins' ? entry : [], leaves: kind === 'leaves' ? entry : [] },
     });
-    this.engine.deliver(room.members, frame, room.settings.slowConsumer);
+    this.engine.deliver(room.members, frame, room.settings.slowConsumer, except);
   }
 }

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
 import type { ResolvedRoomSettings } from './room-settings.js';
 
@@ -11,20 +10,13 @@ export interface PresenceEntry {
 
 /**
  * A room on this node: its members, per-user connection counts (for presence, where a user with
- * three tabs is one presence), metadata and its broadcast sequence.
+ * three tabs is one presence) and metadata. Its broadcast sequence lives in the RoomSequencer.
  */
 export class Room {
   readonly members = new Set<RealtimeConnection>();
   /** user id → [username, connections in this room]. */
   readonly users = new Map<string, { username: string; connections: number }>();
   metadata: Record<string, unknown> = {};
-  /** Sequence number of the last broadcast to this room. */
-  seq = 0;
-  /**
-   * Changes whenever this room's sequence starts over (the room was created anew on this node),
-   * so a client can tell "I missed nothing" from "my position is meaningless".
-   */
-  readonly epoch = randomBytes(6).toString('base64url');
 
   constructor(
     readonly id: string,

@@ -78,7 +78,10 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
       stats,
       options,
       (connection) => this.forget(connection, 1006, ''),
-      (now) => this.sessions.purgeExpired(now),
+      (now) => {
+        this.sessions.purgeExpired(now);
+        this.rooms.purgeIdleSequences(now);
+      },
     );
     // One listener pair per server, shared by every socket: `this` inside is the socket (as `ws`
     // calls listeners), and the server is reached through this alias, not a closure per socket.

@@ -40,24 +40,60 @@ describe('sample app (e2e)', () => {
     await client.close();
   });
 
+  it('lists rooms and broadcasts a REST post to the room’s WebSocket members', async () => {
+    const member = await TestClient.connect(`${url}?token=${hsToken({ user_id: 'm1', username: 'Mia' }, SECRET)}`);
+    await member.next('auth_success');
+    await member.request({ type: 'join_room', id: 'j', data: { room_id: 'news' } });
+    const rooms = await (await fetch(`${http}/rooms`)).json();
+    expect(rooms).toEqual([{ id: 'news', client_count: 1, metadata: {} }]);
+
+    const post = (headers: Record<string, string>, body: object = { content: 'from REST' }) =>
+      fetch(`${http}/rooms/news/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+      });
+    const editor = hsToken({ user_id: 'ed', username: 'Editor' }, SECRET);
+    const response = await post({ authorization: `Bearer ${editor}` });
+    expect(response.status).toBe(202);
+    const { room_id, seq } = await response.json();
+    expect(room_id).toBe('news');
+    const frame = await member.next('chat_message');
+    expect(frame).toMatchObject({
+      room: 'news',
+      seq,
+      data: { room_id: 'news', user_id: 'ed', username: 'Editor', content: 'from REST' },
+    });
+
+    expect((await post({})).status).toBe(401);
+    expect((await post({ authorization: `Bearer ${hsToken({ user_id: 'x' }, 'wrong-secret')}` })).status).toBe(401);
+    expect((await post({ authorization: `Bearer ${editor}` }, {})).status).toBe(400);
+    const second = await (await post({ authorization: `Bearer ${editor}` })).json();
+    expect(second.seq).toBe(seq + 1);
+    await member.close();
+  });
+
   it('serves admin_message to admins only, with the identity of the connection, not of the message', async () => {
     const admin = await TestClient.connect(`${url}?token=${hsToken({ user_id: 'root', roles: ['admin'] }, SECRET)}`);
     await admin.next('auth_success');
-    const announcement = await admin.request({
+    const user = await TestClient.connect(`${url}?token=${hsToken({ user_id: 'joe', roles: ['user'] }, SECRET)}`);
+    await user.next('auth_success');
+    admin.send({
       type: 'admin_message',
       id: 'a1',
       data: { content: 'maintenance at 5', from_user_id: 'somebody-else', user_id: 'x', username: 'y' },
     });
-    expect(announcement).toMatchObject({
-      type: 'announcement',
-      id: 'a1',
-      data: { content: 'maintenance at 5', from_user_id: 'root' },
-    });
-    expect(Date.parse(announcement.data.timestamp)).not.toBeNaN();
+    for (const client of [admin, user]) {
+      const announcement = await client.next('announcement');
+      expect(announcement.data).toEqual({
+        content: 'maintenance at 5',
+        from_user_id: 'root',
+        timestamp: expect.any(String),
+      });
+      expect(Date.parse(announcement.data.timestamp)).not.toBeNaN();
+    }
     expect((await admin.request({ type: 'admin_message', id: 'a2', data: {} })).data.code).toBe('BAD_REQUEST');
 
-    const user = await TestClient.connect(`${url}?token=${hsToken({ user_id: 'joe', roles: ['user'] }, SECRET)}`);
-    await user.next('auth_success');
     expect((await user.request({ type: 'admin_message', id: 'u1', data: { content: 'hi' } })).type).toBe(
       'authorization_error',
     );

@@ -1,0 +1,25 @@
+import { CloseCode } from '../protocol/close-codes.js';
+import type { RealtimeConnection } from './realtime-connection.js';
+import type { RealtimeStats } from './realtime-stats.js';
+
+/** How long a slow consumer gets to read up to our close frame before the TCP connection is cut. */
+export const SLOW_CONSUMER_GRACE_MS = 2000;
+
+/**
+ * Closes a reader whose outbound buffer overflowed with 1013 ("try again later") so that it
+ * knows why and reconnects (and resumes). The close frame waits behind everything already
+ * buffered, which such a reader may never get through; so the socket is terminated if it is
+ * still open shortly after, instead of after `ws`'s 30-second close timeout. Idempotent.
+ */
+export function closeSlowConsumer(connection: RealtimeConnection, stats: RealtimeStats | undefined): void {
+  const socket = connection.socket;
+  if (socket.readyState !== 1) return;
+  if (stats) {
+    stats.slowConsumerCloses++;
+    stats.countServerClose(CloseCode.TRY_AGAIN_LATER);
+  }
+  socket.close(CloseCode.TRY_AGAIN_LATER, 'slow consumer');
+  setTimeout(() => {
+    if (socket.readyState !== 3) socket.terminate();
+  }, SLOW_CONSUMER_GRACE_MS).unref();
+}
