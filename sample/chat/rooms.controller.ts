@@ -1,4 +1,15 @@
-import { BadRequestException, Body, Controller, Get, HttpCode, Param, Post, Req, UseGuards, ValidationPipe } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Param,
+  Post,
+  Req,
+  UseGuards,
+  ValidationPipe,
+} from '@nestjs/common';
 import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
 import {
   type ChatMessageData,
@@ -38,7 +49,8 @@ export class RoomsController {
     @Body(new ValidationPipe({ whitelist: true })) body: PostMessageDto,
     @Req() request: { user: RealtimeUser },
   ): { room_id: string; seq: number } {
-    if (!isValidRoomId(roomId)) throw new BadRequestException('room id must be 1..128 characters of [A-Za-z0-9_.:@#/-]');
+    if (!isValidRoomId(roomId))
+      throw new BadRequestException('room id must be 1..128 characters of [A-Za-z0-9_.:@#/-]');
     const data: ChatMessageData = {
       room_id: roomId,
       user_id: request.user.id,
