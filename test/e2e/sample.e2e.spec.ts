@@ -56,7 +56,7 @@ describe('sample app (e2e)', () => {
     const editor = hsToken({ user_id: 'ed', username: 'Editor' }, SECRET);
     const response = await post({ authorization: `Bearer ${editor}` });
     expect(response.status).toBe(202);
-    const { room_id, seq } = await response.json();
+    const { room_id, seq } = (await response.json()) as { room_id: string; seq: number };
     expect(room_id).toBe('news');
     const frame = await member.next('chat_message');
     expect(frame).toMatchObject({
@@ -68,7 +68,7 @@ describe('sample app (e2e)', () => {
     expect((await post({})).status).toBe(401);
     expect((await post({ authorization: `Bearer ${hsToken({ user_id: 'x' }, 'wrong-secret')}` })).status).toBe(401);
     expect((await post({ authorization: `Bearer ${editor}` }, {})).status).toBe(400);
-    const second = await (await post({ authorization: `Bearer ${editor}` })).json();
+    const second = (await (await post({ authorization: `Bearer ${editor}` })).json()) as { seq: number };
     expect(second.seq).toBe(seq + 1);
     await member.close();
   });
