@@ -11,11 +11,12 @@ import { fileURLToPath } from 'node:url';
 import { JwtService } from '@nestjs/jwt';
 import { runEcho } from './echo.mjs';
 import { runIdle } from './idle.mjs';
+import { runFanout } from './fanout.mjs';
 import { fmt, table } from './lib/stats.mjs';
 import { ServerProcess } from './lib/server-process.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const scenarios = process.argv.slice(2).length ? process.argv.slice(2) : ['echo', 'idle'];
+const scenarios = process.argv.slice(2).length ? process.argv.slice(2) : ['echo', 'idle', 'fanout'];
 const durationMs = Number(process.env.BENCH_DURATION_MS ?? 5000);
 const idleConnections = Number(process.env.BENCH_IDLE ?? 10_000);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -143,6 +144,35 @@ if (scenarios.includes('idle')) {
     `sample / raw: RSS per connection ${ratio(m.sample.rssPerConnection, m.raw.rssPerConnection)}, ` +
       `heap per connection ${ratio(m.sample.heapPerConnection, m.raw.heapPerConnection)}`,
   );
+}
+
+if (scenarios.includes('fanout')) {
+  const kinds = ['raw', 'sample'];
+  results.fanout = {};
+  for (const [subscribers, rate] of [
+    [1000, 100],
+    [5000, 20],
+  ]) {
+    const { medians: m, rounds: all } = await compare(kinds, (s, connect) =>
+      runFanout(s, { subscribers, rate, durationMs, connect }),
+    );
+    results.fanout[subscribers] = { medians: m, rounds: all };
+    console.log(`\nFan-out, one room, ${subscribers} subscribers, ${rate} msg/s (median of ${rounds} rounds)`);
+    table(
+      kinds.map((k) => ({
+        server: targets[k].label,
+        'deliveries/s': fmt(m[k].deliveriesPerSec, 0),
+        'p50 ms': fmt(m[k].p50Ms),
+        'p99 ms': fmt(m[k].p99Ms),
+        'server CPU µs/delivery': fmt(m[k].cpuUsPerDelivery, 3),
+        lost: m[k].lost,
+      })),
+    );
+    console.log(
+      `sample / raw: CPU per delivery ${ratio(m.sample.cpuUsPerDelivery, m.raw.cpuUsPerDelivery)}, ` +
+        `deliveries/s ${ratio(m.sample.deliveriesPerSec, m.raw.deliveriesPerSec)}, p99 ${ratio(m.sample.p99Ms, m.raw.p99Ms)}`,
+    );
+  }
 }
 
 mkdirSync(`${root}/bench/results`, { recursive: true });

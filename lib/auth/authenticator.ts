@@ -48,7 +48,9 @@ export class Authenticator {
       if (typeof userId !== 'string' || userId === '') throw new Error('token has neither user_id nor sub');
       const user = await this.users.findUser(userId, claims);
       if (!user) throw new Error(`unknown user ${userId}`);
-      return { user, expiresAt: typeof claims.exp === 'number' ? claims.exp * 1000 : 0 };
+      // A token accepted within the clock tolerance must also be usable within it.
+      const tolerance = this.options.auth?.clockToleranceSeconds ?? 0;
+      return { user, expiresAt: typeof claims.exp === 'number' ? (claims.exp + tolerance) * 1000 : 0 };
     } catch (error) {
       // The reason stays on the server: the client only learns that the token was refused.
       this.logger.debug(`token refused: ${error instanceof Error ? error.message : String(error)}`);

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
 import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
+import { InvalidRealtimeOptionError } from '../options/resolve-options.js';
 import type { TokenClaims } from './realtime-user.interface.js';
 import { TokenValidator } from './token-validator.js';
 
@@ -18,6 +19,12 @@ export class JwtTokenValidator extends TokenValidator {
   constructor(@Inject(RESOLVED_REALTIME_OPTIONS) options: ResolvedRealtimeOptions) {
     super();
     const auth = options.auth;
+    if (auth && auth.secret === undefined && auth.publicKey === undefined) {
+      throw new InvalidRealtimeOptionError(
+        'auth',
+        'needs "secret" (HS256) or "publicKey" (RS256/ES256), or a custom tokenValidator',
+      );
+    }
     this.requireExpiration = auth?.requireExpiration ?? true;
     this.jwt = new JwtService({
       ...(auth?.secret !== undefined ? { secret: auth.secret } : { publicKey: auth?.publicKey }),

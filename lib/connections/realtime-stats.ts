@@ -8,6 +8,8 @@ export type UpgradeRejection =
   | 'draining'
   | 'bad_request'
   | 'unauthorized'
+  | 'forbidden'
+  | 'error'
   | 'user_limit'
   | 'address_limit';
 
@@ -31,6 +33,8 @@ export class RealtimeStats {
     draining: 0,
     bad_request: 0,
     unauthorized: 0,
+    forbidden: 0,
+    error: 0,
     user_limit: 0,
     address_limit: 0,
   };

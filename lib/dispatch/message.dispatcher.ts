@@ -114,15 +114,11 @@ export class MessageDispatcher {
   private reply(connection: RealtimeConnection, message: Envelope, handler: RegisteredHandler, value: unknown): void {
     if (value === undefined) return;
     const isReply = value instanceof Reply;
-    if (
-      connection.send({
-        type: isReply ? value.type : handler.reply,
-        id: message.id,
-        data: isReply ? value.data : value,
-      })
-    ) {
-      this.stats.messagesSent++;
-    }
+    this.send(connection, {
+      type: isReply ? value.type : handler.reply,
+      id: message.id,
+      data: isReply ? value.data : value,
+    });
   }
 
   private fail(connection: RealtimeConnection, message: Envelope, handler: RegisteredHandler, error: unknown): void {
@@ -133,7 +129,7 @@ export class MessageDispatcher {
       this.logger.error(Messages.handlerFailed(message.type), error instanceof Error ? error.stack : String(error));
     }
     this.stats.messageErrors++;
-    if (connection.send({ type: mapped.frameType, id: message.id, data: mapped.data })) this.stats.messagesSent++;
+    this.send(connection, { type: mapped.frameType, id: message.id, data: mapped.data });
   }
 
   private rejected(connection: RealtimeConnection, type: string | undefined, code: string): void {
@@ -149,6 +145,30 @@ export class MessageDispatcher {
     id?: string | number,
   ): void {
     this.stats.messageErrors++;
-    if (connection.send({ type: frameType, id, data: { code, message: text } })) this.stats.messagesSent++;
+    this.send(connection, { type: frameType, id, data: { code, message: text } });
+  }
+
+  /**
+   * Sends a frame; a value that cannot be serialized (a BigInt, a cycle, nesting too deep for
+   * JSON.stringify) becomes an `INTERNAL` error frame instead of an exception out of a socket
+   * listener.
+   */
+  private send(connection: RealtimeConnection, envelope: Envelope): void {
+    let sent: boolean;
+    try {
+      sent = connection.send(envelope);
+    } catch (error) {
+      this.logger.error(
+        `A "${envelope.type}" frame could not be serialized`,
+        error instanceof Error ? error.stack : String(error),
+      );
+      this.stats.messageErrors++;
+      sent = connection.send({
+        type: ErrorFrameType.ERROR,
+        id: envelope.id,
+        data: { code: ErrorCode.INTERNAL, message: 'internal error' },
+      });
+    }
+    if (sent) this.stats.messagesSent++;
   }
 }

@@ -95,8 +95,14 @@ function checkInteger(name: string, value: unknown, min: number): number {
   return value;
 }
 
+/** Longer Origin headers are refused outright (real ones are a scheme, a host and a port). */
+const MAX_ORIGIN_LENGTH = 1024;
+
 function normalizeOrigin(origin: string): string {
-  return origin.trim().replace(/\/+$/, '').toLowerCase();
+  // A loop rather than /\/+$/: that regex is quadratic on a long run of slashes.
+  let end = origin.length;
+  while (end > 0 && origin.charCodeAt(end - 1) === 0x2f) end--;
+  return origin.slice(0, end).trim().toLowerCase();
 }
 
 function resolveOrigins(allowed: RealtimeModuleOptions['allowedOrigins']): OriginPredicate | undefined {
@@ -111,7 +117,7 @@ function resolveOrigins(allowed: RealtimeModuleOptions['allowedOrigins']): Origi
   if (allowed.includes('*')) return undefined;
   const set = new Set(allowed.map(normalizeOrigin));
   // Non-browser clients send no Origin; an allow-list is about browsers, so they pass.
-  return (origin) => origin === undefined || set.has(normalizeOrigin(origin));
+  return (origin) => origin === undefined || (origin.length <= MAX_ORIGIN_LENGTH && set.has(normalizeOrigin(origin)));
 }
 
 /**
@@ -239,7 +245,7 @@ function resolveAuth(auth: RealtimeModuleOptions['auth']): ResolvedAuthOptions |
   }
   if (
     auth.secret !== undefined &&
-    (auth.secret.length === 0 || (typeof auth.secret !== 'string' && !Buffer.isBuffer(auth.secret)))
+    ((typeof auth.secret !== 'string' && !Buffer.isBuffer(auth.secret)) || auth.secret.length === 0)
   ) {
     throw new InvalidRealtimeOptionError('auth.secret', 'must be a non-empty string or Buffer');
   }

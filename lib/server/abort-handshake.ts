@@ -11,6 +11,7 @@ export function abortHandshake(socket: Duplex, status: number, message = STATUS_
     return;
   }
   const body = message;
+  socket.on('error', () => socket.destroy());
   socket.once('finish', () => socket.destroy());
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +

@@ -32,7 +32,9 @@ export class ConnectionSweeper {
 
   start(): void {
     const { pingInterval, pongTimeout, cleanupInterval } = this.options;
-    const tick = Math.max(10, Math.min(pingInterval, pongTimeout - pingInterval));
+    // Half the slack between a ping and its deadline, so that timer drift cannot make a peer that
+    // answers every ping miss its deadline by a few milliseconds.
+    const tick = Math.max(10, Math.min(pingInterval, Math.floor((pongTimeout - pingInterval) / 2)));
     this.heartbeatTimer = setInterval(() => this.heartbeat(Date.now()), tick).unref();
     this.cleanupTimer = setInterval(() => this.cleanup(Date.now()), cleanupInterval).unref();
     const auth = this.options.auth;

@@ -47,12 +47,13 @@ export class HandshakeAdmission implements OnModuleInit {
 
   /** True when {@link admit} has work to do for this request. */
   needsCheck(request: IncomingMessage): boolean {
-    return this.guards.length > 0 || extractHandshakeToken(request) !== undefined;
+    // Without `auth` a token means nothing here: the connection is anonymous, as without one.
+    return this.guards.length > 0 || (this.authenticator.enabled && extractHandshakeToken(request) !== undefined);
   }
 
   /** Resolves with the handshake's authentication (if it carried a token), or throws a {@link HandshakeRefusal}. */
   async admit(request: HandshakeRequest): Promise<Authentication | undefined> {
-    const token = extractHandshakeToken(request);
+    const token = this.authenticator.enabled ? extractHandshakeToken(request) : undefined;
     let authentication: Authentication | undefined;
     if (token !== undefined) {
       try {

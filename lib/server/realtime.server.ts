@@ -30,6 +30,25 @@ function connectionOf(socket: WebSocket): RealtimeConnection {
   return (socket as HostedSocket)[kConnection]!;
 }
 
+/** An upgrade being admitted asynchronously. */
+interface PendingUpgrade {
+  socket: Duplex;
+  timer: NodeJS.Timeout;
+  /** Answers 503 (shutting down) if it has not settled yet. */
+  refuse(): void;
+}
+
+function destroySocket(this: Duplex): void {
+  this.destroy();
+}
+
+function rejectionOf(status: number): UpgradeRejection {
+  if (status === 401) return 'unauthorized';
+  if (status === 403) return 'forbidden';
+  if (status === 429) return 'user_limit';
+  return 'error';
+}
+
 function pathOf(url: string | undefined): string {
   if (!url) return '/';
   const query = url.indexOf('?');
@@ -50,7 +69,8 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly sweeper: ConnectionSweeper;
   private httpServer: HttpServer | undefined;
   private accepting = false;
-  private pendingUpgrades = 0;
+  /** Upgrades whose asynchronous admission (token, connection guards) is under way. */
+  private readonly pendingUpgrades = new Set<PendingUpgrade>();
   private drained: (() => void) | undefined;
   /** Live connections per remote address; kept only when `maxConnectionsPerAddress` is set. */
   private readonly perAddress = new Map<string, number>();
@@ -123,6 +143,7 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     if (!this.httpServer) return;
     this.accepting = false;
+    for (const pending of [...this.pendingUpgrades]) pending.refuse();
     this.sweeper.stop();
     if (this.connections.count > 0) {
       const done = new Promise<void>((resolve) => (this.drained = resolve));
@@ -146,68 +167,109 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    // Node removed the HTTP server's error handler before emitting 'upgrade' and `ws` adds its
+    // own only inside handleUpgrade: until then a reset by the peer must not crash the process.
+    socket.on('error', destroySocket);
     if (pathOf(request.url) !== this.options.path) {
       // Another upgrade listener (a second gateway, a dev server) may own this path.
       if (this.httpServer?.listenerCount('upgrade') === 1) this.reject(socket, 'bad_request', 404);
+      else socket.off('error', destroySocket);
       return;
     }
     if (!this.accepting) return this.reject(socket, 'draining', 503);
-    const allowOrigin = this.options.allowedOrigins;
-    if (allowOrigin && !allowOrigin(request.headers.origin, request)) {
-      return this.reject(socket, 'origin', 403);
-    }
-    if (this.connections.count + this.pendingUpgrades >= this.options.maxConnections) {
+    if (!this.originAllowed(request)) return this.reject(socket, 'origin', 403);
+    if (this.connections.count + this.pendingUpgrades.size >= this.options.maxConnections) {
       this.logger.warn(`maxConnections (${this.options.maxConnections}) reached: refusing an upgrade`);
       return this.reject(socket, 'capacity', 503);
     }
+    const address = request.socket.remoteAddress ?? '';
     const addressLimit = this.options.maxConnectionsPerAddress;
-    if (addressLimit > 0 && (this.perAddress.get(request.socket.remoteAddress ?? '') ?? 0) >= addressLimit) {
+    if (addressLimit > 0 && (this.perAddress.get(address) ?? 0) >= addressLimit) {
       return this.reject(socket, 'address_limit', 429);
     }
     if (!this.admission.needsCheck(request)) {
-      // Nothing asynchronous to check: upgrade in this tick.
+      // Nothing asynchronous to check: the upgrade completes in this tick.
+      socket.off('error', destroySocket);
       this.wss.handleUpgrade(request, socket, head, (ws) => this.open(ws as HostedSocket, request, undefined));
       return;
     }
-    this.pendingUpgrades++;
-    // Handshake bookkeeping lives only until the upgrade settles: nothing of it stays attached
-    // to an open connection.
-    let settled = false;
-    const settle = (): boolean => {
-      if (settled) return false;
-      settled = true;
-      clearTimeout(timer);
-      socket.off('close', settle);
-      this.pendingUpgrades--;
+    this.admitAsync(request, socket, head, address);
+  };
+
+  /**
+   * An upgrade with a token or connection guards to check. Its slot (capacity and per-address)
+   * is reserved at once, so concurrent handshakes cannot overshoot a limit while they are
+   * checked; it is released if the upgrade does not end in an open connection.
+   */
+  private admitAsync(request: IncomingMessage, socket: Duplex, head: Buffer, address: string): void {
+    const reserveAddress = this.options.maxConnectionsPerAddress > 0;
+    if (reserveAddress) this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
+    const pending: PendingUpgrade = {
+      socket,
+      timer: setTimeout(() => {
+        if (settle(false)) this.reject(socket, 'handshake_timeout', 408);
+      }, this.options.handshakeTimeout),
+      refuse: () => {
+        if (settle(false)) this.reject(socket, 'draining', 503);
+      },
+    };
+    const settle = (opened: boolean): boolean => {
+      if (!this.pendingUpgrades.delete(pending)) return false;
+      clearTimeout(pending.timer);
+      socket.off('close', onClose);
+      if (reserveAddress && !opened) this.releaseAddress(address);
       return true;
     };
-    const timer = setTimeout(() => {
-      if (settle()) this.reject(socket, 'handshake_timeout', 408);
-    }, this.options.handshakeTimeout);
-    socket.once('close', settle);
+    const onClose = (): void => void settle(false);
+    this.pendingUpgrades.add(pending);
+    socket.once('close', onClose);
     this.admission.admit(request).then(
       (authentication) => {
-        if (!settled) {
-          this.wss.handleUpgrade(request, socket, head, (ws) => {
-            if (settle()) this.open(ws as HostedSocket, request, authentication);
-            else ws.terminate();
-          });
-        }
+        if (!this.pendingUpgrades.has(pending)) return;
+        if (!this.accepting) return pending.refuse();
+        socket.off('error', destroySocket);
+        this.wss.handleUpgrade(request, socket, head, (ws) => {
+          if (settle(true)) this.open(ws as HostedSocket, request, authentication, reserveAddress);
+          else ws.terminate();
+        });
       },
       (error: unknown) => {
-        if (!settle()) return;
+        if (!settle(false)) return;
         const status = error instanceof HandshakeRefusal ? error.status : 500;
-        this.reject(socket, status === 429 ? 'user_limit' : 'unauthorized', status);
+        this.reject(socket, rejectionOf(status), status);
       },
     );
-  };
+  }
+
+  /** A predicate that throws refuses the origin (and is logged) rather than crash the upgrade. */
+  private originAllowed(request: IncomingMessage): boolean {
+    const allowOrigin = this.options.allowedOrigins;
+    if (!allowOrigin) return true;
+    try {
+      return allowOrigin(request.headers.origin, request) === true;
+    } catch (error) {
+      this.logger.error('The allowedOrigins predicate threw', error instanceof Error ? error.stack : String(error));
+      return false;
+    }
+  }
+
+  private releaseAddress(address: string): void {
+    const count = (this.perAddress.get(address) ?? 1) - 1;
+    if (count > 0) this.perAddress.set(address, count);
+    else this.perAddress.delete(address);
+  }
 
   private reject(socket: Duplex, reason: UpgradeRejection, status: number): void {
     this.stats.rejectedUpgrades[reason]++;
     abortHandshake(socket, status);
   }
 
-  private open(ws: HostedSocket, request: IncomingMessage, authentication: Authentication | undefined): void {
+  private open(
+    ws: HostedSocket,
+    request: IncomingMessage,
+    authentication: Authentication | undefined,
+    addressReserved = false,
+  ): void {
     const now = Date.now();
     const session = this.sessions.open(now);
     const connection = new RealtimeConnection(randomUUID(), session.id, ws, request.socket.remoteAddress, now);
@@ -222,7 +284,7 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
     ws.on('error', onSocketError);
     this.connections.add(connection);
     this.stats.totalConnections++;
-    if (this.options.maxConnectionsPerAddress > 0) {
+    if (this.options.maxConnectionsPerAddress > 0 && !addressReserved) {
       const address = connection.remoteAddress ?? '';
       this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
     }
@@ -260,6 +322,9 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private handleMessage(connection: RealtimeConnection, data: Buffer, isBinary: boolean): void {
+    // `ws` goes on emitting frames that were already read while a close is under way: a
+    // connection the server is closing (1003, 1008, 1013, ...) has no more side effects.
+    if (connection.socket.readyState !== 1) return;
     const now = Date.now();
     connection.lastActiveAt = now;
     connection.lastSeenAt = now;
@@ -274,7 +339,15 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
       this.rateLimited(connection, rateLimit.disconnectAfter);
       return;
     }
-    this.dispatcher.dispatch(connection, data);
+    try {
+      this.dispatcher.dispatch(connection, data);
+    } catch (error) {
+      // The dispatcher answers every failure itself; this is the last line before a crash.
+      this.logger.error(
+        'Unexpected error while handling a message',
+        error instanceof Error ? error.stack : String(error),
+      );
+    }
   }
 
   /** The message is dropped unhandled (not even parsed); sustained abuse closes with 1008. */
@@ -305,12 +378,7 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
     if (!this.connections.remove(connection)) return false;
     this.rooms.leaveAll(connection, 'disconnect');
     this.sessions.detach(connection, Date.now());
-    if (this.options.maxConnectionsPerAddress > 0) {
-      const address = connection.remoteAddress ?? '';
-      const count = (this.perAddress.get(address) ?? 1) - 1;
-      if (count > 0) this.perAddress.set(address, count);
-      else this.perAddress.delete(address);
-    }
+    if (this.options.maxConnectionsPerAddress > 0) this.releaseAddress(connection.remoteAddress ?? '');
     if (this.events.isObserved('connection.closed')) {
       this.events.emit('connection.closed', { connection, code, reason });
     }

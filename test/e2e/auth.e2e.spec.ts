@@ -197,7 +197,7 @@ describe('token expiry while connected (e2e)', () => {
   });
 
   it('sends TOKEN_EXPIRED at exp, then closes with 4001 unless re-authenticated within the grace period', async () => {
-    t = await createTestApp({ auth: { secret: TEST_SECRET, expiryGracePeriod: 400 } });
+    t = await createTestApp({ auth: { secret: TEST_SECRET, expiryGracePeriod: 1500 } });
     const exp = nowSeconds() + 1;
     const lazy = await connected(`${t.url}?token=${hsToken({ ...ada, exp })}`);
     const diligent = await connected(`${t.url}?token=${hsToken({ ...ada, exp })}`);
@@ -213,7 +213,7 @@ describe('token expiry while connected (e2e)', () => {
     // Once expired, the connection no longer counts as authenticated.
     expect((await lazy.request({ type: 'echo', id: 'late' })).data.code).toBe('AUTH_REQUIRED');
     expect(await lazy.closed).toEqual({ code: 4001, reason: 'token expired' });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await new Promise((resolve) => setTimeout(resolve, 1600));
     expect(await diligent.request({ type: 'echo', id: 'still', data: 1 })).toMatchObject({ type: 'echo_response' });
     await diligent.close();
   });
