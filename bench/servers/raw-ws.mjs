@@ -23,7 +23,9 @@ function broadcast(roomId, type, data) {
   if (!members) return;
   const seq = (sequences.get(roomId) ?? 0) + 1;
   sequences.set(roomId, seq);
-  const payload = Buffer.from(JSON.stringify({ type, room: roomId, seq, epoch, data, timestamp: new Date().toISOString() }));
+  const payload = Buffer.from(
+    JSON.stringify({ type, room: roomId, seq, epoch, data, timestamp: new Date().toISOString() }),
+  );
   // One frame for every member: header and payload are built once.
   const frame = Sender.frame(payload, { fin: true, rsv1: false, opcode: 1, mask: false, readOnly: false });
   for (const member of members) {
@@ -52,7 +54,12 @@ wss.on('connection', (ws) => {
         if (!rooms.has(roomId)) rooms.set(roomId, new Set());
         rooms.get(roomId).add(ws);
         ws.send(
-          JSON.stringify({ type: 'room_joined', id: message.id, data: { room_id: roomId, client_count: rooms.get(roomId).size }, timestamp: now }),
+          JSON.stringify({
+            type: 'room_joined',
+            id: message.id,
+            data: { room_id: roomId, client_count: rooms.get(roomId).size },
+            timestamp: now,
+          }),
         );
         break;
       }
