@@ -41,7 +41,10 @@ export async function runFanout(server, { subscribers = 1000, rate = 100, durati
   const latencies = [];
   let received = 0;
   const perSocket = new Uint32Array(subscribers);
+  const closeCodes = {};
   sockets.forEach((ws, index) => {
+    ws.on('close', (code) => (closeCodes[code] = (closeCodes[code] ?? 0) + 1));
+    ws.on('error', (error) => (closeCodes[error.message] = (closeCodes[error.message] ?? 0) + 1));
     ws.on('message', (raw) => {
       const frame = JSON.parse(raw);
       if (frame.type !== 'chat_message') return;
@@ -67,6 +70,7 @@ export async function runFanout(server, { subscribers = 1000, rate = 100, durati
   while (received < expected && Date.now() < deadline) await sleep(20);
   const elapsed = Number(process.hrtime.bigint() - start) / 1e9;
   const cpuEnd = server.cpuSeconds();
+  const closedAtEnd = sockets.filter((ws) => ws.readyState !== 1).length;
   for (const ws of [...sockets, publisher]) ws.terminate();
   await sleep(300);
   latencies.sort((a, b) => a - b);
@@ -77,5 +81,9 @@ export async function runFanout(server, { subscribers = 1000, rate = 100, durati
     p99Ms: percentile(latencies, 99),
     cpuUsPerDelivery: ((cpuEnd - cpuStart) * 1e6) / Math.max(1, received),
     lost: expected - received,
+    /** Subscribers that got fewer messages than were sent (a loss is always worth a look). */
+    shortSubscribers: perSocket.filter((count) => count < total).length,
+    closedSubscribers: closedAtEnd,
+    closeCodes: JSON.stringify(closeCodes),
   };
 }

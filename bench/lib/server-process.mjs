@@ -31,7 +31,7 @@ export class ServerProcess {
     this.memFile = join(tmpdir(), `bench-mem-${process.pid}-${port}.json`);
     this.child = spawn(process.execPath, ['--expose-gc', '--import', gcHook, script], {
       env: { ...process.env, ...env, PORT: String(port), BENCH_MEM_FILE: this.memFile },
-      stdio: ['ignore', 'ignore', 'inherit'],
+      stdio: ['ignore', process.env.BENCH_SERVER_STDOUT ? 'inherit' : 'ignore', 'inherit'],
     });
     this.exited = new Promise((resolve) => this.child.once('exit', resolve));
   }

@@ -7,16 +7,14 @@ import type { Envelope } from '../protocol/envelope.js';
 import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
 import type { SlowConsumerPolicy } from '../rooms/room-settings.js';
 import { isoNow } from '../utils/clock.js';
-
-/** `ws` sends a Buffer as binary unless told otherwise; every frame of ours is JSON text. */
-const TEXT_FRAME = Object.freeze({ binary: false });
+import { type OutboundFrame, prepareFrame, writeFrame } from './outbound-frame.js';
 
 /** How often readers holding conflated frames are checked for room in their buffer. */
 const CONFLATION_FLUSH_MS = 25;
 
 /**
- * Fan-out: a broadcast is serialized once into one Buffer, and that same Buffer is written to
- * every recipient, with no per-recipient closure, promise or copy.
+ * Fan-out: a broadcast is serialized once and framed once, and that same buffer is written to
+ * every recipient, with no per-recipient closure, promise, header or copy.
  *
  * Each connection's outbound buffer is bounded by `writeBufferSize` (the socket's
  * `bufferedAmount`). A reader above it never slows anyone down; what happens to it depends on
@@ -34,10 +32,10 @@ export class BroadcastEngine implements OnModuleDestroy {
     private readonly stats: RealtimeStats,
   ) {}
 
-  /** Stamps the timestamp and serializes an envelope into the bytes of one text frame. */
-  serialize(envelope: Envelope): Buffer {
+  /** Stamps the timestamp, serializes an envelope and frames it, once for all its recipients. */
+  serialize(envelope: Envelope): OutboundFrame {
     envelope.timestamp = isoNow();
-    return Buffer.from(JSON.stringify(envelope));
+    return prepareFrame(Buffer.from(JSON.stringify(envelope)));
   }
 
   /**
@@ -46,7 +44,7 @@ export class BroadcastEngine implements OnModuleDestroy {
    */
   deliver(
     recipients: Iterable<RealtimeConnection>,
-    frame: Buffer,
+    frame: OutboundFrame,
     policy: SlowConsumerPolicy,
     except?: RealtimeConnection,
     conflationKey?: string,
@@ -62,7 +60,7 @@ export class BroadcastEngine implements OnModuleDestroy {
   /** Writes one frame to one connection under a slow-consumer policy. */
   deliverOne(
     connection: RealtimeConnection,
-    frame: Buffer,
+    frame: OutboundFrame,
     policy: SlowConsumerPolicy,
     conflationKey?: string,
   ): boolean {
@@ -73,11 +71,16 @@ export class BroadcastEngine implements OnModuleDestroy {
       return false;
     }
     if (connection.conflated !== undefined) this.flush(connection);
-    socket.send(frame, TEXT_FRAME);
+    writeFrame(socket, frame);
     return true;
   }
 
-  private slowReader(connection: RealtimeConnection, frame: Buffer, policy: SlowConsumerPolicy, key?: string): void {
+  private slowReader(
+    connection: RealtimeConnection,
+    frame: OutboundFrame,
+    policy: SlowConsumerPolicy,
+    key?: string,
+  ): void {
     if (policy === 'drop') {
       this.stats.droppedFrames++;
     } else if (policy === 'conflate') {
@@ -97,7 +100,7 @@ export class BroadcastEngine implements OnModuleDestroy {
     const frames = connection.conflated!;
     connection.conflated = undefined;
     this.conflating.delete(connection);
-    for (const frame of frames.values()) connection.socket.send(frame, TEXT_FRAME);
+    for (const frame of frames.values()) writeFrame(connection.socket, frame);
     this.stats.messagesSent += frames.size;
   }
 

@@ -1,6 +1,9 @@
+import { Logger } from '@nestjs/common';
 import { CloseCode } from '../protocol/close-codes.js';
 import type { RealtimeConnection } from './realtime-connection.js';
 import type { RealtimeStats } from './realtime-stats.js';
+
+const logger = new Logger('RealtimeServer');
 
 /** How long a slow consumer gets to read up to our close frame before the TCP connection is cut. */
 export const SLOW_CONSUMER_GRACE_MS = 2000;
@@ -18,6 +21,9 @@ export function closeSlowConsumer(connection: RealtimeConnection, stats: Realtim
     stats.slowConsumerCloses++;
     stats.countServerClose(CloseCode.TRY_AGAIN_LATER);
   }
+  logger.warn(
+    `connection ${connection.id} is a slow consumer (${socket.bufferedAmount} bytes unsent): closing with 1013`,
+  );
   socket.close(CloseCode.TRY_AGAIN_LATER, 'slow consumer');
   setTimeout(() => {
     if (socket.readyState !== 3) socket.terminate();

@@ -1,5 +1,6 @@
 import type { WebSocket } from 'ws';
 import type { RealtimeUser } from '../auth/realtime-user.interface.js';
+import type { OutboundFrame } from '../broadcast/outbound-frame.js';
 import { closeSlowConsumer } from './close-slow-consumer.js';
 import type { RealtimeStats } from './realtime-stats.js';
 import { CloseCode } from '../protocol/close-codes.js';
@@ -52,7 +53,7 @@ export class RealtimeConnection {
   /** The node's counters (shared by all connections; set by the server when the connection opens). */
   stats: RealtimeStats | undefined = undefined;
   /** Frames held back for a slow reader under the `conflate` policy, by key (see BroadcastEngine). */
-  conflated: Map<string, Buffer> | undefined = undefined;
+  conflated: Map<string, OutboundFrame> | undefined = undefined;
 
   constructor(
     /** Connection (client) id, sent as `connected.client_id`. */

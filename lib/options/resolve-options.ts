@@ -220,6 +220,7 @@ function resolveRoomSettings(settings: RoomSettings, origin: string): ResolvedRo
   if (typeof resolved.presence !== 'boolean') {
     throw new InvalidRealtimeOptionError(`${origin}.presence`, 'must be a boolean');
   }
+  checkInteger(`${origin}.presenceDiffLimit`, resolved.presenceDiffLimit, 0);
   if (!['disconnect', 'drop', 'conflate'].includes(resolved.slowConsumer)) {
     throw new InvalidRealtimeOptionError(`${origin}.slowConsumer`, "must be 'disconnect', 'drop' or 'conflate'");
   }

@@ -10,6 +10,13 @@ export interface RoomSettings {
    */
   presence?: boolean;
   /**
+   * Above this many members (on this node) `presence_diff` is no longer sent: every arrival
+   * would be a frame to every member, so a join storm in a big room costs O(members²) frames.
+   * `presence` (the state) is still answered.
+   * @default 1000
+   */
+  presenceDiffLimit?: number;
+  /**
    * What happens to a member that reads too slowly: `disconnect` (close 1013, the default),
    * `drop` (skip this broadcast for that reader: volatile messages), or `conflate` (keep only
    * the latest broadcast per conflation key for that reader and send it when it catches up:
@@ -23,5 +30,6 @@ export type ResolvedRoomSettings = Required<RoomSettings>;
 
 export const DEFAULT_ROOM_SETTINGS: ResolvedRoomSettings = Object.freeze({
   presence: true,
+  presenceDiffLimit: 1000,
   slowConsumer: 'disconnect',
 });

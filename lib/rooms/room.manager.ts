@@ -183,7 +183,7 @@ export class RoomManager {
     this.sessions.get(connection.sessionId)?.addRoom(roomId);
     joined.data.client_count = room.size;
     if (!silent) connection.send(joined);
-    if (arrived && room.settings.presence) {
+    if (arrived && this.sendsPresenceDiffs(room)) {
       this.presenceDiff(room, 'joins', connection.userId!, connection.user?.username ?? connection.userId!, connection);
     }
     if (this.events.isObserved('room.joined')) {
@@ -231,7 +231,7 @@ export class RoomManager {
     const departed = room.remove(connection, userId);
     connection.removeRoom(room.id);
     if (room.size === 0) this.rooms.delete(room.id);
-    else if (departed && room.settings.presence) this.presenceDiff(room, 'leaves', userId!, username ?? userId!);
+    else if (departed && this.sendsPresenceDiffs(room)) this.presenceDiff(room, 'leaves', userId!, username ?? userId!);
     if (this.events.isObserved('room.left')) this.events.emit('room.left', { connection, roomId: room.id, reason });
     return true;
   }
@@ -294,6 +294,10 @@ export class RoomManager {
   sendToAll(type: string, data: unknown): number {
     if (this.connections.count === 0) return 0;
     return this.engine.deliver(this.connections.connections(), this.engine.serialize({ type, data }), 'disconnect');
+  }
+
+  private sendsPresenceDiffs(room: Room): boolean {
+    return room.settings.presence && room.size <= room.settings.presenceDiffLimit;
   }
 
   /**

@@ -26,9 +26,11 @@ const ROOM_SETTINGS = (roomId: string) =>
     ? { presence: false }
     : roomId.startsWith('tick-')
       ? { slowConsumer: 'conflate' as const }
-      : roomId.startsWith('lossy-')
-        ? { slowConsumer: 'drop' as const }
-        : {};
+      : roomId.startsWith('capped-')
+        ? { presenceDiffLimit: 2 }
+        : roomId.startsWith('lossy-')
+          ? { slowConsumer: 'drop' as const }
+          : {};
 
 describe('rooms, presence and messaging (e2e)', () => {
   let t: TestApp;
@@ -175,6 +177,17 @@ describe('rooms, presence and messaging (e2e)', () => {
     // One join and one leave for bob, whatever his number of tabs.
     expect(diffs.filter((f) => f.data.joins.some((j: { user_id: string }) => j.user_id === 'bob'))).toHaveLength(1);
     expect(diffs.filter((f) => f.data.leaves.some((j: { user_id: string }) => j.user_id === 'bob'))).toHaveLength(1);
+  });
+
+  it('stops presence diffs above presenceDiffLimit members but still answers presence', async () => {
+    const [a, b, c] = [await login('a1'), await login('b1'), await login('c1')];
+    await join(a, 'capped-room');
+    await join(b, 'capped-room');
+    expect((await a.next('presence_diff')).data.joins).toEqual([{ user_id: 'b1', username: 'b1' }]);
+    await join(c, 'capped-room'); // 3 members > limit 2: no diff
+    const state = await a.request({ type: 'presence', id: 'cap', data: { room_id: 'capped-room' } });
+    expect(state.data.users).toHaveLength(3);
+    expect(a.frames.filter((f) => f.type === 'presence_diff')).toHaveLength(1);
   });
 
   it('switches presence off per room', async () => {
