@@ -43,6 +43,15 @@ const targets = {
     start: (port) => new ServerProcess('raw ws', `${root}/bench/servers/raw-ws.mjs`, port),
     connect: {},
   },
+  nometrics: {
+    label: 'nest-realtime, no auth, no metrics',
+    start: (port) =>
+      new ServerProcess('nest-realtime without auth and metrics', `${root}/bench/servers/realtime-noauth.mjs`, port, {
+        MAX_CONNECTIONS: String(idleConnections + 1000),
+        METRICS: 'off',
+      }),
+    connect: {},
+  },
   noauth: {
     label: 'nest-realtime, no auth',
     start: (port) =>
@@ -106,7 +115,7 @@ const ratio = (a, b) => `${fmt(a / b)}×`;
 const results = {};
 
 if (scenarios.includes('echo')) {
-  const kinds = ['raw', 'noauth', 'sample'];
+  const kinds = ['raw', 'nometrics', 'noauth', 'sample'];
   const { medians: m, rounds: all } = await compare(kinds, (s, connect) => runEcho(s, { durationMs, connect }));
   results.echo = { medians: m, rounds: all };
   console.log(`\nEcho, closed loop, 100 connections (median of ${rounds} rounds)`);
@@ -122,7 +131,8 @@ if (scenarios.includes('echo')) {
   console.log(
     `server CPU per round trip: no auth / raw ${ratio(m.noauth.cpuUsPerRoundTrip, m.raw.cpuUsPerRoundTrip)}, ` +
       `sample / raw ${ratio(m.sample.cpuUsPerRoundTrip, m.raw.cpuUsPerRoundTrip)}, ` +
-      `auth pipeline: sample / no auth ${ratio(m.sample.cpuUsPerRoundTrip, m.noauth.cpuUsPerRoundTrip)}`,
+      `auth pipeline: sample / no auth ${ratio(m.sample.cpuUsPerRoundTrip, m.noauth.cpuUsPerRoundTrip)}, ` +
+      `metrics: no auth / no metrics ${ratio(m.noauth.cpuUsPerRoundTrip, m.nometrics.cpuUsPerRoundTrip)}`,
   );
 }
 
@@ -147,7 +157,7 @@ if (scenarios.includes('idle')) {
 }
 
 if (scenarios.includes('fanout')) {
-  const kinds = ['raw', 'sample'];
+  const kinds = ['raw', 'nometrics', 'sample'];
   results.fanout = {};
   for (const [subscribers, rate] of [
     [1000, 100],
@@ -169,7 +179,8 @@ if (scenarios.includes('fanout')) {
       })),
     );
     console.log(
-      `sample / raw: CPU per delivery ${ratio(m.sample.cpuUsPerDelivery, m.raw.cpuUsPerDelivery)}, ` +
+      `metrics: sample / no metrics ${ratio(m.sample.cpuUsPerDelivery, m.nometrics.cpuUsPerDelivery)}, ` +
+        `sample / raw: CPU per delivery ${ratio(m.sample.cpuUsPerDelivery, m.raw.cpuUsPerDelivery)}, ` +
         `deliveries/s ${ratio(m.sample.deliveriesPerSec, m.raw.deliveriesPerSec)}, p99 ${ratio(m.sample.p99Ms, m.raw.p99Ms)}`,
     );
   }

@@ -49,7 +49,10 @@ export { Connection, Message, MessageData } from './decorators/param.decorators.
 export { Reply } from './dispatch/reply.js';
 export { ConnectionManager } from './connections/connection.manager.js';
 export { RealtimeConnection } from './connections/realtime-connection.js';
-export { RealtimeStats, type UpgradeRejection } from './connections/realtime-stats.js';
+export { RealtimeStats, MessageLabel, type ServerStats, type UpgradeRejection } from './connections/realtime-stats.js';
+export { METRIC, LATENCY_BUCKETS } from './metrics/metric-definitions.js';
+export { MessageLatency } from './metrics/message-latency.js';
+export { RealtimeHealth, type RealtimeHealthReport } from './health/realtime-health.js';
 export { MessageHandlerRegistry } from './discovery/message-handler.registry.js';
 export {
   AuthFailedException,

@@ -5,6 +5,7 @@ import { TokenValidator } from './auth/token-validator.js';
 import { UserProvider } from './auth/user-provider.js';
 import type { RealtimeModuleOptions } from './interfaces/realtime-options.interface.js';
 import { AllowAllJoinPolicy, RoomJoinPolicy } from './rooms/room-join.policy.js';
+import { metricsProviders, metricTokens } from './metrics/metrics.providers.js';
 
 /**
  * Module-level settings that are classes for Nest to build (with DI), not values: they are
@@ -17,6 +18,11 @@ export interface RealtimeModuleExtras {
   tokenValidator?: Type<TokenValidator>;
   /** Replaces the default claims-based user provider (e.g. a database lookup). */
   userProvider?: Type<UserProvider>;
+  /**
+   * Prometheus metrics (`websocket_*`, through `@willsoto/nestjs-prometheus` into prom-client's
+   * registry, shared with the app's own `PrometheusModule`). @default true
+   */
+  metrics?: boolean;
   /** Replaces the default join policy (everyone may join every room). */
   joinPolicy?: Type<RoomJoinPolicy>;
   /**
@@ -33,18 +39,20 @@ export const {
   ASYNC_OPTIONS_TYPE: REALTIME_ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<RealtimeModuleOptions>()
   .setClassMethodName('forRoot')
-  .setExtras<RealtimeModuleExtras>({ isGlobal: false }, (definition, extras) => {
+  .setExtras<RealtimeModuleExtras>({ isGlobal: false, metrics: true }, (definition, extras) => {
+    const metrics = extras.metrics !== false;
     const providers: Provider[] = [
       { provide: TokenValidator, useClass: extras.tokenValidator ?? JwtTokenValidator },
       { provide: UserProvider, useClass: extras.userProvider ?? ClaimsUserProvider },
       { provide: RoomJoinPolicy, useClass: extras.joinPolicy ?? AllowAllJoinPolicy },
+      ...metricsProviders(metrics),
     ];
     return {
       ...definition,
       global: extras.isGlobal,
       imports: [...(definition.imports ?? []), ...(extras.imports ?? [])],
       providers: [...(definition.providers ?? []), ...providers],
-      exports: [...(definition.exports ?? []), TokenValidator, UserProvider, RoomJoinPolicy],
+      exports: [...(definition.exports ?? []), TokenValidator, UserProvider, RoomJoinPolicy, ...metricTokens(metrics)],
     };
   })
   .build();

@@ -30,6 +30,7 @@ import { JoinPipeline } from './rooms/join.pipeline.js';
 import { RoomManager } from './rooms/room.manager.js';
 import { HandshakeAdmission } from './server/handshake-admission.js';
 import { RealtimeServer } from './server/realtime.server.js';
+import { RealtimeHealth } from './health/realtime-health.js';
 import { SessionManager } from './sessions/session.manager.js';
 
 /**
@@ -68,8 +69,10 @@ import { SessionManager } from './sessions/session.manager.js';
     RoomMessageHandlers,
     DirectMessageHandlers,
     RealtimeServer,
+    RealtimeHealth,
   ],
   exports: [
+    RealtimeHealth,
     ConnectionManager,
     SessionManager,
     RoomManager,

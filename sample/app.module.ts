@@ -1,6 +1,7 @@
 import { type DynamicModule, Logger, Module } from '@nestjs/common';
 import { RealtimeModule } from '../lib/index.js';
 import { HealthController } from './health.controller.js';
+import { MetricsController } from './metrics.controller.js';
 import { RoomsController } from './chat/rooms.controller.js';
 import { DEV_JWT_SECRET, loadSampleConfig, type SampleConfig } from './sample.config.js';
 
@@ -23,7 +24,7 @@ export class AppModule {
           rateLimit: { messagesPerSecond: config.rateLimitPerSec, burst: config.rateLimitBurst },
         }),
       ],
-      controllers: [HealthController, RoomsController],
+      controllers: [HealthController, RoomsController, MetricsController],
     };
   }
 }

@@ -1,14 +1,15 @@
-import { Controller, Get, Inject } from '@nestjs/common';
-import { RESOLVED_REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../lib/index.js';
+import { Controller, Get, HttpStatus, Res } from '@nestjs/common';
+import { RealtimeHealth, type RealtimeHealthReport } from '../lib/index.js';
 
-/** Readiness probe for a load balancer. */
+/** Readiness probe for a load balancer: 200 while serving, 503 while draining. */
 @Controller()
 export class HealthController {
-  constructor(@Inject(RESOLVED_REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions) {}
+  constructor(private readonly health: RealtimeHealth) {}
 
   @Get('health')
-  health(): { status: 'ok'; node_id: string; redis: 'up' | 'down' | 'off' } {
-    // Single node, in-memory adapter until the cluster adapter lands: Redis is "off".
-    return { status: 'ok', node_id: this.options.nodeId, redis: 'off' };
+  check(@Res({ passthrough: true }) response: { status(code: number): unknown }): RealtimeHealthReport {
+    const report = this.health.check();
+    if (report.status !== 'ok') response.status(HttpStatus.SERVICE_UNAVAILABLE);
+    return report;
   }
 }

@@ -7,7 +7,13 @@ import { RealtimeModule } from '../../dist-sample/lib/index.js';
 
 class BenchModule {}
 Module({
-  imports: [RealtimeModule.forRoot({ rateLimit: false, maxConnections: Number(process.env.MAX_CONNECTIONS ?? 20000) })],
+  imports: [
+    RealtimeModule.forRoot({
+      rateLimit: false,
+      maxConnections: Number(process.env.MAX_CONNECTIONS ?? 20000),
+      metrics: process.env.METRICS !== 'off',
+    }),
+  ],
 })(BenchModule);
 
 const app = await NestFactory.create(BenchModule, { logger: ['error', 'warn'] });

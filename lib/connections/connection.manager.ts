@@ -1,7 +1,17 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
+import { RealtimeStats, type ServerStats } from './realtime-stats.js';
 import type { RealtimeConnection } from './realtime-connection.js';
 
 const NO_CONNECTIONS: readonly RealtimeConnection[] = Object.freeze([]);
+const NO_STATS: ServerStats = Object.freeze({
+  active_connections: 0,
+  total_connections: 0,
+  messages_received: 0,
+  messages_sent: 0,
+  bytes_received: 0,
+  errors: 0,
+  active_rooms: 0,
+});
 
 /**
  * The registry of this node's live connections: lookup by connection id and by user id (a user
@@ -18,6 +28,13 @@ export class ConnectionManager {
    * connection per node, and a Set each would cost more than the rest of their state.
    */
   private readonly byUser = new Map<string, RealtimeConnection | Set<RealtimeConnection>>();
+
+  constructor(@Optional() private readonly statistics?: RealtimeStats) {}
+
+  /** A snapshot of this node's totals (the original design's `ServerStats`). */
+  stats(): ServerStats {
+    return this.statistics?.snapshot() ?? { ...NO_STATS };
+  }
 
   /** Live connections on this node. */
   get count(): number {

@@ -139,6 +139,7 @@ export class RealtimeConnection {
       return false;
     }
     socket.send(frame);
+    if (this.stats) this.stats.messagesSent++;
     return true;
   }
 

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 
 /** Why an upgrade was refused before a connection existed. */
 export type UpgradeRejection =
@@ -13,18 +13,54 @@ export type UpgradeRejection =
   | 'user_limit'
   | 'address_limit';
 
+/** Label values for messages that never reached a handler's type. */
+export const MessageLabel = {
+  /** Not a valid envelope (BAD_MESSAGE). */
+  INVALID: 'invalid',
+  /** A valid envelope of a type no handler serves (UNKNOWN_TYPE). */
+  UNKNOWN: 'unknown',
+  /** Refused by the rate limiter before it was parsed. */
+  RATE_LIMITED: 'rate_limited',
+  /** A binary frame (closed with 1003). */
+  BINARY: 'binary',
+} as const;
+
+/** The original design's `ServerStats`, as returned by `ConnectionManager.stats()`. */
+export interface ServerStats {
+  active_connections: number;
+  total_connections: number;
+  messages_received: number;
+  messages_sent: number;
+  bytes_received: number;
+  errors: number;
+  active_rooms: number;
+}
+
+/** Every RealtimeStats of a live module in this process: metrics sum over them. */
+const LIVE = new Set<RealtimeStats>();
+
 /**
- * Running totals of this node (the original design's `ServerStats`). Plain counters, bumped on
- * the hot path; the metrics layer reads them.
+ * Running totals of this node. Plain counters and small maps bumped on the hot path (a field
+ * increment or a Map update, no allocation); the Prometheus metrics read them when scraped, so
+ * metrics cost nothing per message beyond these increments.
+ *
+ * Label values are bounded by construction: message types are the app's registered types plus
+ * the fixed {@link MessageLabel}s, never a string a client chose.
  */
 @Injectable()
-export class RealtimeStats {
+export class RealtimeStats implements OnModuleDestroy {
+  activeConnections = 0;
   totalConnections = 0;
+  activeRooms = 0;
   messagesReceived = 0;
   messagesSent = 0;
   bytesReceived = 0;
   /** Error frames sent (BAD_MESSAGE, UNKNOWN_TYPE, handler errors, ...). */
   messageErrors = 0;
+  /** Inbound messages by type label. */
+  readonly receivedByType = new Map<string, number>();
+  /** Error frames by type label and code (key: `type\u0000code`). */
+  readonly errorsByTypeAndCode = new Map<string, number>();
   /** Upgrades refused, by reason. */
   readonly rejectedUpgrades: Record<UpgradeRejection, number> = {
     origin: 0,
@@ -38,6 +74,8 @@ export class RealtimeStats {
     user_limit: 0,
     address_limit: 0,
   };
+  /** 'error' events of open sockets (protocol violations, resets). */
+  socketErrors = 0;
   /** Messages refused by the rate limiter. */
   rateLimited = 0;
   /** Readers closed with 1013 because their outbound buffer overflowed. */
@@ -48,8 +86,58 @@ export class RealtimeStats {
   conflatedFrames = 0;
   /** Connections closed by the server, by close code. */
   readonly serverCloses = new Map<number, number>();
+  /** Every closed connection, by close code (as observed). */
+  readonly closes = new Map<number, number>();
+  /** Room operations, by `operation\u0000result`. */
+  readonly roomOperations = new Map<string, number>();
+
+  constructor() {
+    LIVE.add(this);
+  }
+
+  /** The stats of every live module in this process (metrics are per process). */
+  static live(): ReadonlySet<RealtimeStats> {
+    return LIVE;
+  }
+
+  onModuleDestroy(): void {
+    LIVE.delete(this);
+  }
+
+  countReceived(typeLabel: string, bytes: number): void {
+    this.messagesReceived++;
+    this.bytesReceived += bytes;
+    this.receivedByType.set(typeLabel, (this.receivedByType.get(typeLabel) ?? 0) + 1);
+  }
+
+  countError(typeLabel: string, code: string): void {
+    this.messageErrors++;
+    const key = `${typeLabel}\u0000${code}`;
+    this.errorsByTypeAndCode.set(key, (this.errorsByTypeAndCode.get(key) ?? 0) + 1);
+  }
 
   countServerClose(code: number): void {
     this.serverCloses.set(code, (this.serverCloses.get(code) ?? 0) + 1);
+  }
+
+  countClose(code: number): void {
+    this.closes.set(code, (this.closes.get(code) ?? 0) + 1);
+  }
+
+  countRoomOperation(operation: 'join' | 'leave', result: string): void {
+    const key = `${operation}\u0000${result}`;
+    this.roomOperations.set(key, (this.roomOperations.get(key) ?? 0) + 1);
+  }
+
+  snapshot(): ServerStats {
+    return {
+      active_connections: this.activeConnections,
+      total_connections: this.totalConnections,
+      messages_received: this.messagesReceived,
+      messages_sent: this.messagesSent,
+      bytes_received: this.bytesReceived,
+      errors: this.messageErrors,
+      active_rooms: this.activeRooms,
+    };
   }
 }

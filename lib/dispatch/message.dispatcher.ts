@@ -1,11 +1,13 @@
+import { performance } from 'node:perf_hooks';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { isObservable, lastValueFrom } from 'rxjs';
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
-import { RealtimeStats } from '../connections/realtime-stats.js';
+import { MessageLabel, RealtimeStats } from '../connections/realtime-stats.js';
 import { MessageHandlerRegistry, type RegisteredHandler } from '../discovery/message-handler.registry.js';
 import { mapErrorToFrame } from '../errors/error-frame.mapper.js';
 import { EventPublisher } from '../events/event.publisher.js';
 import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
+import { MessageLatency } from '../metrics/message-latency.js';
 import { decodeEnvelope, MalformedMessageError } from '../protocol/codec.js';
 import type { Envelope } from '../protocol/envelope.js';
 import { ErrorCode, ErrorFrameType } from '../protocol/error-codes.js';
@@ -21,6 +23,10 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
  * The per-message hot path: decode → route → invoke → reply. Synchronous results are answered in
  * the same tick, so a reply is never overtaken by a frame produced after it; asynchronous results
  * are answered when they settle. Everything thrown anywhere becomes a PROTOCOL.md error frame.
+ *
+ * Handler latency is measured here, around the whole pipeline (guards, pipes, interceptors,
+ * handler), rather than by an interceptor: an interceptor cannot see guard and pipe time, and
+ * adding one to every handler would take them all off the direct-call path.
  */
 @Injectable()
 export class MessageDispatcher {
@@ -31,6 +37,7 @@ export class MessageDispatcher {
     private readonly registry: MessageHandlerRegistry,
     private readonly stats: RealtimeStats,
     private readonly events: EventPublisher,
+    private readonly latency: MessageLatency,
     @Inject(RESOLVED_REALTIME_OPTIONS) options: ResolvedRealtimeOptions,
   ) {
     this.readBufferSize = options.readBufferSize;
@@ -38,45 +45,53 @@ export class MessageDispatcher {
 
   /** Handles one inbound text frame. Never throws. */
   dispatch(connection: RealtimeConnection, frame: Buffer): void {
-    this.stats.messagesReceived++;
-    this.stats.bytesReceived += frame.length;
     let message: Envelope;
     try {
       message = decodeEnvelope(frame.toString());
     } catch (error) {
       const malformed = error as MalformedMessageError;
+      this.stats.countReceived(MessageLabel.INVALID, frame.length);
       this.rejected(connection, undefined, ErrorCode.BAD_MESSAGE);
-      this.sendError(connection, ErrorFrameType.ERROR, ErrorCode.BAD_MESSAGE, malformed.message, malformed.requestId);
+      this.sendError(connection, MessageLabel.INVALID, ErrorCode.BAD_MESSAGE, malformed.message, malformed.requestId);
       return;
     }
     const handler = this.registry.get(message.type);
     if (handler === undefined) {
+      this.stats.countReceived(MessageLabel.UNKNOWN, frame.length);
       this.rejected(connection, message.type, ErrorCode.UNKNOWN_TYPE);
       this.sendError(
         connection,
-        ErrorFrameType.ERROR,
+        MessageLabel.UNKNOWN,
         ErrorCode.UNKNOWN_TYPE,
         `unknown message type "${message.type}"`,
         message.id,
       );
       return;
     }
+    this.stats.countReceived(handler.type, frame.length);
     if (this.events.isObserved('message.received')) this.events.emit('message.received', { connection, message });
+    const startedAt = this.latency.enabled ? performance.now() : 0;
     let result: unknown;
     try {
       result = handler.invoke(connection, message);
     } catch (error) {
       this.fail(connection, message, handler, error);
+      this.observe(startedAt);
       return;
     }
-    if (result === undefined) return;
     if (isPromiseLike(result)) {
-      this.await(connection, message, handler, result, frame.length);
+      this.await(connection, message, handler, result, frame.length, startedAt);
     } else if (isObservable(result)) {
-      this.await(connection, message, handler, lastValueFrom(result, { defaultValue: undefined }), frame.length);
+      const last = lastValueFrom(result, { defaultValue: undefined });
+      this.await(connection, message, handler, last, frame.length, startedAt);
     } else {
       this.reply(connection, message, handler, result);
+      this.observe(startedAt);
     }
+  }
+
+  private observe(startedAt: number): void {
+    if (startedAt !== 0) this.latency.observe((performance.now() - startedAt) / 1000);
   }
 
   private await(
@@ -85,6 +100,7 @@ export class MessageDispatcher {
     handler: RegisteredHandler,
     pending: PromiseLike<unknown>,
     size: number,
+    startedAt: number,
   ): void {
     // Inbound backpressure: while handlers of this connection hold more than readBufferSize
     // bytes of messages, stop reading its socket so TCP slows the sender down.
@@ -96,10 +112,12 @@ export class MessageDispatcher {
       (value) => {
         this.release(connection, size);
         this.reply(connection, message, handler, value);
+        this.observe(startedAt);
       },
       (error: unknown) => {
         this.release(connection, size);
         this.fail(connection, message, handler, error);
+        this.observe(startedAt);
       },
     );
   }
@@ -114,7 +132,7 @@ export class MessageDispatcher {
   private reply(connection: RealtimeConnection, message: Envelope, handler: RegisteredHandler, value: unknown): void {
     if (value === undefined) return;
     const isReply = value instanceof Reply;
-    this.send(connection, {
+    this.send(connection, handler.type, {
       type: isReply ? value.type : handler.reply,
       id: message.id,
       data: isReply ? value.data : value,
@@ -128,24 +146,21 @@ export class MessageDispatcher {
     if (mapped.internal && handler.direct) {
       this.logger.error(Messages.handlerFailed(message.type), error instanceof Error ? error.stack : String(error));
     }
-    this.stats.messageErrors++;
-    this.send(connection, { type: mapped.frameType, id: message.id, data: mapped.data });
+    this.stats.countError(handler.type, mapped.data.code);
+    this.send(connection, handler.type, { type: mapped.frameType, id: message.id, data: mapped.data });
   }
 
   private rejected(connection: RealtimeConnection, type: string | undefined, code: string): void {
     if (this.events.isObserved('message.rejected')) this.events.emit('message.rejected', { connection, type, code });
   }
 
-  /** Sends an error frame (PROTOCOL.md, "Errors"). */
-  sendError(
-    connection: RealtimeConnection,
-    frameType: ErrorFrameType,
-    code: string,
-    text: string,
-    id?: string | number,
-  ): void {
-    this.stats.messageErrors++;
-    this.send(connection, { type: frameType, id, data: { code, message: text } });
+  /**
+   * Sends an `error` frame (PROTOCOL.md, "Errors") for a message of `typeLabel` (a registered
+   * type or a {@link MessageLabel}) and counts it.
+   */
+  sendError(connection: RealtimeConnection, typeLabel: string, code: string, text: string, id?: string | number): void {
+    this.stats.countError(typeLabel, code);
+    this.send(connection, typeLabel, { type: ErrorFrameType.ERROR, id, data: { code, message: text } });
   }
 
   /**
@@ -153,22 +168,20 @@ export class MessageDispatcher {
    * JSON.stringify) becomes an `INTERNAL` error frame instead of an exception out of a socket
    * listener.
    */
-  private send(connection: RealtimeConnection, envelope: Envelope): void {
-    let sent: boolean;
+  private send(connection: RealtimeConnection, typeLabel: string, envelope: Envelope): void {
     try {
-      sent = connection.send(envelope);
+      connection.send(envelope);
     } catch (error) {
       this.logger.error(
         `A "${envelope.type}" frame could not be serialized`,
         error instanceof Error ? error.stack : String(error),
       );
-      this.stats.messageErrors++;
-      sent = connection.send({
+      this.stats.countError(typeLabel, ErrorCode.INTERNAL);
+      connection.send({
         type: ErrorFrameType.ERROR,
         id: envelope.id,
         data: { code: ErrorCode.INTERNAL, message: 'internal error' },
       });
     }
-    if (sent) this.stats.messagesSent++;
   }
 }

@@ -2,7 +2,12 @@ import { Inject, Injectable } from '@nestjs/common';
 import { BroadcastEngine } from '../broadcast/broadcast.engine.js';
 import { ConnectionManager } from '../connections/connection.manager.js';
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
-import { RealtimeBadRequestException, RealtimeForbiddenException } from '../errors/realtime.exception.js';
+import { RealtimeStats, type ServerStats } from '../connections/realtime-stats.js';
+import {
+  RealtimeBadRequestException,
+  RealtimeException,
+  RealtimeForbiddenException,
+} from '../errors/realtime.exception.js';
 import { EventPublisher } from '../events/event.publisher.js';
 import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
 import type { Envelope } from '../protocol/envelope.js';
@@ -71,8 +76,14 @@ export class RoomManager {
     private readonly sessions: SessionManager,
     private readonly events: EventPublisher,
     private readonly joinPipeline: JoinPipeline,
+    private readonly statsCounters: RealtimeStats,
   ) {
     this.sequencer = new RoomSequencer(Math.max(options.sessionTtl, 60_000));
+  }
+
+  /** A snapshot of this node's totals (the original design's `ServerStats`). */
+  stats(): ServerStats {
+    return this.statsCounters.snapshot();
   }
 
   /** Rooms with at least one member on this node. */
@@ -149,14 +160,23 @@ export class RoomManager {
    * join. Joining a room twice is harmless. Resolves with the room's client count.
    */
   async join(connection: RealtimeConnection, roomId: string, options: JoinOptions = {}): Promise<number> {
-    this.assertRoomId(roomId);
-    if (!options.bypassPolicy) await this.joinPipeline.authorize(connection, roomId);
-    if (!connection.isOpen) return this.clientCount(roomId);
-    if (!connection.rooms.has(roomId) && connection.rooms.size >= this.options.maxRoomsPerConnection) {
-      throw new RealtimeForbiddenException(
-        `a connection may be in at most ${this.options.maxRoomsPerConnection} rooms`,
+    try {
+      this.assertRoomId(roomId);
+      if (!options.bypassPolicy) await this.joinPipeline.authorize(connection, roomId);
+      if (!connection.rooms.has(roomId) && connection.rooms.size >= this.options.maxRoomsPerConnection) {
+        throw new RealtimeForbiddenException(
+          `a connection may be in at most ${this.options.maxRoomsPerConnection} rooms`,
+        );
+      }
+    } catch (error) {
+      this.statsCounters.countRoomOperation(
+        'join',
+        error instanceof RealtimeException ? error.code.toLowerCase() : 'error',
       );
+      throw error;
     }
+    if (!connection.isOpen) return this.clientCount(roomId);
+    this.statsCounters.countRoomOperation('join', 'success');
     return this.addMember(connection, roomId, options.requestId);
   }
 
@@ -171,7 +191,10 @@ export class RoomManager {
     silent = false,
   ): number {
     let room = this.rooms.get(roomId);
-    if (!room) this.rooms.set(roomId, (room = new Room(roomId, this.options.rooms(roomId))));
+    if (!room) {
+      this.rooms.set(roomId, (room = new Room(roomId, this.options.rooms(roomId))));
+      this.statsCounters.activeRooms++;
+    }
     const joined = { type: 'room_joined', id: requestId, data: { room_id: roomId, client_count: 0 } };
     if (room.members.has(connection)) {
       joined.data.client_count = room.size;
@@ -204,6 +227,7 @@ export class RoomManager {
   ): boolean {
     const room = this.rooms.get(roomId);
     const wasMember = room !== undefined && this.removeMember(room, connection, connection.userId, reason);
+    if (reason === 'leave') this.statsCounters.countRoomOperation('leave', wasMember ? 'success' : 'not_member');
     if (reason !== 'disconnect') {
       this.sessions.get(connection.sessionId)?.removeRoom(roomId);
       connection.send({ type: 'room_left', id: requestId, data: { room_id: roomId } });
@@ -230,8 +254,11 @@ export class RoomManager {
     const username = userId === undefined ? undefined : room.users.get(userId)?.username;
     const departed = room.remove(connection, userId);
     connection.removeRoom(room.id);
-    if (room.size === 0) this.rooms.delete(room.id);
-    else if (departed && this.sendsPresenceDiffs(room)) this.presenceDiff(room, 'leaves', userId!, username ?? userId!);
+    if (room.size === 0) {
+      this.rooms.delete(room.id);
+      this.statsCounters.activeRooms--;
+    } else if (departed && this.sendsPresenceDiffs(room))
+      this.presenceDiff(room, 'leaves', userId!, username ?? userId!);
     if (this.events.isObserved('room.left')) this.events.emit('room.left', { connection, roomId: room.id, reason });
     return true;
   }

@@ -68,7 +68,6 @@ export class ConnectionSweeper {
           type: ErrorFrameType.ERROR,
           data: { code: ErrorCode.TOKEN_EXPIRED, message: `token expired; send a fresh auth within ${grace} ms` },
         });
-        this.stats.messagesSent++;
       }
       if (now - connection.tokenExpiredAt >= grace) {
         this.close(connection, CloseCode.TOKEN_EXPIRED, 'token expired');

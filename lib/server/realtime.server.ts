@@ -6,7 +6,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { WebSocket, WebSocketServer } from 'ws';
 import { ConnectionManager } from '../connections/connection.manager.js';
 import { RealtimeConnection } from '../connections/realtime-connection.js';
-import { RealtimeStats, type UpgradeRejection } from '../connections/realtime-stats.js';
+import { MessageLabel, RealtimeStats, type UpgradeRejection } from '../connections/realtime-stats.js';
 import { MessageDispatcher } from '../dispatch/message.dispatcher.js';
 import { EventPublisher } from '../events/event.publisher.js';
 import { RoomManager } from '../rooms/room.manager.js';
@@ -17,7 +17,7 @@ import { MessageType } from '../protocol/message-types.js';
 import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
 import { Messages } from '../realtime.messages.js';
 import { type Authentication, Authenticator } from '../auth/authenticator.js';
-import { ErrorCode, ErrorFrameType } from '../protocol/error-codes.js';
+import { ErrorCode } from '../protocol/error-codes.js';
 import { abortHandshake } from './abort-handshake.js';
 import { ConnectionSweeper } from './connection.sweeper.js';
 import { HandshakeAdmission, HandshakeRefusal } from './handshake-admission.js';
@@ -284,6 +284,7 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
     ws.on('error', onSocketError);
     this.connections.add(connection);
     this.stats.totalConnections++;
+    this.stats.activeConnections++;
     if (this.options.maxConnectionsPerAddress > 0 && !addressReserved) {
       const address = connection.remoteAddress ?? '';
       this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
@@ -297,7 +298,6 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
         heartbeat_ms: this.options.pingInterval,
       },
     });
-    this.stats.messagesSent++;
     this.logger.debug(`connection ${connection.id} opened from ${connection.remoteAddress ?? '?'}`);
     if (this.events.isObserved('connection.opened')) this.events.emit('connection.opened', { connection });
     if (authentication) this.authenticateAtOpen(connection, authentication);
@@ -318,7 +318,6 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
       type: 'auth_success',
       data: { user_id: user.id, username: user.username, roles: user.roles },
     });
-    this.stats.messagesSent++;
   }
 
   private handleMessage(connection: RealtimeConnection, data: Buffer, isBinary: boolean): void {
@@ -330,12 +329,14 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
     connection.lastSeenAt = now;
     if (isBinary) {
       // The JSON protocol has no binary frames (PROTOCOL.md, "Transport").
+      this.stats.countReceived(MessageLabel.BINARY, data.length);
       this.stats.countServerClose(CloseCode.UNSUPPORTED_DATA);
       connection.close(CloseCode.UNSUPPORTED_DATA, 'binary frames are not supported');
       return;
     }
     const rateLimit = this.options.rateLimit;
     if (rateLimit !== undefined && !takeMessageToken(connection, now, rateLimit)) {
+      this.stats.countReceived(MessageLabel.RATE_LIMITED, data.length);
       this.rateLimited(connection, rateLimit.disconnectAfter);
       return;
     }
@@ -357,11 +358,12 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
       this.events.emit('message.rejected', { connection, type: undefined, code: ErrorCode.RATE_LIMITED });
     }
     if (disconnectAfter > 0 && connection.rateViolations >= disconnectAfter) {
+      this.logger.warn(`connection ${connection.id} exceeded the message rate limit: closing with 1008`);
       this.stats.countServerClose(CloseCode.POLICY_VIOLATION);
       connection.close(CloseCode.POLICY_VIOLATION, 'rate limit exceeded');
       return;
     }
-    this.dispatcher.sendError(connection, ErrorFrameType.ERROR, ErrorCode.RATE_LIMITED, 'too many messages');
+    this.dispatcher.sendError(connection, MessageLabel.RATE_LIMITED, ErrorCode.RATE_LIMITED, 'too many messages');
   }
 
   private handleClose(connection: RealtimeConnection, code: number, reason: Buffer): void {
@@ -376,6 +378,8 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
    */
   private forget(connection: RealtimeConnection, code: number, reason: string): boolean {
     if (!this.connections.remove(connection)) return false;
+    this.stats.activeConnections--;
+    this.stats.countClose(code);
     this.rooms.leaveAll(connection, 'disconnect');
     this.sessions.detach(connection, Date.now());
     if (this.options.maxConnectionsPerAddress > 0) this.releaseAddress(connection.remoteAddress ?? '');
@@ -403,4 +407,7 @@ function onSocketPong(this: WebSocket): void {
  * `ws` emits 'error' for protocol violations (oversized frame: 1009, invalid UTF-8: 1007, ...)
  * and closes the socket itself; a listener must exist so the error is not thrown.
  */
-function onSocketError(this: WebSocket): void {}
+function onSocketError(this: WebSocket): void {
+  const stats = connectionOf(this).stats;
+  if (stats) stats.socketErrors++;
+}

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { ConnectionManager, OnMessage, RealtimeStats } from '../../lib/index.js';
+import { ConnectionManager, OnMessage, RealtimeHealth, RealtimeStats } from '../../lib/index.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { TestClient, upgradeStatus } from '../support/test-client.js';
 
@@ -156,10 +156,13 @@ describe('connection lifecycle, admission and shutdown (e2e)', () => {
     // Stop reading: the client never answers the close frame, so only termination ends it.
     stubborn.socket.pause();
     const started = Date.now();
+    const health = t.app.get(RealtimeHealth);
+    expect(health.check().status).toBe('ok');
     const closing = t.close();
     t = undefined;
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(await upgradeStatus(url)).toBe(503);
+    expect(health.check().status).toBe('draining');
     await closing;
     expect(Date.now() - started).toBeLessThan(1500);
     expect(manager.count).toBe(0);

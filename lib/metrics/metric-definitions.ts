@@ -1,0 +1,201 @@
+import type { Counter, Gauge } from 'prom-client';
+import { RealtimeStats } from '../connections/realtime-stats.js';
+
+/**
+ * The metrics of the original design, with their names, types, help texts and labels, plus what
+ * operators of Socket.IO and Centrifugo look for. Counters and gauges are views over the live
+ * {@link RealtimeStats} of the process, computed when Prometheus scrapes: the hot path only bumps
+ * plain numbers. Only the latency histogram is observed per message.
+ */
+export const METRIC = {
+  activeConnections: 'websocket_active_connections',
+  totalConnections: 'websocket_total_connections',
+  connectionErrors: 'websocket_connection_errors_total',
+  messagesReceived: 'websocket_messages_received_total',
+  messagesSent: 'websocket_messages_sent_total',
+  messageErrors: 'websocket_message_errors_total',
+  messageLatency: 'websocket_message_latency_seconds',
+  activeRooms: 'websocket_active_rooms',
+  roomOperations: 'websocket_room_operations_total',
+  closes: 'websocket_closes_total',
+  slowConsumerCloses: 'websocket_slow_consumer_closes_total',
+  rateLimited: 'websocket_rate_limited_total',
+  droppedFrames: 'websocket_dropped_frames_total',
+  conflatedFrames: 'websocket_conflated_frames_total',
+} as const;
+
+export const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+/** Close codes reported as themselves; any other (a client's own 3000–4999 code) is `other`. */
+const KNOWN_CLOSE_CODES = new Set([1000, 1001, 1002, 1003, 1005, 1006, 1007, 1008, 1009, 1011, 1012, 1013, 4001, 4003]);
+
+type Stats = RealtimeStats;
+
+function sum(read: (stats: Stats) => number): number {
+  let total = 0;
+  for (const stats of RealtimeStats.live()) total += read(stats);
+  return total;
+}
+
+/** Sums map entries over the live stats, by key. */
+function sumMaps<K>(read: (stats: Stats) => ReadonlyMap<K, number>): Map<K, number> {
+  const totals = new Map<K, number>();
+  for (const stats of RealtimeStats.live()) {
+    for (const [key, value] of read(stats)) totals.set(key, (totals.get(key) ?? 0) + value);
+  }
+  return totals;
+}
+
+function setCounter(metric: Counter<string>, value: number): void {
+  metric.reset();
+  metric.inc(value);
+}
+
+function setGauge(metric: Gauge<string>, value: number): void {
+  metric.set(value);
+}
+
+/** Option objects for willsoto's providers: name, help, labels and how to read the value. */
+export const COUNTER_DEFINITIONS = [
+  {
+    name: METRIC.totalConnections,
+    help: 'WebSocket connections accepted since start',
+    collect(this: Counter<string>) {
+      setCounter(
+        this,
+        sum((s) => s.totalConnections),
+      );
+    },
+  },
+  {
+    name: METRIC.connectionErrors,
+    help: 'Upgrades refused (by reason) and socket errors of open connections (reason "socket")',
+    labelNames: ['reason'],
+    collect(this: Counter<string>) {
+      this.reset();
+      for (const stats of RealtimeStats.live()) {
+        for (const [reason, count] of Object.entries(stats.rejectedUpgrades)) {
+          if (count > 0) this.labels(reason).inc(count);
+        }
+        if (stats.socketErrors > 0) this.labels('socket').inc(stats.socketErrors);
+      }
+    },
+  },
+  {
+    name: METRIC.messagesReceived,
+    help: 'Messages received, by type (registered types; invalid, unknown, rate_limited, binary)',
+    labelNames: ['type'],
+    collect(this: Counter<string>) {
+      this.reset();
+      for (const [type, count] of sumMaps((s) => s.receivedByType)) this.labels(type).inc(count);
+    },
+  },
+  {
+    name: METRIC.messagesSent,
+    help: 'Frames sent to clients (replies, errors, broadcasts, one per recipient)',
+    collect(this: Counter<string>) {
+      setCounter(
+        this,
+        sum((s) => s.messagesSent),
+      );
+    },
+  },
+  {
+    name: METRIC.messageErrors,
+    help: 'Error frames sent, by message type and error code',
+    labelNames: ['type', 'code'],
+    collect(this: Counter<string>) {
+      this.reset();
+      for (const [key, count] of sumMaps((s) => s.errorsByTypeAndCode)) {
+        const [type, code] = key.split('\u0000');
+        this.labels(type, code).inc(count);
+      }
+    },
+  },
+  {
+    name: METRIC.roomOperations,
+    help: 'Room joins and leaves, by operation and result',
+    labelNames: ['operation', 'result'],
+    collect(this: Counter<string>) {
+      this.reset();
+      for (const [key, count] of sumMaps((s) => s.roomOperations)) {
+        const [operation, result] = key.split('\u0000');
+        this.labels(operation, result).inc(count);
+      }
+    },
+  },
+  {
+    name: METRIC.closes,
+    help: 'Closed connections, by WebSocket close code',
+    labelNames: ['code'],
+    collect(this: Counter<string>) {
+      this.reset();
+      for (const [code, count] of sumMaps((s) => s.closes)) {
+        this.labels(KNOWN_CLOSE_CODES.has(code) ? String(code) : 'other').inc(count);
+      }
+    },
+  },
+  {
+    name: METRIC.slowConsumerCloses,
+    help: 'Connections closed with 1013 because they read too slowly',
+    collect(this: Counter<string>) {
+      setCounter(
+        this,
+        sum((s) => s.slowConsumerCloses),
+      );
+    },
+  },
+  {
+    name: METRIC.rateLimited,
+    help: 'Messages refused by the per-connection rate limit',
+    collect(this: Counter<string>) {
+      setCounter(
+        this,
+        sum((s) => s.rateLimited),
+      );
+    },
+  },
+  {
+    name: METRIC.droppedFrames,
+    help: 'Broadcast frames skipped for slow readers (drop policy)',
+    collect(this: Counter<string>) {
+      setCounter(
+        this,
+        sum((s) => s.droppedFrames),
+      );
+    },
+  },
+  {
+    name: METRIC.conflatedFrames,
+    help: 'Broadcast frames replaced by a newer one for slow readers (conflate policy)',
+    collect(this: Counter<string>) {
+      setCounter(
+        this,
+        sum((s) => s.conflatedFrames),
+      );
+    },
+  },
+];
+
+export const GAUGE_DEFINITIONS = [
+  {
+    name: METRIC.activeConnections,
+    help: 'Open WebSocket connections',
+    collect(this: Gauge<string>) {
+      setGauge(
+        this,
+        sum((s) => s.activeConnections),
+      );
+    },
+  },
+  {
+    name: METRIC.activeRooms,
+    help: 'Rooms with at least one member on this node',
+    collect(this: Gauge<string>) {
+      setGauge(
+        this,
+        sum((s) => s.activeRooms),
+      );
+    },
+  },
+];

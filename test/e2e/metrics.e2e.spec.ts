@@ -1,0 +1,127 @@
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { ConnectionManager, RoomManager } from '../../lib/index.js';
+import { AppModule } from '../../sample/app.module.js';
+import { loadSampleConfig } from '../../sample/sample.config.js';
+import { createTestApp } from '../support/test-app.js';
+import { TestClient, upgradeStatus } from '../support/test-client.js';
+import { hsToken } from '../support/tokens.js';
+
+const SECRET = 'metrics-e2e-secret-0123456789abcdef';
+
+/** Reads one sample of a metric (with exactly these labels) from Prometheus text. */
+function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  const wanted = Object.entries(labels)
+    .map(([k, v]) => `${k}="${v}"`)
+    .sort()
+    .join(',');
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const match = /^([a-z_]+)(?:\{([^}]*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const got = (match[2] ?? '').split(',').filter(Boolean).sort().join(',');
+    if (got === wanted) return Number(match[3]);
+  }
+  return undefined;
+}
+
+describe('metrics (e2e)', () => {
+  let app: INestApplication;
+  let http: string;
+  let url: string;
+
+  beforeAll(async () => {
+    const config = loadSampleConfig({ JWT_SECRET: SECRET, LOG_LEVEL: 'error' });
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule.register(config)] }).compile();
+    app = moduleRef.createNestApplication({ logger: false });
+    await app.listen(0, '127.0.0.1');
+    const { port } = app.getHttpServer().address();
+    http = `http://127.0.0.1:${port}`;
+    url = `ws://127.0.0.1:${port}/ws`;
+  });
+  afterAll(() => app.close());
+
+  const scrape = async (): Promise<string> => {
+    const response = await fetch(`${http}/metrics`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('text/plain');
+    return response.text();
+  };
+
+  it('counts a scripted session exactly', async () => {
+    const client = await TestClient.connect(`${url}?token=${hsToken({ user_id: 'm1' }, SECRET)}`);
+    await client.next('auth_success');
+    await client.request({ type: 'join_room', id: 'j', data: { room_id: 'lobby' } });
+    client.send({ type: 'chat', data: { room_id: 'lobby', content: 'hi' } });
+    await client.next('chat_message');
+    client.sendRaw('not json');
+    await client.next('error');
+    await client.request({ type: 'nope', id: 'u' });
+    await client.request({ type: 'chat', id: 'c', data: { room_id: 'elsewhere', content: 'x' } });
+
+    const during = await scrape();
+    expect(sample(during, 'websocket_active_connections')).toBe(1);
+    expect(sample(during, 'websocket_active_rooms')).toBe(1);
+    expect(app.get(ConnectionManager).stats()).toMatchObject({ active_connections: 1, active_rooms: 1 });
+
+    client.socket.close(1000);
+    await client.closed;
+    const manager = app.get(ConnectionManager);
+    while (manager.count > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+
+    const text = await scrape();
+    expect(sample(text, 'websocket_total_connections')).toBe(1);
+    expect(sample(text, 'websocket_active_connections')).toBe(0);
+    expect(sample(text, 'websocket_active_rooms')).toBe(0);
+    expect(sample(text, 'websocket_messages_received_total', { type: 'join_room' })).toBe(1);
+    expect(sample(text, 'websocket_messages_received_total', { type: 'chat' })).toBe(2);
+    expect(sample(text, 'websocket_messages_received_total', { type: 'invalid' })).toBe(1);
+    expect(sample(text, 'websocket_messages_received_total', { type: 'unknown' })).toBe(1);
+    // connected, auth_success, room_joined, chat_message, 3 errors
+    expect(sample(text, 'websocket_messages_sent_total')).toBe(7);
+    expect(sample(text, 'websocket_message_errors_total', { type: 'invalid', code: 'BAD_MESSAGE' })).toBe(1);
+    expect(sample(text, 'websocket_message_errors_total', { type: 'unknown', code: 'UNKNOWN_TYPE' })).toBe(1);
+    expect(sample(text, 'websocket_message_errors_total', { type: 'chat', code: 'NOT_IN_ROOM' })).toBe(1);
+    expect(sample(text, 'websocket_room_operations_total', { operation: 'join', result: 'success' })).toBe(1);
+    expect(sample(text, 'websocket_closes_total', { code: '1000' })).toBe(1);
+    // Three messages reached a handler (join_room and both chats).
+    expect(sample(text, 'websocket_message_latency_seconds_count')).toBe(3);
+    expect(sample(text, 'websocket_message_latency_seconds_bucket', { le: '5' })).toBe(3);
+    expect(sample(text, 'websocket_connection_errors_total', { reason: 'unauthorized' })).toBeUndefined();
+    expect(app.get(RoomManager).stats()).toMatchObject({
+      total_connections: 1,
+      messages_sent: 7,
+      messages_received: 5,
+    });
+  });
+
+  it('counts refused upgrades by reason', async () => {
+    expect(await upgradeStatus(`${url}?token=bad`)).toBe(401);
+    expect(await upgradeStatus(`${url}?token=${hsToken({ user_id: 'x' }, 'wrong')}`)).toBe(401);
+    const text = await scrape();
+    expect(sample(text, 'websocket_connection_errors_total', { reason: 'unauthorized' })).toBe(2);
+  });
+
+  it('lets a second app start in the same process without a registration error, summing both', async () => {
+    const other = await createTestApp({ rateLimit: false });
+    const client = await TestClient.connect(other.url);
+    await client.next('connected');
+    const text = await scrape();
+    expect(sample(text, 'websocket_total_connections')).toBe(2);
+    expect(sample(text, 'websocket_active_connections')).toBe(1);
+    await client.close();
+    await other.close();
+    const after = await scrape();
+    expect(sample(after, 'websocket_total_connections')).toBe(1);
+  });
+
+  it('runs with metrics switched off', async () => {
+    const quiet = await createTestApp({}, {}, undefined, { metrics: false });
+    const client = await TestClient.connect(quiet.url);
+    await client.next('connected');
+    expect((await client.request({ type: 'echo', id: 'e', data: 1 })).type).toBe('echo_response');
+    await client.close();
+    await quiet.close();
+  });
+});
