@@ -1,5 +1,8 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 
+/** Buckets of `websocket_message_latency_seconds` (seconds). */
+export const LATENCY_BUCKETS: readonly number[] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
 /** Why an upgrade was refused before a connection existed. */
 export type UpgradeRejection =
   | 'origin'
@@ -90,6 +93,10 @@ export class RealtimeStats implements OnModuleDestroy {
   readonly closes = new Map<number, number>();
   /** Room operations, by `operation\u0000result`. */
   readonly roomOperations = new Map<string, number>();
+  /** Handler latency: count per bucket of {@link LATENCY_BUCKETS} (not cumulative), sum, count. */
+  readonly latencyBuckets = new Float64Array(LATENCY_BUCKETS.length);
+  latencySum = 0;
+  latencyCount = 0;
 
   constructor() {
     LIVE.add(this);
@@ -118,6 +125,18 @@ export class RealtimeStats implements OnModuleDestroy {
 
   countServerClose(code: number): void {
     this.serverCloses.set(code, (this.serverCloses.get(code) ?? 0) + 1);
+  }
+
+  /** Records one handler latency: a short loop over 11 bounds, no allocation. */
+  observeLatency(seconds: number): void {
+    this.latencySum += seconds;
+    this.latencyCount++;
+    for (let i = 0; i < LATENCY_BUCKETS.length; i++) {
+      if (seconds <= LATENCY_BUCKETS[i]) {
+        this.latencyBuckets[i]++;
+        return;
+      }
+    }
   }
 
   countClose(code: number): void {

@@ -1,5 +1,7 @@
 import type { Counter, Gauge } from 'prom-client';
-import { RealtimeStats } from '../connections/realtime-stats.js';
+import { LATENCY_BUCKETS, RealtimeStats } from '../connections/realtime-stats.js';
+
+export { LATENCY_BUCKETS };
 
 /**
  * The metrics of the original design, with their names, types, help texts and labels, plus what
@@ -23,8 +25,6 @@ export const METRIC = {
   droppedFrames: 'websocket_dropped_frames_total',
   conflatedFrames: 'websocket_conflated_frames_total',
 } as const;
-
-export const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 /** Close codes reported as themselves; any other (a client's own 3000–4999 code) is `other`. */
 const KNOWN_CLOSE_CODES = new Set([1000, 1001, 1002, 1003, 1005, 1006, 1007, 1008, 1009, 1011, 1012, 1013, 4001, 4003]);
@@ -176,6 +176,30 @@ export const COUNTER_DEFINITIONS = [
     },
   },
 ];
+
+/** Bucket, sum and count samples of the latency histogram, summed over the live stats. */
+export function latencySamples(
+  name: string,
+): { labels: Record<string, string | number>; value: number; metricName: string }[] {
+  const buckets = new Array<number>(LATENCY_BUCKETS.length).fill(0);
+  let count = 0;
+  let total = 0;
+  for (const stats of RealtimeStats.live()) {
+    stats.latencyBuckets.forEach((value, i) => (buckets[i] += value));
+    count += stats.latencyCount;
+    total += stats.latencySum;
+  }
+  let cumulative = 0;
+  type Sample = { labels: Record<string, string | number>; value: number; metricName: string };
+  const samples = LATENCY_BUCKETS.map((le, i): Sample => {
+    cumulative += buckets[i];
+    return { labels: { le }, value: cumulative, metricName: `${name}_bucket` };
+  });
+  samples.push({ labels: { le: '+Inf' }, value: count, metricName: `${name}_bucket` });
+  samples.push({ labels: {}, value: total, metricName: `${name}_sum` });
+  samples.push({ labels: {}, value: count, metricName: `${name}_count` });
+  return samples;
+}
 
 export const GAUGE_DEFINITIONS = [
   {
