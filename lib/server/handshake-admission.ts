@@ -61,7 +61,12 @@ export class HandshakeAdmission implements OnModuleInit {
       } catch {
         throw new HandshakeRefusal(401);
       }
-      if (!this.authenticator.hasRoomForUser(authentication.user.id)) throw new HandshakeRefusal(429);
+      if (!this.authenticator.hasRoomForUser(authentication.user.id)) {
+        this.logger.warn(
+          `maxConnectionsPerUser (${this.options.maxConnectionsPerUser}) reached for a user: refusing an upgrade`,
+        );
+        throw new HandshakeRefusal(429);
+      }
       request.user = authentication.user;
     }
     for (const guard of this.guards) {

@@ -185,6 +185,7 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
     const address = request.socket.remoteAddress ?? '';
     const addressLimit = this.options.maxConnectionsPerAddress;
     if (addressLimit > 0 && (this.perAddress.get(address) ?? 0) >= addressLimit) {
+      this.logger.warn(`maxConnectionsPerAddress (${addressLimit}) reached for ${address}: refusing an upgrade`);
       return this.reject(socket, 'address_limit', 429);
     }
     if (!this.admission.needsCheck(request)) {

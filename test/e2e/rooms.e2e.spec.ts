@@ -75,7 +75,18 @@ describe('rooms, presence and messaging (e2e)', () => {
       room: 'lobby',
       data: { room_id: 'lobby', joins: [{ user_id: 'bob', username: 'Bob' }], leaves: [] },
     });
-    expect(t.app.get(RoomManager).get('lobby')).toEqual({ id: 'lobby', client_count: 2, metadata: {} });
+    const rooms = t.app.get(RoomManager);
+    expect(rooms.get('lobby')).toEqual({ id: 'lobby', client_count: 2, metadata: {} });
+    expect(rooms.setMetadata('lobby', { topic: 'welcome' })).toBe(true);
+    expect(rooms.setMetadata('no-such-room', { topic: 'x' })).toBe(false);
+    expect(rooms.getMetadata('lobby')).toEqual({ topic: 'welcome' });
+    expect(rooms.list()).toContainEqual({ id: 'lobby', client_count: 2, metadata: { topic: 'welcome' } });
+    expect(
+      rooms
+        .members('lobby')
+        .map((c) => c.userId)
+        .sort(),
+    ).toEqual(['ann', 'bob']);
   });
 
   it('broadcasts chat to every member, sender included, with room, gap-free seq and epoch, and the real identity', async () => {
