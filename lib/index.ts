@@ -53,6 +53,15 @@ export { RealtimeStats, MessageLabel, type ServerStats, type UpgradeRejection } 
 export { METRIC, LATENCY_BUCKETS } from './metrics/metric-definitions.js';
 export { MessageLatency } from './metrics/message-latency.js';
 export { RealtimeHealth, type RealtimeHealthReport } from './health/realtime-health.js';
+export {
+  ClusterAdapter,
+  InMemoryClusterAdapter,
+  type ClusterHost,
+  type RoomFrameParts,
+  type Sequenced,
+} from './cluster/cluster.adapter.js';
+export { RedisClusterAdapter, type RedisClusterAdapterOptions } from './cluster/redis-cluster.adapter.js';
+export { ClusterChannels } from './cluster/cluster-channels.js';
 export { MessageHandlerRegistry } from './discovery/message-handler.registry.js';
 export {
   AuthFailedException,

@@ -31,6 +31,8 @@ import { RoomManager } from './rooms/room.manager.js';
 import { HandshakeAdmission } from './server/handshake-admission.js';
 import { RealtimeServer } from './server/realtime.server.js';
 import { RealtimeHealth } from './health/realtime-health.js';
+import { ClusterAdapter } from './cluster/cluster.adapter.js';
+import { ClusterBridge } from './cluster/cluster.bridge.js';
 import { SessionManager } from './sessions/session.manager.js';
 
 /**
@@ -70,9 +72,16 @@ import { SessionManager } from './sessions/session.manager.js';
     DirectMessageHandlers,
     RealtimeServer,
     RealtimeHealth,
+    {
+      provide: ClusterAdapter,
+      useFactory: (options: ResolvedRealtimeOptions) => options.cluster,
+      inject: [RESOLVED_REALTIME_OPTIONS],
+    },
+    ClusterBridge,
   ],
   exports: [
     RealtimeHealth,
+    ClusterAdapter,
     ConnectionManager,
     SessionManager,
     RoomManager,

@@ -20,10 +20,10 @@ export class DirectMessageHandlers {
 
   /** To every connection of the target user; `USER_OFFLINE` when there is none. */
   @OnMessage('private_message', { reply: 'private_message' })
-  privateMessage(@MessageData() data: unknown, @Connection() connection: RealtimeConnection): void {
+  async privateMessage(@MessageData() data: unknown, @Connection() connection: RealtimeConnection): Promise<void> {
     const target = requireString(data, 'target_user_id', 256);
     const content = requireString(data, 'content');
-    if (this.connections.countByUser(target) === 0) throw new UserOfflineException(target);
+    if (!(await this.rooms.isUserOnline(target))) throw new UserOfflineException(target);
     const sender = senderOf(connection);
     this.rooms.sendToUser(target, 'private_message', {
       from_user_id: sender.id,

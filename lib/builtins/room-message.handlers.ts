@@ -53,7 +53,8 @@ export class RoomMessageHandlers {
       content,
       timestamp: isoNow(),
     };
-    this.rooms.broadcast(roomId, 'chat_message', data);
+    // Local delivery happens inside this call; with a cluster the frame comes back through it.
+    void this.rooms.broadcast(roomId, 'chat_message', data);
   }
 
   @OnMessage('presence', { reply: 'presence_state' })

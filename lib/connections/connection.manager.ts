@@ -105,10 +105,18 @@ export class ConnectionManager {
     if (registered && userId !== undefined) this.indexUser(connection, userId);
   }
 
+  /**
+   * Told when a user gets its first connection on this node, and when it loses its last (the
+   * cluster adapter listens, to route that user's messages here).
+   */
+  onUserPresence: ((userId: string, present: boolean) => void) | undefined = undefined;
+
   private indexUser(connection: RealtimeConnection, userId: string): void {
     const entry = this.byUser.get(userId);
-    if (entry === undefined) this.byUser.set(userId, connection);
-    else if (entry instanceof Set) entry.add(connection);
+    if (entry === undefined) {
+      this.byUser.set(userId, connection);
+      this.onUserPresence?.(userId, true);
+    } else if (entry instanceof Set) entry.add(connection);
     else if (entry !== connection) this.byUser.set(userId, new Set([entry, connection]));
   }
 
@@ -116,6 +124,7 @@ export class ConnectionManager {
     const entry = this.byUser.get(userId);
     if (entry === connection) {
       this.byUser.delete(userId);
+      this.onUserPresence?.(userId, false);
     } else if (entry instanceof Set) {
       entry.delete(connection);
       if (entry.size === 1) this.byUser.set(userId, entry.values().next().value!);

@@ -21,6 +21,10 @@ export class RealtimeHealth {
   ) {}
 
   check(): RealtimeHealthReport {
-    return { status: this.server.isAccepting ? 'ok' : 'draining', node_id: this.options.nodeId, redis: 'off' };
+    return {
+      status: this.server.isAccepting ? 'ok' : 'draining',
+      node_id: this.options.nodeId,
+      redis: this.options.cluster.status,
+    };
   }
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { CanActivate, Type } from '@nestjs/common';
 import type { ResolvedRoomSettings, RoomSettings } from '../rooms/room-settings.js';
+import type { ClusterAdapter } from '../cluster/cluster.adapter.js';
 
 /** Message types handled by the module itself; each can be switched off or replaced. */
 export type BuiltinMessageType =
@@ -192,6 +193,12 @@ export interface RealtimeModuleOptions {
    */
   maxRoomsPerConnection?: number;
   /**
+   * How rooms, users and announcements reach other nodes: `new RedisClusterAdapter({ url })`,
+   * or your own `ClusterAdapter`.
+   * @default an in-memory adapter (one node)
+   */
+  cluster?: ClusterAdapter;
+  /**
    * JWT authentication. Without it connections are anonymous and `@RequireRoles` refuses all.
    */
   auth?: RealtimeAuthOptions;
@@ -224,8 +231,9 @@ export interface RealtimeModuleOptions {
 
 /** Options after defaults were applied and the whole set was validated. */
 export interface ResolvedRealtimeOptions extends Required<
-  Omit<RealtimeModuleOptions, 'allowedOrigins' | 'builtins' | 'auth' | 'rateLimit' | 'rooms'>
+  Omit<RealtimeModuleOptions, 'allowedOrigins' | 'builtins' | 'auth' | 'rateLimit' | 'rooms' | 'cluster'>
 > {
+  cluster: ClusterAdapter;
   allowedOrigins: OriginPredicate | undefined;
   builtins: Record<BuiltinMessageType, boolean>;
   rooms: (roomId: string) => ResolvedRoomSettings;

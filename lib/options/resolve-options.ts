@@ -6,6 +6,7 @@ import type {
   ResolvedAuthOptions,
   ResolvedRealtimeOptions,
 } from '../interfaces/realtime-options.interface.js';
+import { ClusterAdapter, InMemoryClusterAdapter } from '../cluster/cluster.adapter.js';
 import { DEFAULT_ROOM_SETTINGS, type ResolvedRoomSettings, type RoomSettings } from '../rooms/room-settings.js';
 import { Messages } from '../realtime.messages.js';
 
@@ -170,6 +171,7 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions = {}): Res
     builtins: resolveBuiltins(builtins),
     rooms: resolveRooms(options.rooms),
     joinGuards: checkGuards('joinGuards', options.joinGuards),
+    cluster: resolveCluster(options.cluster),
     auth: resolveAuth(options.auth),
     rateLimit: resolveRateLimit(options.rateLimit),
     connectionGuards,
@@ -225,6 +227,17 @@ function resolveRoomSettings(settings: RoomSettings, origin: string): ResolvedRo
     throw new InvalidRealtimeOptionError(`${origin}.slowConsumer`, "must be 'disconnect', 'drop' or 'conflate'");
   }
   return Object.freeze(resolved);
+}
+
+function resolveCluster(cluster: RealtimeModuleOptions['cluster']): ClusterAdapter {
+  if (cluster === undefined) return new InMemoryClusterAdapter();
+  if (!(cluster instanceof ClusterAdapter)) {
+    throw new InvalidRealtimeOptionError(
+      'cluster',
+      'must be a ClusterAdapter instance (e.g. new RedisClusterAdapter({ url }))',
+    );
+  }
+  return cluster;
 }
 
 function resolveRooms(rooms: RealtimeModuleOptions['rooms']): (roomId: string) => ResolvedRoomSettings {

@@ -1,5 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { BroadcastEngine } from '../broadcast/broadcast.engine.js';
+import { type OutboundFrame, prepareFrame } from '../broadcast/outbound-frame.js';
+import { ClusterAdapter } from '../cluster/cluster.adapter.js';
+import { isoNow } from '../utils/clock.js';
 import { ConnectionManager } from '../connections/connection.manager.js';
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
 import { RealtimeStats, type ServerStats } from '../connections/realtime-stats.js';
@@ -77,6 +80,7 @@ export class RoomManager {
     private readonly events: EventPublisher,
     private readonly joinPipeline: JoinPipeline,
     private readonly statsCounters: RealtimeStats,
+    private readonly cluster: ClusterAdapter,
   ) {
     this.sequencer = new RoomSequencer(Math.max(options.sessionTtl, 60_000));
   }
@@ -175,7 +179,13 @@ export class RoomManager {
       );
       throw error;
     }
-    if (!connection.isOpen) return this.clientCount(roomId);
+    // A node that has no member of the room yet starts receiving its traffic before the member
+    // is added: nothing published after room_joined can be missed.
+    if (!this.rooms.has(roomId)) await this.cluster.watchRoom(roomId);
+    if (!connection.isOpen) {
+      if (!this.rooms.has(roomId)) this.cluster.unwatchRoom(roomId);
+      return this.clientCount(roomId);
+    }
     this.statsCounters.countRoomOperation('join', 'success');
     return this.addMember(connection, roomId, options.requestId);
   }
@@ -257,6 +267,7 @@ export class RoomManager {
     if (room.size === 0) {
       this.rooms.delete(room.id);
       this.statsCounters.activeRooms--;
+      this.cluster.unwatchRoom(room.id);
     } else if (departed && this.sendsPresenceDiffs(room))
       this.presenceDiff(room, 'leaves', userId!, username ?? userId!);
     if (this.events.isObserved('room.left')) this.events.emit('room.left', { connection, roomId: room.id, reason });
@@ -280,6 +291,7 @@ export class RoomManager {
       }
       if (!connection.isOpen) return;
       if (allowed) {
+        if (!this.rooms.has(roomId)) await this.cluster.watchRoom(roomId);
         this.addMember(connection, roomId, undefined, true);
       } else {
         this.sessions.get(connection.sessionId)?.removeRoom(roomId);
@@ -292,14 +304,45 @@ export class RoomManager {
    * Broadcasts `{ type, room, seq, epoch, data }` to every member of the room on this node,
    * serialized once.
    */
-  broadcast(roomId: string, type: string, data: unknown, options: BroadcastOptions = {}): BroadcastResult {
+  broadcast(roomId: string, type: string, data: unknown, options: BroadcastOptions = {}): Promise<BroadcastResult> {
     this.assertRoomId(roomId);
+    const except =
+      typeof options.except === 'string' ? this.connections.get(options.except) : (options.except ?? undefined);
+    if (this.cluster.status !== 'off') return this.broadcastThroughCluster(roomId, type, data, except, options);
+    return Promise.resolve(this.broadcastLocally(roomId, type, data, except, options));
+  }
+
+  /**
+   * Cluster: the sequence comes from the cluster and every node, this one included, delivers
+   * the frame from the cluster's stream, in `seq` order. If the cluster cannot take it (Redis
+   * down), this node delivers alone, numbered by its local sequencer under its own epoch.
+   */
+  private async broadcastThroughCluster(
+    roomId: string,
+    type: string,
+    data: unknown,
+    except: RealtimeConnection | undefined,
+    options: BroadcastOptions,
+  ): Promise<BroadcastResult> {
+    const head = `{"type":${JSON.stringify(type)},"room":${JSON.stringify(roomId)},"seq":`;
+    const body = data === undefined ? '' : `,"data":${JSON.stringify(data)}`;
+    const parts = { prefix: head, middle: ',"epoch":"', suffix: `"${body},"timestamp":"${isoNow()}"}` };
+    const sequenced = await this.cluster.publishRoom(roomId, parts, except?.id);
+    if (!sequenced) return this.broadcastLocally(roomId, type, data, except, options);
+    return { room_id: roomId, seq: sequenced.seq, epoch: sequenced.epoch, delivered: this.clientCount(roomId) };
+  }
+
+  private broadcastLocally(
+    roomId: string,
+    type: string,
+    data: unknown,
+    except: RealtimeConnection | undefined,
+    options: BroadcastOptions,
+  ): BroadcastResult {
     const { seq, epoch } = this.sequencer.next(roomId, Date.now());
     const room = this.rooms.get(roomId);
     if (!room) return { room_id: roomId, seq, epoch, delivered: 0 };
     const frame = this.engine.serialize({ type, room: roomId, seq, epoch, data } as Envelope);
-    const except =
-      typeof options.except === 'string' ? this.connections.get(options.except) : (options.except ?? undefined);
     const delivered = this.engine.deliver(
       room.members,
       frame,
@@ -310,17 +353,55 @@ export class RoomManager {
     return { room_id: roomId, seq, epoch, delivered };
   }
 
-  /** Sends `{ type, data }` to every connection of a user on this node; returns how many. */
-  sendToUser(userId: string, type: string, data: unknown): number {
-    const targets = this.connections.getByUser(userId);
-    if (targets.length === 0) return 0;
-    return this.engine.deliver(targets, this.engine.serialize({ type, data }), 'disconnect');
+  /** @internal A room frame from the cluster, for this node's members. */
+  deliverClusterFrame(roomId: string, frame: string, type: string, exceptConnectionId: string | undefined): number {
+    const room = this.rooms.get(roomId);
+    if (!room) return 0;
+    const except = exceptConnectionId === undefined ? undefined : this.connections.get(exceptConnectionId);
+    return this.engine.deliver(
+      room.members,
+      prepareFrame(Buffer.from(frame)),
+      room.settings.slowConsumer,
+      except,
+      `${roomId}\u0000${type}`,
+    );
   }
 
-  /** Sends `{ type, data }` to every connection on this node; returns how many. */
+  /** Sends `{ type, data }` to every connection of a user, on every node; returns how many on this one. */
+  sendToUser(userId: string, type: string, data: unknown): number {
+    const frame = this.engine.serialize({ type, data });
+    if (this.cluster.status !== 'off') this.cluster.publishUser(userId, frame.payload.toString());
+    const targets = this.connections.getByUser(userId);
+    if (targets.length === 0) return 0;
+    return this.engine.deliver(targets, frame, 'disconnect');
+  }
+
+  /** @internal A user frame from the cluster. */
+  deliverClusterUserFrame(userId: string, frame: string): number {
+    const targets = this.connections.getByUser(userId);
+    return targets.length === 0 ? 0 : this.engine.deliver(targets, prepareFrame(Buffer.from(frame)), 'disconnect');
+  }
+
+  /** Whether a user has a connection on any node. */
+  async isUserOnline(userId: string): Promise<boolean> {
+    return this.connections.countByUser(userId) > 0 || (await this.cluster.isUserOnlineElsewhere(userId));
+  }
+
+  /** Sends `{ type, data }` to every connection on every node; returns how many on this one. */
   sendToAll(type: string, data: unknown): number {
+    const frame = this.engine.serialize({ type, data });
+    if (this.cluster.status !== 'off') this.cluster.publishAll(frame.payload.toString());
+    return this.deliverToAll(frame);
+  }
+
+  /** @internal An announcement from the cluster. */
+  deliverClusterAllFrame(frame: string): number {
+    return this.deliverToAll(prepareFrame(Buffer.from(frame)));
+  }
+
+  private deliverToAll(frame: OutboundFrame): number {
     if (this.connections.count === 0) return 0;
-    return this.engine.deliver(this.connections.connections(), this.engine.serialize({ type, data }), 'disconnect');
+    return this.engine.deliver(this.connections.connections(), frame, 'disconnect');
   }
 
   private sendsPresenceDiffs(room: Room): boolean {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
+import { ClusterAdapter } from '../cluster/cluster.adapter.js';
 import { ConnectionManager } from '../connections/connection.manager.js';
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
 import { RealtimeStats } from '../connections/realtime-stats.js';
@@ -21,6 +22,7 @@ export class SessionManager {
     @Inject(RESOLVED_REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
     private readonly connections: ConnectionManager,
     private readonly stats: RealtimeStats,
+    private readonly cluster: ClusterAdapter,
   ) {}
 
   /** Sessions on this node, attached or waiting to be resumed. */
@@ -94,6 +96,13 @@ export class SessionManager {
    * connections closed.
    */
   disconnectUser(userId: string, reason = 'disconnected by the server'): number {
+    const closed = this.disconnectUserLocally(userId, reason);
+    if (this.cluster.status !== 'off') this.cluster.publishDisconnect(userId, reason);
+    return closed;
+  }
+
+  /** @internal A kick from another node: this node's part of `disconnectUser`. */
+  disconnectUserLocally(userId: string, reason: string): number {
     const closing = this.connections.getByUser(userId);
     for (const connection of closing) {
       this.stats.countServerClose(CloseCode.KICKED);

@@ -44,11 +44,11 @@ export class RoomsController {
   @Post(':id/messages')
   @HttpCode(202)
   @UseGuards(RealtimeHttpAuthGuard)
-  post(
+  async post(
     @Param('id') roomId: string,
     @Body(new ValidationPipe({ whitelist: true })) body: PostMessageDto,
     @Req() request: { user: RealtimeUser },
-  ): { room_id: string; seq: number } {
+  ): Promise<{ room_id: string; seq: number }> {
     if (!isValidRoomId(roomId))
       throw new BadRequestException('room id must be 1..128 characters of [A-Za-z0-9_.:@#/-]');
     const data: ChatMessageData = {
@@ -58,7 +58,7 @@ export class RoomsController {
       content: body.content,
       timestamp: new Date().toISOString(),
     };
-    const { seq } = this.rooms.broadcast(roomId, 'chat_message', data);
+    const { seq } = await this.rooms.broadcast(roomId, 'chat_message', data);
     return { room_id: roomId, seq };
   }
 }

@@ -1,0 +1,61 @@
+/**
+ * Every Redis key and channel name of the cluster, from one place and one prefix. Room and user
+ * ids are wrapped in `{...}` where two keys must live in the same Redis Cluster slot.
+ */
+export class ClusterChannels {
+  private readonly roomPrefix: string;
+  private readonly userPrefix: string;
+
+  constructor(readonly prefix: string) {
+    this.roomPrefix = `${prefix}:room:`;
+    this.userPrefix = `${prefix}:user:`;
+  }
+
+  room(roomId: string): string {
+    return this.roomPrefix + roomId;
+  }
+
+  /** The room id of a room channel, or undefined. */
+  roomOf(channel: string): string | undefined {
+    return channel.startsWith(this.roomPrefix) ? channel.slice(this.roomPrefix.length) : undefined;
+  }
+
+  user(userId: string): string {
+    return this.userPrefix + userId;
+  }
+
+  userOf(channel: string): string | undefined {
+    return channel.startsWith(this.userPrefix) ? channel.slice(this.userPrefix.length) : undefined;
+  }
+
+  all(): string {
+    return `${this.prefix}:all`;
+  }
+
+  kick(): string {
+    return `${this.prefix}:kick`;
+  }
+
+  seq(roomId: string): string {
+    return `${this.prefix}:seq:{${roomId}}`;
+  }
+
+  epoch(roomId: string): string {
+    return `${this.prefix}:epoch:{${roomId}}`;
+  }
+
+  /** Hash: node id → 1, for each node where the user has a connection. */
+  online(userId: string): string {
+    return `${this.prefix}:online:${userId}`;
+  }
+
+  /** Sorted set: node id → last heartbeat (epoch ms). */
+  nodes(): string {
+    return `${this.prefix}:nodes`;
+  }
+
+  /** Set: users with connections on a node (to purge them when the node dies). */
+  nodeUsers(nodeId: string): string {
+    return `${this.prefix}:node-users:${nodeId}`;
+  }
+}

@@ -1,0 +1,56 @@
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { ConnectionManager } from '../connections/connection.manager.js';
+import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
+import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
+import { RoomManager } from '../rooms/room.manager.js';
+import { SessionManager } from '../sessions/session.manager.js';
+import { ClusterAdapter, type ClusterHost } from './cluster.adapter.js';
+
+/**
+ * Connects the configured {@link ClusterAdapter} to this node: what other nodes publish is
+ * delivered here, and users arriving on or leaving this node are announced to the cluster. The
+ * adapter starts with the module and stops after the connections were drained.
+ */
+@Injectable()
+export class ClusterBridge implements ClusterHost, OnModuleInit, BeforeApplicationShutdown {
+  readonly nodeId: string;
+
+  constructor(
+    @Inject(RESOLVED_REALTIME_OPTIONS) options: ResolvedRealtimeOptions,
+    private readonly adapter: ClusterAdapter,
+    private readonly rooms: RoomManager,
+    private readonly sessions: SessionManager,
+    private readonly connections: ConnectionManager,
+  ) {
+    this.nodeId = options.nodeId;
+  }
+
+  async onModuleInit(): Promise<void> {
+    this.adapter.attach(this);
+    if (this.adapter.status === 'off') return;
+    this.connections.onUserPresence = (userId, present) =>
+      present ? this.adapter.userArrived(userId) : this.adapter.userDeparted(userId);
+    await this.adapter.start();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.connections.onUserPresence = undefined;
+    await this.adapter.stop();
+  }
+
+  deliverRoom(roomId: string, frame: string, type: string, exceptConnectionId: string | undefined): void {
+    this.rooms.deliverClusterFrame(roomId, frame, type, exceptConnectionId);
+  }
+
+  deliverUser(userId: string, frame: string): void {
+    this.rooms.deliverClusterUserFrame(userId, frame);
+  }
+
+  deliverAll(frame: string): void {
+    this.rooms.deliverClusterAllFrame(frame);
+  }
+
+  disconnectUser(userId: string, reason: string): void {
+    this.sessions.disconnectUserLocally(userId, reason);
+  }
+}
