@@ -1,5 +1,5 @@
 import { type DynamicModule, Logger, Module } from '@nestjs/common';
-import { RealtimeModule } from '../lib/index.js';
+import { RealtimeModule, RedisClusterAdapter } from '../lib/index.js';
 import { HealthController } from './health.controller.js';
 import { MetricsController } from './metrics.controller.js';
 import { RoomsController } from './chat/rooms.controller.js';
@@ -22,6 +22,8 @@ export class AppModule {
           maxConnections: config.maxConnections,
           auth: { secret: config.jwtSecret ?? DEV_JWT_SECRET },
           rateLimit: { messagesPerSecond: config.rateLimitPerSec, burst: config.rateLimitBurst },
+          // REDIS_URL set on several processes makes them one cluster; unset: one node.
+          cluster: config.redisUrl ? new RedisClusterAdapter({ url: config.redisUrl }) : undefined,
         }),
       ],
       controllers: [HealthController, RoomsController, MetricsController],

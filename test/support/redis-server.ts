@@ -1,6 +1,16 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 import { Redis } from 'ioredis';
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port }, () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.on('error', () => resolve(false));
+  });
+}
 
 /** A free TCP port on loopback. */
 export function freePort(): Promise<number> {
@@ -37,12 +47,34 @@ export class TestRedis {
   async spawn(): Promise<void> {
     this.process = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'],
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--protected-mode',
+        'no',
+      ],
       { stdio: 'ignore' },
     );
     const deadline = Date.now() + 10_000;
+    // Wait for the port with plain TCP first: a refused ioredis connect leaves timers behind.
+    while (!(await portOpen(this.port))) {
+      if (Date.now() > deadline) throw new Error(`redis-server did not start on ${this.port}`);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
     for (;;) {
-      const client = new Redis({ port: this.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      const client = new Redis({
+        port: this.port,
+        host: '127.0.0.1',
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+      });
       try {
         await client.connect();
         if ((await client.ping()) === 'PONG') {

@@ -1,0 +1,249 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { Redis } from 'ioredis';
+import {
+  ConnectionManager,
+  RealtimeHealth,
+  RedisClusterAdapter,
+  RoomManager,
+  SessionManager,
+} from '../../lib/index.js';
+import { TestRedis } from '../support/redis-server.js';
+import { createTestApp, type TestApp } from '../support/test-app.js';
+import { type Frame, TestClient } from '../support/test-client.js';
+import { hsToken, TEST_SECRET } from '../support/tokens.js';
+
+const until = async (predicate: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> => {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+};
+
+describe('Redis cluster adapter: two nodes (e2e)', () => {
+  let redis: TestRedis;
+  let a: TestApp;
+  let b: TestApp;
+  const clients: TestClient[] = [];
+  const prefix = `t${process.pid}`;
+
+  const node = (nodeId: string) =>
+    createTestApp({
+      nodeId,
+      auth: { secret: TEST_SECRET },
+      rateLimit: false,
+      cluster: new RedisClusterAdapter({ url: redis.url, prefix, heartbeatInterval: 200, nodeTimeout: 1000 }),
+    });
+
+  async function login(app: TestApp, userId: string, roles: string[] = []): Promise<TestClient> {
+    const client = await TestClient.connect(`${app.url}?token=${hsToken({ user_id: userId, roles })}`);
+    await client.next('auth_success');
+    clients.push(client);
+    return client;
+  }
+
+  const join = (client: TestClient, roomId: string): Promise<Frame> =>
+    client.request({ type: 'join_room', id: `j-${Math.random()}`, data: { room_id: roomId } });
+
+  beforeAll(async () => {
+    redis = await TestRedis.start();
+    a = await node('node-a');
+    b = await node('node-b');
+  });
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+    await until(() => a.app.get(ConnectionManager).count + b.app.get(ConnectionManager).count === 0);
+  });
+  afterAll(async () => {
+    await a.close();
+    await b.close();
+    await redis.stop();
+  });
+
+  it('reports redis up in health', () => {
+    expect(a.app.get(RealtimeHealth).check()).toEqual({ status: 'ok', node_id: 'node-a', redis: 'up' });
+  });
+
+  it('delivers a room broadcast to members on every node exactly once, in one cluster-wide seq order', async () => {
+    const [onA, onB, alsoB] = [await login(a, 'ann'), await login(b, 'bob'), await login(b, 'bea')];
+    for (const c of [onA, onB, alsoB]) await join(c, 'x-chat');
+    // Both nodes publish into the same room, interleaved.
+    for (let i = 0; i < 20; i++) {
+      onA.send({ type: 'chat', data: { room_id: 'x-chat', content: `a${i}` } });
+      onB.send({ type: 'chat', data: { room_id: 'x-chat', content: `b${i}` } });
+    }
+    const seen = async (c: TestClient) => {
+      await until(() => c.frames.filter((f) => f.type === 'chat_message').length >= 40);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      return c.frames.filter((f) => f.type === 'chat_message');
+    };
+    const [atA, atB, atB2] = await Promise.all([seen(onA), seen(onB), seen(alsoB)]);
+    for (const frames of [atA, atB, atB2]) {
+      expect(frames).toHaveLength(40);
+      const seqs = frames.map((f) => f.seq as number);
+      expect(seqs).toEqual(seqs.map((_, i) => seqs[0] + i));
+      expect(new Set(frames.map((f) => f.epoch)).size).toBe(1);
+    }
+    // The same sequence everywhere: every node saw the same order.
+    expect(atB.map((f) => f.data.content)).toEqual(atA.map((f) => f.data.content));
+    expect(atB2.map((f) => f.seq)).toEqual(atA.map((f) => f.seq));
+    expect(atA.filter((f) => f.data.user_id === 'bob')).toHaveLength(20);
+  });
+
+  it('subscribes a node to a room only while it has members there', async () => {
+    const adapterOf = (app: TestApp) =>
+      (app.app.get(RoomManager) as unknown as { cluster: RedisClusterAdapter }).cluster;
+    const onA = await login(a, 'ann');
+    await join(onA, 'solo-room');
+    expect(adapterOf(a).watchedRooms().has('solo-room')).toBe(true);
+    expect(adapterOf(b).watchedRooms().has('solo-room')).toBe(false);
+    await onA.request({ type: 'leave_room', id: 'l', data: { room_id: 'solo-room' } });
+    expect(adapterOf(a).watchedRooms().has('solo-room')).toBe(false);
+    // Churn: leave and rejoin quickly, then receive from the other node.
+    await join(onA, 'solo-room');
+    const onB = await login(b, 'bob');
+    await join(onB, 'solo-room');
+    onB.send({ type: 'chat', data: { room_id: 'solo-room', content: 'after churn' } });
+    expect((await onA.next('chat_message')).data.content).toBe('after churn');
+  });
+
+  it('sends private messages to every connection of a user across nodes, and USER_OFFLINE only when none exists', async () => {
+    const sender = await login(a, 'ann');
+    const tabOnA = await login(a, 'bob');
+    const tabOnB = await login(b, 'bob');
+    sender.send({ type: 'private_message', data: { target_user_id: 'bob', content: 'hi bob' } });
+    for (const tab of [tabOnA, tabOnB]) {
+      expect((await tab.next('private_message')).data).toMatchObject({ from_user_id: 'ann', content: 'hi bob' });
+    }
+    const onlyOnB = await login(b, 'carl');
+    sender.send({ type: 'private_message', data: { target_user_id: 'carl', content: 'across' } });
+    expect((await onlyOnB.next('private_message')).data.content).toBe('across');
+    expect(
+      (await sender.request({ type: 'private_message', id: 'off', data: { target_user_id: 'nobody', content: 'x' } }))
+        .data.code,
+    ).toBe('USER_OFFLINE');
+    await onlyOnB.close();
+    await until(async () => !(await a.app.get(RoomManager).isUserOnline('carl')));
+    expect(
+      (await sender.request({ type: 'private_message', id: 'off2', data: { target_user_id: 'carl', content: 'x' } }))
+        .data.code,
+    ).toBe('USER_OFFLINE');
+  });
+
+  it('sends announcements to every connection on every node', async () => {
+    const admin = await login(a, 'root', ['admin']);
+    const others = [await login(a, 'ann'), await login(b, 'bob')];
+    admin.send({ type: 'admin_message', data: { content: 'maintenance' } });
+    for (const c of [admin, ...others]) {
+      expect((await c.next('announcement')).data).toMatchObject({ content: 'maintenance', from_user_id: 'root' });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    for (const c of [admin, ...others]) expect(c.frames.filter((f) => f.type === 'announcement')).toHaveLength(1);
+  });
+
+  it('broadcasts from a RoomManager on node A (as a REST controller would) to members on node B', async () => {
+    const member = await login(b, 'bob');
+    await join(member, 'news');
+    const result = await a.app.get(RoomManager).broadcast('news', 'chat_message', { content: 'from A' });
+    const frame = await member.next('chat_message');
+    expect(frame).toMatchObject({ room: 'news', seq: result.seq, epoch: result.epoch, data: { content: 'from A' } });
+  });
+
+  it('disconnects a user on every node', async () => {
+    const tabs = [await login(a, 'eve'), await login(b, 'eve')];
+    a.app.get(SessionManager).disconnectUser('eve', 'banned');
+    for (const tab of tabs) expect(await tab.closed).toEqual({ code: 4003, reason: 'banned' });
+  });
+
+  it('drops a malformed publication without affecting delivery', async () => {
+    const member = await login(b, 'bob');
+    await join(member, 'guarded');
+    const raw = new Redis(redis.port, '127.0.0.1');
+    await raw.publish(`${prefix}:room:guarded`, 'R\nevil\n\n{not json');
+    await raw.publish(`${prefix}:room:guarded`, 'Z\ngarbage');
+    await raw.publish(`${prefix}:all`, 'A\nevil\n[1,2]');
+    raw.disconnect();
+    await a.app.get(RoomManager).broadcast('guarded', 'chat_message', { content: 'still fine' });
+    expect((await member.next('chat_message')).data.content).toBe('still fine');
+    expect(
+      member.frames.filter((f) => f.type !== 'auth_success' && f.type !== 'connected' && f.type !== 'room_joined'),
+    ).toHaveLength(1);
+  });
+});
+
+describe('Redis faults (e2e)', () => {
+  let redis: TestRedis;
+  let a: TestApp | undefined;
+  let b: TestApp | undefined;
+
+  afterEach(async () => {
+    await a?.close();
+    await b?.close();
+    await redis.stop();
+    a = b = undefined;
+  });
+
+  it('keeps local delivery while Redis is down, says so in health, and recovers when it is back', async () => {
+    redis = await TestRedis.start();
+    const make = (nodeId: string) =>
+      createTestApp({
+        nodeId,
+        rateLimit: false,
+        cluster: new RedisClusterAdapter({
+          url: redis.url,
+          prefix: `f${process.pid}`,
+          heartbeatInterval: 200,
+          nodeTimeout: 1000,
+        }),
+      });
+    a = await make('fa');
+    b = await make('fb');
+    const onA = await TestClient.connect(a.url);
+    const alsoA = await TestClient.connect(a.url);
+    const onB = await TestClient.connect(b.url);
+    for (const c of [onA, alsoA, onB]) await c.request({ type: 'join_room', id: 'j', data: { room_id: 'resilient' } });
+
+    await redis.stop();
+    await until(() => a!.app.get(RealtimeHealth).check().redis === 'down');
+    onA.send({ type: 'chat', data: { room_id: 'resilient', content: 'during outage' } });
+    const local = await alsoA.next('chat_message');
+    expect(local.data.content).toBe('during outage');
+    expect(local.seq).toBe(1);
+
+    await redis.spawn();
+    await until(
+      () => a!.app.get(RealtimeHealth).check().redis === 'up' && b!.app.get(RealtimeHealth).check().redis === 'up',
+      10_000,
+    );
+    // Subscriptions come back by themselves: cross-node delivery works again.
+    await until(async () => {
+      onA.send({ type: 'chat', data: { room_id: 'resilient', content: 'after' } });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      return onB.frames.some((f) => f.type === 'chat_message' && f.data.content === 'after');
+    }, 10_000);
+    for (const c of [onA, alsoA, onB]) await c.close();
+  });
+});
+
+describe('the sample with REDIS_URL (e2e)', () => {
+  it('reports redis up, then down when Redis stops', async () => {
+    const { Test } = await import('@nestjs/testing');
+    const { AppModule } = await import('../../sample/app.module.js');
+    const { loadSampleConfig } = await import('../../sample/sample.config.js');
+    const redis = await TestRedis.start();
+    const config = loadSampleConfig({
+      JWT_SECRET: TEST_SECRET,
+      REDIS_URL: redis.url,
+      NODE_ID: 's1',
+      LOG_LEVEL: 'error',
+    });
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule.register(config)] }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    await app.listen(0, '127.0.0.1');
+    const http = `http://127.0.0.1:${app.getHttpServer().address().port}`;
+    expect(await (await fetch(`${http}/health`)).json()).toEqual({ status: 'ok', node_id: 's1', redis: 'up' });
+    await redis.stop();
+    await until(async () => ((await (await fetch(`${http}/health`)).json()) as { redis: string }).redis === 'down');
+    await app.close();
+  });
+});
