@@ -62,6 +62,7 @@ export {
 } from './cluster/cluster.adapter.js';
 export { RedisClusterAdapter, type RedisClusterAdapterOptions } from './cluster/redis-cluster.adapter.js';
 export { ClusterChannels } from './cluster/cluster-channels.js';
+export { RealtimeEmitter, RealtimeEmitterModule } from './cluster/realtime.emitter.js';
 export { MessageHandlerRegistry } from './discovery/message-handler.registry.js';
 export {
   AuthFailedException,

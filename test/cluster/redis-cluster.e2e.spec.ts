@@ -149,6 +149,34 @@ describe('Redis cluster adapter: two nodes (e2e)', () => {
     expect(frame).toMatchObject({ room: 'news', seq: result.seq, epoch: result.epoch, data: { content: 'from A' } });
   });
 
+  it('lets a process without WebSockets publish through RealtimeEmitter', async () => {
+    const { NestFactory } = await import('@nestjs/core');
+    const { Module } = await import('@nestjs/common');
+    const { RealtimeEmitter, RealtimeEmitterModule } = await import('../../lib/index.js');
+    class WorkerModule {}
+    Module({
+      imports: [
+        RealtimeEmitterModule.forRoot({
+          cluster: new RedisClusterAdapter({ url: redis.url, prefix, heartbeatInterval: 200, nodeTimeout: 1000 }),
+        }),
+      ],
+    })(WorkerModule);
+    const worker = await NestFactory.createApplicationContext(WorkerModule, { logger: false });
+    const emitter = worker.get(RealtimeEmitter);
+    const member = await login(b, 'bob');
+    const other = await login(a, 'ann');
+    await join(member, 'jobs');
+    const { seq, epoch } = await emitter.toRoom('jobs', 'job_done', { id: 42 });
+    expect(await member.next('job_done')).toMatchObject({ room: 'jobs', seq, epoch, data: { id: 42 } });
+    emitter.toUser('ann', 'notice', { text: 'for ann' });
+    expect((await other.next('notice')).data).toEqual({ text: 'for ann' });
+    emitter.toAll('broadcast', { text: 'everyone' });
+    for (const c of [member, other]) expect((await c.next('broadcast')).data).toEqual({ text: 'everyone' });
+    emitter.disconnectUser('bob', 'job says bye');
+    expect(await member.closed).toEqual({ code: 4003, reason: 'job says bye' });
+    await worker.close();
+  });
+
   it('disconnects a user on every node', async () => {
     const tabs = [await login(a, 'eve'), await login(b, 'eve')];
     a.app.get(SessionManager).disconnectUser('eve', 'banned');

@@ -1,0 +1,84 @@
+import { randomBytes } from 'node:crypto';
+import {
+  type DynamicModule,
+  Inject,
+  Injectable,
+  Module,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { isValidRoomId, ROOM_ID_RULE } from '../rooms/room-id.js';
+import { isoNow } from '../utils/clock.js';
+import { ClusterAdapter, type ClusterHost, type Sequenced } from './cluster.adapter.js';
+
+const EMITTER_ADAPTER = Symbol('REALTIME_EMITTER_ADAPTER');
+
+/**
+ * Publish-only access to a cluster, for a process that serves no WebSockets (a queue worker, a
+ * cron job, a CLI): broadcast to rooms (sequenced like any room broadcast), send to users and
+ * to everyone, disconnect users. Import `RealtimeEmitterModule.forRoot({ cluster })`.
+ */
+@Injectable()
+export class RealtimeEmitter implements OnModuleInit, OnApplicationShutdown {
+  /** The emitter's id in the cluster (it has no connections: what nodes receive is not for it). */
+  readonly nodeId = `emitter-${randomBytes(4).toString('hex')}`;
+
+  constructor(@Inject(EMITTER_ADAPTER) private readonly adapter: ClusterAdapter) {}
+
+  async onModuleInit(): Promise<void> {
+    const host: ClusterHost = {
+      nodeId: this.nodeId,
+      deliverRoom: () => undefined,
+      deliverUser: () => undefined,
+      deliverAll: () => undefined,
+      disconnectUser: () => undefined,
+    };
+    this.adapter.attach(host);
+    await this.adapter.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.adapter.stop();
+  }
+
+  /** Broadcasts `{ type, room, seq, epoch, data }` to the room's members on every node. */
+  async toRoom(roomId: string, type: string, data: unknown): Promise<Sequenced> {
+    if (!isValidRoomId(roomId)) throw new TypeError(ROOM_ID_RULE);
+    const body = data === undefined ? '' : `,"data":${JSON.stringify(data)}`;
+    const sequenced = await this.adapter.publishRoom(roomId, {
+      prefix: `{"type":${JSON.stringify(type)},"room":${JSON.stringify(roomId)},"seq":`,
+      middle: ',"epoch":"',
+      suffix: `"${body},"timestamp":"${isoNow()}"}`,
+    });
+    if (!sequenced) throw new Error(`RealtimeEmitter: the cluster is ${this.adapter.status}; nothing was sent`);
+    return sequenced;
+  }
+
+  /** Sends `{ type, data }` to every connection of a user, on every node. */
+  toUser(userId: string, type: string, data: unknown): void {
+    this.adapter.publishUser(userId, JSON.stringify({ type, data, timestamp: isoNow() }));
+  }
+
+  /** Sends `{ type, data }` to every connection on every node. */
+  toAll(type: string, data: unknown): void {
+    this.adapter.publishAll(JSON.stringify({ type, data, timestamp: isoNow() }));
+  }
+
+  /** Closes every connection of a user, on every node, with 4003. */
+  disconnectUser(userId: string, reason = 'disconnected by the server'): void {
+    this.adapter.publishDisconnect(userId, reason);
+  }
+}
+
+/** The publish-only module: no WebSocket server, no rooms, just {@link RealtimeEmitter}. */
+@Module({})
+export class RealtimeEmitterModule {
+  static forRoot(options: { cluster: ClusterAdapter; isGlobal?: boolean }): DynamicModule {
+    return {
+      module: RealtimeEmitterModule,
+      global: options.isGlobal ?? false,
+      providers: [{ provide: EMITTER_ADAPTER, useValue: options.cluster }, RealtimeEmitter],
+      exports: [RealtimeEmitter],
+    };
+  }
+}
