@@ -58,11 +58,11 @@ export class RoomMessageHandlers {
   }
 
   @OnMessage('presence', { reply: 'presence_state' })
-  presence(@Connection() connection: RealtimeConnection, @Message() message: Envelope): object {
+  async presence(@Connection() connection: RealtimeConnection, @Message() message: Envelope): Promise<object> {
     const roomId = requireString(message.data, 'room_id');
     if (!this.rooms.isMember(connection, roomId)) throw new NotInRoomException(roomId);
     if (!this.rooms.presenceEnabled(roomId))
       throw new RealtimeForbiddenException(`presence is off in room "${roomId}"`);
-    return { room_id: roomId, users: this.rooms.presence(roomId) };
+    return { room_id: roomId, users: await this.rooms.clusterPresence(roomId) };
   }
 }

@@ -54,6 +54,31 @@ export class ClusterChannels {
     return `${this.prefix}:nodes`;
   }
 
+  /** Hash: user id → connections in the room, cluster-wide (presence). */
+  presence(roomId: string): string {
+    return `${this.prefix}:presence:{${roomId}}`;
+  }
+
+  /** Hash: user id → username, for the room's presence. */
+  presenceNames(roomId: string): string {
+    return `${this.prefix}:presence-names:{${roomId}}`;
+  }
+
+  /** Hash: `room\u0000user` → this node's share of the presence (to purge it when the node dies). */
+  nodePresence(nodeId: string): string {
+    return `${this.prefix}:node-presence:${nodeId}`;
+  }
+
+  /** Hash: room id → connections, cluster-wide. */
+  roomMembers(): string {
+    return `${this.prefix}:room-members`;
+  }
+
+  /** Hash: room id → this node's connections in it. */
+  nodeRooms(nodeId: string): string {
+    return `${this.prefix}:node-rooms:${nodeId}`;
+  }
+
   /** Set: users with connections on a node (to purge them when the node dies). */
   nodeUsers(nodeId: string): string {
     return `${this.prefix}:node-users:${nodeId}`;

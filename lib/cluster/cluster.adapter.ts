@@ -9,6 +9,15 @@ export interface ClusterHost {
   deliverAll(frame: string): void;
   /** Close this node's connections of a user with 4003. */
   disconnectUser(userId: string, reason: string): void;
+  /** A `presence_diff` frame for this node's members of the room (except one connection). */
+  deliverPresence(roomId: string, frame: string, exceptConnectionId: string | undefined): void;
+}
+
+/** A user in a room's cluster-wide presence. */
+export interface ClusterPresenceEntry {
+  user_id: string;
+  username: string;
+  connections: number;
 }
 
 /** A room frame cut around the two values only the cluster knows: `prefix + seq + middle + epoch + suffix`. */
@@ -71,6 +80,29 @@ export abstract class ClusterAdapter {
 
   /** Whether the user has a connection on another node. */
   abstract isUserOnlineElsewhere(userId: string): Promise<boolean>;
+
+  /**
+   * A user's connections in a room on this node went from 0 to 1 (`delta` 1) or from 1 to 0
+   * (`delta` -1). When that makes the user arrive in or leave the room cluster-wide, the adapter
+   * sends `presence_diff` to the room's members on every node (except `exceptConnectionId`).
+   */
+  abstract presenceChanged(
+    roomId: string,
+    userId: string,
+    username: string,
+    delta: 1 | -1,
+    announce: boolean,
+    exceptConnectionId?: string,
+  ): void;
+
+  /** A connection joined (1) or left (-1) a room on this node: cluster-wide member counts. */
+  abstract membersChanged(roomId: string, delta: 1 | -1): void;
+
+  /** Cluster-wide presence of a room, or `undefined` when unavailable (then: this node's). */
+  abstract presenceState(roomId: string): Promise<ClusterPresenceEntry[] | undefined>;
+
+  /** Cluster-wide connection counts per room, or `undefined` when unavailable. */
+  abstract roomCounts(): Promise<Map<string, number> | undefined>;
 }
 
 /** The single-node adapter: nothing leaves this process. */
@@ -91,5 +123,13 @@ export class InMemoryClusterAdapter extends ClusterAdapter {
   publishDisconnect(): void {}
   async isUserOnlineElsewhere(): Promise<boolean> {
     return false;
+  }
+  presenceChanged(): void {}
+  membersChanged(): void {}
+  async presenceState(): Promise<undefined> {
+    return undefined;
+  }
+  async roomCounts(): Promise<undefined> {
+    return undefined;
   }
 }

@@ -53,4 +53,8 @@ export class ClusterBridge implements ClusterHost, OnModuleInit, BeforeApplicati
   disconnectUser(userId: string, reason: string): void {
     this.sessions.disconnectUserLocally(userId, reason);
   }
+
+  deliverPresence(roomId: string, frame: string, exceptConnectionId: string | undefined): void {
+    this.rooms.deliverClusterPresence(roomId, frame, exceptConnectionId);
+  }
 }

@@ -32,6 +32,7 @@ export class RealtimeEmitter implements OnModuleInit, OnApplicationShutdown {
       deliverUser: () => undefined,
       deliverAll: () => undefined,
       disconnectUser: () => undefined,
+      deliverPresence: () => undefined,
     };
     this.adapter.attach(host);
     await this.adapter.start();

@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import type { Redis, RedisOptions } from 'ioredis';
-import { ClusterAdapter, type ClusterHost, type RoomFrameParts, type Sequenced } from './cluster.adapter.js';
+import {
+  ClusterAdapter,
+  type ClusterHost,
+  type ClusterPresenceEntry,
+  type RoomFrameParts,
+  type Sequenced,
+} from './cluster.adapter.js';
+import { isoNow } from '../utils/clock.js';
 import { ClusterChannels } from './cluster-channels.js';
 
 /** Options of {@link RedisClusterAdapter}. */
@@ -42,6 +49,37 @@ if not epoch then
 end
 redis.call('PUBLISH', ARGV[1], ARGV[3] .. ARGV[4] .. seq .. ARGV[5] .. epoch .. ARGV[6])
 return {seq, epoch}
+`;
+
+/**
+ * A user's share of a room's presence on one node changes by ARGV[3]; when the cluster-wide count
+ * crosses 0 the user arrived or left, and `presence_diff` goes to the room channel.
+ * KEYS: presence, presence names, this node's presence share. ARGV: user, username, delta,
+ * room channel, message header, room id, share field, announce (1/0).
+ */
+const PRESENCE = `
+local total = redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[3])
+local share = redis.call('HINCRBY', KEYS[3], ARGV[7], ARGV[3])
+if share <= 0 then redis.call('HDEL', KEYS[3], ARGV[7]) end
+local kind = nil
+if tonumber(ARGV[3]) > 0 then
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+  if total == tonumber(ARGV[3]) then kind = 'joins' end
+elseif total <= 0 then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+  redis.call('HDEL', KEYS[2], ARGV[1])
+  kind = 'leaves'
+end
+if kind and ARGV[8] == '1' then
+  local entry = cjson.encode({user_id = ARGV[1], username = ARGV[2]})
+  local joins = '[]'
+  local leaves = '[]'
+  if kind == 'joins' then joins = '[' .. entry .. ']' else leaves = '[' .. entry .. ']' end
+  local frame = '{"type":"presence_diff","room":' .. cjson.encode(ARGV[6]) .. ',"data":{"room_id":' ..
+    cjson.encode(ARGV[6]) .. ',"joins":' .. joins .. ',"leaves":' .. leaves .. '},"timestamp":' .. cjson.encode(ARGV[9]) .. '}'
+  redis.call('PUBLISH', ARGV[4], ARGV[5] .. frame)
+end
+return total
 `;
 
 const SEPARATOR = '\n';
@@ -110,6 +148,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
     this.sub = create({ enableOfflineQueue: true });
     for (const client of [this.pub, this.sub]) client.on('error', (error) => this.connectionError(error));
     this.pub.defineCommand('publishRoom', { numberOfKeys: 2, lua: PUBLISH_ROOM });
+    this.pub.defineCommand('presence', { numberOfKeys: 3, lua: PRESENCE });
     this.sub.on('message', (channel: string, message: string) => this.receive(channel, message));
     this.pub.on('ready', () => void this.register());
     await Promise.all([this.pub.connect(), this.sub.connect()]).catch((error: unknown) => this.connectionError(error));
@@ -139,7 +178,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
     if (this.pub?.status !== 'ready') return undefined;
     const header = ['R', this.host.nodeId, exceptConnectionId ?? ''].join(SEPARATOR) + SEPARATOR;
     try {
-      const [seq, epoch] = (await (this.pub as unknown as PublishRoom).publishRoom(
+      const [seq, epoch] = (await (this.pub as unknown as Commands).publishRoom(
         this.channels.seq(roomId),
         this.channels.epoch(roomId),
         this.channels.room(roomId),
@@ -219,6 +258,109 @@ export class RedisClusterAdapter extends ClusterAdapter {
     }
   }
 
+  presenceChanged(
+    roomId: string,
+    userId: string,
+    username: string,
+    delta: 1 | -1,
+    announce: boolean,
+    exceptConnectionId?: string,
+  ): void {
+    if (this.pub?.status !== 'ready') return;
+    this.runPresence(this.host.nodeId, roomId, userId, username, delta, announce, exceptConnectionId).catch(
+      (error: Error) => this.logger.warn(`presence update failed: ${error.message}`),
+    );
+  }
+
+  private runPresence(
+    node: string,
+    roomId: string,
+    userId: string,
+    username: string,
+    delta: number,
+    announce: boolean,
+    exceptConnectionId?: string,
+  ): Promise<unknown> {
+    const header = ['P', this.host.nodeId, exceptConnectionId ?? ''].join(SEPARATOR) + SEPARATOR;
+    return (this.pub as unknown as Commands).presence(
+      this.channels.presence(roomId),
+      this.channels.presenceNames(roomId),
+      this.channels.nodePresence(node),
+      userId,
+      username,
+      delta,
+      this.channels.room(roomId),
+      header,
+      roomId,
+      `${roomId}\u0000${userId}`,
+      announce ? '1' : '0',
+      isoNow(),
+    );
+  }
+
+  membersChanged(roomId: string, delta: 1 | -1): void {
+    if (this.pub?.status !== 'ready') return;
+    this.pub
+      .multi()
+      .hincrby(this.channels.roomMembers(), roomId, delta)
+      .hincrby(this.channels.nodeRooms(this.host.nodeId), roomId, delta)
+      .exec()
+      .catch(() => undefined);
+  }
+
+  async presenceState(roomId: string): Promise<ClusterPresenceEntry[] | undefined> {
+    if (this.pub?.status !== 'ready') return undefined;
+    try {
+      const [counts, names] = await Promise.all([
+        this.pub.hgetall(this.channels.presence(roomId)),
+        this.pub.hgetall(this.channels.presenceNames(roomId)),
+      ]);
+      return Object.entries(counts)
+        .filter(([, count]) => Number(count) > 0)
+        .map(([user_id, count]) => ({ user_id, username: names[user_id] ?? user_id, connections: Number(count) }));
+    } catch {
+      return undefined;
+    }
+  }
+
+  async roomCounts(): Promise<Map<string, number> | undefined> {
+    if (this.pub?.status !== 'ready') return undefined;
+    try {
+      const counts = await this.pub.hgetall(this.channels.roomMembers());
+      return new Map(
+        Object.entries(counts)
+          .map(([room, count]) => [room, Number(count)] as const)
+          .filter(([, count]) => count > 0),
+      );
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Removes a node's share of presence and room counts and its online entries, announcing the
+   * users that thereby left their rooms. Run by whichever node wins the ZREM of a dead node, and
+   * by a node for itself when it stops.
+   */
+  private async purgeNode(node: string): Promise<number> {
+    const pub = this.pub!;
+    const users = await pub.smembers(this.channels.nodeUsers(node));
+    const shares = await pub.hgetall(this.channels.nodePresence(node));
+    for (const [field, count] of Object.entries(shares)) {
+      const [roomId, userId] = field.split('\u0000');
+      const names = await pub.hget(this.channels.presenceNames(roomId), userId);
+      await this.runPresence(node, roomId, userId, names ?? userId, -Number(count), true);
+    }
+    const rooms = await pub.hgetall(this.channels.nodeRooms(node));
+    const batch = pub.multi();
+    for (const [roomId, count] of Object.entries(rooms))
+      batch.hincrby(this.channels.roomMembers(), roomId, -Number(count));
+    for (const userId of users) batch.hdel(this.channels.online(userId), node);
+    batch.del(this.channels.nodeUsers(node), this.channels.nodePresence(node), this.channels.nodeRooms(node));
+    await batch.exec();
+    return users.length;
+  }
+
   private publish(channel: string, fields: string[]): void {
     if (this.pub?.status !== 'ready') return;
     this.pub.publish(channel, fields.join(SEPARATOR)).catch((error: Error) => {
@@ -244,7 +386,14 @@ export class RedisClusterAdapter extends ClusterAdapter {
       const kind = message[0];
       const parts = message.split(SEPARATOR);
       const origin = parts[1];
-      if (kind === 'R') {
+      if (kind === 'P') {
+        const frame = parts.slice(3).join(SEPARATOR);
+        const parsed = JSON.parse(frame) as { type?: unknown; room?: unknown };
+        const roomId = this.channels.roomOf(channel);
+        if (parsed?.type !== 'presence_diff' || roomId === undefined || parsed.room !== roomId)
+          throw new Error('bad presence frame');
+        this.host.deliverPresence(roomId, frame, origin === this.host.nodeId ? parts[2] || undefined : undefined);
+      } else if (kind === 'R') {
         const frame = parts.slice(3).join(SEPARATOR);
         const parsed = JSON.parse(frame) as { type?: unknown; room?: unknown };
         const roomId = this.channels.roomOf(channel);
@@ -285,10 +434,8 @@ export class RedisClusterAdapter extends ClusterAdapter {
   }
 
   private async unregister(): Promise<void> {
-    const node = this.host.nodeId;
-    const batch = this.pub!.multi().zrem(this.channels.nodes(), node).del(this.channels.nodeUsers(node));
-    for (const userId of this.users) batch.hdel(this.channels.online(userId), node);
-    await batch.exec();
+    await this.pub!.zrem(this.channels.nodes(), this.host.nodeId);
+    await this.purgeNode(this.host.nodeId);
   }
 
   /** Heartbeat, and purge of nodes that died without cleaning up after themselves. */
@@ -300,11 +447,10 @@ export class RedisClusterAdapter extends ClusterAdapter {
       await pub.zadd(this.channels.nodes(), now, this.host.nodeId);
       const dead = await pub.zrangebyscore(this.channels.nodes(), '-inf', now - this.nodeTimeout);
       for (const node of dead) {
-        const users = await pub.smembers(this.channels.nodeUsers(node));
-        const batch = pub.multi();
-        for (const userId of users) batch.hdel(this.channels.online(userId), node);
-        await batch.del(this.channels.nodeUsers(node)).zrem(this.channels.nodes(), node).exec();
-        this.logger.warn(`node ${node} missed its heartbeats: purged ${users.length} user(s)`);
+        // Only the node whose ZREM removes the dead node purges it: no double decrement.
+        if ((await pub.zrem(this.channels.nodes(), node)) !== 1) continue;
+        const users = await this.purgeNode(node);
+        this.logger.warn(`node ${node} missed its heartbeats: purged ${users} user(s)`);
       }
     } catch (error) {
       this.logger.debug(`heartbeat failed: ${(error as Error).message}`);
@@ -317,6 +463,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
   }
 }
 
-interface PublishRoom {
+interface Commands {
   publishRoom(...args: (string | number)[]): Promise<unknown>;
+  presence(...args: (string | number)[]): Promise<unknown>;
 }

@@ -131,6 +131,30 @@ export class RoomManager {
     return this.rooms.get(roomId)?.presence() ?? [];
   }
 
+  /** Presence of a room across the cluster (this node's alone without a cluster or while it is down). */
+  async clusterPresence(roomId: string): Promise<PresenceEntry[]> {
+    return (await this.cluster.presenceState(roomId)) ?? this.presence(roomId);
+  }
+
+  /** Rooms with their cluster-wide connection counts (this node's alone without a cluster). */
+  async clusterList(): Promise<RoomInfo[]> {
+    const counts = await this.cluster.roomCounts();
+    if (!counts) return this.list();
+    return [...counts].map(([id, client_count]) => ({
+      id,
+      client_count,
+      metadata: this.rooms.get(id)?.metadata ?? {},
+    }));
+  }
+
+  /** @internal A presence_diff from the cluster, for this node's members. */
+  deliverClusterPresence(roomId: string, frame: string, exceptConnectionId: string | undefined): void {
+    const room = this.rooms.get(roomId);
+    if (!room) return;
+    const except = exceptConnectionId === undefined ? undefined : this.connections.get(exceptConnectionId);
+    this.engine.deliver(room.members, prepareFrame(Buffer.from(frame)), room.settings.slowConsumer, except);
+  }
+
   /** Forgets idle sequences of rooms without members (called by the cleanup pass). */
   purgeIdleSequences(now: number): number {
     return this.sequencer.purge(now, (roomId) => this.rooms.has(roomId));
@@ -216,8 +240,18 @@ export class RoomManager {
     this.sessions.get(connection.sessionId)?.addRoom(roomId);
     joined.data.client_count = room.size;
     if (!silent) connection.send(joined);
-    if (arrived && this.sendsPresenceDiffs(room)) {
-      this.presenceDiff(room, 'joins', connection.userId!, connection.user?.username ?? connection.userId!, connection);
+    const clustered = this.cluster.status !== 'off';
+    if (clustered) this.cluster.membersChanged(roomId, 1);
+    if (arrived) {
+      const userId = connection.userId!;
+      const username = connection.user?.username ?? userId;
+      if (clustered) {
+        // The cluster decides whether the user arrived (a tab on another node means no) and
+        // sends presence_diff to every node.
+        this.cluster.presenceChanged(roomId, userId, username, 1, this.sendsPresenceDiffs(room), connection.id);
+      } else if (this.sendsPresenceDiffs(room)) {
+        this.presenceDiff(room, 'joins', userId, username, connection);
+      }
     }
     if (this.events.isObserved('room.joined')) {
       this.events.emit('room.joined', { connection, roomId, clientCount: room.size });
@@ -264,12 +298,18 @@ export class RoomManager {
     const username = userId === undefined ? undefined : room.users.get(userId)?.username;
     const departed = room.remove(connection, userId);
     connection.removeRoom(room.id);
+    const announce = this.sendsPresenceDiffs(room);
+    if (this.cluster.status !== 'off') {
+      this.cluster.membersChanged(room.id, -1);
+      if (departed) this.cluster.presenceChanged(room.id, userId!, username ?? userId!, -1, announce);
+    } else if (departed && room.size > 0 && announce) {
+      this.presenceDiff(room, 'leaves', userId!, username ?? userId!);
+    }
     if (room.size === 0) {
       this.rooms.delete(room.id);
       this.statsCounters.activeRooms--;
       this.cluster.unwatchRoom(room.id);
-    } else if (departed && this.sendsPresenceDiffs(room))
-      this.presenceDiff(room, 'leaves', userId!, username ?? userId!);
+    }
     if (this.events.isObserved('room.left')) this.events.emit('room.left', { connection, roomId: room.id, reason });
     return true;
   }

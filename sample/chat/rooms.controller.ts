@@ -36,8 +36,9 @@ export class RoomsController {
   constructor(private readonly rooms: RoomManager) {}
 
   @Get()
-  list(): RoomInfo[] {
-    return this.rooms.list();
+  list(): Promise<RoomInfo[]> {
+    // Cluster totals when REDIS_URL is set; this node's rooms otherwise.
+    return this.rooms.clusterList();
   }
 
   /** Broadcasts a `chat_message` to the room's members, as the token's user. */

@@ -177,6 +177,67 @@ describe('Redis cluster adapter: two nodes (e2e)', () => {
     await worker.close();
   });
 
+  it('keeps one presence per user across nodes, with cluster-wide presence_state and room counts', async () => {
+    const observer = await login(a, 'obs');
+    await join(observer, 'p-room');
+    const tabA = await login(a, 'kim', []);
+    const tabB = await login(b, 'kim');
+    await join(tabA, 'p-room');
+    await join(tabB, 'p-room');
+    const diff = await observer.next('presence_diff');
+    expect(diff).toMatchObject({
+      room: 'p-room',
+      data: { room_id: 'p-room', joins: [{ user_id: 'kim' }], leaves: [] },
+    });
+    for (const client of [observer, tabB]) {
+      const state = await client.request({ type: 'presence', id: `ps-${Math.random()}`, data: { room_id: 'p-room' } });
+      expect(state.data.users).toEqual(
+        expect.arrayContaining([
+          { user_id: 'obs', username: 'obs', connections: 1 },
+          { user_id: 'kim', username: 'kim', connections: 2 },
+        ]),
+      );
+    }
+    const listed = await b.app.get(RoomManager).clusterList();
+    expect(listed.find((r) => r.id === 'p-room')?.client_count).toBe(3);
+    await tabA.request({ type: 'leave_room', id: 'l1', data: { room_id: 'p-room' } });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(observer.frames.filter((f) => f.type === 'presence_diff')).toHaveLength(1);
+    await tabB.request({ type: 'leave_room', id: 'l2', data: { room_id: 'p-room' } });
+    expect((await observer.next('presence_diff')).data).toEqual({
+      room_id: 'p-room',
+      joins: [],
+      leaves: [{ user_id: 'kim', username: 'kim' }],
+    });
+  });
+
+  it('purges a node that died without cleaning up: its users leave and go offline', async () => {
+    const c = await node('node-c');
+    const observer = await login(a, 'obs2');
+    await join(observer, 'd-room');
+    const doomed = await login(c, 'zed');
+    await join(doomed, 'd-room');
+    expect((await observer.next('presence_diff')).data.joins).toEqual([{ user_id: 'zed', username: 'zed' }]);
+    expect(await a.app.get(RoomManager).isUserOnline('zed')).toBe(true);
+    // Crash node C: no more heartbeats, no goodbye.
+    const adapter = (
+      c.app.get(RoomManager) as unknown as {
+        cluster: { heartbeat: NodeJS.Timeout; pub: Redis; sub: Redis; stopped: boolean };
+      }
+    ).cluster;
+    clearInterval(adapter.heartbeat);
+    adapter.stopped = true;
+    adapter.pub.disconnect();
+    adapter.sub.disconnect();
+    const left = await observer.next('presence_diff', 5000);
+    expect(left.data).toEqual({ room_id: 'd-room', joins: [], leaves: [{ user_id: 'zed', username: 'zed' }] });
+    expect(await a.app.get(RoomManager).isUserOnline('zed')).toBe(false);
+    const listed = await a.app.get(RoomManager).clusterList();
+    expect(listed.find((r) => r.id === 'd-room')?.client_count).toBe(1);
+    doomed.socket.terminate();
+    await c.close();
+  });
+
   it('disconnects a user on every node', async () => {
     const tabs = [await login(a, 'eve'), await login(b, 'eve')];
     a.app.get(SessionManager).disconnectUser('eve', 'banned');
