@@ -1,5 +1,6 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { ConnectionManager } from '../connections/connection.manager.js';
+import { RealtimeStats } from '../connections/realtime-stats.js';
 import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
 import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
 import { RoomManager } from '../rooms/room.manager.js';
@@ -21,6 +22,7 @@ export class ClusterBridge implements ClusterHost, OnModuleInit, BeforeApplicati
     private readonly rooms: RoomManager,
     private readonly sessions: SessionManager,
     private readonly connections: ConnectionManager,
+    private readonly stats: RealtimeStats,
   ) {
     this.nodeId = options.nodeId;
   }
@@ -39,22 +41,27 @@ export class ClusterBridge implements ClusterHost, OnModuleInit, BeforeApplicati
   }
 
   deliverRoom(roomId: string, frame: string, type: string, exceptConnectionId: string | undefined): void {
+    this.stats.clusterReceived++;
     this.rooms.deliverClusterFrame(roomId, frame, type, exceptConnectionId);
   }
 
   deliverUser(userId: string, frame: string): void {
+    this.stats.clusterReceived++;
     this.rooms.deliverClusterUserFrame(userId, frame);
   }
 
   deliverAll(frame: string): void {
+    this.stats.clusterReceived++;
     this.rooms.deliverClusterAllFrame(frame);
   }
 
   disconnectUser(userId: string, reason: string): void {
+    this.stats.clusterReceived++;
     this.sessions.disconnectUserLocally(userId, reason);
   }
 
   deliverPresence(roomId: string, frame: string, exceptConnectionId: string | undefined): void {
+    this.stats.clusterReceived++;
     this.rooms.deliverClusterPresence(roomId, frame, exceptConnectionId);
   }
 }

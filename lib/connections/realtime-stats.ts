@@ -93,6 +93,10 @@ export class RealtimeStats implements OnModuleDestroy {
   readonly closes = new Map<number, number>();
   /** Room operations, by `operation\u0000result`. */
   readonly roomOperations = new Map<string, number>();
+  /** Messages this node published to the cluster (room broadcasts, user messages, announcements, kicks). */
+  clusterPublished = 0;
+  /** Messages this node received from the cluster and delivered (or found nobody for). */
+  clusterReceived = 0;
   /** Handler latency: count per bucket of {@link LATENCY_BUCKETS} (not cumulative), sum, count. */
   readonly latencyBuckets = new Float64Array(LATENCY_BUCKETS.length);
   latencySum = 0;

@@ -24,6 +24,8 @@ export const METRIC = {
   rateLimited: 'websocket_rate_limited_total',
   droppedFrames: 'websocket_dropped_frames_total',
   conflatedFrames: 'websocket_conflated_frames_total',
+  clusterPublished: 'websocket_cluster_published_total',
+  clusterReceived: 'websocket_cluster_received_total',
 } as const;
 
 /** Close codes reported as themselves; any other (a client's own 3000–4999 code) is `other`. */
@@ -173,6 +175,20 @@ export const COUNTER_DEFINITIONS = [
         this,
         sum((s) => s.conflatedFrames),
       );
+    },
+  },
+  {
+    name: METRIC.clusterPublished,
+    help: 'Messages published to the cluster by this node',
+    collect(this: Counter<string>) {
+      setCounter(this, sum((s) => s.clusterPublished));
+    },
+  },
+  {
+    name: METRIC.clusterReceived,
+    help: 'Messages received from the cluster by this node',
+    collect(this: Counter<string>) {
+      setCounter(this, sum((s) => s.clusterReceived));
     },
   },
 ];

@@ -367,6 +367,7 @@ export class RoomManager {
     const head = `{"type":${JSON.stringify(type)},"room":${JSON.stringify(roomId)},"seq":`;
     const body = data === undefined ? '' : `,"data":${JSON.stringify(data)}`;
     const parts = { prefix: head, middle: ',"epoch":"', suffix: `"${body},"timestamp":"${isoNow()}"}` };
+    this.statsCounters.clusterPublished++;
     const sequenced = await this.cluster.publishRoom(roomId, parts, except?.id);
     if (!sequenced) return this.broadcastLocally(roomId, type, data, except, options);
     return { room_id: roomId, seq: sequenced.seq, epoch: sequenced.epoch, delivered: this.clientCount(roomId) };
@@ -410,7 +411,10 @@ export class RoomManager {
   /** Sends `{ type, data }` to every connection of a user, on every node; returns how many on this one. */
   sendToUser(userId: string, type: string, data: unknown): number {
     const frame = this.engine.serialize({ type, data });
-    if (this.cluster.status !== 'off') this.cluster.publishUser(userId, frame.payload.toString());
+    if (this.cluster.status !== 'off') {
+      this.statsCounters.clusterPublished++;
+      this.cluster.publishUser(userId, frame.payload.toString());
+    }
     const targets = this.connections.getByUser(userId);
     if (targets.length === 0) return 0;
     return this.engine.deliver(targets, frame, 'disconnect');
@@ -430,7 +434,10 @@ export class RoomManager {
   /** Sends `{ type, data }` to every connection on every node; returns how many on this one. */
   sendToAll(type: string, data: unknown): number {
     const frame = this.engine.serialize({ type, data });
-    if (this.cluster.status !== 'off') this.cluster.publishAll(frame.payload.toString());
+    if (this.cluster.status !== 'off') {
+      this.statsCounters.clusterPublished++;
+      this.cluster.publishAll(frame.payload.toString());
+    }
     return this.deliverToAll(frame);
   }
 

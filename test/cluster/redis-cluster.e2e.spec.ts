@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import {
   ConnectionManager,
   RealtimeHealth,
+  RealtimeStats,
   RedisClusterAdapter,
   RoomManager,
   SessionManager,
@@ -144,9 +145,13 @@ describe('Redis cluster adapter: two nodes (e2e)', () => {
   it('broadcasts from a RoomManager on node A (as a REST controller would) to members on node B', async () => {
     const member = await login(b, 'bob');
     await join(member, 'news');
+    const [statsA, statsB] = [a.app.get(RealtimeStats), b.app.get(RealtimeStats)];
+    const [publishedBefore, receivedBefore] = [statsA.clusterPublished, statsB.clusterReceived];
     const result = await a.app.get(RoomManager).broadcast('news', 'chat_message', { content: 'from A' });
     const frame = await member.next('chat_message');
     expect(frame).toMatchObject({ room: 'news', seq: result.seq, epoch: result.epoch, data: { content: 'from A' } });
+    expect(statsA.clusterPublished).toBe(publishedBefore + 1);
+    expect(statsB.clusterReceived).toBe(receivedBefore + 1);
   });
 
   it('lets a process without WebSockets publish through RealtimeEmitter', async () => {
