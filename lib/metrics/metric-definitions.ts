@@ -181,14 +181,20 @@ export const COUNTER_DEFINITIONS = [
     name: METRIC.clusterPublished,
     help: 'Messages published to the cluster by this node',
     collect(this: Counter<string>) {
-      setCounter(this, sum((s) => s.clusterPublished));
+      setCounter(
+        this,
+        sum((s) => s.clusterPublished),
+      );
     },
   },
   {
     name: METRIC.clusterReceived,
     help: 'Messages received from the cluster by this node',
     collect(this: Counter<string>) {
-      setCounter(this, sum((s) => s.clusterReceived));
+      setCounter(
+        this,
+        sum((s) => s.clusterReceived),
+      );
     },
   },
 ];

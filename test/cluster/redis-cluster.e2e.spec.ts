@@ -146,6 +146,11 @@ describe('Redis cluster adapter: two nodes (e2e)', () => {
     const member = await login(b, 'bob');
     await join(member, 'news');
     const [statsA, statsB] = [a.app.get(RealtimeStats), b.app.get(RealtimeStats)];
+    // The join's presence_diff also crosses the cluster: let that traffic settle first.
+    for (let last = -1; last !== statsB.clusterReceived;) {
+      last = statsB.clusterReceived;
+      await new Promise((resolve) => setTimeout(resolve, 150));
+    }
     const [publishedBefore, receivedBefore] = [statsA.clusterPublished, statsB.clusterReceived];
     const result = await a.app.get(RoomManager).broadcast('news', 'chat_message', { content: 'from A' });
     const frame = await member.next('chat_message');
