@@ -12,11 +12,12 @@ import { JwtService } from '@nestjs/jwt';
 import { runEcho } from './echo.mjs';
 import { runIdle } from './idle.mjs';
 import { runFanout } from './fanout.mjs';
+import { runClusterFanout, startRedis } from './cluster-fanout.mjs';
 import { fmt, table } from './lib/stats.mjs';
 import { ServerProcess } from './lib/server-process.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const scenarios = process.argv.slice(2).length ? process.argv.slice(2) : ['echo', 'idle', 'fanout'];
+const scenarios = process.argv.slice(2).length ? process.argv.slice(2) : ['echo', 'idle', 'fanout', 'cluster'];
 const durationMs = Number(process.env.BENCH_DURATION_MS ?? 5000);
 const idleConnections = Number(process.env.BENCH_IDLE ?? 10_000);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -184,6 +185,57 @@ if (scenarios.includes('fanout')) {
         `deliveries/s ${ratio(m.sample.deliveriesPerSec, m.raw.deliveriesPerSec)}, p99 ${ratio(m.sample.p99Ms, m.raw.p99Ms)}`,
     );
   }
+}
+
+if (scenarios.includes('cluster')) {
+  // Two nodes per target, on a redis-server of the benchmark's own.
+  const starts = {
+    raw: (redisUrl) => (p) =>
+      new ServerProcess('raw ws + redis', `${root}/bench/servers/raw-ws-redis.mjs`, p, { REDIS_URL: redisUrl }),
+    sample: (redisUrl) => (p) =>
+      new ServerProcess('nest-realtime sample (redis)', `${root}/dist-sample/sample/main.js`, p, {
+        LOG_LEVEL: 'warn',
+        JWT_SECRET: secret,
+        REDIS_URL: redisUrl,
+        RATE_LIMIT_PER_SEC: '100000000',
+        RATE_LIMIT_BURST: '100000000',
+      }),
+  };
+  const all = { raw: [], sample: [] };
+  for (let round = 0; round < rounds; round++) {
+    for (const kind of round % 2 === 0 ? ['raw', 'sample'] : ['sample', 'raw']) {
+      const redis = await startRedis();
+      const nodes = [starts[kind](redis.url)(port++), starts[kind](redis.url)(port++)];
+      try {
+        await Promise.all(nodes.map((n) => n.ready()));
+        all[kind].push(
+          await runClusterFanout(nodes, { subscribers: 2000, rate: 50, durationMs, connect: targets[kind].connect }),
+        );
+      } finally {
+        await Promise.all(nodes.map((n) => n.stop()));
+        await redis.stop();
+      }
+    }
+  }
+  const m = { raw: median(all.raw), sample: median(all.sample) };
+  results.cluster = { medians: m, rounds: all };
+  console.log(
+    `\nCluster fan-out, 2 nodes, one room, 2000 subscribers split across them, 50 msg/s (median of ${rounds} rounds)`,
+  );
+  table(
+    ['raw', 'sample'].map((k) => ({
+      server: k === 'raw' ? 'raw ws + redis relay' : 'sample (REDIS_URL)',
+      'deliveries/s': fmt(m[k].deliveriesPerSec, 0),
+      'p50 ms': fmt(m[k].p50Ms),
+      'p99 ms': fmt(m[k].p99Ms),
+      'CPU µs/delivery (both nodes)': fmt(m[k].cpuUsPerDelivery, 3),
+      lost: m[k].lost,
+    })),
+  );
+  console.log(
+    `sample / relay: CPU per delivery ${ratio(m.sample.cpuUsPerDelivery, m.raw.cpuUsPerDelivery)}, ` +
+      `deliveries/s ${ratio(m.sample.deliveriesPerSec, m.raw.deliveriesPerSec)}, p99 ${ratio(m.sample.p99Ms, m.raw.p99Ms)}`,
+  );
 }
 
 mkdirSync(`${root}/bench/results`, { recursive: true });
