@@ -1,3 +1,9 @@
+function unwrap(channel: string, prefix: string): string | undefined {
+  if (!channel.startsWith(prefix) || channel.length < prefix.length + 3) return undefined;
+  if (channel[prefix.length] !== '{' || !channel.endsWith('}')) return undefined;
+  return channel.slice(prefix.length + 1, -1);
+}
+
 /**
  * Every Redis key and channel name of the cluster, from one place and one prefix. Room and user
  * ids are wrapped in `{...}` where two keys must live in the same Redis Cluster slot.
@@ -11,21 +17,22 @@ export class ClusterChannels {
     this.userPrefix = `${prefix}:user:`;
   }
 
+  /** `prefix:room:{id}`: the braces put the channel in the slot of the room's keys (sharded pub/sub). */
   room(roomId: string): string {
-    return this.roomPrefix + roomId;
+    return `${this.roomPrefix}{${roomId}}`;
   }
 
   /** The room id of a room channel, or undefined. */
   roomOf(channel: string): string | undefined {
-    return channel.startsWith(this.roomPrefix) ? channel.slice(this.roomPrefix.length) : undefined;
+    return unwrap(channel, this.roomPrefix);
   }
 
   user(userId: string): string {
-    return this.userPrefix + userId;
+    return `${this.userPrefix}{${userId}}`;
   }
 
   userOf(channel: string): string | undefined {
-    return channel.startsWith(this.userPrefix) ? channel.slice(this.userPrefix.length) : undefined;
+    return unwrap(channel, this.userPrefix);
   }
 
   all(): string {

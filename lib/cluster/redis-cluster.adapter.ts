@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import type { Redis, RedisOptions } from 'ioredis';
+import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import {
   ClusterAdapter,
   type ClusterHost,
@@ -17,6 +17,11 @@ export interface RedisClusterAdapterOptions {
   url?: string;
   /** ioredis options (merged over the URL). */
   redis?: RedisOptions;
+  /**
+   * A Redis Cluster instead of one server: its seed nodes. Rooms and users then use sharded
+   * pub/sub (SPUBLISH/SSUBSCRIBE, Redis 7), so fan-out traffic is spread over the shards.
+   */
+  cluster?: { nodes: ClusterNode[]; options?: ClusterOptions };
   /**
    * Prefix of every key and channel, so that several apps can share a Redis.
    * @default 'nest-realtime'
@@ -47,20 +52,19 @@ if not epoch then
   epoch = ARGV[2]
   redis.call('SET', KEYS[2], epoch)
 end
-redis.call('PUBLISH', ARGV[1], ARGV[3] .. ARGV[4] .. seq .. ARGV[5] .. epoch .. ARGV[6])
+redis.call(ARGV[7], ARGV[1], ARGV[3] .. ARGV[4] .. seq .. ARGV[5] .. epoch .. ARGV[6])
 return {seq, epoch}
 `;
 
 /**
- * A user's share of a room's presence on one node changes by ARGV[3]; when the cluster-wide count
- * crosses 0 the user arrived or left, and `presence_diff` goes to the room channel.
- * KEYS: presence, presence names, this node's presence share. ARGV: user, username, delta,
- * room channel, message header, room id, share field, announce (1/0).
+ * A user's connections in a room change by ARGV[3] on one node; when the cluster-wide count
+ * crosses 0 the user arrived or left, and `presence_diff` goes to the room channel. Both keys
+ * carry the room's hash tag, so this runs in one Redis Cluster slot.
+ * KEYS: presence, presence names. ARGV: user, username, delta, room channel, message header,
+ * room id, (unused), announce (1/0), timestamp, publish command.
  */
 const PRESENCE = `
 local total = redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[3])
-local share = redis.call('HINCRBY', KEYS[3], ARGV[7], ARGV[3])
-if share <= 0 then redis.call('HDEL', KEYS[3], ARGV[7]) end
 local kind = nil
 if tonumber(ARGV[3]) > 0 then
   redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
@@ -77,7 +81,7 @@ if kind and ARGV[8] == '1' then
   if kind == 'joins' then joins = '[' .. entry .. ']' else leaves = '[' .. entry .. ']' end
   local frame = '{"type":"presence_diff","room":' .. cjson.encode(ARGV[6]) .. ',"data":{"room_id":' ..
     cjson.encode(ARGV[6]) .. ',"joins":' .. joins .. ',"leaves":' .. leaves .. '},"timestamp":' .. cjson.encode(ARGV[9]) .. '}'
-  redis.call('PUBLISH', ARGV[4], ARGV[5] .. frame)
+  redis.call(ARGV[10], ARGV[4], ARGV[5] .. frame)
 end
 return total
 `;
@@ -105,8 +109,11 @@ export class RedisClusterAdapter extends ClusterAdapter {
   private readonly heartbeatInterval: number;
   private readonly nodeTimeout: number;
   private host!: ClusterHost;
-  private pub: Redis | undefined;
-  private sub: Redis | undefined;
+  private pub: Redis | Cluster | undefined;
+  private sub: Redis | Cluster | undefined;
+  /** Redis Cluster: sharded pub/sub; one server: classic pub/sub (works with Redis 6 too). */
+  private readonly sharded: boolean;
+  private readonly publishCommand: 'spublish' | 'publish';
   private heartbeat: NodeJS.Timeout | undefined;
   /** Rooms and users this node receives traffic for. */
   private readonly rooms = new Set<string>();
@@ -118,6 +125,8 @@ export class RedisClusterAdapter extends ClusterAdapter {
     this.channels = new ClusterChannels(options.prefix ?? 'nest-realtime');
     this.heartbeatInterval = options.heartbeatInterval ?? 2000;
     this.nodeTimeout = options.nodeTimeout ?? 10_000;
+    this.sharded = options.cluster !== undefined;
+    this.publishCommand = this.sharded ? 'spublish' : 'publish';
     if (this.nodeTimeout <= this.heartbeatInterval) {
       throw new Error('RedisClusterAdapter: nodeTimeout must be above heartbeatInterval');
     }
@@ -138,18 +147,31 @@ export class RedisClusterAdapter extends ClusterAdapter {
 
   async start(): Promise<void> {
     // ioredis is an optional peer dependency: loaded only by apps that cluster.
-    const { Redis } = await import('ioredis');
+    const { Redis, Cluster } = await import('ioredis');
     const base: RedisOptions = { lazyConnect: true, ...this.options.redis };
-    const create = (extra: RedisOptions) =>
-      this.options.url ? new Redis(this.options.url, { ...base, ...extra }) : new Redis({ ...base, ...extra });
+    const cluster = this.options.cluster;
+    const create = (extra: RedisOptions): Redis | Cluster =>
+      cluster
+        ? new Cluster(cluster.nodes, {
+            lazyConnect: true,
+            shardedSubscribers: true,
+            ...cluster.options,
+            enableOfflineQueue: extra.enableOfflineQueue,
+            redisOptions: { ...base, ...cluster.options?.redisOptions, ...extra },
+          })
+        : this.options.url
+          ? new Redis(this.options.url, { ...base, ...extra })
+          : new Redis({ ...base, ...extra });
     // Commands fail at once while disconnected (no offline queue): a publish during an outage
     // falls back to local delivery instead of piling up and replaying stale traffic later.
     this.pub = create({ enableOfflineQueue: false, maxRetriesPerRequest: 1 });
     this.sub = create({ enableOfflineQueue: true });
     for (const client of [this.pub, this.sub]) client.on('error', (error) => this.connectionError(error));
     this.pub.defineCommand('publishRoom', { numberOfKeys: 2, lua: PUBLISH_ROOM });
-    this.pub.defineCommand('presence', { numberOfKeys: 3, lua: PRESENCE });
-    this.sub.on('message', (channel: string, message: string) => this.receive(channel, message));
+    this.pub.defineCommand('presence', { numberOfKeys: 2, lua: PRESENCE });
+    this.sub.on(this.sharded ? 'smessage' : 'message', (channel: string, message: string) =>
+      this.receive(channel, message),
+    );
     this.pub.on('ready', () => void this.register());
     await Promise.all([this.pub.connect(), this.sub.connect()]).catch((error: unknown) => this.connectionError(error));
     await this.subscribe(this.channels.all(), this.channels.kick());
@@ -187,6 +209,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
         parts.prefix,
         parts.middle,
         parts.suffix,
+        this.publishCommand.toUpperCase(),
       )) as [number, string];
       return { seq: Number(seq), epoch };
     } catch (error) {
@@ -205,30 +228,25 @@ export class RedisClusterAdapter extends ClusterAdapter {
     if (!this.rooms.delete(roomId)) return;
     // Commands on the subscriber connection run in order: a later watchRoom's SUBSCRIBE comes
     // after this UNSUBSCRIBE, so churn cannot leave the room unsubscribed or subscribed twice.
-    this.sub?.unsubscribe(this.channels.room(roomId)).catch(() => undefined);
+    this.unsubscribe(this.channels.room(roomId));
   }
 
   userArrived(userId: string): void {
     if (this.users.has(userId)) return;
     this.users.add(userId);
     void this.subscribe(this.channels.user(userId));
-    this.pub
-      ?.multi()
-      .hset(this.channels.online(userId), this.host.nodeId, '1')
-      .sadd(this.channels.nodeUsers(this.host.nodeId), userId)
-      .exec()
-      .catch(() => undefined);
+    if (this.pub?.status !== 'ready') return;
+    // Separate commands rather than MULTI: the keys live in different Redis Cluster slots.
+    this.pub.hset(this.channels.online(userId), this.host.nodeId, '1').catch(() => undefined);
+    this.pub.sadd(this.channels.nodeUsers(this.host.nodeId), userId).catch(() => undefined);
   }
 
   userDeparted(userId: string): void {
     if (!this.users.delete(userId)) return;
-    this.sub?.unsubscribe(this.channels.user(userId)).catch(() => undefined);
-    this.pub
-      ?.multi()
-      .hdel(this.channels.online(userId), this.host.nodeId)
-      .srem(this.channels.nodeUsers(this.host.nodeId), userId)
-      .exec()
-      .catch(() => undefined);
+    this.unsubscribe(this.channels.user(userId));
+    if (this.pub?.status !== 'ready') return;
+    this.pub.hdel(this.channels.online(userId), this.host.nodeId).catch(() => undefined);
+    this.pub.srem(this.channels.nodeUsers(this.host.nodeId), userId).catch(() => undefined);
   }
 
   publishUser(userId: string, frame: string): void {
@@ -272,7 +290,11 @@ export class RedisClusterAdapter extends ClusterAdapter {
     );
   }
 
-  private runPresence(
+  /**
+   * Applies a presence change of `node` to the room (one script, in the room's slot), then to the
+   * node's share, which the purge of a dead node reads (a separate key: another slot).
+   */
+  private async runPresence(
     node: string,
     roomId: string,
     userId: string,
@@ -280,32 +302,31 @@ export class RedisClusterAdapter extends ClusterAdapter {
     delta: number,
     announce: boolean,
     exceptConnectionId?: string,
-  ): Promise<unknown> {
+  ): Promise<void> {
     const header = ['P', this.host.nodeId, exceptConnectionId ?? ''].join(SEPARATOR) + SEPARATOR;
-    return (this.pub as unknown as Commands).presence(
+    await (this.pub as unknown as Commands).presence(
       this.channels.presence(roomId),
       this.channels.presenceNames(roomId),
-      this.channels.nodePresence(node),
       userId,
       username,
       delta,
       this.channels.room(roomId),
       header,
       roomId,
-      `${roomId}\u0000${userId}`,
+      '',
       announce ? '1' : '0',
       isoNow(),
+      this.publishCommand.toUpperCase(),
     );
+    if (node === this.host.nodeId || delta > 0) {
+      await this.pub!.hincrby(this.channels.nodePresence(node), `${roomId}\u0000${userId}`, delta);
+    }
   }
 
   membersChanged(roomId: string, delta: 1 | -1): void {
     if (this.pub?.status !== 'ready') return;
-    this.pub
-      .multi()
-      .hincrby(this.channels.roomMembers(), roomId, delta)
-      .hincrby(this.channels.nodeRooms(this.host.nodeId), roomId, delta)
-      .exec()
-      .catch(() => undefined);
+    this.pub.hincrby(this.channels.roomMembers(), roomId, delta).catch(() => undefined);
+    this.pub.hincrby(this.channels.nodeRooms(this.host.nodeId), roomId, delta).catch(() => undefined);
   }
 
   async presenceState(roomId: string): Promise<ClusterPresenceEntry[] | undefined> {
@@ -347,34 +368,45 @@ export class RedisClusterAdapter extends ClusterAdapter {
     const users = await pub.smembers(this.channels.nodeUsers(node));
     const shares = await pub.hgetall(this.channels.nodePresence(node));
     for (const [field, count] of Object.entries(shares)) {
+      if (Number(count) <= 0) continue;
       const [roomId, userId] = field.split('\u0000');
       const names = await pub.hget(this.channels.presenceNames(roomId), userId);
       await this.runPresence(node, roomId, userId, names ?? userId, -Number(count), true);
     }
     const rooms = await pub.hgetall(this.channels.nodeRooms(node));
-    const batch = pub.multi();
-    for (const [roomId, count] of Object.entries(rooms))
-      batch.hincrby(this.channels.roomMembers(), roomId, -Number(count));
-    for (const userId of users) batch.hdel(this.channels.online(userId), node);
-    batch.del(this.channels.nodeUsers(node), this.channels.nodePresence(node), this.channels.nodeRooms(node));
-    await batch.exec();
+    // One command each: in a Redis Cluster these keys live in different slots.
+    await Promise.all([
+      ...Object.entries(rooms).map(([roomId, count]) =>
+        pub.hincrby(this.channels.roomMembers(), roomId, -Number(count)),
+      ),
+      ...users.map((userId) => pub.hdel(this.channels.online(userId), node)),
+      pub.del(this.channels.nodeUsers(node)),
+      pub.del(this.channels.nodePresence(node)),
+      pub.del(this.channels.nodeRooms(node)),
+    ]);
     return users.length;
   }
 
   private publish(channel: string, fields: string[]): void {
     if (this.pub?.status !== 'ready') return;
-    this.pub.publish(channel, fields.join(SEPARATOR)).catch((error: Error) => {
+    this.pub[this.publishCommand](channel, fields.join(SEPARATOR)).catch((error: Error) => {
       this.logger.warn(`publish to ${channel} failed: ${error.message}`);
     });
   }
 
   private async subscribe(...channels: string[]): Promise<void> {
     try {
-      await this.sub?.subscribe(...channels);
+      if (this.sharded) await this.sub?.ssubscribe(...channels);
+      else await this.sub?.subscribe(...channels);
     } catch (error) {
       // Re-subscribed by ioredis when the connection comes back.
       this.logger.warn(`subscribe failed (${(error as Error).message}); it is retried on reconnect`);
     }
+  }
+
+  private unsubscribe(channel: string): void {
+    const done = this.sharded ? this.sub?.sunsubscribe(channel) : this.sub?.unsubscribe(channel);
+    done?.catch(() => undefined);
   }
 
   /**
@@ -426,11 +458,14 @@ export class RedisClusterAdapter extends ClusterAdapter {
   private async register(): Promise<void> {
     if (this.stopped || this.pub?.status !== 'ready') return;
     const node = this.host.nodeId;
-    const batch = this.pub.multi().zadd(this.channels.nodes(), Date.now(), node);
-    for (const userId of this.users) {
-      batch.hset(this.channels.online(userId), node, '1').sadd(this.channels.nodeUsers(node), userId);
-    }
-    await batch.exec().catch(() => undefined);
+    const pub = this.pub;
+    await Promise.all([
+      pub.zadd(this.channels.nodes(), Date.now(), node),
+      ...[...this.users].flatMap((userId) => [
+        pub.hset(this.channels.online(userId), node, '1'),
+        pub.sadd(this.channels.nodeUsers(node), userId),
+      ]),
+    ]).catch(() => undefined);
   }
 
   private async unregister(): Promise<void> {

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import {
+  ClusterChannels,
   ConnectionManager,
   RealtimeHealth,
   RealtimeStats,
@@ -258,9 +259,12 @@ describe('Redis cluster adapter: two nodes (e2e)', () => {
     const member = await login(b, 'bob');
     await join(member, 'guarded');
     const raw = new Redis(redis.port, '127.0.0.1');
-    await raw.publish(`${prefix}:room:guarded`, 'R\nevil\n\n{not json');
-    await raw.publish(`${prefix}:room:guarded`, 'Z\ngarbage');
-    await raw.publish(`${prefix}:all`, 'A\nevil\n[1,2]');
+    const channels = new ClusterChannels(prefix);
+    // Each reaches node B (publish returns the number of receivers) and is dropped there.
+    expect(await raw.publish(channels.room('guarded'), 'R\nevil\n\n{not json')).toBe(1);
+    expect(await raw.publish(channels.room('guarded'), 'Z\ngarbage')).toBe(1);
+    expect(await raw.publish(channels.room('guarded'), 'R\nevil\n\n{"type":"x","room":"elsewhere"}')).toBe(1);
+    expect(await raw.publish(channels.all(), 'A\nevil\n[1,2]')).toBe(2);
     raw.disconnect();
     await a.app.get(RoomManager).broadcast('guarded', 'chat_message', { content: 'still fine' });
     expect((await member.next('chat_message')).data.content).toBe('still fine');

@@ -99,3 +99,113 @@ export class TestRedis {
     this.process = undefined;
   }
 }
+
+/**
+ * A Redis Cluster of the test's own: `masters` redis-server processes in cluster mode on free
+ * loopback ports, joined with `redis-cli --cluster create`, no replicas; stopped by pid.
+ */
+export class TestRedisCluster {
+  private constructor(
+    readonly ports: number[],
+    private readonly processes: ChildProcess[],
+    private readonly dir: string,
+  ) {}
+
+  get nodes(): { host: string; port: number }[] {
+    return this.ports.map((port) => ({ host: '127.0.0.1', port }));
+  }
+
+  static async start(masters = 3): Promise<TestRedisCluster> {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'rt-cluster-'));
+    const ports: number[] = [];
+    while (ports.length < masters) {
+      const port = await freePort();
+      // Cluster bus ports are port + 10000: keep them clear of each other.
+      if (port + 10_000 < 65_536 && !ports.includes(port)) ports.push(port);
+    }
+    const processes = ports.map((port) =>
+      spawn(
+        'redis-server',
+        [
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          join(dir, `nodes-${port}.conf`),
+          '--cluster-node-timeout',
+          '2000',
+          '--dir',
+          dir,
+        ],
+        { stdio: 'ignore' },
+      ),
+    );
+    for (const port of ports) {
+      const deadline = Date.now() + 10_000;
+      while (!(await portOpen(port))) {
+        if (Date.now() > deadline) throw new Error(`redis-server did not start on ${port}`);
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    }
+    await new Promise<void>((resolve, reject) => {
+      const create = spawn(
+        'redis-cli',
+        ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'],
+        { stdio: 'ignore' },
+      );
+      create.once('exit', (code) =>
+        code === 0 ? resolve() : reject(new Error(`redis-cli --cluster create exited ${code}`)),
+      );
+    });
+    const cluster = new TestRedisCluster(ports, processes, dir);
+    await cluster.waitUntilOk();
+    return cluster;
+  }
+
+  private async waitUntilOk(): Promise<void> {
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const states = await Promise.all(
+        this.ports.map(async (port) => {
+          const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null });
+          try {
+            await client.connect();
+            return String(await client.cluster('INFO')).includes('cluster_state:ok');
+          } catch {
+            return false;
+          } finally {
+            client.disconnect();
+          }
+        }),
+      );
+      if (states.every(Boolean)) return;
+      if (Date.now() > deadline) throw new Error('the Redis Cluster did not reach cluster_state:ok');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(
+      this.processes.map(
+        (child) =>
+          new Promise((resolve) => {
+            if (child.exitCode !== null) return resolve(undefined);
+            child.once('exit', resolve);
+            child.kill('SIGKILL');
+          }),
+      ),
+    );
+    const { rmSync } = await import('node:fs');
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
