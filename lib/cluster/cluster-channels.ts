@@ -76,11 +76,6 @@ export class ClusterChannels {
     return `${this.prefix}:node-presence:${nodeId}`;
   }
 
-  /** Hash: room id → connections, cluster-wide. */
-  roomMembers(): string {
-    return `${this.prefix}:room-members`;
-  }
-
   /** Hash: room id → this node's connections in it. */
   nodeRooms(nodeId: string): string {
     return `${this.prefix}:node-rooms:${nodeId}`;

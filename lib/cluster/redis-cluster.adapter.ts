@@ -174,7 +174,8 @@ export class RedisClusterAdapter extends ClusterAdapter {
     );
     this.pub.on('ready', () => void this.register());
     await Promise.all([this.pub.connect(), this.sub.connect()]).catch((error: unknown) => this.connectionError(error));
-    await this.subscribe(this.channels.all(), this.channels.kick());
+    // One SUBSCRIBE each: in a Redis Cluster the two channels live in different slots.
+    await Promise.all([this.subscribe(this.channels.all()), this.subscribe(this.channels.kick())]);
     this.heartbeat = setInterval(() => void this.beat(), this.heartbeatInterval).unref();
   }
 
@@ -234,11 +235,14 @@ export class RedisClusterAdapter extends ClusterAdapter {
   userArrived(userId: string): void {
     if (this.users.has(userId)) return;
     this.users.add(userId);
-    void this.subscribe(this.channels.user(userId));
-    if (this.pub?.status !== 'ready') return;
-    // Separate commands rather than MULTI: the keys live in different Redis Cluster slots.
-    this.pub.hset(this.channels.online(userId), this.host.nodeId, '1').catch(() => undefined);
-    this.pub.sadd(this.channels.nodeUsers(this.host.nodeId), userId).catch(() => undefined);
+    // Subscribed first, registered second: once another node sees the user online, what it
+    // sends to the user arrives.
+    void this.subscribe(this.channels.user(userId)).then(() => {
+      if (this.pub?.status !== 'ready' || !this.users.has(userId)) return;
+      // Separate commands rather than MULTI: the keys live in different Redis Cluster slots.
+      this.pub.hset(this.channels.online(userId), this.host.nodeId, '1').catch(() => undefined);
+      this.pub.sadd(this.channels.nodeUsers(this.host.nodeId), userId).catch(() => undefined);
+    });
   }
 
   userDeparted(userId: string): void {
@@ -291,8 +295,8 @@ export class RedisClusterAdapter extends ClusterAdapter {
   }
 
   /**
-   * Applies a presence change of `node` to the room (one script, in the room's slot), then to the
-   * node's share, which the purge of a dead node reads (a separate key: another slot).
+   * Applies a presence change of `node`: to the node's share, which the purge of a dead node reads
+   * (a key in another slot), then to the room (one script, in the room's slot).
    */
   private async runPresence(
     node: string,
@@ -304,6 +308,11 @@ export class RedisClusterAdapter extends ClusterAdapter {
     exceptConnectionId?: string,
   ): Promise<void> {
     const header = ['P', this.host.nodeId, exceptConnectionId ?? ''].join(SEPARATOR) + SEPARATOR;
+    // The node's share is written first: a node that dies between the two writes leaves a share
+    // that its purge will take back, never a presence that nobody can take back.
+    if (node === this.host.nodeId) {
+      await this.pub!.hincrby(this.channels.nodePresence(node), `${roomId}\u0000${userId}`, delta);
+    }
     await (this.pub as unknown as Commands).presence(
       this.channels.presence(roomId),
       this.channels.presenceNames(roomId),
@@ -318,14 +327,12 @@ export class RedisClusterAdapter extends ClusterAdapter {
       isoNow(),
       this.publishCommand.toUpperCase(),
     );
-    if (node === this.host.nodeId || delta > 0) {
-      await this.pub!.hincrby(this.channels.nodePresence(node), `${roomId}\u0000${userId}`, delta);
-    }
   }
 
   membersChanged(roomId: string, delta: 1 | -1): void {
     if (this.pub?.status !== 'ready') return;
-    this.pub.hincrby(this.channels.roomMembers(), roomId, delta).catch(() => undefined);
+    // Only this node's own counts are written; the cluster total is summed over the live nodes
+    // when asked. Nothing to keep in step, and a dead node's counts vanish with its purge.
     this.pub.hincrby(this.channels.nodeRooms(this.host.nodeId), roomId, delta).catch(() => undefined);
   }
 
@@ -347,12 +354,14 @@ export class RedisClusterAdapter extends ClusterAdapter {
   async roomCounts(): Promise<Map<string, number> | undefined> {
     if (this.pub?.status !== 'ready') return undefined;
     try {
-      const counts = await this.pub.hgetall(this.channels.roomMembers());
-      return new Map(
-        Object.entries(counts)
-          .map(([room, count]) => [room, Number(count)] as const)
-          .filter(([, count]) => count > 0),
-      );
+      const pub = this.pub;
+      const nodes = await pub.zrangebyscore(this.channels.nodes(), Date.now() - this.nodeTimeout, '+inf');
+      const totals = new Map<string, number>();
+      for (const counts of await Promise.all(nodes.map((node) => pub.hgetall(this.channels.nodeRooms(node))))) {
+        for (const [room, count] of Object.entries(counts)) totals.set(room, (totals.get(room) ?? 0) + Number(count));
+      }
+      for (const [room, count] of totals) if (count <= 0) totals.delete(room);
+      return totals;
     } catch {
       return undefined;
     }
@@ -373,12 +382,8 @@ export class RedisClusterAdapter extends ClusterAdapter {
       const names = await pub.hget(this.channels.presenceNames(roomId), userId);
       await this.runPresence(node, roomId, userId, names ?? userId, -Number(count), true);
     }
-    const rooms = await pub.hgetall(this.channels.nodeRooms(node));
     // One command each: in a Redis Cluster these keys live in different slots.
     await Promise.all([
-      ...Object.entries(rooms).map(([roomId, count]) =>
-        pub.hincrby(this.channels.roomMembers(), roomId, -Number(count)),
-      ),
       ...users.map((userId) => pub.hdel(this.channels.online(userId), node)),
       pub.del(this.channels.nodeUsers(node)),
       pub.del(this.channels.nodePresence(node)),
@@ -394,10 +399,10 @@ export class RedisClusterAdapter extends ClusterAdapter {
     });
   }
 
-  private async subscribe(...channels: string[]): Promise<void> {
+  private async subscribe(channel: string): Promise<void> {
     try {
-      if (this.sharded) await this.sub?.ssubscribe(...channels);
-      else await this.sub?.subscribe(...channels);
+      if (this.sharded) await this.sub?.ssubscribe(channel);
+      else await this.sub?.subscribe(channel);
     } catch (error) {
       // Re-subscribed by ioredis when the connection comes back.
       this.logger.warn(`subscribe failed (${(error as Error).message}); it is retried on reconnect`);

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import {
   ClusterChannels,
   ConnectionManager,
@@ -9,7 +9,7 @@ import {
   RoomManager,
   SessionManager,
 } from '../../lib/index.js';
-import { TestRedis } from '../support/redis-server.js';
+import { TestRedis, TestRedisCluster } from '../support/redis-server.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { type Frame, TestClient } from '../support/test-client.js';
 import { hsToken, TEST_SECRET } from '../support/tokens.js';
@@ -22,8 +22,40 @@ const until = async (predicate: () => boolean | Promise<boolean>, timeoutMs = 50
   }
 };
 
-describe('Redis cluster adapter: two nodes (e2e)', () => {
-  let redis: TestRedis;
+/** A standalone redis-server, or a 3-master Redis Cluster (sharded pub/sub), of the test's own. */
+interface Backend {
+  adapter(prefix: string): RedisClusterAdapter;
+  client(): Redis | Cluster;
+  publish(client: Redis | Cluster, channel: string, message: string): Promise<unknown>;
+  stop(): Promise<void>;
+}
+
+async function standalone(): Promise<Backend> {
+  const redis = await TestRedis.start();
+  return {
+    adapter: (prefix) => new RedisClusterAdapter({ url: redis.url, prefix, heartbeatInterval: 200, nodeTimeout: 1000 }),
+    client: () => new Redis(redis.port, '127.0.0.1'),
+    publish: (client, channel, message) => client.publish(channel, message),
+    stop: () => redis.stop(),
+  };
+}
+
+async function redisCluster(): Promise<Backend> {
+  const cluster = await TestRedisCluster.start(3);
+  return {
+    adapter: (prefix) =>
+      new RedisClusterAdapter({ cluster: { nodes: cluster.nodes }, prefix, heartbeatInterval: 200, nodeTimeout: 1000 }),
+    client: () => new Cluster(cluster.nodes),
+    publish: (client, channel, message) => client.spublish(channel, message),
+    stop: () => cluster.stop(),
+  };
+}
+
+describe.each([
+  ['a standalone redis-server', standalone],
+  ['a 3-master Redis Cluster (sharded pub/sub)', redisCluster],
+])('Redis cluster adapter: two nodes on %s (e2e)', (_name, backendFactory) => {
+  let backend: Backend;
   let a: TestApp;
   let b: TestApp;
   const clients: TestClient[] = [];
@@ -34,7 +66,7 @@ describe('Redis cluster adapter: two nodes (e2e)', () => {
       nodeId,
       auth: { secret: TEST_SECRET },
       rateLimit: false,
-      cluster: new RedisClusterAdapter({ url: redis.url, prefix, heartbeatInterval: 200, nodeTimeout: 1000 }),
+      cluster: backend.adapter(prefix),
     });
 
   async function login(app: TestApp, userId: string, roles: string[] = []): Promise<TestClient> {
@@ -48,10 +80,10 @@ describe('Redis cluster adapter: two nodes (e2e)', () => {
     client.request({ type: 'join_room', id: `j-${Math.random()}`, data: { room_id: roomId } });
 
   beforeAll(async () => {
-    redis = await TestRedis.start();
+    backend = await backendFactory();
     a = await node('node-a');
     b = await node('node-b');
-  });
+  }, 30_000);
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((c) => c.close()));
     await until(() => a.app.get(ConnectionManager).count + b.app.get(ConnectionManager).count === 0);
@@ -59,7 +91,7 @@ describe('Redis cluster adapter: two nodes (e2e)', () => {
   afterAll(async () => {
     await a.close();
     await b.close();
-    await redis.stop();
+    await backend.stop();
   });
 
   it('reports redis up in health', () => {
@@ -113,11 +145,20 @@ describe('Redis cluster adapter: two nodes (e2e)', () => {
     const sender = await login(a, 'ann');
     const tabOnA = await login(a, 'bob');
     const tabOnB = await login(b, 'bob');
+    // Once a user is visible online cluster-wide, messages to it arrive (the node subscribed first).
+    await until(() => a.app.get(RoomManager).isUserOnline('bob'));
+    await until(
+      async () =>
+        await (a.app.get(RoomManager) as unknown as { cluster: RedisClusterAdapter }).cluster.isUserOnlineElsewhere(
+          'bob',
+        ),
+    );
     sender.send({ type: 'private_message', data: { target_user_id: 'bob', content: 'hi bob' } });
     for (const tab of [tabOnA, tabOnB]) {
       expect((await tab.next('private_message')).data).toMatchObject({ from_user_id: 'ann', content: 'hi bob' });
     }
     const onlyOnB = await login(b, 'carl');
+    await until(() => a.app.get(RoomManager).isUserOnline('carl'));
     sender.send({ type: 'private_message', data: { target_user_id: 'carl', content: 'across' } });
     expect((await onlyOnB.next('private_message')).data.content).toBe('across');
     expect(
@@ -166,11 +207,7 @@ describe('Redis cluster adapter: two nodes (e2e)', () => {
     const { RealtimeEmitter, RealtimeEmitterModule } = await import('../../lib/index.js');
     class WorkerModule {}
     Module({
-      imports: [
-        RealtimeEmitterModule.forRoot({
-          cluster: new RedisClusterAdapter({ url: redis.url, prefix, heartbeatInterval: 200, nodeTimeout: 1000 }),
-        }),
-      ],
+      imports: [RealtimeEmitterModule.forRoot({ cluster: backend.adapter(prefix) })],
     })(WorkerModule);
     const worker = await NestFactory.createApplicationContext(WorkerModule, { logger: false });
     const emitter = worker.get(RealtimeEmitter);
@@ -200,6 +237,16 @@ describe('Redis cluster adapter: two nodes (e2e)', () => {
       room: 'p-room',
       data: { room_id: 'p-room', joins: [{ user_id: 'kim' }], leaves: [] },
     });
+    // Cluster presence is eventually consistent: wait until the second tab's count has landed.
+    const kimCount = async () =>
+      (
+        (await observer.request({ type: 'presence', id: `pw-${Math.random()}`, data: { room_id: 'p-room' } })).data
+          .users as {
+          user_id: string;
+          connections: number;
+        }[]
+      ).find((u) => u.user_id === 'kim')?.connections;
+    await until(async () => (await kimCount()) === 2);
     for (const client of [observer, tabB]) {
       const state = await client.request({ type: 'presence', id: `ps-${Math.random()}`, data: { room_id: 'p-room' } });
       expect(state.data.users).toEqual(
@@ -209,8 +256,10 @@ describe('Redis cluster adapter: two nodes (e2e)', () => {
         ]),
       );
     }
-    const listed = await b.app.get(RoomManager).clusterList();
-    expect(listed.find((r) => r.id === 'p-room')?.client_count).toBe(3);
+    const count = async (app: TestApp, roomId: string) =>
+      (await app.app.get(RoomManager).clusterList()).find((r) => r.id === roomId)?.client_count;
+    await until(async () => (await count(b, 'p-room')) === 3);
+    expect(await count(a, 'p-room')).toBe(3);
     await tabA.request({ type: 'leave_room', id: 'l1', data: { room_id: 'p-room' } });
     await new Promise((resolve) => setTimeout(resolve, 150));
     expect(observer.frames.filter((f) => f.type === 'presence_diff')).toHaveLength(1);
@@ -229,7 +278,7 @@ describe('Redis cluster adapter: two nodes (e2e)', () => {
     const doomed = await login(c, 'zed');
     await join(doomed, 'd-room');
     expect((await observer.next('presence_diff')).data.joins).toEqual([{ user_id: 'zed', username: 'zed' }]);
-    expect(await a.app.get(RoomManager).isUserOnline('zed')).toBe(true);
+    await until(() => a.app.get(RoomManager).isUserOnline('zed'));
     // Crash node C: no more heartbeats, no goodbye.
     const adapter = (
       c.app.get(RoomManager) as unknown as {
@@ -243,8 +292,10 @@ describe('Redis cluster adapter: two nodes (e2e)', () => {
     const left = await observer.next('presence_diff', 5000);
     expect(left.data).toEqual({ room_id: 'd-room', joins: [], leaves: [{ user_id: 'zed', username: 'zed' }] });
     expect(await a.app.get(RoomManager).isUserOnline('zed')).toBe(false);
-    const listed = await a.app.get(RoomManager).clusterList();
-    expect(listed.find((r) => r.id === 'd-room')?.client_count).toBe(1);
+    // The counts are taken back right after the leaves are announced.
+    await until(
+      async () => (await a.app.get(RoomManager).clusterList()).find((r) => r.id === 'd-room')?.client_count === 1,
+    );
     doomed.socket.terminate();
     await c.close();
   });
@@ -258,13 +309,13 @@ describe('Redis cluster adapter: two nodes (e2e)', () => {
   it('drops a malformed publication without affecting delivery', async () => {
     const member = await login(b, 'bob');
     await join(member, 'guarded');
-    const raw = new Redis(redis.port, '127.0.0.1');
+    const raw = backend.client();
     const channels = new ClusterChannels(prefix);
     // Each reaches node B (publish returns the number of receivers) and is dropped there.
-    expect(await raw.publish(channels.room('guarded'), 'R\nevil\n\n{not json')).toBe(1);
-    expect(await raw.publish(channels.room('guarded'), 'Z\ngarbage')).toBe(1);
-    expect(await raw.publish(channels.room('guarded'), 'R\nevil\n\n{"type":"x","room":"elsewhere"}')).toBe(1);
-    expect(await raw.publish(channels.all(), 'A\nevil\n[1,2]')).toBe(2);
+    expect(await backend.publish(raw, channels.room('guarded'), 'R\nevil\n\n{not json')).toBe(1);
+    expect(await backend.publish(raw, channels.room('guarded'), 'Z\ngarbage')).toBe(1);
+    expect(await backend.publish(raw, channels.room('guarded'), 'R\nevil\n\n{"type":"x","room":"elsewhere"}')).toBe(1);
+    expect(await backend.publish(raw, channels.all(), 'A\nevil\n[1,2]')).toBe(2);
     raw.disconnect();
     await a.app.get(RoomManager).broadcast('guarded', 'chat_message', { content: 'still fine' });
     expect((await member.next('chat_message')).data.content).toBe('still fine');
