@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { connectOptions, open } from './echo.mjs';
+import { joinRoom } from './fanout.mjs';
 import { percentile } from './lib/stats.mjs';
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -49,19 +50,6 @@ export async function startRedis() {
         child.kill('SIGKILL');
       }),
   };
-}
-
-function joinRoom(ws, roomId) {
-  return new Promise((resolve) => {
-    const onMessage = (raw) => {
-      if (raw.toString().includes('"room_joined"')) {
-        ws.off('message', onMessage);
-        resolve();
-      }
-    };
-    ws.on('message', onMessage);
-    ws.send(JSON.stringify({ type: 'join_room', id: 'j', data: { room_id: roomId } }));
-  });
 }
 
 export async function runClusterFanout(

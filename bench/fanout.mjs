@@ -3,7 +3,8 @@ import { percentile } from './lib/stats.mjs';
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function joinRoom(ws, roomId) {
+/** Joins a room and resolves on `room_joined`. */
+export function joinRoom(ws, roomId) {
   return new Promise((resolve) => {
     const onMessage = (raw) => {
       if (raw.toString().includes('"room_joined"')) {

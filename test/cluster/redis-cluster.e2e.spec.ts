@@ -13,14 +13,7 @@ import { TestRedis, TestRedisCluster } from '../support/redis-server.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { type Frame, TestClient } from '../support/test-client.js';
 import { hsToken, TEST_SECRET } from '../support/tokens.js';
-
-const until = async (predicate: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> => {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-};
+import { until } from '../support/until.js';
 
 /** A standalone redis-server, or a 3-master Redis Cluster (sharded pub/sub), of the test's own. */
 interface Backend {

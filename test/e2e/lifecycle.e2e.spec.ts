@@ -3,14 +3,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { ConnectionManager, OnMessage, RealtimeHealth, RealtimeStats } from '../../lib/index.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { TestClient, upgradeStatus } from '../support/test-client.js';
-
-const until = async (predicate: () => boolean, timeoutMs = 3000): Promise<void> => {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-};
+import { until } from '../support/until.js';
 
 /** Handlers that finish only when the test releases them. */
 @Injectable()

@@ -12,14 +12,7 @@ import { createTestApp, type TestApp } from '../support/test-app.js';
 import { type Frame, TestClient } from '../support/test-client.js';
 import { hsToken, TEST_SECRET } from '../support/tokens.js';
 import { ClosedRoomsGuard, RoomEventRecorder, VipJoinPolicy } from './rooms-fixtures.js';
-
-const until = async (predicate: () => boolean, timeoutMs = 5000): Promise<void> => {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-};
+import { until } from '../support/until.js';
 
 const ROOM_SETTINGS = (roomId: string) =>
   roomId.startsWith('big-')

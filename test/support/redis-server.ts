@@ -12,6 +12,15 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
+/** Resolves once a redis-server accepts TCP on `port` (10 s at most). */
+async function waitForPort(port: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await portOpen(port))) {
+    if (Date.now() > deadline) throw new Error(`redis-server did not start on ${port}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
 /** A free TCP port on loopback. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -63,10 +72,7 @@ export class TestRedis {
     );
     const deadline = Date.now() + 10_000;
     // Wait for the port with plain TCP first: a refused ioredis connect leaves timers behind.
-    while (!(await portOpen(this.port))) {
-      if (Date.now() > deadline) throw new Error(`redis-server did not start on ${this.port}`);
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+    await waitForPort(this.port);
     for (;;) {
       const client = new Redis({
         port: this.port,
@@ -150,13 +156,7 @@ export class TestRedisCluster {
         { stdio: 'ignore' },
       ),
     );
-    for (const port of ports) {
-      const deadline = Date.now() + 10_000;
-      while (!(await portOpen(port))) {
-        if (Date.now() > deadline) throw new Error(`redis-server did not start on ${port}`);
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
-    }
+    for (const port of ports) await waitForPort(port);
     await new Promise<void>((resolve, reject) => {
       const create = spawn(
         'redis-cli',
