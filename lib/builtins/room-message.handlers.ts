@@ -9,6 +9,8 @@ import { isoNow } from '../utils/clock.js';
 import { requireString } from './payload.js';
 import { senderOf } from './sender-identity.js';
 
+const noReply = (): void => undefined;
+
 /** Payload of `chat_message` (PROTOCOL.md). */
 export interface ChatMessageData {
   room_id: string;
@@ -41,7 +43,7 @@ export class RoomMessageHandlers {
   }
 
   @OnMessage('chat', { reply: 'chat_message' })
-  chat(@Connection() connection: RealtimeConnection, @Message() message: Envelope): void {
+  chat(@Connection() connection: RealtimeConnection, @Message() message: Envelope): Promise<void> {
     const roomId = requireString(message.data, 'room_id');
     const content = requireString(message.data, 'content');
     if (!this.rooms.isMember(connection, roomId)) throw new NotInRoomException(roomId);
@@ -54,7 +56,8 @@ export class RoomMessageHandlers {
       timestamp: isoNow(),
     };
     // Local delivery happens inside this call; with a cluster the frame comes back through it.
-    void this.rooms.broadcast(roomId, 'chat_message', data);
+    // The promise goes back to the dispatcher, so a failure becomes an error frame, not a crash.
+    return this.rooms.broadcast(roomId, 'chat_message', data).then(noReply);
   }
 
   @OnMessage('presence', { reply: 'presence_state' })

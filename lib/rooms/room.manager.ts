@@ -344,12 +344,19 @@ export class RoomManager {
    * Broadcasts `{ type, room, seq, epoch, data }` to every member of the room on this node,
    * serialized once.
    */
-  broadcast(roomId: string, type: string, data: unknown, options: BroadcastOptions = {}): Promise<BroadcastResult> {
+  // `async` so that every failure is a rejection; it runs synchronously up to the cluster call,
+  // so without a cluster the frame is delivered before this returns.
+  async broadcast(
+    roomId: string,
+    type: string,
+    data: unknown,
+    options: BroadcastOptions = {},
+  ): Promise<BroadcastResult> {
     this.assertRoomId(roomId);
     const except =
       typeof options.except === 'string' ? this.connections.get(options.except) : (options.except ?? undefined);
     if (this.cluster.status !== 'off') return this.broadcastThroughCluster(roomId, type, data, except, options);
-    return Promise.resolve(this.broadcastLocally(roomId, type, data, except, options));
+    return this.broadcastLocally(roomId, type, data, except, options);
   }
 
   /**
