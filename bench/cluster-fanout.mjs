@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { connectOptions, open } from './echo.mjs';
-import { joinRoom } from './fanout.mjs';
+import WebSocket from 'ws';
 import { percentile } from './lib/stats.mjs';
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -52,9 +52,61 @@ export async function startRedis() {
   };
 }
 
+/**
+ * Socket.IO's wire format (Engine.IO 4 over a plain WebSocket): `40` connects to the default
+ * namespace, events are `42["name",data]`, and the server's ping `2` is answered with `3`.
+ */
+export const socketIoClient = {
+  url: (port) => `ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`,
+  open(url) {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, { perMessageDeflate: false });
+      ws.once('error', reject);
+      const onMessage = (raw) => {
+        const text = raw.toString();
+        if (text.startsWith('0')) ws.send('40');
+        else if (text.startsWith('42["connected"')) {
+          ws.off('message', onMessage);
+          ws.on('message', (data) => data.toString() === '2' && ws.send('3'));
+          resolve(ws);
+        }
+      };
+      ws.on('message', onMessage);
+    });
+  },
+  send: (ws, type, data) => ws.send(`42${JSON.stringify([type, data])}`),
+  parse(raw) {
+    const text = raw.toString();
+    if (!text.startsWith('42')) return undefined;
+    const [type, data] = JSON.parse(text.slice(2));
+    return { type, data };
+  },
+};
+
+/** This project's wire format. */
+export const jsonClient = {
+  url: (port) => `ws://127.0.0.1:${port}/ws`,
+  open: (url, connect) => open(url, connect),
+  send: (ws, type, data) => ws.send(JSON.stringify({ type, id: 'j', data })),
+  parse: (raw) => JSON.parse(raw),
+};
+
+function joinWith(client, ws, roomId) {
+  return new Promise((resolve) => {
+    const onMessage = (raw) => {
+      if (client.parse(raw)?.type === 'room_joined') {
+        ws.off('message', onMessage);
+        resolve();
+      }
+    };
+    ws.on('message', onMessage);
+    client.send(ws, 'join_room', { room_id: roomId });
+  });
+}
+
 export async function runClusterFanout(
   servers,
-  { subscribers = 2000, rate = 50, durationMs = 5000, connect = {} } = {},
+  { subscribers = 2000, rate = 50, durationMs = 5000, connect = {}, client = jsonClient } = {},
 ) {
   const roomId = 'fanout';
   const sockets = [];
@@ -62,14 +114,14 @@ export async function runClusterFanout(
     const batch = await Promise.all(
       Array.from({ length: Math.min(250, subscribers - i) }, (_, j) => {
         const server = servers[(i + j) % servers.length];
-        return open(`ws://127.0.0.1:${server.port}/ws`, connectOptions(connect, i + j));
+        return client.open(client.url(server.port), connectOptions(connect, i + j));
       }),
     );
-    await Promise.all(batch.map((ws) => joinRoom(ws, roomId)));
+    await Promise.all(batch.map((ws) => joinWith(client, ws, roomId)));
     sockets.push(...batch);
   }
-  const publisher = await open(`ws://127.0.0.1:${servers[0].port}/ws`, connectOptions(connect, subscribers));
-  await joinRoom(publisher, roomId);
+  const publisher = await client.open(client.url(servers[0].port), connectOptions(connect, subscribers));
+  await joinWith(client, publisher, roomId);
   await sleep(300);
 
   const total = Math.round((rate * durationMs) / 1000);
@@ -79,8 +131,8 @@ export async function runClusterFanout(
   sockets.forEach((ws, index) => {
     ws.on('error', () => undefined);
     ws.on('message', (raw) => {
-      const frame = JSON.parse(raw);
-      if (frame.type !== 'chat_message') return;
+      const frame = client.parse(raw);
+      if (frame?.type !== 'chat_message') return;
       received++;
       if (index % 10 === 0) latencies.push(Number(process.hrtime.bigint() - sentAt[Number(frame.data.content)]) / 1e6);
     });
@@ -93,7 +145,7 @@ export async function runClusterFanout(
     const wait = Number(due - process.hrtime.bigint()) / 1e6;
     if (wait > 1) await sleep(wait);
     sentAt[n] = process.hrtime.bigint();
-    publisher.send(JSON.stringify({ type: 'chat', data: { room_id: roomId, content: String(n) } }));
+    client.send(publisher, 'chat', { room_id: roomId, content: String(n) });
   }
   const expected = total * subscribers;
   const deadline = Date.now() + 10_000;

@@ -12,7 +12,7 @@ import { JwtService } from '@nestjs/jwt';
 import { runEcho } from './echo.mjs';
 import { runIdle } from './idle.mjs';
 import { runFanout } from './fanout.mjs';
-import { runClusterFanout, startRedis } from './cluster-fanout.mjs';
+import { jsonClient, runClusterFanout, socketIoClient, startRedis } from './cluster-fanout.mjs';
 import { fmt, table } from './lib/stats.mjs';
 import { ServerProcess } from './lib/server-process.mjs';
 
@@ -192,6 +192,10 @@ if (scenarios.includes('cluster')) {
   const starts = {
     raw: (redisUrl) => (p) =>
       new ServerProcess('raw ws + redis', `${root}/bench/servers/raw-ws-redis.mjs`, p, { REDIS_URL: redisUrl }),
+    socketio: (redisUrl) => (p) =>
+      new ServerProcess('socket.io + redis adapter', `${root}/bench/servers/socketio-redis.mjs`, p, {
+        REDIS_URL: redisUrl,
+      }),
     sample: (redisUrl) => (p) =>
       new ServerProcess('nest-realtime sample (redis)', `${root}/dist-sample/sample/main.js`, p, {
         LOG_LEVEL: 'warn',
@@ -201,15 +205,22 @@ if (scenarios.includes('cluster')) {
         RATE_LIMIT_BURST: '100000000',
       }),
   };
-  const all = { raw: [], sample: [] };
+  const kinds = ['raw', 'socketio', 'sample'];
+  const all = { raw: [], socketio: [], sample: [] };
   for (let round = 0; round < rounds; round++) {
-    for (const kind of round % 2 === 0 ? ['raw', 'sample'] : ['sample', 'raw']) {
+    for (const kind of kinds.map((_, i) => kinds[(i + round) % kinds.length])) {
       const redis = await startRedis();
       const nodes = [starts[kind](redis.url)(port++), starts[kind](redis.url)(port++)];
       try {
         await Promise.all(nodes.map((n) => n.ready()));
         all[kind].push(
-          await runClusterFanout(nodes, { subscribers: 2000, rate: 50, durationMs, connect: targets[kind].connect }),
+          await runClusterFanout(nodes, {
+            subscribers: 2000,
+            rate: 50,
+            durationMs,
+            connect: kind === 'sample' ? targets.sample.connect : {},
+            client: kind === 'socketio' ? socketIoClient : jsonClient,
+          }),
         );
       } finally {
         await Promise.all(nodes.map((n) => n.stop()));
@@ -217,14 +228,14 @@ if (scenarios.includes('cluster')) {
       }
     }
   }
-  const m = { raw: median(all.raw), sample: median(all.sample) };
+  const m = { raw: median(all.raw), socketio: median(all.socketio), sample: median(all.sample) };
   results.cluster = { medians: m, rounds: all };
   console.log(
     `\nCluster fan-out, 2 nodes, one room, 2000 subscribers split across them, 50 msg/s (median of ${rounds} rounds)`,
   );
   table(
-    ['raw', 'sample'].map((k) => ({
-      server: k === 'raw' ? 'raw ws + redis relay' : 'sample (REDIS_URL)',
+    kinds.map((k) => ({
+      server: { raw: 'raw ws + redis relay', socketio: 'socket.io + redis adapter', sample: 'sample (REDIS_URL)' }[k],
       'deliveries/s': fmt(m[k].deliveriesPerSec, 0),
       'p50 ms': fmt(m[k].p50Ms),
       'p99 ms': fmt(m[k].p99Ms),
@@ -233,7 +244,9 @@ if (scenarios.includes('cluster')) {
     })),
   );
   console.log(
-    `sample / relay: CPU per delivery ${ratio(m.sample.cpuUsPerDelivery, m.raw.cpuUsPerDelivery)}, ` +
+    `sample / socket.io: CPU per delivery ${ratio(m.sample.cpuUsPerDelivery, m.socketio.cpuUsPerDelivery)}; ` +
+      `socket.io / relay ${ratio(m.socketio.cpuUsPerDelivery, m.raw.cpuUsPerDelivery)}; ` +
+      `sample / relay: CPU per delivery ${ratio(m.sample.cpuUsPerDelivery, m.raw.cpuUsPerDelivery)}, ` +
       `deliveries/s ${ratio(m.sample.deliveriesPerSec, m.raw.deliveriesPerSec)}, p99 ${ratio(m.sample.p99Ms, m.raw.p99Ms)}`,
   );
 }
