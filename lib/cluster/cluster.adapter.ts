@@ -27,6 +27,19 @@ export interface RoomFrameParts {
   suffix: string;
 }
 
+/**
+ * Serializes a room broadcast once, as the parts around `seq` and `epoch`, which only the cluster
+ * can fill in. Used by every publisher (nodes and the emitter) so that all frames have one shape.
+ */
+export function roomFrameParts(roomId: string, type: string, data: unknown, timestamp: string): RoomFrameParts {
+  const body = data === undefined ? '' : `,"data":${JSON.stringify(data)}`;
+  return {
+    prefix: `{"type":${JSON.stringify(type)},"room":${JSON.stringify(roomId)},"seq":`,
+    middle: ',"epoch":"',
+    suffix: `"${body},"timestamp":"${timestamp}"}`,
+  };
+}
+
 /** The result of sequencing a room broadcast. */
 export interface Sequenced {
   seq: number;

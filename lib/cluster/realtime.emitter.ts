@@ -9,7 +9,7 @@ import {
 } from '@nestjs/common';
 import { isValidRoomId, ROOM_ID_RULE } from '../rooms/room-id.js';
 import { isoNow } from '../utils/clock.js';
-import { ClusterAdapter, type ClusterHost, type Sequenced } from './cluster.adapter.js';
+import { ClusterAdapter, type ClusterHost, roomFrameParts, type Sequenced } from './cluster.adapter.js';
 
 const EMITTER_ADAPTER = Symbol('REALTIME_EMITTER_ADAPTER');
 
@@ -45,12 +45,7 @@ export class RealtimeEmitter implements OnModuleInit, OnApplicationShutdown {
   /** Broadcasts `{ type, room, seq, epoch, data }` to the room's members on every node. */
   async toRoom(roomId: string, type: string, data: unknown): Promise<Sequenced> {
     if (!isValidRoomId(roomId)) throw new TypeError(ROOM_ID_RULE);
-    const body = data === undefined ? '' : `,"data":${JSON.stringify(data)}`;
-    const sequenced = await this.adapter.publishRoom(roomId, {
-      prefix: `{"type":${JSON.stringify(type)},"room":${JSON.stringify(roomId)},"seq":`,
-      middle: ',"epoch":"',
-      suffix: `"${body},"timestamp":"${isoNow()}"}`,
-    });
+    const sequenced = await this.adapter.publishRoom(roomId, roomFrameParts(roomId, type, data, isoNow()));
     if (!sequenced) throw new Error(`RealtimeEmitter: the cluster is ${this.adapter.status}; nothing was sent`);
     return sequenced;
   }

@@ -48,27 +48,32 @@ function sumMaps<K>(read: (stats: Stats) => ReadonlyMap<K, number>): Map<K, numb
   return totals;
 }
 
-function setCounter(metric: Counter<string>, value: number): void {
-  metric.reset();
-  metric.inc(value);
+/** A counter without labels whose value is `read` summed over the live stats. */
+function scalarCounter(name: string, help: string, read: (stats: Stats) => number) {
+  return {
+    name,
+    help,
+    collect(this: Counter<string>) {
+      this.reset();
+      this.inc(sum(read));
+    },
+  };
 }
 
-function setGauge(metric: Gauge<string>, value: number): void {
-  metric.set(value);
+/** A gauge without labels whose value is `read` summed over the live stats. */
+function scalarGauge(name: string, help: string, read: (stats: Stats) => number) {
+  return {
+    name,
+    help,
+    collect(this: Gauge<string>) {
+      this.set(sum(read));
+    },
+  };
 }
 
 /** Option objects for willsoto's providers: name, help, labels and how to read the value. */
 export const COUNTER_DEFINITIONS = [
-  {
-    name: METRIC.totalConnections,
-    help: 'WebSocket connections accepted since start',
-    collect(this: Counter<string>) {
-      setCounter(
-        this,
-        sum((s) => s.totalConnections),
-      );
-    },
-  },
+  scalarCounter(METRIC.totalConnections, 'WebSocket connections accepted since start', (s) => s.totalConnections),
   {
     name: METRIC.connectionErrors,
     help: 'Upgrades refused (by reason) and socket errors of open connections (reason "socket")',
@@ -92,16 +97,11 @@ export const COUNTER_DEFINITIONS = [
       for (const [type, count] of sumMaps((s) => s.receivedByType)) this.labels(type).inc(count);
     },
   },
-  {
-    name: METRIC.messagesSent,
-    help: 'Frames sent to clients (replies, errors, broadcasts, one per recipient)',
-    collect(this: Counter<string>) {
-      setCounter(
-        this,
-        sum((s) => s.messagesSent),
-      );
-    },
-  },
+  scalarCounter(
+    METRIC.messagesSent,
+    'Frames sent to clients (replies, errors, broadcasts, one per recipient)',
+    (s) => s.messagesSent,
+  ),
   {
     name: METRIC.messageErrors,
     help: 'Error frames sent, by message type and error code',
@@ -137,66 +137,24 @@ export const COUNTER_DEFINITIONS = [
       }
     },
   },
-  {
-    name: METRIC.slowConsumerCloses,
-    help: 'Connections closed with 1013 because they read too slowly',
-    collect(this: Counter<string>) {
-      setCounter(
-        this,
-        sum((s) => s.slowConsumerCloses),
-      );
-    },
-  },
-  {
-    name: METRIC.rateLimited,
-    help: 'Messages refused by the per-connection rate limit',
-    collect(this: Counter<string>) {
-      setCounter(
-        this,
-        sum((s) => s.rateLimited),
-      );
-    },
-  },
-  {
-    name: METRIC.droppedFrames,
-    help: 'Broadcast frames skipped for slow readers (drop policy)',
-    collect(this: Counter<string>) {
-      setCounter(
-        this,
-        sum((s) => s.droppedFrames),
-      );
-    },
-  },
-  {
-    name: METRIC.conflatedFrames,
-    help: 'Broadcast frames replaced by a newer one for slow readers (conflate policy)',
-    collect(this: Counter<string>) {
-      setCounter(
-        this,
-        sum((s) => s.conflatedFrames),
-      );
-    },
-  },
-  {
-    name: METRIC.clusterPublished,
-    help: 'Messages published to the cluster by this node',
-    collect(this: Counter<string>) {
-      setCounter(
-        this,
-        sum((s) => s.clusterPublished),
-      );
-    },
-  },
-  {
-    name: METRIC.clusterReceived,
-    help: 'Messages received from the cluster by this node',
-    collect(this: Counter<string>) {
-      setCounter(
-        this,
-        sum((s) => s.clusterReceived),
-      );
-    },
-  },
+  scalarCounter(
+    METRIC.slowConsumerCloses,
+    'Connections closed with 1013 because they read too slowly',
+    (s) => s.slowConsumerCloses,
+  ),
+  scalarCounter(METRIC.rateLimited, 'Messages refused by the per-connection rate limit', (s) => s.rateLimited),
+  scalarCounter(
+    METRIC.droppedFrames,
+    'Broadcast frames skipped for slow readers (drop policy)',
+    (s) => s.droppedFrames,
+  ),
+  scalarCounter(
+    METRIC.conflatedFrames,
+    'Broadcast frames replaced by a newer one for slow readers (conflate policy)',
+    (s) => s.conflatedFrames,
+  ),
+  scalarCounter(METRIC.clusterPublished, 'Messages published to the cluster by this node', (s) => s.clusterPublished),
+  scalarCounter(METRIC.clusterReceived, 'Messages received from the cluster by this node', (s) => s.clusterReceived),
 ];
 
 /** Bucket, sum and count samples of the latency histogram, summed over the live stats. */
@@ -224,24 +182,6 @@ export function latencySamples(
 }
 
 export const GAUGE_DEFINITIONS = [
-  {
-    name: METRIC.activeConnections,
-    help: 'Open WebSocket connections',
-    collect(this: Gauge<string>) {
-      setGauge(
-        this,
-        sum((s) => s.activeConnections),
-      );
-    },
-  },
-  {
-    name: METRIC.activeRooms,
-    help: 'Rooms with at least one member on this node',
-    collect(this: Gauge<string>) {
-      setGauge(
-        this,
-        sum((s) => s.activeRooms),
-      );
-    },
-  },
+  scalarGauge(METRIC.activeConnections, 'Open WebSocket connections', (s) => s.activeConnections),
+  scalarGauge(METRIC.activeRooms, 'Rooms with at least one member on this node', (s) => s.activeRooms),
 ];

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { BroadcastEngine } from '../broadcast/broadcast.engine.js';
 import { type OutboundFrame, prepareFrame } from '../broadcast/outbound-frame.js';
-import { ClusterAdapter } from '../cluster/cluster.adapter.js';
+import { ClusterAdapter, roomFrameParts } from '../cluster/cluster.adapter.js';
 import { isoNow } from '../utils/clock.js';
 import { ConnectionManager } from '../connections/connection.manager.js';
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
@@ -151,8 +151,13 @@ export class RoomManager {
   deliverClusterPresence(roomId: string, frame: string, exceptConnectionId: string | undefined): void {
     const room = this.rooms.get(roomId);
     if (!room) return;
-    const except = exceptConnectionId === undefined ? undefined : this.connections.get(exceptConnectionId);
+    const except = this.connectionOf(exceptConnectionId);
     this.engine.deliver(room.members, prepareFrame(Buffer.from(frame)), room.settings.slowConsumer, except);
+  }
+
+  /** This node's connection with that id, if any (an `except` given by id, here or by another node). */
+  private connectionOf(connectionId: string | undefined): RealtimeConnection | undefined {
+    return connectionId === undefined ? undefined : this.connections.get(connectionId);
   }
 
   /** Forgets idle sequences of rooms without members (called by the cleanup pass). */
@@ -353,8 +358,7 @@ export class RoomManager {
     options: BroadcastOptions = {},
   ): Promise<BroadcastResult> {
     this.assertRoomId(roomId);
-    const except =
-      typeof options.except === 'string' ? this.connections.get(options.except) : (options.except ?? undefined);
+    const except = typeof options.except === 'string' ? this.connectionOf(options.except) : options.except;
     if (this.cluster.status !== 'off') return this.broadcastThroughCluster(roomId, type, data, except, options);
     return this.broadcastLocally(roomId, type, data, except, options);
   }
@@ -371,9 +375,7 @@ export class RoomManager {
     except: RealtimeConnection | undefined,
     options: BroadcastOptions,
   ): Promise<BroadcastResult> {
-    const head = `{"type":${JSON.stringify(type)},"room":${JSON.stringify(roomId)},"seq":`;
-    const body = data === undefined ? '' : `,"data":${JSON.stringify(data)}`;
-    const parts = { prefix: head, middle: ',"epoch":"', suffix: `"${body},"timestamp":"${isoNow()}"}` };
+    const parts = roomFrameParts(roomId, type, data, isoNow());
     this.statsCounters.clusterPublished++;
     const sequenced = await this.cluster.publishRoom(roomId, parts, except?.id);
     if (!sequenced) return this.broadcastLocally(roomId, type, data, except, options);
@@ -405,7 +407,7 @@ export class RoomManager {
   deliverClusterFrame(roomId: string, frame: string, type: string, exceptConnectionId: string | undefined): number {
     const room = this.rooms.get(roomId);
     if (!room) return 0;
-    const except = exceptConnectionId === undefined ? undefined : this.connections.get(exceptConnectionId);
+    const except = this.connectionOf(exceptConnectionId);
     return this.engine.deliver(
       room.members,
       prepareFrame(Buffer.from(frame)),

@@ -12,6 +12,11 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
+/** A loopback redis-server on `port` that keeps nothing on disk. */
+function serverArgs(port: number): string[] {
+  return ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+}
+
 /** Resolves once a redis-server accepts TCP on `port` (10 s at most). */
 async function waitForPort(port: number): Promise<void> {
   const deadline = Date.now() + 10_000;
@@ -54,22 +59,7 @@ export class TestRedis {
 
   /** (Re)starts the server on the same port, empty. */
   async spawn(): Promise<void> {
-    this.process = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(this.port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--protected-mode',
-        'no',
-      ],
-      { stdio: 'ignore' },
-    );
+    this.process = spawn('redis-server', [...serverArgs(this.port), '--protected-mode', 'no'], { stdio: 'ignore' });
     const deadline = Date.now() + 10_000;
     // Wait for the port with plain TCP first: a refused ioredis connect leaves timers behind.
     await waitForPort(this.port);
@@ -136,14 +126,7 @@ export class TestRedisCluster {
       spawn(
         'redis-server',
         [
-          '--port',
-          String(port),
-          '--bind',
-          '127.0.0.1',
-          '--save',
-          '',
-          '--appendonly',
-          'no',
+          ...serverArgs(port),
           '--cluster-enabled',
           'yes',
           '--cluster-config-file',
