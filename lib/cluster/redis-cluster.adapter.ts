@@ -277,7 +277,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
     exceptConnectionId: string | undefined,
     history: HistoryLimits,
   ): Promise<Sequenced | undefined> {
-    if (this.pub?.status !== 'ready') return undefined;
+    if (this.pub?.status !== 'ready') return this.fallBack();
     const header = ['R', this.host.nodeId, exceptConnectionId ?? ''].join(SEPARATOR) + SEPARATOR;
     try {
       const [seq, epoch] = (await (this.pub as unknown as Commands).publishRoom(
@@ -300,7 +300,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
       return sequenced;
     } catch (error) {
       this.logger.warn(`room publish failed, delivering on this node only: ${(error as Error).message}`);
-      return undefined;
+      return this.fallBack();
     }
   }
 
@@ -579,6 +579,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
           typeof parsed.epoch !== 'string'
         )
           throw new Error('bad room frame');
+        if (this.alreadyDelivered(roomId, parsed.seq, parsed.epoch)) return;
         this.roomFrameArrived(roomId, parsed.seq, parsed.epoch);
         this.host.deliverRoom(roomId, frame, parsed.type, parts[2] || undefined, parsed.seq, parsed.epoch);
       } else if (origin === this.host.nodeId) {
@@ -654,13 +655,20 @@ export class RedisClusterAdapter extends ClusterAdapter {
     exceptConnectionId: string | undefined,
   ): void {
     if (!this.rooms.has(roomId)) return;
-    const seen = this.delivered.get(roomId);
-    if (seen !== undefined && seen.epoch === sequenced.epoch && seen.seq >= sequenced.seq) return;
+    if (this.alreadyDelivered(roomId, sequenced.seq, sequenced.epoch)) return;
     let pending = this.unechoed.get(roomId);
     if (pending === undefined) this.unechoed.set(roomId, (pending = []));
     // Bounded: echoes missing while the connection stays up would be a Redis fault, not load.
     if (pending.length >= MAX_UNECHOED_PER_ROOM) pending.shift();
     pending.push({ ...sequenced, parts, exceptConnectionId });
+    // Published while the subscriber connection is down: no echo will come.
+    if (this.sub?.status !== 'ready') this.deliverUnechoed();
+  }
+
+  /** Whether a room frame was already delivered here (its echo after a local fallback delivery). */
+  private alreadyDelivered(roomId: string, seq: number, epoch: string): boolean {
+    const seen = this.delivered.get(roomId);
+    return seen !== undefined && seen.epoch === epoch && seen.seq >= seq;
   }
 
   /** Bookkeeping of the last frame delivered per room, and of the echoes still awaited. */
@@ -686,8 +694,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
     for (const [roomId, frames] of pending) {
       for (const { seq, epoch, parts, exceptConnectionId } of frames) {
         if (!this.rooms.has(roomId)) break;
-        const seen = this.delivered.get(roomId);
-        if (seen !== undefined && seen.epoch === epoch && seen.seq >= seq) continue;
+        if (this.alreadyDelivered(roomId, seq, epoch)) continue;
         this.roomFrameArrived(roomId, seq, epoch);
         const frame = parts.prefix + seq + parts.middle + epoch + parts.suffix;
         this.host.deliverRoom(roomId, frame, typeOf(parts), exceptConnectionId, seq, epoch);
@@ -696,6 +703,16 @@ export class RedisClusterAdapter extends ClusterAdapter {
     this.logger.warn(
       `delivered ${pending.length} room(s)' own frames whose echo was lost with the subscriber connection`,
     );
+  }
+
+  /**
+   * Redis cannot take a publication: the caller delivers it on this node. Own frames still
+   * awaiting their echo go first, so that local members keep this node's publishing order (an
+   * echo that arrives after all is recognised by its seq and dropped).
+   */
+  private fallBack(): undefined {
+    this.deliverUnechoed();
+    return undefined;
   }
 
   /** Own frames awaiting their echo (for leak checks). */
