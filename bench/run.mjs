@@ -1,10 +1,10 @@
 // Runs the benchmarks: each scenario against a raw `ws` server, the module without auth and the
 // sample app (authenticated, as users run it), each server in its own process, in one run, and
 // prints the figures and the ratios.
-//   npm run bench                 # echo and idle
+//   npm run bench                 # every scenario
 //   npm run bench -- echo         # one scenario
 // Environment: BENCH_DURATION_MS (echo, default 5000), BENCH_IDLE (idle connections, 10000),
-// BENCH_ROUNDS (default 3).
+// BENCH_ROUNDS (default 3); BENCH_SUBS_* for `subscriptions` (see subscriptions.mjs and README.md).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -13,19 +13,25 @@ import { runEcho } from './echo.mjs';
 import { runIdle } from './idle.mjs';
 import { runFanout } from './fanout.mjs';
 import { jsonClient, runClusterFanout, socketIoClient, startRedis } from './cluster-fanout.mjs';
+import { printSubscriptions, runSubscriptions } from './subscriptions.mjs';
 import { fmt, table } from './lib/stats.mjs';
 import { ServerProcess } from './lib/server-process.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const scenarios = process.argv.slice(2).length ? process.argv.slice(2) : ['echo', 'idle', 'fanout', 'cluster'];
+const scenarios = process.argv.slice(2).length
+  ? process.argv.slice(2)
+  : ['echo', 'idle', 'fanout', 'cluster', 'subscriptions'];
 const durationMs = Number(process.env.BENCH_DURATION_MS ?? 5000);
 const idleConnections = Number(process.env.BENCH_IDLE ?? 10_000);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 if (rounds < 1) throw new Error('BENCH_ROUNDS must be at least 1');
 
-execFileSync(process.execPath, [`${root}/node_modules/typescript/bin/tsc`, '-p', `${root}/tsconfig.sample.json`], {
-  stdio: 'inherit',
-});
+// The sample is built for the scenarios that run it (`subscriptions` runs no server).
+if (scenarios.some((s) => s !== 'subscriptions')) {
+  execFileSync(process.execPath, [`${root}/node_modules/typescript/bin/tsc`, '-p', `${root}/tsconfig.sample.json`], {
+    stdio: 'inherit',
+  });
+}
 
 const secret = 'bench-secret-0123456789abcdef0123456789';
 const jwt = new JwtService({ secret });
@@ -249,6 +255,12 @@ if (scenarios.includes('cluster')) {
       `sample / relay: CPU per delivery ${ratio(m.sample.cpuUsPerDelivery, m.raw.cpuUsPerDelivery)}, ` +
       `deliveries/s ${ratio(m.sample.deliveriesPerSec, m.raw.deliveriesPerSec)}, p99 ${ratio(m.sample.p99Ms, m.raw.p99Ms)}`,
   );
+}
+
+if (scenarios.includes('subscriptions')) {
+  // Per-room channels against K sharded channels, at the Redis level (nodes without WebSockets).
+  results.subscriptions = await runSubscriptions({ rounds });
+  printSubscriptions(results.subscriptions);
 }
 
 mkdirSync(`${root}/bench/results`, { recursive: true });
