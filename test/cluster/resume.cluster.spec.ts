@@ -193,6 +193,25 @@ describe('resume across a cluster on Redis (e2e)', () => {
     await close();
   }, 20_000);
 
+  it("recovers the frames other nodes published while a node's subscriber connection was reconnecting", async () => {
+    const member = await talker(a, 'ann', 'blip-room');
+    const bob = await talker(b, 'bob', 'blip-room');
+    const subscriber = (a.app.get(RoomManager) as unknown as { cluster: { sub: Redis } }).cluster.sub;
+    let reconnected = 0;
+    subscriber.on('ready', () => reconnected++);
+    for (let i = 1; i <= 60; i++) {
+      bob.send({ type: 'chat', data: { room_id: 'blip-room', content: String(i) } });
+      if (i === 20) subscriber.disconnect(true);
+      await sleep(3);
+    }
+    await until(() => member.frames.filter((f) => f.type === 'chat_message').length >= 60, 5000);
+    const got = member.frames.filter((f) => f.type === 'chat_message');
+    expect(reconnected).toBe(1);
+    expect(got.map((f) => f.data.content)).toEqual(range(1, 60).map(String));
+    const first = got[0].seq as number;
+    expect(seqsOf(got)).toEqual(range(first, first + 59));
+  });
+
   it('accounts for every message through a rolling restart of both nodes under steady traffic', async () => {
     const { emitter: jobs, close } = await emitter();
     let first: TestApp = await node('roll-1');
