@@ -11,6 +11,7 @@ import {
   RoomManager,
 } from '../../lib/index.js';
 import { TestRedis } from '../support/redis-server.js';
+import { crashClusterNode, memberOf, say } from '../support/chat.js';
 import { range, ResumingClient, seqsOf } from '../support/resuming-client.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { TestClient } from '../support/test-client.js';
@@ -45,18 +46,9 @@ describe('resume across a cluster on Redis (e2e)', () => {
   }
 
   async function talker(app: TestApp, userId: string, roomId: string): Promise<TestClient> {
-    const client = await TestClient.connect(`${app.url}?token=${tokenOf(userId)}`);
-    await client.next('auth_success');
-    await client.request({ type: 'join_room', id: 'j', data: { room_id: roomId } });
+    const client = await memberOf(app.url, tokenOf(userId), roomId);
     sockets.push(client);
     return client;
-  }
-
-  async function say(client: TestClient, roomId: string, contents: string[]): Promise<void> {
-    for (const content of contents) client.send({ type: 'chat', data: { room_id: roomId, content } });
-    for (const content of contents) {
-      await until(() => client.frames.some((f) => f.type === 'chat_message' && f.data.content === content));
-    }
   }
 
   async function emitter(): Promise<{ emitter: RealtimeEmitter; close: () => Promise<void> }> {
@@ -108,15 +100,7 @@ describe('resume across a cluster on Redis (e2e)', () => {
     await ann.join('crash-room');
     const bob = await talker(a, 'bob', 'crash-room');
     // The node dies: its sockets drop and it says no goodbye to Redis.
-    const dead = (
-      doomed.app.get(RoomManager) as unknown as {
-        cluster: { heartbeat: NodeJS.Timeout; pub: Redis; sub: Redis; stopped: boolean };
-      }
-    ).cluster;
-    clearInterval(dead.heartbeat);
-    dead.stopped = true;
-    dead.pub.disconnect();
-    dead.sub.disconnect();
+    crashClusterNode(doomed.app);
     for (const connection of doomed.app.get(ConnectionManager).connections()) connection.socket.terminate();
     await ann.client.closed;
     const missed = range(1, 5).map((i) => `while dead ${i}`);
