@@ -591,8 +591,18 @@ export class RedisClusterAdapter extends ClusterAdapter {
         const { type, seq, epoch } = parsed;
         const item: RoomFrame = { frame, type, except: parts[2] || undefined, seq, epoch };
         const held = this.repairing.get(roomId);
-        if (held !== undefined) held.push(item);
-        else this.deliverRoomFrame(roomId, item);
+        if (held !== undefined) {
+          held.push(item);
+          return;
+        }
+        const seen = this.delivered.get(roomId);
+        if (seen !== undefined && seen.epoch === epoch && seq > seen.seq + 1) {
+          // Frames went missing on the way here: read them back before going on.
+          this.repairing.set(roomId, [item]);
+          void this.repairRoom(roomId, { seq: seen.seq, epoch }).catch(() => undefined);
+          return;
+        }
+        this.deliverRoomFrame(roomId, item);
       } else if (origin === this.host.nodeId) {
         // Users, announcements and kicks were already handled on this node when published.
       } else if (kind === 'U' || kind === 'A') {
@@ -684,41 +694,49 @@ export class RedisClusterAdapter extends ClusterAdapter {
 
   /**
    * The subscriber connection came back: what other nodes published to this node's rooms while it
-   * was away never arrived. Each room's missing frames are read from its history and delivered
-   * before the live frames that arrive meanwhile, so members see no gap (unless the history was
-   * lost too: then the next frame carries a new epoch, which tells them).
+   * was away never arrived. Each room's missing frames are read back from its history (below).
    */
   private async repairGaps(): Promise<void> {
-    const rooms = [...this.delivered].filter(([roomId]) => !this.repairing.has(roomId));
+    const rooms = [...this.delivered]
+      .filter(([roomId]) => !this.repairing.has(roomId))
+      .map(([roomId, seen]) => [roomId, { seq: seen.seq, epoch: seen.epoch }] as const);
     if (rooms.length === 0) return;
     for (const [roomId] of rooms) this.repairing.set(roomId, []);
     // A SUBSCRIBE round trip after ioredis' own re-subscriptions: from here on, whatever is
     // published reaches this node, so a history read now leaves no hole behind it.
     await this.subscribe(this.channels.all());
+    for (const [roomId, seen] of rooms) await this.repairRoom(roomId, seen);
+  }
+
+  /**
+   * Delivers a room's frames after `from` from its history, then the live frames held meanwhile:
+   * members see no gap (unless the history was lost too: then the next frame carries a new
+   * epoch, which tells them). Started by a subscriber reconnect, or by a frame whose `seq` skips
+   * ahead (with sharded pub/sub a shard's subscriber can reconnect on its own).
+   */
+  private async repairRoom(roomId: string, from: Sequenced): Promise<void> {
+    if (!this.repairing.has(roomId)) this.repairing.set(roomId, []);
+    const history = await this.roomHistory(roomId, from.seq, Number.MAX_SAFE_INTEGER);
+    const held = this.repairing.get(roomId) ?? [];
+    this.repairing.delete(roomId);
+    if (!this.rooms.has(roomId)) return;
     let repaired = 0;
-    for (const [roomId, seen] of rooms) {
-      const history = await this.roomHistory(roomId, seen.seq, Number.MAX_SAFE_INTEGER);
-      const held = this.repairing.get(roomId) ?? [];
-      this.repairing.delete(roomId);
-      if (!this.rooms.has(roomId)) continue;
-      if (history !== undefined && history.epoch === seen.epoch) {
-        for (const entry of history.entries) {
-          if (this.alreadyDelivered(roomId, entry.seq, seen.epoch)) continue;
-          const type = (JSON.parse(entry.frame) as { type: string }).type;
-          this.deliverRoomFrame(roomId, {
-            frame: entry.frame,
-            type,
-            except: undefined,
-            seq: entry.seq,
-            epoch: seen.epoch,
-          });
-          repaired++;
-        }
+    if (history !== undefined && history.epoch === from.epoch) {
+      for (const entry of history.entries) {
+        if (this.alreadyDelivered(roomId, entry.seq, from.epoch)) continue;
+        const type = (JSON.parse(entry.frame) as { type: string }).type;
+        this.deliverRoomFrame(roomId, {
+          frame: entry.frame,
+          type,
+          except: undefined,
+          seq: entry.seq,
+          epoch: from.epoch,
+        });
+        repaired++;
       }
-      for (const item of held) this.deliverRoomFrame(roomId, item);
     }
-    if (repaired > 0)
-      this.logger.warn(`recovered ${repaired} room frame(s) missed while the subscriber connection was down`);
+    for (const item of held) this.deliverRoomFrame(roomId, item);
+    if (repaired > 0) this.logger.warn(`recovered ${repaired} frame(s) of room ${roomId} missed by the subscription`);
   }
 
   /** Whether a room frame was already delivered here (its echo after a local fallback delivery). */

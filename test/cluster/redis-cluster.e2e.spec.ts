@@ -1,5 +1,4 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { Cluster, Redis } from 'ioredis';
 import {
   ClusterChannels,
   ConnectionManager,
@@ -10,46 +9,15 @@ import {
   SessionManager,
 } from '../../lib/index.js';
 import { crashClusterNode } from '../support/chat.js';
-import { TestRedis, TestRedisCluster } from '../support/redis-server.js';
+import { REDIS_BACKENDS, type RedisBackend } from '../support/redis-backends.js';
+import { TestRedis } from '../support/redis-server.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { type Frame, TestClient } from '../support/test-client.js';
 import { hsToken, TEST_SECRET } from '../support/tokens.js';
 import { until } from '../support/until.js';
 
-/** A standalone redis-server, or a 3-master Redis Cluster (sharded pub/sub), of the test's own. */
-interface Backend {
-  adapter(prefix: string): RedisClusterAdapter;
-  client(): Redis | Cluster;
-  publish(client: Redis | Cluster, channel: string, message: string): Promise<unknown>;
-  stop(): Promise<void>;
-}
-
-async function standalone(): Promise<Backend> {
-  const redis = await TestRedis.start();
-  return {
-    adapter: (prefix) => new RedisClusterAdapter({ url: redis.url, prefix, heartbeatInterval: 200, nodeTimeout: 1000 }),
-    client: () => new Redis(redis.port, '127.0.0.1'),
-    publish: (client, channel, message) => client.publish(channel, message),
-    stop: () => redis.stop(),
-  };
-}
-
-async function redisCluster(): Promise<Backend> {
-  const cluster = await TestRedisCluster.start(3);
-  return {
-    adapter: (prefix) =>
-      new RedisClusterAdapter({ cluster: { nodes: cluster.nodes }, prefix, heartbeatInterval: 200, nodeTimeout: 1000 }),
-    client: () => new Cluster(cluster.nodes),
-    publish: (client, channel, message) => client.spublish(channel, message),
-    stop: () => cluster.stop(),
-  };
-}
-
-describe.each([
-  ['a standalone redis-server', standalone],
-  ['a 3-master Redis Cluster (sharded pub/sub)', redisCluster],
-])('Redis cluster adapter: two nodes on %s (e2e)', (_name, backendFactory) => {
-  let backend: Backend;
+describe.each(REDIS_BACKENDS)('Redis cluster adapter: two nodes on %s (e2e)', (_name, backendFactory) => {
+  let backend: RedisBackend;
   let a: TestApp;
   let b: TestApp;
   const clients: TestClient[] = [];

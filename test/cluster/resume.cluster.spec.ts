@@ -10,6 +10,7 @@ import {
   RedisClusterAdapter,
   RoomManager,
 } from '../../lib/index.js';
+import { REDIS_BACKENDS, type RedisBackend } from '../support/redis-backends.js';
 import { TestRedis } from '../support/redis-server.js';
 import { crashClusterNode, memberOf, say } from '../support/chat.js';
 import { range, ResumingClient, seqsOf } from '../support/resuming-client.js';
@@ -20,15 +21,15 @@ import { until } from '../support/until.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-describe('resume across a cluster on Redis (e2e)', () => {
-  let redis: TestRedis;
+describe.each(REDIS_BACKENDS)('resume across a cluster on %s (e2e)', (_name, backendFactory) => {
+  let backend: RedisBackend;
   let a: TestApp;
   let b: TestApp;
   const extraApps: TestApp[] = [];
   const sockets: TestClient[] = [];
   const prefix = `r${process.pid}`;
 
-  const adapter = () => new RedisClusterAdapter({ url: redis.url, prefix, heartbeatInterval: 200, nodeTimeout: 1000 });
+  const adapter = () => backend.adapter(prefix);
   const node = (nodeId: string) =>
     createTestApp({
       nodeId,
@@ -59,7 +60,7 @@ describe('resume across a cluster on Redis (e2e)', () => {
   }
 
   beforeAll(async () => {
-    redis = await TestRedis.start();
+    backend = await backendFactory();
     a = await node('node-a');
     b = await node('node-b');
   }, 30_000);
@@ -70,7 +71,7 @@ describe('resume across a cluster on Redis (e2e)', () => {
   afterAll(async () => {
     await a.close();
     await b.close();
-    await redis.stop();
+    await backend.stop();
   });
 
   it('resumes on the other node: the 20 messages missed, in order, then live', async () => {
@@ -130,9 +131,7 @@ describe('resume across a cluster on Redis (e2e)', () => {
     await say(bob, 'flushed-room', ['before']);
     await until(() => ann.roomFrames('flushed-room').length === 1);
     await ann.client.close();
-    const admin = new Redis(redis.port, '127.0.0.1');
-    await admin.flushall();
-    admin.disconnect();
+    await backend.flushAll();
     await say(bob, 'flushed-room', ['after flush']);
     await ann.reconnect(b.url);
     const failed = await ann.client.next('resume_failed');
