@@ -7,6 +7,7 @@ import { RealtimeException, RealtimeForbiddenException } from '../errors/realtim
 import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
 import type { Envelope } from '../protocol/envelope.js';
 import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
+import { RealtimeStats } from '../connections/realtime-stats.js';
 import type { ReplayGate } from '../rooms/replay-gate.js';
 import type { ReplayResult } from '../rooms/room-replay.js';
 import { RoomManager } from '../rooms/room.manager.js';
@@ -34,6 +35,7 @@ export class ResumeMessageHandler {
     private readonly rooms: RoomManager,
     private readonly sessions: SessionManager,
     private readonly cluster: ClusterAdapter,
+    private readonly stats: RealtimeStats,
   ) {}
 
   @OnMessage('resume', { reply: 'resumed' })
@@ -57,6 +59,7 @@ export class ResumeMessageHandler {
         if (started) resuming.push({ roomId, ...started });
       } catch (error) {
         if (!(error instanceof RealtimeException)) throw error;
+        this.stats.countResumedRoom('forbidden');
         connection.send({ type: 'room_left', data: { room_id: roomId, reason: 'forbidden' } });
       }
     }
@@ -76,9 +79,13 @@ export class ResumeMessageHandler {
           },
         });
         this.rooms.releaseGate(connection, roomId, gate, position);
+        this.stats.countResumedRoom('rejoined');
       } else if (result.ok) {
         this.rooms.releaseGate(connection, roomId, gate, result.position, result.frames);
+        this.stats.countResumedRoom('replayed');
+        this.stats.replayedFrames += result.frames.length;
       } else {
+        this.stats.countResumedRoom(result.reason);
         connection.send({
           type: 'resume_failed',
           data: { room_id: roomId, reason: result.reason, seq: result.position?.seq, epoch: result.position?.epoch },

@@ -93,6 +93,10 @@ export class RealtimeStats implements OnModuleDestroy {
   readonly closes = new Map<number, number>();
   /** Room operations, by `operation\u0000result`. */
   readonly roomOperations = new Map<string, number>();
+  /** Rooms of `resume` requests, by outcome (`replayed`, `rejoined`, or the `resume_failed` reason). */
+  readonly resumedRooms = new Map<string, number>();
+  /** Frames sent from a room's history on `resume`. */
+  replayedFrames = 0;
   /** Messages this node published to the cluster (room broadcasts, user messages, announcements, kicks). */
   clusterPublished = 0;
   /** Messages this node received from the cluster and delivered (or found nobody for). */
@@ -150,6 +154,10 @@ export class RealtimeStats implements OnModuleDestroy {
   countRoomOperation(operation: 'join' | 'leave', result: string): void {
     const key = `${operation}\u0000${result}`;
     this.roomOperations.set(key, (this.roomOperations.get(key) ?? 0) + 1);
+  }
+
+  countResumedRoom(result: string): void {
+    this.resumedRooms.set(result, (this.resumedRooms.get(result) ?? 0) + 1);
   }
 
   snapshot(): ServerStats {

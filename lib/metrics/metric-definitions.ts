@@ -24,6 +24,8 @@ export const METRIC = {
   rateLimited: 'websocket_rate_limited_total',
   droppedFrames: 'websocket_dropped_frames_total',
   conflatedFrames: 'websocket_conflated_frames_total',
+  resumedRooms: 'websocket_resumed_rooms_total',
+  replayedMessages: 'websocket_replayed_messages_total',
   clusterPublished: 'websocket_cluster_published_total',
   clusterReceived: 'websocket_cluster_received_total',
 } as const;
@@ -153,6 +155,16 @@ export const COUNTER_DEFINITIONS = [
     'Broadcast frames replaced by a newer one for slow readers (conflate policy)',
     (s) => s.conflatedFrames,
   ),
+  {
+    name: METRIC.resumedRooms,
+    help: 'Rooms of resume requests, by result: replayed, rejoined, or the resume_failed reason',
+    labelNames: ['result'],
+    collect(this: Counter<string>) {
+      this.reset();
+      for (const [result, count] of sumMaps((s) => s.resumedRooms)) this.labels(result).inc(count);
+    },
+  },
+  scalarCounter(METRIC.replayedMessages, 'Room messages sent from history on resume', (s) => s.replayedFrames),
   scalarCounter(METRIC.clusterPublished, 'Messages published to the cluster by this node', (s) => s.clusterPublished),
   scalarCounter(METRIC.clusterReceived, 'Messages received from the cluster by this node', (s) => s.clusterReceived),
 ];

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { register } from 'prom-client';
 import { ConnectionManager, RoomManager, SessionManager } from '../../lib/index.js';
 import { memberOf, say } from '../support/chat.js';
 import { range, ResumingClient, seqsOf } from '../support/resuming-client.js';
@@ -213,6 +214,21 @@ describe('resume after a reconnect, one node (e2e)', () => {
       type: 'error',
       data: { code: 'AUTH_REQUIRED' },
     });
+  });
+
+  it('counts resumed rooms by result, and replayed messages, in Prometheus', async () => {
+    // What the tests above did: 3 rooms replayed (20 messages in all), 2 expired, 2 of another
+    // epoch, 1 refused by the policy, 1 joined back from the session.
+    const text = await register.metrics();
+    const sample = (line: string) => text.split('\n').find((l) => l.startsWith(line));
+    expect(sample('websocket_resumed_rooms_total{result="replayed"}')).toBe(
+      'websocket_resumed_rooms_total{result="replayed"} 3',
+    );
+    expect(sample('websocket_resumed_rooms_total{result="history_expired"}')).toMatch(/ 2$/);
+    expect(sample('websocket_resumed_rooms_total{result="epoch_changed"}')).toMatch(/ 2$/);
+    expect(sample('websocket_resumed_rooms_total{result="forbidden"}')).toMatch(/ 1$/);
+    expect(sample('websocket_resumed_rooms_total{result="rejoined"}')).toMatch(/ 1$/);
+    expect(sample('websocket_replayed_messages_total')).toBe('websocket_replayed_messages_total 20');
   });
 
   it('leaves no gate, room or history behind for rooms nobody is in', async () => {
