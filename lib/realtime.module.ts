@@ -6,6 +6,7 @@ import { RealtimeHttpAuthGuard } from './auth/http-auth.guard.js';
 import { BroadcastEngine } from './broadcast/broadcast.engine.js';
 import { BuiltinMessageHandlers } from './builtins/builtin-message.handlers.js';
 import { DirectMessageHandlers } from './builtins/direct-message.handlers.js';
+import { ResumeMessageHandler } from './builtins/resume-message.handler.js';
 import { RoomMessageHandlers } from './builtins/room-message.handlers.js';
 import { ConnectionManager } from './connections/connection.manager.js';
 import { RealtimeStats } from './connections/realtime-stats.js';
@@ -69,6 +70,7 @@ import { SessionManager } from './sessions/session.manager.js';
     BuiltinMessageHandlers,
     AuthMessageHandler,
     RoomMessageHandlers,
+    ResumeMessageHandler,
     DirectMessageHandlers,
     RealtimeServer,
     RealtimeHealth,

@@ -48,10 +48,13 @@ export class BroadcastEngine implements OnModuleDestroy {
     policy: SlowConsumerPolicy,
     except?: RealtimeConnection,
     conflationKey?: string,
+    /** Recipients that are skipped here because their frames go through a replay gate. */
+    gated?: ReadonlyMap<RealtimeConnection, unknown>,
   ): number {
     let delivered = 0;
     for (const connection of recipients) {
-      if (connection !== except && this.deliverOne(connection, frame, policy, conflationKey)) delivered++;
+      if (connection === except || (gated !== undefined && gated.has(connection))) continue;
+      if (this.deliverOne(connection, frame, policy, conflationKey)) delivered++;
     }
     this.stats.messagesSent += delivered;
     return delivered;

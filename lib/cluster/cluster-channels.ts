@@ -51,6 +51,16 @@ export class ClusterChannels {
     return `${this.prefix}:epoch:{${roomId}}`;
   }
 
+  /** Stream of the room's latest frames, entry id `seq-0` (replay on resume). */
+  history(roomId: string): string {
+    return `${this.prefix}:history:{${roomId}}`;
+  }
+
+  /** String: the user a session belongs to (checked on resume, on any node). */
+  session(sessionId: string): string {
+    return `${this.prefix}:session:${sessionId}`;
+  }
+
   /** Hash: node id → 1, for each node where the user has a connection. */
   online(userId: string): string {
     return `${this.prefix}:online:${userId}`;

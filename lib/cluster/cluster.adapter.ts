@@ -1,8 +1,15 @@
 /** Where a cluster adapter hands what other nodes published: local delivery on this node. */
 export interface ClusterHost {
   readonly nodeId: string;
-  /** A room frame (serialized, with `seq` and `epoch`) of `type`, for this node's members of the room. */
-  deliverRoom(roomId: string, frame: string, type: string, exceptConnectionId: string | undefined): void;
+  /** A room frame (serialized, with its `seq` and `epoch`) of `type`, for this node's members of the room. */
+  deliverRoom(
+    roomId: string,
+    frame: string,
+    type: string,
+    exceptConnectionId: string | undefined,
+    seq: number,
+    epoch: string,
+  ): void;
   /** A frame for this node's connections of a user. */
   deliverUser(userId: string, frame: string): void;
   /** A frame for every connection of this node. */
@@ -46,6 +53,20 @@ export interface Sequenced {
   epoch: string;
 }
 
+/** How much of a room's broadcasts the cluster keeps for replay (the room's settings). */
+export interface HistoryLimits {
+  /** Entries kept (0: none). */
+  size: number;
+  /** Milliseconds an entry stays replayable. */
+  ttl: number;
+}
+
+/** A room's position and the replayable frames after a given `seq`, as the cluster holds them. */
+export interface ClusterHistory extends Sequenced {
+  /** Frames after the asked `seq`, oldest first, within the ttl; may not reach back to it. */
+  entries: { seq: number; frame: string }[];
+}
+
 /**
  * How RoomManager, private messages and announcements reach other nodes. The protocol (what is
  * published where, who ignores what) lives in the implementations' shared base; a transport only
@@ -71,8 +92,21 @@ export abstract class ClusterAdapter {
   abstract publishRoom(
     roomId: string,
     parts: RoomFrameParts,
-    exceptConnectionId?: string,
+    exceptConnectionId: string | undefined,
+    history: HistoryLimits,
   ): Promise<Sequenced | undefined>;
+
+  /** A room's current cluster-wide position (starting its epoch if it has none), or `undefined` when unavailable. */
+  abstract roomPosition(roomId: string): Promise<Sequenced | undefined>;
+
+  /** A room's history after `afterSeq` within `ttl` ms, or `undefined` when unavailable. */
+  abstract roomHistory(roomId: string, afterSeq: number, ttl: number): Promise<ClusterHistory | undefined>;
+
+  /** Records which user a session belongs to, for `ttl` ms, so that any node can check a `resume`. */
+  abstract saveSession(sessionId: string, userId: string, ttl: number): void;
+
+  /** The user a session belongs to, if the cluster knows the session. */
+  abstract sessionOwner(sessionId: string): Promise<string | undefined>;
 
   /** This node has (or no longer has) members in a room: receive (or stop receiving) its traffic. */
   abstract watchRoom(roomId: string): Promise<void>;
@@ -125,6 +159,16 @@ export class InMemoryClusterAdapter extends ClusterAdapter {
   async start(): Promise<void> {}
   async stop(): Promise<void> {}
   async publishRoom(): Promise<undefined> {
+    return undefined;
+  }
+  async roomPosition(): Promise<undefined> {
+    return undefined;
+  }
+  async roomHistory(): Promise<undefined> {
+    return undefined;
+  }
+  saveSession(): void {}
+  async sessionOwner(): Promise<undefined> {
     return undefined;
   }
   async watchRoom(): Promise<void> {}

@@ -40,9 +40,16 @@ export class ClusterBridge implements ClusterHost, OnModuleInit, BeforeApplicati
     await this.adapter.stop();
   }
 
-  deliverRoom(roomId: string, frame: string, type: string, exceptConnectionId: string | undefined): void {
+  deliverRoom(
+    roomId: string,
+    frame: string,
+    type: string,
+    exceptConnectionId: string | undefined,
+    seq: number,
+    epoch: string,
+  ): void {
     this.stats.clusterReceived++;
-    this.rooms.deliverClusterFrame(roomId, frame, type, exceptConnectionId);
+    this.rooms.deliverClusterFrame(roomId, frame, type, exceptConnectionId, seq, epoch);
   }
 
   deliverUser(userId: string, frame: string): void {

@@ -9,9 +9,17 @@ import {
 } from '@nestjs/common';
 import { isValidRoomId, ROOM_ID_RULE } from '../rooms/room-id.js';
 import { isoNow } from '../utils/clock.js';
-import { ClusterAdapter, type ClusterHost, roomFrameParts, type Sequenced } from './cluster.adapter.js';
+import { DEFAULT_ROOM_SETTINGS } from '../rooms/room-settings.js';
+import {
+  ClusterAdapter,
+  type ClusterHost,
+  type HistoryLimits,
+  roomFrameParts,
+  type Sequenced,
+} from './cluster.adapter.js';
 
 const EMITTER_ADAPTER = Symbol('REALTIME_EMITTER_ADAPTER');
+const EMITTER_HISTORY = Symbol('REALTIME_EMITTER_HISTORY');
 
 /**
  * Publish-only access to a cluster, for a process that serves no WebSockets (a queue worker, a
@@ -23,7 +31,18 @@ export class RealtimeEmitter implements OnModuleInit, OnApplicationShutdown {
   /** The emitter's id in the cluster (it has no connections: what nodes receive is not for it). */
   readonly nodeId = `emitter-${randomBytes(4).toString('hex')}`;
 
-  constructor(@Inject(EMITTER_ADAPTER) private readonly adapter: ClusterAdapter) {}
+  /** History kept for what the emitter broadcasts (the nodes' default room settings unless configured). */
+  private readonly history: HistoryLimits;
+
+  constructor(
+    @Inject(EMITTER_ADAPTER) private readonly adapter: ClusterAdapter,
+    @Inject(EMITTER_HISTORY) history: Partial<HistoryLimits>,
+  ) {
+    this.history = {
+      size: history.size ?? DEFAULT_ROOM_SETTINGS.historySize,
+      ttl: history.ttl ?? DEFAULT_ROOM_SETTINGS.historyTtl,
+    };
+  }
 
   async onModuleInit(): Promise<void> {
     const host: ClusterHost = {
@@ -45,7 +64,8 @@ export class RealtimeEmitter implements OnModuleInit, OnApplicationShutdown {
   /** Broadcasts `{ type, room, seq, epoch, data }` to the room's members on every node. */
   async toRoom(roomId: string, type: string, data: unknown): Promise<Sequenced> {
     if (!isValidRoomId(roomId)) throw new TypeError(ROOM_ID_RULE);
-    const sequenced = await this.adapter.publishRoom(roomId, roomFrameParts(roomId, type, data, isoNow()));
+    const parts = roomFrameParts(roomId, type, data, isoNow());
+    const sequenced = await this.adapter.publishRoom(roomId, parts, undefined, this.history);
     if (!sequenced) throw new Error(`RealtimeEmitter: the cluster is ${this.adapter.status}; nothing was sent`);
     return sequenced;
   }
@@ -69,11 +89,23 @@ export class RealtimeEmitter implements OnModuleInit, OnApplicationShutdown {
 /** The publish-only module: no WebSocket server, no rooms, just {@link RealtimeEmitter}. */
 @Module({})
 export class RealtimeEmitterModule {
-  static forRoot(options: { cluster: ClusterAdapter; isGlobal?: boolean }): DynamicModule {
+  /**
+   * `history`: what the nodes keep of the emitter's broadcasts for replay; give the same values
+   * as the rooms' `historySize`/`historyTtl` settings.
+   */
+  static forRoot(options: {
+    cluster: ClusterAdapter;
+    isGlobal?: boolean;
+    history?: Partial<HistoryLimits>;
+  }): DynamicModule {
     return {
       module: RealtimeEmitterModule,
       global: options.isGlobal ?? false,
-      providers: [{ provide: EMITTER_ADAPTER, useValue: options.cluster }, RealtimeEmitter],
+      providers: [
+        { provide: EMITTER_ADAPTER, useValue: options.cluster },
+        { provide: EMITTER_HISTORY, useValue: options.history ?? {} },
+        RealtimeEmitter,
+      ],
       exports: [RealtimeEmitter],
     };
   }

@@ -3,8 +3,10 @@ import { Logger } from '@nestjs/common';
 import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import {
   ClusterAdapter,
+  type ClusterHistory,
   type ClusterHost,
   type ClusterPresenceEntry,
+  type HistoryLimits,
   type RoomFrameParts,
   type Sequenced,
 } from './cluster.adapter.js';
@@ -37,13 +39,24 @@ export interface RedisClusterAdapterOptions {
    * @default 10000
    */
   nodeTimeout?: number;
+  /**
+   * Milliseconds a room's `seq`/`epoch` are kept after its last broadcast. A client resuming
+   * later is told `resume_failed` (the epoch is new); what bounds Redis memory for rooms that
+   * are no longer used.
+   * @default 86400000 (a day)
+   */
+  positionTtl?: number;
 }
 
 /**
- * Sequences a room broadcast and publishes it in one atomic step, so that every node receives a
- * room's frames in `seq` order. The frame is assembled here from the parts around `seq` and
+ * Sequences a room broadcast, appends it to the room's history and publishes it in one atomic
+ * step, so that every node receives a room's frames in `seq` order and a replay read at any time
+ * agrees with what was published. The frame is assembled here from the parts around `seq` and
  * `epoch`: one serialization per message, done by the publisher. A missing epoch key means the
- * room's history was lost (new room, FLUSHALL, restart without persistence): a new epoch starts.
+ * room's history was lost (new room, FLUSHALL, restart without persistence): a new epoch starts
+ * and whatever history is left over from before goes.
+ * KEYS: seq, epoch, history. ARGV: channel, new epoch, header, prefix, middle, suffix, publish
+ * command, history size, history ttl ms, position ttl ms.
  */
 const PUBLISH_ROOM = `
 local seq = redis.call('INCR', KEYS[1])
@@ -51,9 +64,60 @@ local epoch = redis.call('GET', KEYS[2])
 if not epoch then
   epoch = ARGV[2]
   redis.call('SET', KEYS[2], epoch)
+  redis.call('DEL', KEYS[3])
 end
-redis.call(ARGV[7], ARGV[1], ARGV[3] .. ARGV[4] .. seq .. ARGV[5] .. epoch .. ARGV[6])
+local frame = ARGV[4] .. seq .. ARGV[5] .. epoch .. ARGV[6]
+if tonumber(ARGV[8]) > 0 then
+  local now = redis.call('TIME')
+  local ms = now[1] * 1000 + math.floor(now[2] / 1000)
+  local added = redis.pcall('XADD', KEYS[3], 'MAXLEN', '~', ARGV[8], seq .. '-0', 't', ms, 'f', frame)
+  if type(added) == 'table' and added.err then
+    -- An entry at or above this seq: the counter was lost while the history was not. Start over.
+    redis.call('DEL', KEYS[3])
+    redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[8], seq .. '-0', 't', ms, 'f', frame)
+  end
+  redis.call('PEXPIRE', KEYS[3], ARGV[9])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[10])
+redis.call('PEXPIRE', KEYS[2], ARGV[10])
+redis.call(ARGV[7], ARGV[1], ARGV[3] .. frame)
 return {seq, epoch}
+`;
+
+/**
+ * A room's position, starting its epoch if it has none (a client that joins an empty room gets a
+ * position it can resume from). KEYS: seq, epoch. ARGV: new epoch, position ttl ms.
+ */
+const ROOM_POSITION = `
+local epoch = redis.call('GET', KEYS[2])
+if not epoch then
+  epoch = ARGV[1]
+  redis.call('SET', KEYS[2], epoch, 'PX', ARGV[2])
+end
+return {tonumber(redis.call('GET', KEYS[1]) or '0'), epoch}
+`;
+
+/**
+ * A room's position and its history after a seq, read atomically, without entries older than
+ * the ttl. KEYS: seq, epoch, history. ARGV: after seq, ttl ms. Returns {seq, epoch or false,
+ * seq1, frame1, seq2, frame2, ...}.
+ */
+const ROOM_HISTORY = `
+local seq = tonumber(redis.call('GET', KEYS[1]) or '0')
+local epoch = redis.call('GET', KEYS[2])
+local after = tonumber(ARGV[1])
+local out = {seq, epoch}
+if not epoch or after >= seq then return out end
+local now = redis.call('TIME')
+local oldest = now[1] * 1000 + math.floor(now[2] / 1000) - tonumber(ARGV[2])
+for _, entry in ipairs(redis.call('XRANGE', KEYS[3], (after + 1) .. '-0', '+', 'COUNT', seq - after)) do
+  local fields = entry[2]
+  if tonumber(fields[2]) >= oldest then
+    out[#out + 1] = string.match(entry[1], '^(%d+)')
+    out[#out + 1] = fields[4]
+  end
+end
+return out
 `;
 
 /**
@@ -87,6 +151,7 @@ return total
 `;
 
 const SEPARATOR = '\n';
+const MAX_UNECHOED_PER_ROOM = 10_000;
 
 /**
  * The Redis adapter (ioredis): rooms, users, announcements and kicks across every node that shares
@@ -108,6 +173,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
   private readonly channels: ClusterChannels;
   private readonly heartbeatInterval: number;
   private readonly nodeTimeout: number;
+  private readonly positionTtl: number;
   private host!: ClusterHost;
   private pub: Redis | Cluster | undefined;
   private sub: Redis | Cluster | undefined;
@@ -117,6 +183,12 @@ export class RedisClusterAdapter extends ClusterAdapter {
   private heartbeat: NodeJS.Timeout | undefined;
   /** Rooms and users this node receives traffic for. */
   private readonly rooms = new Set<string>();
+  /** Per watched room: the last frame delivered here, and this node's frames not yet echoed. */
+  private readonly delivered = new Map<string, Sequenced>();
+  private readonly unechoed = new Map<
+    string,
+    (Sequenced & { parts: RoomFrameParts; exceptConnectionId: string | undefined })[]
+  >();
   private readonly users = new Set<string>();
   private stopped = false;
 
@@ -125,6 +197,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
     this.channels = new ClusterChannels(options.prefix ?? 'nest-realtime');
     this.heartbeatInterval = options.heartbeatInterval ?? 2000;
     this.nodeTimeout = options.nodeTimeout ?? 10_000;
+    this.positionTtl = options.positionTtl ?? 86_400_000;
     this.sharded = options.cluster !== undefined;
     this.publishCommand = this.sharded ? 'spublish' : 'publish';
     if (this.nodeTimeout <= this.heartbeatInterval) {
@@ -167,12 +240,15 @@ export class RedisClusterAdapter extends ClusterAdapter {
     this.pub = create({ enableOfflineQueue: false, maxRetriesPerRequest: 1 });
     this.sub = create({ enableOfflineQueue: true });
     for (const client of [this.pub, this.sub]) client.on('error', (error) => this.connectionError(error));
-    this.pub.defineCommand('publishRoom', { numberOfKeys: 2, lua: PUBLISH_ROOM });
+    this.pub.defineCommand('publishRoom', { numberOfKeys: 3, lua: PUBLISH_ROOM });
+    this.pub.defineCommand('roomPosition', { numberOfKeys: 2, lua: ROOM_POSITION });
+    this.pub.defineCommand('roomHistory', { numberOfKeys: 3, lua: ROOM_HISTORY });
     this.pub.defineCommand('presence', { numberOfKeys: 2, lua: PRESENCE });
     this.sub.on(this.sharded ? 'smessage' : 'message', (channel: string, message: string) =>
       this.receive(channel, message),
     );
     this.pub.on('ready', () => void this.register());
+    this.sub.on('close', () => this.deliverUnechoed());
     await Promise.all([this.pub.connect(), this.sub.connect()]).catch((error: unknown) => this.connectionError(error));
     // One SUBSCRIBE each: in a Redis Cluster the two channels live in different slots.
     await Promise.all([this.subscribe(this.channels.all()), this.subscribe(this.channels.kick())]);
@@ -191,12 +267,15 @@ export class RedisClusterAdapter extends ClusterAdapter {
     this.sub?.disconnect();
     this.rooms.clear();
     this.users.clear();
+    this.unechoed.clear();
+    this.delivered.clear();
   }
 
   async publishRoom(
     roomId: string,
     parts: RoomFrameParts,
-    exceptConnectionId?: string,
+    exceptConnectionId: string | undefined,
+    history: HistoryLimits,
   ): Promise<Sequenced | undefined> {
     if (this.pub?.status !== 'ready') return undefined;
     const header = ['R', this.host.nodeId, exceptConnectionId ?? ''].join(SEPARATOR) + SEPARATOR;
@@ -204,17 +283,73 @@ export class RedisClusterAdapter extends ClusterAdapter {
       const [seq, epoch] = (await (this.pub as unknown as Commands).publishRoom(
         this.channels.seq(roomId),
         this.channels.epoch(roomId),
+        this.channels.history(roomId),
         this.channels.room(roomId),
-        randomBytes(6).toString('base64url'),
+        newEpoch(),
         header,
         parts.prefix,
         parts.middle,
         parts.suffix,
         this.publishCommand.toUpperCase(),
+        history.size,
+        history.ttl,
+        this.positionTtl,
       )) as [number, string];
-      return { seq: Number(seq), epoch };
+      const sequenced = { seq: Number(seq), epoch };
+      this.awaitEcho(roomId, sequenced, parts, exceptConnectionId);
+      return sequenced;
     } catch (error) {
       this.logger.warn(`room publish failed, delivering on this node only: ${(error as Error).message}`);
+      return undefined;
+    }
+  }
+
+  async roomPosition(roomId: string): Promise<Sequenced | undefined> {
+    if (this.pub?.status !== 'ready') return undefined;
+    try {
+      const [seq, epoch] = (await (this.pub as unknown as Commands).roomPosition(
+        this.channels.seq(roomId),
+        this.channels.epoch(roomId),
+        newEpoch(),
+        this.positionTtl,
+      )) as [number, string];
+      return { seq: Number(seq), epoch };
+    } catch {
+      return undefined;
+    }
+  }
+
+  async roomHistory(roomId: string, afterSeq: number, ttl: number): Promise<ClusterHistory | undefined> {
+    if (this.pub?.status !== 'ready') return undefined;
+    try {
+      const reply = (await (this.pub as unknown as Commands).roomHistory(
+        this.channels.seq(roomId),
+        this.channels.epoch(roomId),
+        this.channels.history(roomId),
+        afterSeq,
+        ttl,
+      )) as (string | number | null)[];
+      // No epoch: the room has no history at all (never used, or lost): any position is stale.
+      const epoch = typeof reply[1] === 'string' ? reply[1] : '';
+      const entries: ClusterHistory['entries'] = [];
+      for (let i = 2; i + 1 < reply.length; i += 2)
+        entries.push({ seq: Number(reply[i]), frame: String(reply[i + 1]) });
+      return { seq: Number(reply[0]), epoch, entries };
+    } catch {
+      return undefined;
+    }
+  }
+
+  saveSession(sessionId: string, userId: string, ttl: number): void {
+    if (this.pub?.status !== 'ready') return;
+    this.pub.set(this.channels.session(sessionId), userId, 'PX', ttl).catch(() => undefined);
+  }
+
+  async sessionOwner(sessionId: string): Promise<string | undefined> {
+    if (this.pub?.status !== 'ready') return undefined;
+    try {
+      return (await this.pub.get(this.channels.session(sessionId))) ?? undefined;
+    } catch {
       return undefined;
     }
   }
@@ -227,6 +362,8 @@ export class RedisClusterAdapter extends ClusterAdapter {
 
   unwatchRoom(roomId: string): void {
     if (!this.rooms.delete(roomId)) return;
+    this.unechoed.delete(roomId);
+    this.delivered.delete(roomId);
     // Commands on the subscriber connection run in order: a later watchRoom's SUBSCRIBE comes
     // after this UNSUBSCRIBE, so churn cannot leave the room unsubscribed or subscribed twice.
     this.unsubscribe(this.channels.room(roomId));
@@ -432,11 +569,18 @@ export class RedisClusterAdapter extends ClusterAdapter {
         this.host.deliverPresence(roomId, frame, origin === this.host.nodeId ? parts[2] || undefined : undefined);
       } else if (kind === 'R') {
         const frame = parts.slice(3).join(SEPARATOR);
-        const parsed = JSON.parse(frame) as { type?: unknown; room?: unknown };
+        const parsed = JSON.parse(frame) as { type?: unknown; room?: unknown; seq?: unknown; epoch?: unknown };
         const roomId = this.channels.roomOf(channel);
-        if (typeof parsed?.type !== 'string' || roomId === undefined || parsed.room !== roomId)
+        if (
+          typeof parsed?.type !== 'string' ||
+          roomId === undefined ||
+          parsed.room !== roomId ||
+          typeof parsed.seq !== 'number' ||
+          typeof parsed.epoch !== 'string'
+        )
           throw new Error('bad room frame');
-        this.host.deliverRoom(roomId, frame, parsed.type, parts[2] || undefined);
+        this.roomFrameArrived(roomId, parsed.seq, parsed.epoch);
+        this.host.deliverRoom(roomId, frame, parsed.type, parts[2] || undefined, parsed.seq, parsed.epoch);
       } else if (origin === this.host.nodeId) {
         // Users, announcements and kicks were already handled on this node when published.
       } else if (kind === 'U' || kind === 'A') {
@@ -497,13 +641,88 @@ export class RedisClusterAdapter extends ClusterAdapter {
     }
   }
 
+  /**
+   * This node's own room frames reach its members through the subscription like everyone
+   * else's. A frame that Redis sequenced and published just as the subscriber connection dropped
+   * never comes back, though the publisher was told it was sent; so each is kept until its echo
+   * arrives, and delivered here if the subscriber connection closes first.
+   */
+  private awaitEcho(
+    roomId: string,
+    sequenced: Sequenced,
+    parts: RoomFrameParts,
+    exceptConnectionId: string | undefined,
+  ): void {
+    if (!this.rooms.has(roomId)) return;
+    const seen = this.delivered.get(roomId);
+    if (seen !== undefined && seen.epoch === sequenced.epoch && seen.seq >= sequenced.seq) return;
+    let pending = this.unechoed.get(roomId);
+    if (pending === undefined) this.unechoed.set(roomId, (pending = []));
+    // Bounded: echoes missing while the connection stays up would be a Redis fault, not load.
+    if (pending.length >= MAX_UNECHOED_PER_ROOM) pending.shift();
+    pending.push({ ...sequenced, parts, exceptConnectionId });
+  }
+
+  /** Bookkeeping of the last frame delivered per room, and of the echoes still awaited. */
+  private roomFrameArrived(roomId: string, seq: number, epoch: string): void {
+    if (!this.rooms.has(roomId)) return;
+    const seen = this.delivered.get(roomId);
+    if (seen === undefined) this.delivered.set(roomId, { seq, epoch });
+    else {
+      seen.seq = seq;
+      seen.epoch = epoch;
+    }
+    const pending = this.unechoed.get(roomId);
+    if (pending === undefined) return;
+    while (pending.length > 0 && (pending[0].epoch !== epoch || pending[0].seq <= seq)) pending.shift();
+    if (pending.length === 0) this.unechoed.delete(roomId);
+  }
+
+  /** The subscriber connection closed: own frames whose echo is lost are delivered here. */
+  private deliverUnechoed(): void {
+    if (this.unechoed.size === 0) return;
+    const pending = [...this.unechoed];
+    this.unechoed.clear();
+    for (const [roomId, frames] of pending) {
+      for (const { seq, epoch, parts, exceptConnectionId } of frames) {
+        if (!this.rooms.has(roomId)) break;
+        const seen = this.delivered.get(roomId);
+        if (seen !== undefined && seen.epoch === epoch && seen.seq >= seq) continue;
+        this.roomFrameArrived(roomId, seq, epoch);
+        const frame = parts.prefix + seq + parts.middle + epoch + parts.suffix;
+        this.host.deliverRoom(roomId, frame, typeOf(parts), exceptConnectionId, seq, epoch);
+      }
+    }
+    this.logger.warn(
+      `delivered ${pending.length} room(s)' own frames whose echo was lost with the subscriber connection`,
+    );
+  }
+
+  /** Own frames awaiting their echo (for leak checks). */
+  get unechoedCount(): number {
+    let count = 0;
+    for (const frames of this.unechoed.values()) count += frames.length;
+    return count;
+  }
+
   private connectionError(error: unknown): void {
     // ioredis reconnects by itself; log once per burst at debug level to avoid flooding.
     this.logger.debug(`redis: ${(error as Error)?.message ?? String(error)}`);
   }
 }
 
+function newEpoch(): string {
+  return randomBytes(6).toString('base64url');
+}
+
+/** The message type of a frame cut into parts (it opens the prefix: `{"type":"...",`). */
+function typeOf(parts: RoomFrameParts): string {
+  return (JSON.parse(parts.prefix.slice(8, parts.prefix.indexOf(',"room":'))) as string) ?? '';
+}
+
 interface Commands {
+  roomPosition(...args: (string | number)[]): Promise<unknown>;
+  roomHistory(...args: (string | number)[]): Promise<unknown>;
   publishRoom(...args: (string | number)[]): Promise<unknown>;
   presence(...args: (string | number)[]): Promise<unknown>;
 }

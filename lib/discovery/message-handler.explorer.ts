@@ -4,6 +4,7 @@ import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js'
 import { AuthMessageHandler } from '../auth/auth-message.handler.js';
 import { BuiltinMessageHandlers } from '../builtins/builtin-message.handlers.js';
 import { DirectMessageHandlers } from '../builtins/direct-message.handlers.js';
+import { ResumeMessageHandler } from '../builtins/resume-message.handler.js';
 import { RoomMessageHandlers } from '../builtins/room-message.handlers.js';
 import { Messages } from '../realtime.messages.js';
 import type { MessageHandlerDefinition } from './message-handler.definition.js';
@@ -15,6 +16,7 @@ const BUILTIN_CLASSES: readonly (abstract new (...args: never[]) => unknown)[] =
   BuiltinMessageHandlers,
   AuthMessageHandler,
   RoomMessageHandlers,
+  ResumeMessageHandler,
   DirectMessageHandlers,
 ];
 

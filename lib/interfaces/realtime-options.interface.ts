@@ -5,7 +5,16 @@ import type { ClusterAdapter } from '../cluster/cluster.adapter.js';
 
 /** Message types handled by the module itself; each can be switched off or replaced. */
 export type BuiltinMessageType =
-  'echo' | 'ping' | 'auth' | 'join_room' | 'leave_room' | 'chat' | 'private_message' | 'admin_message' | 'presence';
+  | 'echo'
+  | 'ping'
+  | 'auth'
+  | 'join_room'
+  | 'leave_room'
+  | 'chat'
+  | 'private_message'
+  | 'admin_message'
+  | 'presence'
+  | 'resume';
 
 /** JWT algorithms accepted by the default token validator. */
 export type JwtAlgorithm =

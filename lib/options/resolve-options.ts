@@ -188,6 +188,7 @@ const BUILTIN_TYPES: readonly BuiltinMessageType[] = [
   'private_message',
   'admin_message',
   'presence',
+  'resume',
 ];
 
 function resolveBuiltins(builtins: RealtimeModuleOptions['builtins'] = {}): Record<BuiltinMessageType, boolean> {
@@ -223,6 +224,8 @@ function resolveRoomSettings(settings: RoomSettings, origin: string): ResolvedRo
     throw new InvalidRealtimeOptionError(`${origin}.presence`, 'must be a boolean');
   }
   checkInteger(`${origin}.presenceDiffLimit`, resolved.presenceDiffLimit, 0);
+  checkInteger(`${origin}.historySize`, resolved.historySize, 0);
+  checkInteger(`${origin}.historyTtl`, resolved.historyTtl, 1);
   if (!['disconnect', 'drop', 'conflate'].includes(resolved.slowConsumer)) {
     throw new InvalidRealtimeOptionError(`${origin}.slowConsumer`, "must be 'disconnect', 'drop' or 'conflate'");
   }

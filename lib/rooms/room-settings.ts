@@ -24,6 +24,18 @@ export interface RoomSettings {
    * @default 'disconnect'
    */
   slowConsumer?: SlowConsumerPolicy;
+  /**
+   * How many of the room's latest broadcasts are kept for `resume` (0: none, a resuming client
+   * is told `resume_failed` whenever it missed something). Memory is bounded by this times the
+   * frame size per room with recent traffic; with a cluster the history lives in Redis.
+   * @default 100
+   */
+  historySize?: number;
+  /**
+   * Milliseconds a broadcast stays replayable: older entries no longer count as history.
+   * @default 300000 (5 minutes)
+   */
+  historyTtl?: number;
 }
 
 export type ResolvedRoomSettings = Required<RoomSettings>;
@@ -32,4 +44,6 @@ export const DEFAULT_ROOM_SETTINGS: ResolvedRoomSettings = Object.freeze({
   presence: true,
   presenceDiffLimit: 1000,
   slowConsumer: 'disconnect',
+  historySize: 100,
+  historyTtl: 300_000,
 });

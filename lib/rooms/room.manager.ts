@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { BroadcastEngine } from '../broadcast/broadcast.engine.js';
 import { type OutboundFrame, prepareFrame } from '../broadcast/outbound-frame.js';
-import { ClusterAdapter, roomFrameParts } from '../cluster/cluster.adapter.js';
+import { ClusterAdapter, roomFrameParts, type Sequenced } from '../cluster/cluster.adapter.js';
 import { isoNow } from '../utils/clock.js';
 import { ConnectionManager } from '../connections/connection.manager.js';
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
@@ -18,7 +18,9 @@ import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
 import { SessionManager } from '../sessions/session.manager.js';
 import { JoinPipeline } from './join.pipeline.js';
 import { isValidRoomId, ROOM_ID_RULE } from './room-id.js';
-import type { SlowConsumerPolicy } from './room-settings.js';
+import { ReplayGate } from './replay-gate.js';
+import { type ReplayResult, RoomReplay } from './room-replay.js';
+import type { ResolvedRoomSettings, SlowConsumerPolicy } from './room-settings.js';
 import { type PresenceEntry, Room } from './room.js';
 import { RoomSequencer } from './room-sequencer.js';
 
@@ -71,6 +73,7 @@ export class RoomManager {
   private readonly rooms = new Map<string, Room>();
   /** Sequences outlive membership for as long as a session may come back to ask for them. */
   readonly sequencer: RoomSequencer;
+  private readonly replay: RoomReplay;
 
   constructor(
     @Inject(RESOLVED_REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
@@ -83,6 +86,7 @@ export class RoomManager {
     private readonly cluster: ClusterAdapter,
   ) {
     this.sequencer = new RoomSequencer(Math.max(options.sessionTtl, 60_000));
+    this.replay = new RoomReplay(this.sequencer, cluster);
   }
 
   /** A snapshot of this node's totals (the original design's `ServerStats`). */
@@ -152,7 +156,7 @@ export class RoomManager {
     const room = this.rooms.get(roomId);
     if (!room) return;
     const except = this.connectionOf(exceptConnectionId);
-    this.engine.deliver(room.members, prepareFrame(Buffer.from(frame)), room.settings.slowConsumer, except);
+    this.deliverToRoom(room, -1, '', prepareFrame(Buffer.from(frame)), room.settings.slowConsumer, except);
   }
 
   /** This node's connection with that id, if any (an `except` given by id, here or by another node). */
@@ -189,13 +193,121 @@ export class RoomManager {
 
   /**
    * Joins a room after the join policy and guards (`FORBIDDEN` when refused) and sends the
-   * connection `room_joined { room_id, client_count }` — before any broadcast that follows the
-   * join. Joining a room twice is harmless. Resolves with the room's client count.
+   * connection `room_joined { room_id, client_count, seq, epoch }` — before any broadcast that
+   * follows the join. `seq`/`epoch` are the room's position at the join: the first broadcast the
+   * connection gets is `seq + 1`, which is what a client resumes from. Joining a room twice is
+   * harmless. Resolves with the room's client count.
    */
   async join(connection: RealtimeConnection, roomId: string, options: JoinOptions = {}): Promise<number> {
+    if (!(await this.admit(connection, roomId, options.bypassPolicy ?? false))) return this.clientCount(roomId);
+    const known = this.knownPosition(roomId);
+    if (known !== undefined || this.isMember(connection, roomId)) {
+      return this.addMember(connection, roomId, options.requestId, known);
+    }
+    // The room's position has to come from the cluster: the member is added first, behind a
+    // gate that holds the room's frames until the position is known, so that nothing published
+    // meanwhile is either missed or counted as seen.
+    const gate = new ReplayGate();
+    this.addMember(connection, roomId, undefined, undefined, true, gate);
+    const position = await this.position(roomId);
+    const room = this.rooms.get(roomId);
+    if (room?.gates?.get(connection) !== gate) return this.clientCount(roomId);
+    connection.send({
+      type: 'room_joined',
+      id: options.requestId,
+      data: { room_id: roomId, client_count: room.size, seq: position.seq, epoch: position.epoch },
+    });
+    this.releaseGate(connection, roomId, gate, position);
+    return room.size;
+  }
+
+  /**
+   * A `resume` of one room: joins it (policy and guards re-checked) behind a gate, replays what
+   * the connection missed since `from`, then lets live frames through with nothing lost or
+   * doubled in between. `before` runs once the membership is in place and before any replayed
+   * frame (the resumer sends `resumed` there). Resolves with the replay's outcome, or throws
+   * `FORBIDDEN` when the join is refused.
+   */
+  async resumeRoom(
+    connection: RealtimeConnection,
+    roomId: string,
+    from: Sequenced | undefined,
+  ): Promise<{ gate: ReplayGate; replay: Promise<ReplayResult | undefined> } | undefined> {
+    if (!(await this.admit(connection, roomId, false))) return undefined;
+    const gate = new ReplayGate();
+    this.addMember(connection, roomId, undefined, undefined, true, gate);
+    const settings = this.settingsOf(roomId);
+    const replay =
+      from === undefined
+        ? Promise.resolve(undefined)
+        : this.replay.since(roomId, from, settings).catch((): ReplayResult => ({
+            ok: false,
+            reason: 'unavailable',
+            position: undefined,
+          }));
+    return { gate, replay };
+  }
+
+  /**
+   * Writes replayed frames to a gated member, then opens its gate at `position` (what the
+   * connection has now seen): the live frames held meanwhile that come after it follow.
+   */
+  releaseGate(
+    connection: RealtimeConnection,
+    roomId: string,
+    gate: ReplayGate,
+    position: Sequenced | undefined,
+    replayed: readonly OutboundFrame[] = [],
+  ): void {
+    const room = this.rooms.get(roomId);
+    if (room?.gates?.get(connection) !== gate) return;
+    const policy = room.settings.slowConsumer;
+    let sent = 0;
+    for (const frame of replayed) if (this.engine.deliverOne(connection, frame, policy)) sent++;
+    for (const held of gate.open(position?.seq ?? -1, position?.epoch ?? '')) {
+      if (this.engine.deliverOne(connection, held.frame, policy)) sent++;
+    }
+    this.statsCounters.messagesSent += sent;
+    if (gate.done || gate.passed(room.seq, room.epoch)) this.removeGate(room, connection);
+  }
+
+  /** A room's current position: as delivered here, else the cluster's, else this node's sequencer's. */
+  async position(roomId: string): Promise<Sequenced> {
+    return (
+      this.knownPosition(roomId) ??
+      (await this.cluster.roomPosition(roomId)) ??
+      this.sequencer.current(roomId, Date.now())
+    );
+  }
+
+  private removeGate(room: Room, connection: RealtimeConnection): void {
+    if (room.gates?.delete(connection) && room.gates.size === 0) room.gates = undefined;
+  }
+
+  /**
+   * The room's position as this node has delivered it, when that is known without asking the
+   * cluster: always with one node (its own sequencer), and in a cluster once the room has
+   * delivered a frame here (a new member gets everything after it, in order).
+   */
+  private knownPosition(roomId: string): Sequenced | undefined {
+    if (this.cluster.status === 'off') return this.sequencer.current(roomId, Date.now());
+    const room = this.rooms.get(roomId);
+    return room !== undefined && room.seq >= 0 ? { seq: room.seq, epoch: room.epoch } : undefined;
+  }
+
+  /** The settings of a room, live or not. */
+  private settingsOf(roomId: string): ResolvedRoomSettings {
+    return this.rooms.get(roomId)?.settings ?? this.options.rooms(roomId);
+  }
+
+  /**
+   * Checks a join (room id, policy and guards, room limit) and makes this node receive the room's
+   * traffic. False when the connection closed meanwhile.
+   */
+  private async admit(connection: RealtimeConnection, roomId: string, bypassPolicy: boolean): Promise<boolean> {
     try {
       this.assertRoomId(roomId);
-      if (!options.bypassPolicy) await this.joinPipeline.authorize(connection, roomId);
+      if (!bypassPolicy) await this.joinPipeline.authorize(connection, roomId);
       if (!connection.rooms.has(roomId) && connection.rooms.size >= this.options.maxRoomsPerConnection) {
         throw new RealtimeForbiddenException(
           `a connection may be in at most ${this.options.maxRoomsPerConnection} rooms`,
@@ -213,10 +325,10 @@ export class RoomManager {
     if (!this.rooms.has(roomId)) await this.cluster.watchRoom(roomId);
     if (!connection.isOpen) {
       if (!this.rooms.has(roomId)) this.cluster.unwatchRoom(roomId);
-      return this.clientCount(roomId);
+      return false;
     }
     this.statsCounters.countRoomOperation('join', 'success');
-    return this.addMember(connection, roomId, options.requestId);
+    return true;
   }
 
   /**
@@ -226,20 +338,27 @@ export class RoomManager {
   private addMember(
     connection: RealtimeConnection,
     roomId: string,
-    requestId?: string | number,
+    requestId: string | number | undefined,
+    position: Sequenced | undefined,
     silent = false,
+    gate?: ReplayGate,
   ): number {
     let room = this.rooms.get(roomId);
     if (!room) {
       this.rooms.set(roomId, (room = new Room(roomId, this.options.rooms(roomId))));
       this.statsCounters.activeRooms++;
     }
-    const joined = { type: 'room_joined', id: requestId, data: { room_id: roomId, client_count: 0 } };
+    const joined = {
+      type: 'room_joined',
+      id: requestId,
+      data: { room_id: roomId, client_count: 0, seq: position?.seq, epoch: position?.epoch },
+    };
     if (room.members.has(connection)) {
       joined.data.client_count = room.size;
       if (!silent) connection.send(joined);
       return room.size;
     }
+    if (gate !== undefined) (room.gates ??= new Map()).set(connection, gate);
     const arrived = room.add(connection);
     connection.addRoom(roomId);
     this.sessions.get(connection.sessionId)?.addRoom(roomId);
@@ -337,7 +456,7 @@ export class RoomManager {
       if (!connection.isOpen) return;
       if (allowed) {
         if (!this.rooms.has(roomId)) await this.cluster.watchRoom(roomId);
-        this.addMember(connection, roomId, undefined, true);
+        this.addMember(connection, roomId, undefined, undefined, true);
       } else {
         this.sessions.get(connection.sessionId)?.removeRoom(roomId);
         connection.send({ type: 'room_left', data: { room_id: roomId, reason: 'forbidden' } });
@@ -377,7 +496,11 @@ export class RoomManager {
   ): Promise<BroadcastResult> {
     const parts = roomFrameParts(roomId, type, data, isoNow());
     this.statsCounters.clusterPublished++;
-    const sequenced = await this.cluster.publishRoom(roomId, parts, except?.id);
+    const settings = this.settingsOf(roomId);
+    const sequenced = await this.cluster.publishRoom(roomId, parts, except?.id, {
+      size: settings.historySize,
+      ttl: settings.historyTtl,
+    });
     if (!sequenced) return this.broadcastLocally(roomId, type, data, except, options);
     return { room_id: roomId, seq: sequenced.seq, epoch: sequenced.epoch, delivered: this.clientCount(roomId) };
   }
@@ -389,12 +512,18 @@ export class RoomManager {
     except: RealtimeConnection | undefined,
     options: BroadcastOptions,
   ): BroadcastResult {
-    const { seq, epoch } = this.sequencer.next(roomId, Date.now());
+    const sequence = this.sequencer.next(roomId, Date.now());
+    const { seq, epoch } = sequence;
     const room = this.rooms.get(roomId);
-    if (!room) return { room_id: roomId, seq, epoch, delivered: 0 };
+    const settings = room?.settings ?? this.options.rooms(roomId);
+    if (!room && settings.historySize === 0) return { room_id: roomId, seq, epoch, delivered: 0 };
     const frame = this.engine.serialize({ type, room: roomId, seq, epoch, data } as Envelope);
-    const delivered = this.engine.deliver(
-      room.members,
+    this.sequencer.record(sequence, frame, settings);
+    if (!room) return { room_id: roomId, seq, epoch, delivered: 0 };
+    const delivered = this.deliverToRoom(
+      room,
+      seq,
+      epoch,
       frame,
       options.slowConsumer ?? room.settings.slowConsumer,
       except,
@@ -403,13 +532,52 @@ export class RoomManager {
     return { room_id: roomId, seq, epoch, delivered };
   }
 
+  /**
+   * Delivers a room frame to the members, and through their gates to members whose replay is
+   * under way. `seq` -1 marks a frame outside the sequence (presence).
+   */
+  private deliverToRoom(
+    room: Room,
+    seq: number,
+    epoch: string,
+    frame: OutboundFrame,
+    policy: SlowConsumerPolicy,
+    except: RealtimeConnection | undefined,
+    conflationKey?: string,
+  ): number {
+    if (seq >= 0) {
+      room.seq = seq;
+      room.epoch = epoch;
+    }
+    const gates = room.gates;
+    const delivered = this.engine.deliver(room.members, frame, policy, except, conflationKey, gates);
+    if (gates === undefined) return delivered;
+    let released = 0;
+    for (const [connection, gate] of gates) {
+      if (connection === except || !gate.offer(seq, epoch, frame)) continue;
+      if (this.engine.deliverOne(connection, frame, policy, conflationKey)) released++;
+      if (gate.done) this.removeGate(room, connection);
+    }
+    this.statsCounters.messagesSent += released;
+    return delivered + released;
+  }
+
   /** @internal A room frame from the cluster, for this node's members. */
-  deliverClusterFrame(roomId: string, frame: string, type: string, exceptConnectionId: string | undefined): number {
+  deliverClusterFrame(
+    roomId: string,
+    frame: string,
+    type: string,
+    exceptConnectionId: string | undefined,
+    seq: number,
+    epoch: string,
+  ): number {
     const room = this.rooms.get(roomId);
     if (!room) return 0;
     const except = this.connectionOf(exceptConnectionId);
-    return this.engine.deliver(
-      room.members,
+    return this.deliverToRoom(
+      room,
+      seq,
+      epoch,
       prepareFrame(Buffer.from(frame)),
       room.settings.slowConsumer,
       except,
@@ -482,6 +650,6 @@ export class RoomManager {
       room: room.id,
       data: { room_id: room.id, joins: kind === 'joins' ? entry : [], leaves: kind === 'leaves' ? entry : [] },
     });
-    this.engine.deliver(room.members, frame, room.settings.slowConsumer, except);
+    this.deliverToRoom(room, -1, '', frame, room.settings.slowConsumer, except);
   }
 }

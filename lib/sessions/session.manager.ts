@@ -65,12 +65,26 @@ export class SessionManager {
     session.connection = undefined;
     session.detachedAt = now;
     if (this.options.sessionTtl === 0) this.sessions.delete(session.id);
+    else if (session.userId !== undefined) this.share(session);
   }
 
   /** @internal The connection authenticated: the session now belongs to that user. */
   setUser(connection: RealtimeConnection): void {
     const session = this.sessions.get(connection.sessionId);
-    if (session) session.userId = connection.userId;
+    if (!session) return;
+    session.userId = connection.userId;
+    if (session.userId !== undefined) this.share(session);
+  }
+
+  /**
+   * Tells the cluster whose session this is, so that a `resume` on another node (even after this
+   * one died) can refuse another user. Written at authentication and when the connection drops,
+   * valid for `sessionTtl`.
+   */
+  private share(session: RealtimeSession): void {
+    if (this.cluster.status !== 'off' && this.options.sessionTtl > 0) {
+      this.cluster.saveSession(session.id, session.userId!, this.options.sessionTtl);
+    }
   }
 
   /** Drops detached sessions older than `sessionTtl`; returns how many. */

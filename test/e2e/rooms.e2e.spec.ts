@@ -59,7 +59,8 @@ describe('rooms, presence and messaging (e2e)', () => {
     expect(await ann.request({ type: 'join_room', id: 'j1', data: { room_id: 'lobby' } })).toEqual({
       type: 'room_joined',
       id: 'j1',
-      data: { room_id: 'lobby', client_count: 1 },
+      // The room's position at the join: the next broadcast is seq 1 of this epoch.
+      data: { room_id: 'lobby', client_count: 1, seq: 0, epoch: expect.any(String) },
       timestamp: expect.any(String),
     });
     const bob = await login('bob', [], 'Bob');

@@ -1,0 +1,90 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ClusterAdapter } from '../cluster/cluster.adapter.js';
+import type { RealtimeConnection } from '../connections/realtime-connection.js';
+import { Connection, Message } from '../decorators/param.decorators.js';
+import { OnMessage } from '../decorators/on-message.decorator.js';
+import { RealtimeException, RealtimeForbiddenException } from '../errors/realtime.exception.js';
+import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
+import type { Envelope } from '../protocol/envelope.js';
+import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
+import type { ReplayGate } from '../rooms/replay-gate.js';
+import type { ReplayResult } from '../rooms/room-replay.js';
+import { RoomManager } from '../rooms/room.manager.js';
+import { SessionManager } from '../sessions/session.manager.js';
+import { parseResumeRequest } from './resume-request.js';
+
+interface ResumingRoom {
+  roomId: string;
+  gate: ReplayGate;
+  replay: Promise<ReplayResult | undefined>;
+}
+
+/**
+ * `resume { session_id, rooms: { room_id: { seq, epoch } } }` after a reconnect, to this node or
+ * any other: the rooms are joined again (policy and guards re-checked), `resumed` names them,
+ * then each room's missed frames follow in `seq` order and live traffic after them, with no gap
+ * and no duplicate in the switch. A room that cannot be replayed gets `resume_failed` (it is
+ * still joined). A session id is no credential: a session known to belong to another user is
+ * refused; the rooms are whatever the user may join anyway.
+ */
+@Injectable()
+export class ResumeMessageHandler {
+  constructor(
+    @Inject(RESOLVED_REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
+    private readonly rooms: RoomManager,
+    private readonly sessions: SessionManager,
+    private readonly cluster: ClusterAdapter,
+  ) {}
+
+  @OnMessage('resume', { reply: 'resumed' })
+  async resume(@Connection() connection: RealtimeConnection, @Message() message: Envelope): Promise<void> {
+    const request = parseResumeRequest(message.data, this.options.maxRoomsPerConnection);
+    const previous = this.sessions.get(request.sessionId);
+    const owner = previous?.userId ?? (await this.cluster.sessionOwner(request.sessionId));
+    if (owner !== undefined && owner !== connection.userId) {
+      throw new RealtimeForbiddenException('the session belongs to another user');
+    }
+    // The rooms the client names, with its positions, and those this node still knows of the
+    // session (joined back from the current position).
+    const targets = new Map<string, { seq: number; epoch: string } | undefined>(request.rooms);
+    if (previous !== undefined && previous.id !== connection.sessionId) {
+      for (const roomId of previous.rooms) if (!targets.has(roomId)) targets.set(roomId, undefined);
+    }
+    const resuming: ResumingRoom[] = [];
+    for (const [roomId, from] of targets) {
+      try {
+        const started = await this.rooms.resumeRoom(connection, roomId, from);
+        if (started) resuming.push({ roomId, ...started });
+      } catch (error) {
+        if (!(error instanceof RealtimeException)) throw error;
+        connection.send({ type: 'room_left', data: { room_id: roomId, reason: 'forbidden' } });
+      }
+    }
+    if (!connection.isOpen) return;
+    connection.send({ type: 'resumed', id: message.id, data: { rooms: resuming.map((room) => room.roomId) } });
+    for (const { roomId, gate, replay } of resuming) {
+      const result = await replay;
+      if (result === undefined) {
+        const position = await this.rooms.position(roomId);
+        connection.send({
+          type: 'room_joined',
+          data: {
+            room_id: roomId,
+            client_count: this.rooms.clientCount(roomId),
+            seq: position.seq,
+            epoch: position.epoch,
+          },
+        });
+        this.rooms.releaseGate(connection, roomId, gate, position);
+      } else if (result.ok) {
+        this.rooms.releaseGate(connection, roomId, gate, result.position, result.frames);
+      } else {
+        connection.send({
+          type: 'resume_failed',
+          data: { room_id: roomId, reason: result.reason, seq: result.position?.seq, epoch: result.position?.epoch },
+        });
+        this.rooms.releaseGate(connection, roomId, gate, result.position);
+      }
+    }
+  }
+}
