@@ -104,7 +104,8 @@ export class RoomPositions {
   /** Rooms whose position is unknown: they cannot be resumed, only joined again. */
   unpositioned(): string[] {
     const rooms: string[] = [];
-    for (const [roomId, entry] of this.rooms) if (entry.seq === undefined || entry.epoch === undefined) rooms.push(roomId);
+    for (const [roomId, entry] of this.rooms)
+      if (entry.seq === undefined || entry.epoch === undefined) rooms.push(roomId);
     return rooms;
   }
 }
