@@ -29,9 +29,12 @@ export function signTestToken(options: ResolvedRealtimeOptions, user: TestUser, 
     roles: user.roles ?? [],
     exp: Math.floor(Date.now() / 1000) + ttlSeconds,
   };
+  const issuer = options.auth?.issuer;
+  const audience = options.auth?.audience;
+  // jsonwebtoken refuses `issuer: undefined`: only name the claims the app checks.
   return new JwtService({ secret }).sign(claims, {
     algorithm: 'HS256',
-    issuer: options.auth?.issuer,
-    audience: options.auth?.audience,
+    ...(issuer !== undefined && { issuer }),
+    ...(audience !== undefined && { audience }),
   });
 }
