@@ -24,7 +24,7 @@ describe('nest-realtime/testing', () => {
     const ann = await t.connect({ user: { id: 'ann', username: 'Ann' } });
     const bob = await t.connect({ user: { id: 'bob' } });
     expect(ann.client.user).toEqual({ user_id: 'ann', username: 'Ann', roles: [] });
-    expect((await ann.expectMessage('auth_success')).data.user_id).toBe('ann');
+    expect((await ann.expectMessage('auth_success')).data!.user_id).toBe('ann');
 
     await ann.join('general');
     await bob.join('general');
@@ -33,7 +33,7 @@ describe('nest-realtime/testing', () => {
     bob.client.chat('general', 'hi ann');
     const chat = await ann.expectMessage('chat_message', { where: (data) => data.content === 'hi ann' });
     expect(chat).toMatchObject({ room: 'general', seq: 1, data: { user_id: 'bob', content: 'hi ann' } });
-    expect((await diff).data.joins).toEqual([{ user_id: 'bob', username: 'bob' }]);
+    expect((await diff).data!.joins).toEqual([{ user_id: 'bob', username: 'bob' }]);
     await ann.expectNoMessage('chat_message', 50);
     await expect(ann.expectMessage('announcement', { timeout: 30 })).rejects.toThrow(
       /expected a "announcement" frame within 30 ms; received: connected, auth_success/,
