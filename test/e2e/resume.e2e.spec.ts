@@ -1,0 +1,235 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { ConnectionManager, RoomManager, SessionManager } from '../../lib/index.js';
+import { range, ResumingClient, seqsOf } from '../support/resuming-client.js';
+import { createTestApp, type TestApp } from '../support/test-app.js';
+import { TestClient } from '../support/test-client.js';
+import { hsToken, TEST_SECRET } from '../support/tokens.js';
+import { until } from '../support/until.js';
+import { VipJoinPolicy } from './rooms-fixtures.js';
+
+const ROOM_SETTINGS = (roomId: string) =>
+  roomId.startsWith('short-') ? { historySize: 5 } : roomId.startsWith('brief-') ? { historyTtl: 200 } : {};
+
+describe('resume after a reconnect, one node (e2e)', () => {
+  let t: TestApp;
+  const sockets: TestClient[] = [];
+
+  const tokenOf = (userId: string, roles: string[] = []) => hsToken({ user_id: userId, roles });
+
+  async function resumer(userId: string, roles: string[] = []): Promise<ResumingClient> {
+    const client = new ResumingClient(tokenOf(userId, roles));
+    await client.connect(t.url);
+    return client;
+  }
+
+  async function talker(userId: string, roomId: string): Promise<TestClient> {
+    const client = await TestClient.connect(`${t.url}?token=${tokenOf(userId)}`);
+    await client.next('auth_success');
+    await client.request({ type: 'join_room', id: 'j', data: { room_id: roomId } });
+    sockets.push(client);
+    return client;
+  }
+
+  /** Sends chats and waits until the sender has them back: they have all been broadcast. */
+  async function say(client: TestClient, roomId: string, contents: string[]): Promise<void> {
+    for (const content of contents) client.send({ type: 'chat', data: { room_id: roomId, content } });
+    for (const content of contents) {
+      await until(() => client.frames.some((f) => f.type === 'chat_message' && f.data.content === content));
+    }
+  }
+
+  const away = (client: ResumingClient) => client.client.close();
+
+  beforeAll(async () => {
+    t = await createTestApp({ auth: { secret: TEST_SECRET }, rateLimit: false, rooms: ROOM_SETTINGS }, {}, undefined, {
+      joinPolicy: VipJoinPolicy,
+    });
+  });
+  afterEach(async () => {
+    await Promise.all(sockets.splice(0).map((c) => c.close()));
+    await until(() => t.app.get(ConnectionManager).count === 0);
+  });
+  afterAll(() => t.close());
+
+  it('tells the position at the join, replays exactly the 20 messages sent while away, in order, then goes on live', async () => {
+    const ann = await resumer('ann');
+    expect((await ann.join('r-main')).data).toEqual({
+      room_id: 'r-main',
+      client_count: 1,
+      seq: 0,
+      epoch: expect.any(String),
+    });
+    const bob = await talker('bob', 'r-main');
+    await say(bob, 'r-main', ['before']);
+    await until(() => ann.roomFrames('r-main').length === 1);
+    await away(ann);
+    const missed = range(0, 19).map((i) => `missed ${i}`);
+    await say(bob, 'r-main', missed);
+
+    const resumed = await ann.reconnect(t.url);
+    expect(resumed).toMatchObject({ type: 'resumed', data: { rooms: ['r-main'] } });
+    await until(() => ann.roomFrames('r-main').length === 21);
+    // The replay follows `resumed` at once, before anything else in the room.
+    const afterResume = ann.client.frames.slice(ann.client.frames.indexOf(resumed) + 1);
+    expect(afterResume.slice(0, 20).map((f) => f.data.content)).toEqual(missed);
+    await say(bob, 'r-main', ['live']);
+    await until(() => ann.roomFrames('r-main').length === 22);
+    const frames = ann.roomFrames('r-main');
+    expect(seqsOf(frames)).toEqual(range(1, 22));
+    expect(frames.map((f) => f.data.content)).toEqual(['before', ...missed, 'live']);
+    expect(new Set(frames.map((f) => f.epoch)).size).toBe(1);
+    expect(ann.failures).toEqual([]);
+    sockets.push(ann.client);
+  });
+
+  it('replays nothing and fails nothing when nothing was missed, and keeps the membership', async () => {
+    const ann = await resumer('ann');
+    await ann.join('r-quiet');
+    await away(ann);
+    expect((await ann.reconnect(t.url)).data).toEqual({ rooms: ['r-quiet'] });
+    expect(t.app.get(RoomManager).clientCount('r-quiet')).toBe(1);
+    const bob = await talker('bob', 'r-quiet');
+    await say(bob, 'r-quiet', ['hello']);
+    await until(() => ann.roomFrames('r-quiet').length === 1);
+    expect(seqsOf(ann.roomFrames('r-quiet'))).toEqual([1]);
+    sockets.push(ann.client);
+  });
+
+  it('answers resume_failed when the history no longer reaches back (size), and still restores the room', async () => {
+    const ann = await resumer('ann');
+    await ann.join('short-room');
+    const bob = await talker('bob', 'short-room');
+    await away(ann);
+    await say(
+      bob,
+      'short-room',
+      range(1, 8).map((i) => `m${i}`),
+    );
+    expect((await ann.reconnect(t.url)).data).toEqual({ rooms: ['short-room'] });
+    const failed = await ann.client.next('resume_failed');
+    expect(failed.data).toEqual({
+      room_id: 'short-room',
+      reason: 'history_expired',
+      seq: 8,
+      epoch: ann.positions.get('short-room')!.epoch,
+    });
+    await say(bob, 'short-room', ['after']);
+    await until(() => ann.roomFrames('short-room').length === 1);
+    expect(ann.roomFrames('short-room')[0]).toMatchObject({ seq: 9, data: { content: 'after' } });
+    sockets.push(ann.client);
+  });
+
+  it('answers resume_failed when the missed messages are older than the history ttl', async () => {
+    const ann = await resumer('ann');
+    await ann.join('brief-room');
+    const bob = await talker('bob', 'brief-room');
+    await away(ann);
+    await say(bob, 'brief-room', ['old 1', 'old 2']);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await ann.reconnect(t.url);
+    expect((await ann.client.next('resume_failed')).data).toMatchObject({
+      room_id: 'brief-room',
+      reason: 'history_expired',
+      seq: 2,
+    });
+    expect(ann.roomFrames('brief-room')).toEqual([]);
+    sockets.push(ann.client);
+  });
+
+  it('answers resume_failed epoch_changed for a position of another epoch or from the future', async () => {
+    const ann = await resumer('ann');
+    await ann.join('r-epoch');
+    await ann.join('r-future');
+    await away(ann);
+    ann.positions.set('r-epoch', { seq: 0, epoch: 'not-this-one' });
+    ann.positions.set('r-future', { seq: 5, epoch: ann.positions.get('r-future')!.epoch });
+    expect((await ann.reconnect(t.url)).data.rooms).toEqual(['r-epoch', 'r-future']);
+    const failures = [await ann.client.next('resume_failed'), await ann.client.next('resume_failed')];
+    expect(failures.map((f) => [f.data.room_id, f.data.reason, f.data.seq])).toEqual([
+      ['r-epoch', 'epoch_changed', 0],
+      ['r-future', 'epoch_changed', 0],
+    ]);
+    sockets.push(ann.client);
+  });
+
+  it("refuses another user's session, and joins nothing for it", async () => {
+    const ann = await resumer('ann');
+    await ann.join('r-private');
+    await away(ann);
+    const eve = new ResumingClient(tokenOf('eve'));
+    await eve.connect(t.url);
+    const answer = await eve.client.request({
+      type: 'resume',
+      id: 'steal',
+      data: { session_id: ann.sessionId, rooms: { 'r-private': ann.positions.get('r-private') } },
+    });
+    expect(answer).toMatchObject({ type: 'error', id: 'steal', data: { code: 'FORBIDDEN' } });
+    expect(t.app.get(RoomManager).clientCount('r-private')).toBe(0);
+    sockets.push(eve.client);
+  });
+
+  it('re-checks the join policy: a room the user may no longer join is left, the others resume', async () => {
+    const ann = await resumer('ann', ['vip']);
+    await ann.join('vip-lounge');
+    await ann.join('r-open');
+    await away(ann);
+    const resumed = await ann.reconnect(t.url, tokenOf('ann'));
+    expect(resumed.data).toEqual({ rooms: ['r-open'] });
+    expect(ann.client.frames.find((f) => f.type === 'room_left')?.data).toEqual({
+      room_id: 'vip-lounge',
+      reason: 'forbidden',
+    });
+    expect(t.app.get(RoomManager).clientCount('vip-lounge')).toBe(0);
+    sockets.push(ann.client);
+  });
+
+  it('restores the rooms this node still knows of the session, from the current position', async () => {
+    const ann = await resumer('ann');
+    await ann.join('r-remembered');
+    await away(ann);
+    await until(() => t.app.get(SessionManager).get(ann.sessionId)?.connection === undefined);
+    ann.positions.clear();
+    expect((await ann.reconnect(t.url)).data).toEqual({ rooms: ['r-remembered'] });
+    expect((await ann.client.next('room_joined')).data).toEqual({
+      room_id: 'r-remembered',
+      client_count: 1,
+      seq: 0,
+      epoch: expect.any(String),
+    });
+    sockets.push(ann.client);
+  });
+
+  it('answers BAD_REQUEST for a malformed resume and AUTH_REQUIRED before authentication', async () => {
+    const ann = await resumer('ann');
+    sockets.push(ann.client);
+    const bad = [
+      {},
+      { session_id: 'x', rooms: [] },
+      { session_id: 'x', rooms: { 'r-1': { seq: -1, epoch: 'e' } } },
+      { session_id: 'x', rooms: { 'r-1': { seq: 1.5, epoch: 'e' } } },
+      { session_id: 'x', rooms: { 'r-1': { seq: 1 } } },
+      { session_id: 'x', rooms: { 'bad room id!': { seq: 1, epoch: 'e' } } },
+    ];
+    for (const [i, data] of bad.entries()) {
+      expect(await ann.client.request({ type: 'resume', id: `b${i}`, data })).toMatchObject({
+        type: 'error',
+        data: { code: 'BAD_REQUEST' },
+      });
+    }
+    const anonymous = await TestClient.connect(t.url);
+    sockets.push(anonymous);
+    expect(await anonymous.request({ type: 'resume', id: 'a', data: { session_id: 'x', rooms: {} } })).toMatchObject({
+      type: 'error',
+      data: { code: 'AUTH_REQUIRED' },
+    });
+  });
+
+  it('leaves no gate, room or history behind for rooms nobody is in', async () => {
+    const rooms = t.app.get(RoomManager) as unknown as { rooms: Map<string, { gates?: Map<unknown, unknown> }> };
+    await until(() => t.app.get(ConnectionManager).count === 0);
+    expect(rooms.rooms.size).toBe(0);
+    // Sequences (with their history) outlive membership, bounded by the idle purge.
+    expect(t.app.get(RoomManager).purgeIdleSequences(Date.now() + 24 * 3600_000)).toBeGreaterThan(0);
+    expect(t.app.get(RoomManager).sequencer.size).toBe(0);
+  });
+});
