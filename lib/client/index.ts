@@ -2,7 +2,8 @@
  * `nest-realtime/client`: the client for browsers and Node. It imports nothing from Node, so
  * it bundles for the browser as is; in Node 20 pass `WebSocket` from `ws`.
  */
-export { RealtimeClient, type RealtimeClientOptions, type RequestOptions } from './realtime-client.js';
+export { RealtimeClient } from './realtime-client.js';
+export type { RealtimeClientOptions, RequestOptions } from './client-options.js';
 export { Backoff, type BackoffOptions } from './backoff.js';
 export type { HeartbeatOptions } from './heartbeat.js';
 export type { TokenOption } from './token-source.js';

@@ -1,29 +1,21 @@
 import type { ConnectedData, Envelope } from '../protocol/envelope.js';
-import { Backoff, type BackoffOptions } from './backoff.js';
-import {
-  AuthenticationError,
-  ClientClosedError,
-  ConnectionLostError,
-  MalformedFrameError,
-  RealtimeRequestError,
-} from './client-errors.js';
+import { Backoff } from './backoff.js';
+import { AuthenticationError, ClientClosedError, ConnectionLostError, RealtimeRequestError } from './client-errors.js';
 import type { ClientEventHandler, ClientEventMap, ClientEventName, ClientState } from './client-events.js';
-import { Heartbeat, type HeartbeatOptions } from './heartbeat.js';
+import { CLIENT_DEFAULTS, positiveMs, type RealtimeClientOptions, type RequestOptions } from './client-options.js';
+import { Heartbeat } from './heartbeat.js';
 import { ListenerSet } from './listener-set.js';
-import type {
-  AuthSuccessData,
-  MessageHandler,
-  ResumeFailedData,
-  ResumeRequestData,
-  RoomJoinedData,
-  RoomLeftData,
-} from './message-map.js';
+import type { AuthSuccessData, MessageHandler, RoomJoinedData, RoomLeftData } from './message-map.js';
 import { OfflineQueue } from './offline-queue.js';
+import { isRecord, parseFrame, readPosition } from './parse-frame.js';
 import { RequestTracker } from './request-tracker.js';
 import { FrameVerdict, RoomPositions } from './room-positions.js';
-import { TokenSource, tokenExpiry, type TokenOption } from './token-source.js';
+import { RoomRestorer } from './room-restorer.js';
+import { TokenRefresher } from './token-refresher.js';
+import { type TokenOption, TokenSource } from './token-source.js';
 import {
   type CloseEventLike,
+  detachAndClose,
   type MessageEventLike,
   resolveWebSocket,
   SOCKET_OPEN,
@@ -31,58 +23,18 @@ import {
   type WebSocketLike,
 } from './transport.js';
 
-/** Options of {@link RealtimeClient}. */
-export interface RealtimeClientOptions {
-  /** The endpoint, e.g. `wss://chat.example.com/ws`. */
-  url: string;
-  /**
-   * The WebSocket implementation. @default `globalThis.WebSocket` (browsers; Node ≥ 22).
-   * In Node 20 pass `WebSocket` from `ws`.
-   */
-  WebSocket?: WebSocketConstructor;
-  /**
-   * A token, or a function returning a fresh one: called on every (re)connect and shortly
-   * before the current token's `exp`. Without it the client stays anonymous.
-   */
-  token?: TokenOption;
-  /** Reconnect pacing, or `false` for no automatic reconnect. @default `{ baseDelay: 500, maxDelay: 30000 }`, forever */
-  reconnect?: BackoffOptions | false;
-  /** Default timeout of {@link RealtimeClient.request}, and of the client's own auth/resume/join. @default 10 000 ms */
-  requestTimeout?: number;
-  /** Messages kept while offline, sent once the connection is authenticated again. @default 100 */
-  offlineQueueSize?: number;
-  /** App-level ping/pong dead-connection detection, or `false`. @default `{ interval: 25000, timeout: 10000 }` */
-  heartbeat?: HeartbeatOptions | false;
-  /** A provided token is refreshed this long before its `exp`. @default 30 000 ms */
-  tokenRefreshMargin?: number;
-  /** Random source in [0, 1) for the backoff jitter (tests inject one). @default Math.random */
-  random?: () => number;
-}
-
-/** Options of one {@link RealtimeClient.request}. */
-export interface RequestOptions {
-  /** @default the client's `requestTimeout` */
-  timeout?: number;
-}
-
-type AnyMessageHandler = (data: unknown, envelope: Envelope) => void;
-type AnyEventHandler = (event: never) => void;
+export type { RealtimeClientOptions, RequestOptions } from './client-options.js';
 
 const NORMAL_CLOSURE = 1000;
 /** Not a close code on the wire: what browsers report when the TCP connection just went away. */
 const ABNORMAL_CLOSURE = 1006;
-/** The client's own close code (4000–4999 is for applications) when it gives up on a silent socket. */
-const HEARTBEAT_TIMEOUT_CLOSE = 4000;
-/** setTimeout fires at once for delays above 2³¹−1 ms; a refresh weeks away is clamped to this. */
-const MAX_TIMER_DELAY = 2 ** 31 - 1;
+/** The client's own close code (4000–4999 is for applications) when it gives up on a socket. */
+const CLIENT_GAVE_UP = 4000;
+const PING_FRAME = '{"type":"ping"}';
 
-/** Close codes after which retrying is wrong (PROTOCOL.md, "Errors"). */
+/** Close codes after which retrying is wrong (PROTOCOL.md, "Errors"): kicked, policy violation. */
 function forbidsRetry(code: number): boolean {
   return code === 4003 || code === 1008;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /**
@@ -99,23 +51,24 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * ```
  *
  * Lifecycle of one connection: socket open → `connected` → `auth` (when a token is set) →
- * `resume` of the previous session's rooms (or `join_room` again, with a `resume_failed`
- * event, when the server cannot resume) → the offline queue is flushed → `open`.
- * The token travels in the `auth` message, not in the URL, so it stays out of access logs.
+ * rooms restored ({@link RoomRestorer}) → the offline queue is flushed → `open`. The token
+ * travels in the `auth` message, not in the URL, so it stays out of access logs.
  */
 export class RealtimeClient {
   private readonly WebSocketImpl: WebSocketConstructor;
   private readonly requestTimeout: number;
-  private readonly tokenRefreshMargin: number;
+  private readonly connectTimeout: number;
   private readonly backoff: Backoff | undefined;
   private readonly heartbeat: Heartbeat | undefined;
   private readonly tokens: TokenSource;
+  private readonly refresher: TokenRefresher;
   private readonly tracker: RequestTracker;
   private readonly queue: OfflineQueue;
   private readonly rooms = new RoomPositions();
-  private readonly messageHandlers: ListenerSet<AnyMessageHandler>;
-  private readonly anyHandlers: AnyMessageHandler[] = [];
-  private readonly eventHandlers: ListenerSet<AnyEventHandler>;
+  private readonly restorer: RoomRestorer;
+  private readonly messageHandlers: ListenerSet<unknown, Envelope>;
+  private readonly anyHandlers: ListenerSet<unknown, Envelope>;
+  private readonly eventHandlers: ListenerSet<never>;
 
   private socket: WebSocketLike | undefined;
   private currentState: ClientState = 'idle';
@@ -126,32 +79,43 @@ export class RealtimeClient {
   /** The session of the last connection that became ready: what the next one resumes. */
   private resumableSession: string | undefined;
   private authenticatedUser: AuthSuccessData | undefined;
+  private hasBeenOpen = false;
   private reconnectCount = 0;
-  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
-  private refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The pending reconnect, or the deadline of a connection attempt. */
+  private timer: ReturnType<typeof setTimeout> | undefined;
   private connectWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
 
   constructor(private readonly options: RealtimeClientOptions) {
     if (typeof options.url !== 'string' || options.url === '') throw new TypeError('RealtimeClient: `url` is required');
     this.WebSocketImpl = resolveWebSocket(options.WebSocket);
-    this.requestTimeout = options.requestTimeout ?? 10_000;
-    this.tokenRefreshMargin = options.tokenRefreshMargin ?? 30_000;
+    this.requestTimeout = positiveMs('requestTimeout', options.requestTimeout ?? CLIENT_DEFAULTS.requestTimeout);
+    this.connectTimeout = positiveMs('connectTimeout', options.connectTimeout ?? CLIENT_DEFAULTS.connectTimeout);
     this.backoff = options.reconnect === false ? undefined : new Backoff(options.reconnect, options.random);
     this.heartbeat =
       options.heartbeat === false
         ? undefined
         : new Heartbeat(
             options.heartbeat ?? {},
-            () => this.writeDirect('{"type":"ping"}'),
-            () => this.abandonSocket(HEARTBEAT_TIMEOUT_CLOSE, 'heartbeat timeout'),
+            () => this.writeDirect(PING_FRAME),
+            () => this.abandonSocket('heartbeat timeout'),
           );
     this.tokens = new TokenSource(options.token);
+    this.refresher = new TokenRefresher(options.tokenRefreshMargin ?? CLIENT_DEFAULTS.tokenRefreshMargin, () =>
+      this.refreshAuth(),
+    );
     this.tracker = new RequestTracker((id) => this.queue.removeRequest(id));
-    this.queue = new OfflineQueue(options.offlineQueueSize ?? 100);
+    this.queue = new OfflineQueue(options.offlineQueueSize ?? CLIENT_DEFAULTS.offlineQueueSize);
+    this.restorer = new RoomRestorer(
+      this.rooms,
+      (type, data) => this.internalRequest(type, data),
+      (event) => this.emit('resume_failed', event),
+      (error) => this.reportError(error),
+    );
     const report = (error: unknown) => this.reportError(error);
     this.messageHandlers = new ListenerSet(report);
+    this.anyHandlers = new ListenerSet(report);
     this.eventHandlers = new ListenerSet((error) => {
-      // An `error` handler that throws must not recurse into itself.
+      // Not reported as an `error` event: an `error` handler that throws would recurse.
       if (typeof console !== 'undefined') console.error('nest-realtime client: an event handler threw', error);
     });
   }
@@ -195,8 +159,9 @@ export class RealtimeClient {
     const ready = new Promise<void>((resolve, reject) => this.connectWaiters.push({ resolve, reject }));
     if (this.currentState === 'idle' || this.currentState === 'closed') {
       this.backoff?.reset();
+      this.hasBeenOpen = false;
       this.reconnectCount = 0;
-      this.setState('connecting');
+      this.currentState = 'connecting';
       this.openSocket(0);
     }
     return ready;
@@ -210,24 +175,18 @@ export class RealtimeClient {
   disconnect(): Promise<void> {
     const socket = this.socket;
     this.socket = undefined;
-    this.stopTimers();
-    this.ready = false;
-    this.connection = undefined;
+    this.rooms.clear();
     this.resumableSession = undefined;
     this.authenticatedUser = undefined;
-    this.rooms.clear();
-    this.queue.drain();
-    this.tracker.rejectAll((type) => new ClientClosedError(type));
-    const closed = socket ? this.closeSocket(socket, NORMAL_CLOSURE, 'client disconnect') : Promise.resolve();
-    if (this.currentState !== 'closed' && this.currentState !== 'idle') {
+    const closed = socket ? detachAndClose(socket, NORMAL_CLOSURE, 'client disconnect') : Promise.resolve();
+    if (this.currentState !== 'closed' && this.currentState !== 'idle')
       this.finish(NORMAL_CLOSURE, 'client disconnect');
-    }
     return closed;
   }
 
   /**
-   * Authenticates as another token (or token provider), which is then also used on every
-   * reconnect. Connects first when the client is not connected.
+   * Authenticates with another token (or token provider), also used on every reconnect from
+   * now on. Connects first when the client is not open.
    */
   async auth(token: TokenOption): Promise<AuthSuccessData> {
     this.tokens.set(token);
@@ -238,48 +197,46 @@ export class RealtimeClient {
     return this.authenticate();
   }
 
-  /** Joins a room; resolves with `room_joined`. The room is re-joined (resumed) after reconnects. */
+  /** Joins a room; resolves with `room_joined`. The room is resumed (or re-joined) after reconnects. */
   async join(roomId: string, options?: RequestOptions): Promise<RoomJoinedData> {
-    const reply = await this.request('join_room', { room_id: roomId }, options);
-    return reply.data as RoomJoinedData;
+    return (await this.request<RoomJoinedData>('join_room', { room_id: roomId }, options)).data as RoomJoinedData;
   }
 
   /** Leaves a room; resolves with `room_left`. */
   async leave(roomId: string, options?: RequestOptions): Promise<RoomLeftData> {
-    const reply = await this.request('leave_room', { room_id: roomId }, options);
-    return reply.data as RoomLeftData;
+    return (await this.request<RoomLeftData>('leave_room', { room_id: roomId }, options)).data as RoomLeftData;
   }
 
-  /** Sends a chat message to a room the client is in (it comes back as `chat_message`). */
+  /** Sends a chat message to a room the client is in (it comes back to everyone as `chat_message`). */
   chat(roomId: string, content: string): void {
     this.send('chat', { room_id: roomId, content });
   }
 
-  /** Sends a private message to every connection of `userId` (an `error USER_OFFLINE` if none). */
+  /** Sends a private message to every connection of `userId` (`error USER_OFFLINE` if none). */
   privateMessage(userId: string, content: string): void {
     this.send('private_message', { target_user_id: userId, content });
   }
 
   /**
-   * Sends a message without waiting for a reply. While the client is not open it is queued
-   * (throws {@link OfflineQueueFullError} when the queue is full, {@link ClientClosedError}
-   * after {@link disconnect}).
+   * Sends a message without waiting for a reply. While the client is not open it is queued;
+   * throws {@link OfflineQueueFullError} when the queue is full, {@link ClientClosedError}
+   * when the client is closed.
    */
   send(type: string, data?: unknown): void {
-    this.dispatchOutbound(JSON.stringify({ type, data }), type, undefined);
+    this.sendOrQueue(JSON.stringify({ type, data }), type, undefined);
   }
 
   /**
    * Sends a message with a fresh `id` and resolves with the reply carrying that id. Rejects
    * with {@link RealtimeRequestError} on an error frame, {@link RequestTimeoutError} when no
-   * reply comes in time (the time in the offline queue counts), {@link ConnectionLostError}
-   * when the connection drops after it was sent.
+   * reply comes in time (time in the offline queue counts), {@link ConnectionLostError} when
+   * the connection drops after it was sent (it may or may not have been handled).
    */
   request<TReply = unknown>(type: string, data?: unknown, options: RequestOptions = {}): Promise<Envelope<TReply>> {
     const id = this.tracker.nextId();
     const reply = this.tracker.track(id, type, options.timeout ?? this.requestTimeout);
     try {
-      this.dispatchOutbound(JSON.stringify({ type, id, data }), type, id);
+      this.sendOrQueue(JSON.stringify({ type, id, data }), type, id);
     } catch (error) {
       this.tracker.fail(id, error as Error);
     }
@@ -288,28 +245,25 @@ export class RealtimeClient {
 
   /** Handles frames of `type` (typed payloads for the built-ins). Returns the unsubscribe function. */
   on<T extends string>(type: T, handler: MessageHandler<T>): () => void {
-    return this.messageHandlers.add(type, handler as AnyMessageHandler);
+    return this.messageHandlers.add(type, handler as (data: unknown, envelope: Envelope) => void);
   }
 
   /** Handles every frame the client delivers (after de-duplication), in order. */
   onAny(handler: (data: unknown, envelope: Envelope) => void): () => void {
-    this.anyHandlers.push(handler);
-    return () => {
-      const index = this.anyHandlers.indexOf(handler);
-      if (index !== -1) this.anyHandlers.splice(index, 1);
-    };
+    return this.anyHandlers.add('*', handler);
   }
 
   /** Handles one of the client's own events (`open`, `reconnecting`, `resume_failed`, ...). */
   onEvent<E extends ClientEventName>(event: E, handler: ClientEventHandler<E>): () => void {
-    return this.eventHandlers.add(event, handler as AnyEventHandler);
+    return this.eventHandlers.add(event, handler as (event: never) => void);
   }
 
   // ---- outbound ----
 
-  private dispatchOutbound(text: string, type: string, requestId: string | undefined): void {
-    if (this.ready && this.socket?.readyState === SOCKET_OPEN) {
-      this.socket.send(text);
+  private sendOrQueue(text: string, type: string, requestId: string | undefined): void {
+    const socket = this.socket;
+    if (this.ready && socket?.readyState === SOCKET_OPEN) {
+      socket.send(text);
       if (requestId !== undefined) this.tracker.markSent(requestId);
       return;
     }
@@ -317,7 +271,7 @@ export class RealtimeClient {
     this.queue.push(text, type, requestId);
   }
 
-  /** Writes to the current socket, bypassing the queue (the client's own handshake traffic). */
+  /** Writes to the current socket, bypassing the queue (the client's own traffic). */
   private writeDirect(text: string): boolean {
     const socket = this.socket;
     if (socket?.readyState !== SOCKET_OPEN) return false;
@@ -334,17 +288,10 @@ export class RealtimeClient {
     return reply;
   }
 
-  private flushQueue(): void {
-    for (const frame of this.queue.drain()) {
-      this.socket?.send(frame.text);
-      if (frame.requestId !== undefined) this.tracker.markSent(frame.requestId);
-    }
-  }
-
   // ---- connection lifecycle ----
 
   private openSocket(attempt: number): void {
-    this.reconnectTimer = undefined;
+    this.timer = undefined;
     this.handshakeStarted = false;
     this.connection = undefined;
     this.emit('connecting', { attempt });
@@ -354,10 +301,12 @@ export class RealtimeClient {
     } catch (error) {
       // A URL the implementation refuses will never work: no point retrying.
       this.reportError(error);
-      this.finish(ABNORMAL_CLOSURE, 'invalid url');
-      return;
+      return this.finish(ABNORMAL_CLOSURE, 'invalid url');
     }
     this.socket = socket;
+    // A connection attempt that hangs (a black-holed SYN, a proxy that never answers) would
+    // otherwise wait for the OS's TCP timeout, minutes away.
+    this.timer = setTimeout(() => this.abandonSocket('connect timeout'), this.connectTimeout);
     socket.onopen = () => {
       if (this.socket === socket) this.heartbeat?.start(Date.now());
     };
@@ -373,29 +322,13 @@ export class RealtimeClient {
     socket.onerror = () => undefined;
   }
 
-  /** Gives up on a socket that stopped answering: drop it now rather than wait for TCP to notice. */
-  private abandonSocket(code: number, reason: string): void {
+  /** Gives up on the current socket (silent, or stuck in the handshake) and carries on as if it closed. */
+  private abandonSocket(reason: string): void {
     const socket = this.socket;
     if (!socket) return;
     this.socket = undefined;
-    void this.closeSocket(socket, code, reason);
+    void detachAndClose(socket, CLIENT_GAVE_UP, reason);
     this.connectionLost(ABNORMAL_CLOSURE, reason);
-  }
-
-  /** Detaches the client from `socket` and closes it; resolves when it has closed. */
-  private closeSocket(socket: WebSocketLike, code: number, reason: string): Promise<void> {
-    socket.onmessage = null;
-    socket.onopen = null;
-    socket.onerror = () => undefined;
-    return new Promise((resolve) => {
-      if (socket.readyState === 3) return resolve();
-      socket.onclose = () => resolve();
-      try {
-        socket.close(code, reason);
-      } catch {
-        resolve();
-      }
-    });
   }
 
   private connectionLost(code: number, reason: string): void {
@@ -414,22 +347,21 @@ export class RealtimeClient {
     // 1012 is a planned restart or drain: another node is ready now, so no waiting.
     const delay = code === 1012 ? 0 : this.backoff.next();
     const attempt = this.backoff.attempts;
-    this.setState('reconnecting');
+    this.currentState = 'reconnecting';
     this.emit('reconnecting', { attempt, delay, code, reason });
-    this.reconnectTimer = setTimeout(() => this.openSocket(attempt), delay);
+    this.timer = setTimeout(() => this.openSocket(attempt), delay);
   }
 
-  /** Closed for good: reject whoever waits for `open`, drop the queue. */
+  /** Closed for good: reject whatever waits, drop the queue. */
   private finish(code: number, reason: string): void {
     this.stopTimers();
     this.ready = false;
-    if (this.socket) {
-      void this.closeSocket(this.socket, NORMAL_CLOSURE, reason);
-      this.socket = undefined;
-    }
+    this.connection = undefined;
+    if (this.socket) void detachAndClose(this.socket, NORMAL_CLOSURE, reason);
+    this.socket = undefined;
     this.tracker.rejectAll((type) => new ClientClosedError(type));
     this.queue.drain();
-    this.setState('closed');
+    this.currentState = 'closed';
     this.emit('closed', { code, reason });
     const waiters = this.connectWaiters;
     this.connectWaiters = [];
@@ -438,41 +370,43 @@ export class RealtimeClient {
 
   private stopTimers(): void {
     this.heartbeat?.stop();
-    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
-    if (this.refreshTimer !== undefined) clearTimeout(this.refreshTimer);
-    this.reconnectTimer = undefined;
-    this.refreshTimer = undefined;
+    this.refresher.cancel();
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
   }
 
-  /** After `connected`: authenticate, restore rooms, flush, and declare the client open. */
+  /** After `connected`: authenticate, restore the rooms, flush the queue, and declare the client open. */
   private async handshake(socket: WebSocketLike): Promise<void> {
     try {
       if (this.tokens.configured) await this.authenticate();
       if (this.socket !== socket) return;
-      await this.restoreRooms();
+      await this.restorer.restore(this.resumableSession);
       if (this.socket !== socket) return;
     } catch (error) {
       if (this.socket !== socket) return;
       if (error instanceof AuthenticationError) {
-        // The same credentials will be refused again: stop instead of hammering the server.
+        // The same credentials would be refused again: stop instead of hammering the server.
         this.reportError(error);
         return this.finish(NORMAL_CLOSURE, 'authentication failed');
       }
-      // A timeout or a lost connection mid-handshake: start over on a new socket.
-      return this.abandonSocket(NORMAL_CLOSURE, 'handshake failed');
+      // A timeout mid-handshake: start over on a new socket.
+      return this.abandonSocket('handshake failed');
     }
     this.ready = true;
     this.resumableSession = this.connection?.session_id;
-    const reconnected = this.currentState === 'reconnecting';
-    if (reconnected) this.reconnectCount++;
+    if (this.hasBeenOpen) this.reconnectCount++;
+    this.hasBeenOpen = true;
     this.backoff?.reset();
-    this.flushQueue();
-    this.setState('open');
-    const info = this.connection;
+    for (const frame of this.queue.drain()) {
+      socket.send(frame.text);
+      if (frame.requestId !== undefined) this.tracker.markSent(frame.requestId);
+    }
+    this.currentState = 'open';
+    const info = this.connection as ConnectedData;
     this.emit('open', {
-      client_id: info?.client_id ?? '',
-      session_id: info?.session_id ?? '',
-      node_id: info?.node_id ?? '',
+      client_id: info.client_id,
+      session_id: info.session_id,
+      node_id: info.node_id,
       reconnects: this.reconnectCount,
     });
     const waiters = this.connectWaiters;
@@ -480,7 +414,7 @@ export class RealtimeClient {
     for (const waiter of waiters) waiter.resolve();
   }
 
-  /** Sends `auth` with the current (or a freshly provided) token and schedules the next refresh. */
+  /** Sends `auth` with the current (or a freshly provided) token and plans the next refresh. */
   private async authenticate(): Promise<AuthSuccessData> {
     let token: string | undefined;
     try {
@@ -497,121 +431,53 @@ export class RealtimeClient {
       throw error;
     }
     this.authenticatedUser = reply.data as AuthSuccessData;
-    this.scheduleRefresh(token);
+    if (this.tokens.canRefresh) this.refresher.schedule(token);
     return this.authenticatedUser;
   }
 
-  /**
-   * With a token provider, re-authenticates before the token's `exp` so the server never has
-   * to send `TOKEN_EXPIRED`: `tokenRefreshMargin` early, or halfway for short-lived tokens.
-   */
-  private scheduleRefresh(token: string): void {
-    if (this.refreshTimer !== undefined) clearTimeout(this.refreshTimer);
-    this.refreshTimer = undefined;
-    const expiry = tokenExpiry(token);
-    if (!this.tokens.canRefresh || expiry === undefined) return;
-    const remaining = expiry - Date.now();
-    if (remaining <= 0) return;
-    const delay = remaining > 2 * this.tokenRefreshMargin ? remaining - this.tokenRefreshMargin : remaining / 2;
-    this.refreshTimer = setTimeout(() => this.refreshAuth(), Math.min(delay, MAX_TIMER_DELAY));
-  }
-
   private refreshAuth(): void {
-    this.refreshTimer = undefined;
-    if (!this.tokens.canRefresh || !this.socket) return;
+    if (!this.tokens.canRefresh || !this.ready) return;
     // A failure is reported; if the token then expires, the server closes with 4001 and the
     // reconnect asks the provider again.
     this.authenticate().catch((error: unknown) => this.reportError(error));
-  }
-
-  /**
-   * Restores the rooms after a reconnect: `resume` from the last seen positions when possible;
-   * otherwise (server without resume, session refused, position unknown) `join_room` again and
-   * tell the app with `resume_failed` that it may have missed messages.
-   */
-  private async restoreRooms(): Promise<void> {
-    if (this.rooms.size === 0) return;
-    const positions = this.rooms.resumable();
-    const resumable = Object.keys(positions);
-    const rejoins: Promise<void>[] = this.rooms.unpositioned().map((room) => this.rejoin(room, 'position_unknown'));
-    if (resumable.length > 0 && this.resumableSession !== undefined) {
-      const request: ResumeRequestData = { session_id: this.resumableSession, rooms: positions };
-      try {
-        // `resumed` is followed by the missed frames and `resume_failed` for rooms that could
-        // not be resumed; receive() handles those as they come.
-        await this.internalRequest('resume', request);
-      } catch (error) {
-        if (!(error instanceof RealtimeRequestError)) throw error;
-        const reason = error.code === 'UNKNOWN_TYPE' ? 'resume_unsupported' : 'resume_refused';
-        for (const room of resumable) rejoins.push(this.rejoin(room, reason));
-      }
-    } else {
-      for (const room of resumable) rejoins.push(this.rejoin(room, 'no_session'));
-    }
-    await Promise.all(rejoins);
-  }
-
-  private async rejoin(roomId: string, reason: string): Promise<void> {
-    try {
-      // room_joined (handled in receive()) sets the room's new position.
-      await this.internalRequest('join_room', { room_id: roomId });
-    } catch (error) {
-      if (!(error instanceof RealtimeRequestError)) throw error;
-      // Refused now (e.g. the policy changed): the app is no longer in the room.
-      this.rooms.delete(roomId);
-      this.reportError(error);
-    }
-    const position = this.rooms.position(roomId);
-    this.emit('resume_failed', { room_id: roomId, reason, seq: position?.seq, epoch: position?.epoch });
   }
 
   // ---- inbound ----
 
   private receive(raw: unknown): void {
     this.heartbeat?.received(Date.now());
-    if (typeof raw !== 'string') return this.reportError(new MalformedFrameError('not a text frame'));
-    let frame: Envelope;
-    try {
-      frame = JSON.parse(raw) as Envelope;
-    } catch {
-      return this.reportError(new MalformedFrameError('not JSON'));
-    }
-    if (!isRecord(frame) || typeof frame.type !== 'string') {
-      return this.reportError(new MalformedFrameError('not an envelope with a "type"'));
-    }
+    const frame = parseFrame(raw);
+    if (frame instanceof Error) return this.reportError(frame);
     if (typeof frame.seq === 'number' && typeof frame.room === 'string' && typeof frame.epoch === 'string') {
       const verdict = this.rooms.accept(frame.room, frame.seq, frame.epoch);
       if (verdict === FrameVerdict.DUPLICATE) return;
       if (verdict === FrameVerdict.NEW_EPOCH) {
         this.emit('resume_failed', { room_id: frame.room, reason: 'epoch_changed', epoch: frame.epoch });
       }
+    } else {
+      this.observe(frame);
     }
-    this.track(frame);
     this.tracker.settle(frame);
     this.messageHandlers.emit(frame.type, frame.data, frame);
-    for (let i = 0; i < this.anyHandlers.length; i++) {
-      try {
-        this.anyHandlers[i](frame.data, frame);
-      } catch (error) {
-        this.reportError(error);
-      }
-    }
+    this.anyHandlers.emit('*', frame.data, frame);
   }
 
-  /** The client's own bookkeeping for the frames that change its state. */
-  private track(frame: Envelope): void {
+  /** The client's own bookkeeping for the frames that change its state (none is a room frame). */
+  private observe(frame: Envelope): void {
     const data = frame.data;
     switch (frame.type) {
       case 'connected':
         if (this.handshakeStarted || !isRecord(data) || typeof data.session_id !== 'string') return;
         this.handshakeStarted = true;
+        if (this.timer !== undefined) clearTimeout(this.timer); // the connect deadline is met
+        this.timer = undefined;
         this.connection = data as unknown as ConnectedData;
         if (this.socket) void this.handshake(this.socket);
         return;
       case 'room_joined':
         if (isRecord(data) && typeof data.room_id === 'string') {
-          const seq = Number.isSafeInteger(data.seq) ? (data.seq as number) : undefined;
-          this.rooms.set(data.room_id, seq, typeof data.epoch === 'string' ? data.epoch : undefined);
+          const { seq, epoch } = readPosition(data);
+          this.rooms.set(data.room_id, seq, epoch);
         }
         return;
       case 'room_left':
@@ -619,33 +485,23 @@ export class RealtimeClient {
         return;
       case 'resume_failed':
         if (isRecord(data) && typeof data.room_id === 'string') {
-          const seq = Number.isSafeInteger(data.seq) ? (data.seq as number) : undefined;
-          const epoch = typeof data.epoch === 'string' ? data.epoch : undefined;
+          const { seq, epoch } = readPosition(data);
           this.rooms.set(data.room_id, seq, epoch);
-          const event: ResumeFailedData = {
-            room_id: data.room_id,
-            reason: typeof data.reason === 'string' ? data.reason : 'unknown',
-            seq,
-            epoch,
-          };
-          this.emit('resume_failed', event);
+          const reason = typeof data.reason === 'string' ? data.reason : 'unknown';
+          this.emit('resume_failed', { room_id: data.room_id, reason, seq, epoch });
         }
         return;
       case 'error':
         // The server warns at `exp`; a provider can fix it before the 4001 close.
-        if (isRecord(data) && data.code === 'TOKEN_EXPIRED' && frame.id === undefined) this.refreshAuth();
+        if (isRecord(data) && data.code === 'TOKEN_EXPIRED') this.refreshAuth();
         return;
     }
   }
 
   // ---- events ----
 
-  private setState(state: ClientState): void {
-    this.currentState = state;
-  }
-
   private emit<E extends ClientEventName>(event: E, payload: ClientEventMap[E]): void {
-    this.eventHandlers.emit(event, payload as never);
+    this.eventHandlers.emit(event, payload as never, undefined);
   }
 
   private reportError(error: unknown): void {

@@ -45,3 +45,25 @@ export function resolveWebSocket(injected: WebSocketConstructor | undefined): We
   }
   return ctor;
 }
+
+/** `readyState` of a closed socket. */
+const SOCKET_CLOSED = 3;
+
+/**
+ * Detaches the client's handlers from `socket` and closes it; resolves once it has closed.
+ * Detaching first means nothing the old socket still delivers can reach the client.
+ */
+export function detachAndClose(socket: WebSocketLike, code: number, reason: string): Promise<void> {
+  socket.onmessage = null;
+  socket.onopen = null;
+  socket.onerror = () => undefined;
+  return new Promise((resolve) => {
+    if (socket.readyState === SOCKET_CLOSED) return resolve();
+    socket.onclose = () => resolve();
+    try {
+      socket.close(code, reason);
+    } catch {
+      resolve();
+    }
+  });
+}

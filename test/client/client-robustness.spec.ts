@@ -123,6 +123,23 @@ describe('RealtimeClient against a misbehaving server', () => {
     expect(client!.state).toBe('open');
   });
 
+  it('gives up on a connection attempt that never gets `connected`, and retries', async () => {
+    fake = await FakeServer.start(() => undefined); // accepts the upgrade, then says nothing
+    client = new RealtimeClient({
+      url: fake.url,
+      WebSocket,
+      heartbeat: false,
+      connectTimeout: 100,
+      reconnect: { baseDelay: 10, maxDelay: 10, maxAttempts: 1 },
+    });
+    const reconnecting = nextEvent(client, 'reconnecting');
+    const connecting = client.connect().catch((error: Error) => error);
+    expect(await reconnecting).toMatchObject({ attempt: 1, code: 1006, reason: 'connect timeout' });
+    expect(await connecting).toBeInstanceOf(Error); // the one retry timed out too: closed
+    expect(fake.sockets).toHaveLength(2);
+    expect(client.state).toBe('closed');
+  });
+
   it('stops when the server refuses the token instead of retrying it forever', async () => {
     fake = await FakeServer.start((socket) => {
       FakeServer.connected(socket);
