@@ -49,6 +49,14 @@ function render() {
       li.dataset.room = id;
       if (id === current) li.className = 'current';
       li.onclick = () => select(id);
+      const leaveButton = document.createElement('button');
+      leaveButton.textContent = 'leave';
+      leaveButton.className = 'leave';
+      leaveButton.onclick = (event) => {
+        event.stopPropagation();
+        leave(id).catch((error) => show(id, item('notice', '', `leave failed: ${error.message}`)));
+      };
+      li.append(' ', leaveButton);
       return li;
     }),
   );
@@ -154,7 +162,14 @@ async function join(id) {
   client.send('presence', { room_id: id });
 }
 
-window.chatApp = { client: undefined, join };
+async function leave(id) {
+  await client.leave(id);
+  rooms.delete(id);
+  if (current === id) current = rooms.keys().next().value;
+  render();
+}
+
+window.chatApp = { client: undefined, join, leave };
 
 $('login').addEventListener('submit', (event) => {
   event.preventDefault();
