@@ -63,12 +63,14 @@ export class Heartbeat {
     if (this.pingSentAt !== 0) {
       const waited = now - this.pingSentAt;
       if (waited >= this.timeout) return this.onDead();
-      return this.arm(this.timeout - waited);
+      return this.arm(Math.min(this.timeout - waited, this.interval));
     }
     const silent = now - this.lastFrameAt;
     if (silent < this.interval) return this.arm(this.interval - silent);
     this.pingSentAt = now;
     this.sendPing();
-    this.arm(this.timeout);
+    // Look again within `interval` too: once the answer is in, the next ping is due an
+    // interval after it, not a whole `timeout` after this ping.
+    this.arm(Math.min(this.timeout, this.interval));
   }
 }
