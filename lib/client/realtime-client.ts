@@ -179,8 +179,8 @@ export class RealtimeClient {
     this.resumableSession = undefined;
     this.authenticatedUser = undefined;
     const closed = socket ? detachAndClose(socket, NORMAL_CLOSURE, 'client disconnect') : Promise.resolve();
-    if (this.currentState !== 'closed' && this.currentState !== 'idle')
-      this.finish(NORMAL_CLOSURE, 'client disconnect');
+    // Also from `idle`: messages queued before connect() are rejected, and the client is closed.
+    if (this.currentState !== 'closed') this.finish(NORMAL_CLOSURE, 'client disconnect');
     return closed;
   }
 

@@ -253,6 +253,20 @@ describe('RealtimeClient against the sample server (Node, ws)', () => {
     expect(ann.queuedMessages).toBe(0);
   });
 
+  it('sends what was asked before connect() once authenticated, and rejects it on disconnect()', async () => {
+    const ann = track(server.client('ann'));
+    const joined = ann.join('early-room');
+    expect(ann.queuedMessages).toBe(1);
+    await ann.connect();
+    expect(await joined).toMatchObject({ room_id: 'early-room' });
+
+    const idle = track(server.client('idle'));
+    const never = idle.request('echo', 1).catch((e: unknown) => e);
+    await idle.disconnect();
+    expect(await never).toBeInstanceOf(ClientClosedError);
+    expect(idle.state).toBe('closed');
+  });
+
   it('resumes after the server drops the connection: every room message once, in order', async () => {
     const ann = track(server.client('ann', { reconnect: { baseDelay: 30, maxDelay: 100 } }));
     const bob = track(server.client('bob'));
