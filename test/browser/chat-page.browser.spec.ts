@@ -13,10 +13,11 @@ declare const window: { chatApp: { client: { chat(roomId: string, content: strin
 /** Where the run leaves its screenshot (git-ignored). */
 const ARTIFACTS = join(process.cwd(), 'test-results');
 
+/** Uncaught errors of the pages' own scripts: none is expected. */
+const pageErrors: string[] = [];
+
 async function logIn(page: Page, http: string, name: string): Promise<void> {
-  page.on('pageerror', (error) => {
-    throw error;
-  });
+  page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`));
   await page.goto(`${http}/`);
   await page.fill('#username', name);
   await page.click('#login button');
@@ -87,6 +88,8 @@ describe('the sample chat page in headless Chromium', () => {
     seqs.slice(1).forEach((seq, i) => expect(seq).toBe(seqs[i] + 1));
     expect(await ann.textContent('#reconnects')).toBe('1');
     expect(await ann.$$eval('#messages li.notice', (items) => items.length)).toBe(0); // no resume_failed
+
+    expect(pageErrors).toEqual([]);
 
     mkdirSync(ARTIFACTS, { recursive: true });
     const screenshot = join(ARTIFACTS, 'chat-page.png');
