@@ -1,7 +1,8 @@
 import type { Envelope } from '../protocol/envelope.js';
+import { ErrorFrameType } from '../protocol/error-codes.js';
 import { ConnectionLostError, RealtimeRequestError, RequestTimeoutError } from './client-errors.js';
 
-const ERROR_FRAME_TYPES = new Set(['error', 'auth_error', 'authorization_error']);
+const ERROR_FRAME_TYPES: ReadonlySet<string> = new Set(Object.values(ErrorFrameType));
 
 interface PendingRequest {
   type: string;
