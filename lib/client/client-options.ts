@@ -5,8 +5,11 @@ import type { WebSocketConstructor } from './transport.js';
 
 /** Options of {@link RealtimeClient}. */
 export interface RealtimeClientOptions {
-  /** The endpoint, e.g. `wss://chat.example.com/ws`. */
-  url: string;
+  /**
+   * The endpoint, e.g. `wss://chat.example.com/ws`; or a function called for every connection
+   * attempt, to pick a node (after a 1012 drain, "reconnect to any node").
+   */
+  url: string | (() => string);
   /**
    * The WebSocket implementation. @default `globalThis.WebSocket` (browsers; Node ≥ 22).
    * In Node 20 pass `WebSocket` from `ws`.

@@ -86,7 +86,9 @@ export class RealtimeClient {
   private connectWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
 
   constructor(private readonly options: RealtimeClientOptions) {
-    if (typeof options.url !== 'string' || options.url === '') throw new TypeError('RealtimeClient: `url` is required');
+    if (typeof options.url !== 'function' && (typeof options.url !== 'string' || options.url === '')) {
+      throw new TypeError('RealtimeClient: `url` is required');
+    }
     this.WebSocketImpl = resolveWebSocket(options.WebSocket);
     this.requestTimeout = positiveMs('requestTimeout', options.requestTimeout ?? CLIENT_DEFAULTS.requestTimeout);
     this.connectTimeout = positiveMs('connectTimeout', options.connectTimeout ?? CLIENT_DEFAULTS.connectTimeout);
@@ -297,9 +299,11 @@ export class RealtimeClient {
     this.emit('connecting', { attempt });
     let socket: WebSocketLike;
     try {
-      socket = new this.WebSocketImpl(this.options.url);
+      const url = this.options.url;
+      socket = new this.WebSocketImpl(typeof url === 'function' ? url() : url);
     } catch (error) {
-      // A URL the implementation refuses will never work: no point retrying.
+      // A URL the implementation refuses (or a URL function that throws) will not get better
+      // by retrying.
       this.reportError(error);
       return this.finish(ABNORMAL_CLOSURE, 'invalid url');
     }
