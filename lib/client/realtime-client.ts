@@ -336,6 +336,7 @@ export class RealtimeClient {
   }
 
   private connectionLost(code: number, reason: string): void {
+    const wasOpen = this.ready;
     this.stopTimers();
     this.ready = false;
     this.connection = undefined;
@@ -348,8 +349,9 @@ export class RealtimeClient {
       this.reportError(new Error(`gave up reconnecting after ${this.backoff.attempts} attempts`));
       return this.finish(code, reason);
     }
-    // 1012 is a planned restart or drain: another node is ready now, so no waiting.
-    const delay = code === 1012 ? 0 : this.backoff.next();
+    // 1012 is a planned restart or drain: another node is ready now, so no waiting — once per
+    // working connection, so a node that drains every newcomer still gets the backoff.
+    const delay = code === 1012 && wasOpen ? 0 : this.backoff.next();
     const attempt = this.backoff.attempts;
     this.currentState = 'reconnecting';
     this.emit('reconnecting', { attempt, delay, code, reason });
