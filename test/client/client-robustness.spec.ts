@@ -141,6 +141,21 @@ describe('RealtimeClient against a misbehaving server', () => {
     expect(client.state).toBe('closed');
   });
 
+  it('backs off from a node that drains every connection before it is open, instead of looping', async () => {
+    fake = await FakeServer.start((socket) => socket.close(1012, 'service restart'));
+    client = new RealtimeClient({
+      url: fake.url,
+      WebSocket,
+      heartbeat: false,
+      random: () => 0.999999,
+      reconnect: { baseDelay: 20, maxDelay: 40, maxAttempts: 3 },
+    });
+    const delays: number[] = [];
+    client.onEvent('reconnecting', ({ delay, code }) => delays.push(code === 1012 ? delay : -1));
+    await expect(client.connect()).rejects.toThrow(/connection closed \(1012/);
+    expect(delays).toEqual([19, 39, 39]);
+  });
+
   it('stops when the server refuses the token instead of retrying it forever', async () => {
     fake = await FakeServer.start((socket) => {
       FakeServer.connected(socket);
