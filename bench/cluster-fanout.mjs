@@ -1,7 +1,8 @@
 // Cluster fan-out (issue 6): two nodes sharing a redis-server of the benchmark's own, one room
 // with `subscribers` members split evenly across the nodes, one publisher on the first node.
 // Reports deliveries per second, delivery latency, the CPU time of both nodes per delivery and
-// losses, for the raw ws + Redis relay and for the sample with REDIS_URL.
+// losses, for the raw ws + Redis relay and for the sample with REDIS_URL; with `redis` (from
+// `startRedis`), also the redis-server's CPU per published message.
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { connectOptions, open } from './echo.mjs';
@@ -42,10 +43,24 @@ export async function startRedis() {
       probe.disconnect();
     }
   }
+  let admin;
+  /** One command on a connection of the benchmark's own (opened on first use). */
+  const call = (command, ...args) => {
+    admin ??= new Redis({ port, maxRetriesPerRequest: 0 });
+    return admin.call(command, ...args);
+  };
   return {
     url: `redis://127.0.0.1:${port}`,
+    call,
+    /** used_cpu_user + used_cpu_sys of the redis-server (µs resolution, unlike /proc's ticks). */
+    async cpuSeconds() {
+      const info = await call('INFO', 'cpu');
+      const field = (name) => Number(new RegExp(`^${name}:([0-9.]+)`, 'm').exec(info)?.[1] ?? NaN);
+      return field('used_cpu_user') + field('used_cpu_sys');
+    },
     stop: () =>
       new Promise((resolve) => {
+        admin?.disconnect();
         child.once('exit', resolve);
         child.kill('SIGKILL');
       }),
@@ -106,7 +121,7 @@ function joinWith(client, ws, roomId) {
 
 export async function runClusterFanout(
   servers,
-  { subscribers = 2000, rate = 50, durationMs = 5000, connect = {}, client = jsonClient } = {},
+  { subscribers = 2000, rate = 50, durationMs = 5000, connect = {}, client = jsonClient, redis } = {},
 ) {
   const roomId = 'fanout';
   const sockets = [];
@@ -138,6 +153,7 @@ export async function runClusterFanout(
     });
   });
   const cpu = () => servers.reduce((sum, s) => sum + s.cpuSeconds(), 0);
+  const redisCpuStart = redis ? await redis.cpuSeconds() : NaN;
   const cpuStart = cpu();
   const start = process.hrtime.bigint();
   for (let n = 0; n < total; n++) {
@@ -152,6 +168,7 @@ export async function runClusterFanout(
   while (received < expected && Date.now() < deadline) await sleep(20);
   const elapsed = Number(process.hrtime.bigint() - start) / 1e9;
   const cpuEnd = cpu();
+  const redisCpuEnd = redis ? await redis.cpuSeconds() : NaN;
   for (const ws of [...sockets, publisher]) ws.terminate();
   await sleep(300);
   latencies.sort((a, b) => a - b);
@@ -160,6 +177,8 @@ export async function runClusterFanout(
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
     cpuUsPerDelivery: ((cpuEnd - cpuStart) * 1e6) / Math.max(1, received),
+    /** Redis CPU per published message (NaN without `redis`): where the cluster's history goes. */
+    redisCpuUsPerMessage: ((redisCpuEnd - redisCpuStart) * 1e6) / total,
     lost: expected - received,
   };
 }

@@ -1,10 +1,11 @@
 // Runs the benchmarks: each scenario against a raw `ws` server, the module without auth and the
 // sample app (authenticated, as users run it), each server in its own process, in one run, and
-// prints the figures and the ratios.
-//   npm run bench                 # echo and idle
+// prints the figures and the ratios. `fanout` and `cluster` also run the sample with its room
+// history (for resume) off (`servers/sample-knobs.mjs`, HISTORY=off) to report history on / off.
+//   npm run bench                 # every scenario
 //   npm run bench -- echo         # one scenario
 // Environment: BENCH_DURATION_MS (echo, default 5000), BENCH_IDLE (idle connections, 10000),
-// BENCH_ROUNDS (default 3).
+// BENCH_ROUNDS (default 3); BENCH_SUBS_* for `subscriptions` (see subscriptions.mjs and README.md).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -13,19 +14,25 @@ import { runEcho } from './echo.mjs';
 import { runIdle } from './idle.mjs';
 import { runFanout } from './fanout.mjs';
 import { jsonClient, runClusterFanout, socketIoClient, startRedis } from './cluster-fanout.mjs';
+import { printSubscriptions, runSubscriptions } from './subscriptions.mjs';
 import { fmt, table } from './lib/stats.mjs';
 import { ServerProcess } from './lib/server-process.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const scenarios = process.argv.slice(2).length ? process.argv.slice(2) : ['echo', 'idle', 'fanout', 'cluster'];
+const scenarios = process.argv.slice(2).length
+  ? process.argv.slice(2)
+  : ['echo', 'idle', 'fanout', 'cluster', 'subscriptions'];
 const durationMs = Number(process.env.BENCH_DURATION_MS ?? 5000);
 const idleConnections = Number(process.env.BENCH_IDLE ?? 10_000);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 if (rounds < 1) throw new Error('BENCH_ROUNDS must be at least 1');
 
-execFileSync(process.execPath, [`${root}/node_modules/typescript/bin/tsc`, '-p', `${root}/tsconfig.sample.json`], {
-  stdio: 'inherit',
-});
+// The sample is built for the scenarios that run it (`subscriptions` runs no server).
+if (scenarios.some((s) => s !== 'subscriptions')) {
+  execFileSync(process.execPath, [`${root}/node_modules/typescript/bin/tsc`, '-p', `${root}/tsconfig.sample.json`], {
+    stdio: 'inherit',
+  });
+}
 
 const secret = 'bench-secret-0123456789abcdef0123456789';
 const jwt = new JwtService({ secret });
@@ -75,6 +82,20 @@ const targets = {
     // Authenticated at the handshake, one user per connection: `connected`, then `auth_success`.
     connect: (index) => ({ headers: { authorization: `Bearer ${tokenFor(index)}` }, greetings: 2 }),
   },
+  nohistory: {
+    label: 'sample, history off',
+    // The same sample with `rooms: { historySize: 0 }`: the history's cost is sample / this.
+    start: (port) =>
+      new ServerProcess('nest-realtime sample, history off', `${root}/bench/servers/sample-knobs.mjs`, port, {
+        HISTORY: 'off',
+        LOG_LEVEL: 'warn',
+        JWT_SECRET: secret,
+        MAX_CONNECTIONS: String(idleConnections + 1000),
+        RATE_LIMIT_PER_SEC: '100000000',
+        RATE_LIMIT_BURST: '100000000',
+      }),
+    connect: (index) => ({ headers: { authorization: `Bearer ${tokenFor(index)}` }, greetings: 2 }),
+  },
 };
 
 let port = 3100 + (process.pid % 500);
@@ -113,6 +134,21 @@ async function compare(kinds, run) {
 }
 
 const ratio = (a, b) => `${fmt(a / b)}×`;
+
+/**
+ * History on / off (issue: history must not slow the live fan-out by more than 10%): the ratios
+ * of the medians, and the range of the same ratio within each round (on and off ran back to back).
+ */
+function historyRatios(m, all) {
+  const perRound = all.sample.map((on, i) => on.cpuUsPerDelivery / all.nohistory[i].cpuUsPerDelivery);
+  return (
+    `history on / off (sample / sample with historySize 0): ` +
+    `CPU per delivery ${ratio(m.sample.cpuUsPerDelivery, m.nohistory.cpuUsPerDelivery)} ` +
+    `(per round ${fmt(Math.min(...perRound))}–${fmt(Math.max(...perRound))}×; target ≤ 1.10×), ` +
+    `deliveries/s ${ratio(m.sample.deliveriesPerSec, m.nohistory.deliveriesPerSec)}, ` +
+    `p99 ${ratio(m.sample.p99Ms, m.nohistory.p99Ms)}, lost ${m.sample.lost} / ${m.nohistory.lost}`
+  );
+}
 const results = {};
 
 if (scenarios.includes('echo')) {
@@ -158,7 +194,7 @@ if (scenarios.includes('idle')) {
 }
 
 if (scenarios.includes('fanout')) {
-  const kinds = ['raw', 'nometrics', 'sample'];
+  const kinds = ['raw', 'nometrics', 'sample', 'nohistory'];
   results.fanout = {};
   for (const [subscribers, rate] of [
     [1000, 100],
@@ -184,6 +220,7 @@ if (scenarios.includes('fanout')) {
         `sample / raw: CPU per delivery ${ratio(m.sample.cpuUsPerDelivery, m.raw.cpuUsPerDelivery)}, ` +
         `deliveries/s ${ratio(m.sample.deliveriesPerSec, m.raw.deliveriesPerSec)}, p99 ${ratio(m.sample.p99Ms, m.raw.p99Ms)}`,
     );
+    console.log(historyRatios(m, all));
   }
 }
 
@@ -204,42 +241,66 @@ if (scenarios.includes('cluster')) {
         RATE_LIMIT_PER_SEC: '100000000',
         RATE_LIMIT_BURST: '100000000',
       }),
+    nohistory: (redisUrl) => (p) =>
+      new ServerProcess('nest-realtime sample (redis), history off', `${root}/bench/servers/sample-knobs.mjs`, p, {
+        HISTORY: 'off',
+        LOG_LEVEL: 'warn',
+        JWT_SECRET: secret,
+        REDIS_URL: redisUrl,
+        RATE_LIMIT_PER_SEC: '100000000',
+        RATE_LIMIT_BURST: '100000000',
+      }),
   };
-  const kinds = ['raw', 'socketio', 'sample'];
-  const all = { raw: [], socketio: [], sample: [] };
+  const kinds = ['raw', 'socketio', 'sample', 'nohistory'];
+  const all = { raw: [], socketio: [], sample: [], nohistory: [] };
+  const history = 'nest-realtime:history:{fanout}';
   for (let round = 0; round < rounds; round++) {
     for (const kind of kinds.map((_, i) => kinds[(i + round) % kinds.length])) {
       const redis = await startRedis();
       const nodes = [starts[kind](redis.url)(port++), starts[kind](redis.url)(port++)];
       try {
         await Promise.all(nodes.map((n) => n.ready()));
-        all[kind].push(
-          await runClusterFanout(nodes, {
-            subscribers: 2000,
-            rate: 50,
-            durationMs,
-            connect: kind === 'sample' ? targets.sample.connect : {},
-            client: kind === 'socketio' ? socketIoClient : jsonClient,
-          }),
-        );
+        const result = await runClusterFanout(nodes, {
+          subscribers: 2000,
+          rate: 50,
+          durationMs,
+          connect: kind === 'sample' || kind === 'nohistory' ? targets.sample.connect : {},
+          client: kind === 'socketio' ? socketIoClient : jsonClient,
+          redis,
+        });
+        if (kind === 'sample' || kind === 'nohistory') {
+          // What the room's history holds in Redis after the run (bounded by historySize, 100).
+          const info = await redis.call('INFO', 'memory');
+          result.published = Number((await redis.call('GET', 'nest-realtime:seq:{fanout}')) ?? 0);
+          result.historyEntries = Number(await redis.call('XLEN', history));
+          result.historyBytes = Number((await redis.call('MEMORY', 'USAGE', history)) ?? 0);
+          result.redisUsedMemory = Number(/^used_memory:(\d+)/m.exec(info)[1]);
+        }
+        all[kind].push(result);
       } finally {
         await Promise.all(nodes.map((n) => n.stop()));
         await redis.stop();
       }
     }
   }
-  const m = { raw: median(all.raw), socketio: median(all.socketio), sample: median(all.sample) };
+  const m = Object.fromEntries(kinds.map((k) => [k, median(all[k])]));
   results.cluster = { medians: m, rounds: all };
   console.log(
     `\nCluster fan-out, 2 nodes, one room, 2000 subscribers split across them, 50 msg/s (median of ${rounds} rounds)`,
   );
   table(
     kinds.map((k) => ({
-      server: { raw: 'raw ws + redis relay', socketio: 'socket.io + redis adapter', sample: 'sample (REDIS_URL)' }[k],
+      server: {
+        raw: 'raw ws + redis relay',
+        socketio: 'socket.io + redis adapter',
+        sample: 'sample (REDIS_URL)',
+        nohistory: 'sample (REDIS_URL), history off',
+      }[k],
       'deliveries/s': fmt(m[k].deliveriesPerSec, 0),
       'p50 ms': fmt(m[k].p50Ms),
       'p99 ms': fmt(m[k].p99Ms),
       'CPU µs/delivery (both nodes)': fmt(m[k].cpuUsPerDelivery, 3),
+      'Redis CPU µs/msg': fmt(m[k].redisCpuUsPerMessage, 1),
       lost: m[k].lost,
     })),
   );
@@ -249,6 +310,21 @@ if (scenarios.includes('cluster')) {
       `sample / relay: CPU per delivery ${ratio(m.sample.cpuUsPerDelivery, m.raw.cpuUsPerDelivery)}, ` +
       `deliveries/s ${ratio(m.sample.deliveriesPerSec, m.raw.deliveriesPerSec)}, p99 ${ratio(m.sample.p99Ms, m.raw.p99Ms)}`,
   );
+  console.log(
+    `${historyRatios(m, all)}; Redis CPU per message ` +
+      `${ratio(m.sample.redisCpuUsPerMessage, m.nohistory.redisCpuUsPerMessage)}`,
+  );
+  console.log(
+    `history in Redis after a run (history on): ${m.sample.historyEntries} entries of ${m.sample.published} ` +
+      `published, ${m.sample.historyBytes} B (MEMORY USAGE ${history}); used_memory ` +
+      `${m.sample.redisUsedMemory} B on / ${m.nohistory.redisUsedMemory} B off`,
+  );
+}
+
+if (scenarios.includes('subscriptions')) {
+  // Per-room channels against K sharded channels, at the Redis level (nodes without WebSockets).
+  results.subscriptions = await runSubscriptions({ rounds });
+  printSubscriptions(results.subscriptions);
 }
 
 mkdirSync(`${root}/bench/results`, { recursive: true });

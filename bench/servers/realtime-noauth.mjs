@@ -1,5 +1,6 @@
 // The module without authentication or rate limiting: the "unauthenticated path" against which
 // the sample's authenticated path is compared. Uses the compiled library of `npm run bench`.
+// METRICS=off: no Prometheus metrics; HISTORY=off: rooms: { historySize: 0 } (no room history).
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -12,6 +13,7 @@ Module({
       rateLimit: false,
       maxConnections: Number(process.env.MAX_CONNECTIONS ?? 20000),
       metrics: process.env.METRICS !== 'off',
+      ...(process.env.HISTORY === 'off' ? { rooms: { historySize: 0 } } : {}),
     }),
   ],
 })(BenchModule);

@@ -191,6 +191,9 @@ export class RedisClusterAdapter extends ClusterAdapter {
   >();
   private readonly users = new Set<string>();
   private stopped = false;
+  private subscriberWasReady = false;
+  /** Rooms whose missed frames are being read back after a reconnect; their live frames wait here. */
+  private readonly repairing = new Map<string, RoomFrame[]>();
 
   constructor(private readonly options: RedisClusterAdapterOptions = {}) {
     super();
@@ -249,6 +252,10 @@ export class RedisClusterAdapter extends ClusterAdapter {
     );
     this.pub.on('ready', () => void this.register());
     this.sub.on('close', () => this.deliverUnechoed());
+    this.sub.on('ready', () => {
+      if (this.subscriberWasReady) void this.repairGaps().catch(() => undefined);
+      this.subscriberWasReady = true;
+    });
     await Promise.all([this.pub.connect(), this.sub.connect()]).catch((error: unknown) => this.connectionError(error));
     // One SUBSCRIBE each: in a Redis Cluster the two channels live in different slots.
     await Promise.all([this.subscribe(this.channels.all()), this.subscribe(this.channels.kick())]);
@@ -269,6 +276,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
     this.users.clear();
     this.unechoed.clear();
     this.delivered.clear();
+    this.repairing.clear();
   }
 
   async publishRoom(
@@ -277,7 +285,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
     exceptConnectionId: string | undefined,
     history: HistoryLimits,
   ): Promise<Sequenced | undefined> {
-    if (this.pub?.status !== 'ready') return undefined;
+    if (this.pub?.status !== 'ready') return this.fallBack();
     const header = ['R', this.host.nodeId, exceptConnectionId ?? ''].join(SEPARATOR) + SEPARATOR;
     try {
       const [seq, epoch] = (await (this.pub as unknown as Commands).publishRoom(
@@ -300,7 +308,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
       return sequenced;
     } catch (error) {
       this.logger.warn(`room publish failed, delivering on this node only: ${(error as Error).message}`);
-      return undefined;
+      return this.fallBack();
     }
   }
 
@@ -364,6 +372,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
     if (!this.rooms.delete(roomId)) return;
     this.unechoed.delete(roomId);
     this.delivered.delete(roomId);
+    this.repairing.delete(roomId);
     // Commands on the subscriber connection run in order: a later watchRoom's SUBSCRIBE comes
     // after this UNSUBSCRIBE, so churn cannot leave the room unsubscribed or subscribed twice.
     this.unsubscribe(this.channels.room(roomId));
@@ -579,8 +588,11 @@ export class RedisClusterAdapter extends ClusterAdapter {
           typeof parsed.epoch !== 'string'
         )
           throw new Error('bad room frame');
-        this.roomFrameArrived(roomId, parsed.seq, parsed.epoch);
-        this.host.deliverRoom(roomId, frame, parsed.type, parts[2] || undefined, parsed.seq, parsed.epoch);
+        const { type, seq, epoch } = parsed;
+        const item: RoomFrame = { frame, type, except: parts[2] || undefined, seq, epoch };
+        const held = this.repairing.get(roomId);
+        if (held !== undefined) held.push(item);
+        else this.deliverRoomFrame(roomId, item);
       } else if (origin === this.host.nodeId) {
         // Users, announcements and kicks were already handled on this node when published.
       } else if (kind === 'U' || kind === 'A') {
@@ -654,13 +666,65 @@ export class RedisClusterAdapter extends ClusterAdapter {
     exceptConnectionId: string | undefined,
   ): void {
     if (!this.rooms.has(roomId)) return;
-    const seen = this.delivered.get(roomId);
-    if (seen !== undefined && seen.epoch === sequenced.epoch && seen.seq >= sequenced.seq) return;
+    if (this.alreadyDelivered(roomId, sequenced.seq, sequenced.epoch)) return;
     let pending = this.unechoed.get(roomId);
     if (pending === undefined) this.unechoed.set(roomId, (pending = []));
     // Bounded: echoes missing while the connection stays up would be a Redis fault, not load.
     if (pending.length >= MAX_UNECHOED_PER_ROOM) pending.shift();
     pending.push({ ...sequenced, parts, exceptConnectionId });
+    // Published while the subscriber connection is down: no echo will come.
+    if (this.sub?.status !== 'ready') this.deliverUnechoed();
+  }
+
+  private deliverRoomFrame(roomId: string, item: RoomFrame): void {
+    if (this.alreadyDelivered(roomId, item.seq, item.epoch)) return;
+    this.roomFrameArrived(roomId, item.seq, item.epoch);
+    this.host.deliverRoom(roomId, item.frame, item.type, item.except, item.seq, item.epoch);
+  }
+
+  /**
+   * The subscriber connection came back: what other nodes published to this node's rooms while it
+   * was away never arrived. Each room's missing frames are read from its history and delivered
+   * before the live frames that arrive meanwhile, so members see no gap (unless the history was
+   * lost too: then the next frame carries a new epoch, which tells them).
+   */
+  private async repairGaps(): Promise<void> {
+    const rooms = [...this.delivered].filter(([roomId]) => !this.repairing.has(roomId));
+    if (rooms.length === 0) return;
+    for (const [roomId] of rooms) this.repairing.set(roomId, []);
+    // A SUBSCRIBE round trip after ioredis' own re-subscriptions: from here on, whatever is
+    // published reaches this node, so a history read now leaves no hole behind it.
+    await this.subscribe(this.channels.all());
+    let repaired = 0;
+    for (const [roomId, seen] of rooms) {
+      const history = await this.roomHistory(roomId, seen.seq, Number.MAX_SAFE_INTEGER);
+      const held = this.repairing.get(roomId) ?? [];
+      this.repairing.delete(roomId);
+      if (!this.rooms.has(roomId)) continue;
+      if (history !== undefined && history.epoch === seen.epoch) {
+        for (const entry of history.entries) {
+          if (this.alreadyDelivered(roomId, entry.seq, seen.epoch)) continue;
+          const type = (JSON.parse(entry.frame) as { type: string }).type;
+          this.deliverRoomFrame(roomId, {
+            frame: entry.frame,
+            type,
+            except: undefined,
+            seq: entry.seq,
+            epoch: seen.epoch,
+          });
+          repaired++;
+        }
+      }
+      for (const item of held) this.deliverRoomFrame(roomId, item);
+    }
+    if (repaired > 0)
+      this.logger.warn(`recovered ${repaired} room frame(s) missed while the subscriber connection was down`);
+  }
+
+  /** Whether a room frame was already delivered here (its echo after a local fallback delivery). */
+  private alreadyDelivered(roomId: string, seq: number, epoch: string): boolean {
+    const seen = this.delivered.get(roomId);
+    return seen !== undefined && seen.epoch === epoch && seen.seq >= seq;
   }
 
   /** Bookkeeping of the last frame delivered per room, and of the echoes still awaited. */
@@ -686,8 +750,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
     for (const [roomId, frames] of pending) {
       for (const { seq, epoch, parts, exceptConnectionId } of frames) {
         if (!this.rooms.has(roomId)) break;
-        const seen = this.delivered.get(roomId);
-        if (seen !== undefined && seen.epoch === epoch && seen.seq >= seq) continue;
+        if (this.alreadyDelivered(roomId, seq, epoch)) continue;
         this.roomFrameArrived(roomId, seq, epoch);
         const frame = parts.prefix + seq + parts.middle + epoch + parts.suffix;
         this.host.deliverRoom(roomId, frame, typeOf(parts), exceptConnectionId, seq, epoch);
@@ -696,6 +759,16 @@ export class RedisClusterAdapter extends ClusterAdapter {
     this.logger.warn(
       `delivered ${pending.length} room(s)' own frames whose echo was lost with the subscriber connection`,
     );
+  }
+
+  /**
+   * Redis cannot take a publication: the caller delivers it on this node. Own frames still
+   * awaiting their echo go first, so that local members keep this node's publishing order (an
+   * echo that arrives after all is recognised by its seq and dropped).
+   */
+  private fallBack(): undefined {
+    this.deliverUnechoed();
+    return undefined;
   }
 
   /** Own frames awaiting their echo (for leak checks). */
@@ -718,6 +791,15 @@ function newEpoch(): string {
 /** The message type of a frame cut into parts (it opens the prefix: `{"type":"...",`). */
 function typeOf(parts: RoomFrameParts): string {
   return (JSON.parse(parts.prefix.slice(8, parts.prefix.indexOf(',"room":'))) as string) ?? '';
+}
+
+/** A room frame from the subscription, checked. */
+interface RoomFrame {
+  frame: string;
+  type: string;
+  except: string | undefined;
+  seq: number;
+  epoch: string;
 }
 
 interface Commands {

@@ -74,6 +74,8 @@ export class RoomManager {
   /** Sequences outlive membership for as long as a session may come back to ask for them. */
   readonly sequencer: RoomSequencer;
   private readonly replay: RoomReplay;
+  /** Per room, the latest broadcast still on its way through the cluster (see publishToCluster). */
+  private readonly publishing = new Map<string, Promise<BroadcastResult>>();
 
   constructor(
     @Inject(RESOLVED_REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
@@ -487,12 +489,28 @@ export class RoomManager {
    * the frame from the cluster's stream, in `seq` order. If the cluster cannot take it (Redis
    * down), this node delivers alone, numbered by its local sequencer under its own epoch.
    */
-  private async broadcastThroughCluster(
+  private broadcastThroughCluster(
     roomId: string,
     type: string,
     data: unknown,
     except: RealtimeConnection | undefined,
     options: BroadcastOptions,
+  ): Promise<BroadcastResult> {
+    const previous = this.publishing.get(roomId);
+    const current = this.publishToCluster(roomId, type, data, except, options, previous);
+    this.publishing.set(roomId, current);
+    return current.finally(() => {
+      if (this.publishing.get(roomId) === current) this.publishing.delete(roomId);
+    });
+  }
+
+  private async publishToCluster(
+    roomId: string,
+    type: string,
+    data: unknown,
+    except: RealtimeConnection | undefined,
+    options: BroadcastOptions,
+    previous: Promise<unknown> | undefined,
   ): Promise<BroadcastResult> {
     const parts = roomFrameParts(roomId, type, data, isoNow());
     this.statsCounters.clusterPublished++;
@@ -501,8 +519,14 @@ export class RoomManager {
       size: settings.historySize,
       ttl: settings.historyTtl,
     });
-    if (!sequenced) return this.broadcastLocally(roomId, type, data, except, options);
-    return { room_id: roomId, seq: sequenced.seq, epoch: sequenced.epoch, delivered: this.clientCount(roomId) };
+    if (sequenced) {
+      return { room_id: roomId, seq: sequenced.seq, epoch: sequenced.epoch, delivered: this.clientCount(roomId) };
+    }
+    // Delivered here alone. An earlier broadcast to the room may still be on its way to failing
+    // (a command in flight when Redis went away): it goes first, so local members keep the
+    // order in which this node broadcast.
+    if (previous !== undefined) await previous.catch(() => undefined);
+    return this.broadcastLocally(roomId, type, data, except, options);
   }
 
   private broadcastLocally(

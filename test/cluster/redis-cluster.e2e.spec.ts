@@ -9,6 +9,7 @@ import {
   RoomManager,
   SessionManager,
 } from '../../lib/index.js';
+import { crashClusterNode } from '../support/chat.js';
 import { TestRedis, TestRedisCluster } from '../support/redis-server.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { type Frame, TestClient } from '../support/test-client.js';
@@ -273,15 +274,7 @@ describe.each([
     expect((await observer.next('presence_diff')).data.joins).toEqual([{ user_id: 'zed', username: 'zed' }]);
     await until(() => a.app.get(RoomManager).isUserOnline('zed'));
     // Crash node C: no more heartbeats, no goodbye.
-    const adapter = (
-      c.app.get(RoomManager) as unknown as {
-        cluster: { heartbeat: NodeJS.Timeout; pub: Redis; sub: Redis; stopped: boolean };
-      }
-    ).cluster;
-    clearInterval(adapter.heartbeat);
-    adapter.stopped = true;
-    adapter.pub.disconnect();
-    adapter.sub.disconnect();
+    crashClusterNode(c.app);
     const left = await observer.next('presence_diff', 5000);
     expect(left.data).toEqual({ room_id: 'd-room', joins: [], leaves: [{ user_id: 'zed', username: 'zed' }] });
     expect(await a.app.get(RoomManager).isUserOnline('zed')).toBe(false);

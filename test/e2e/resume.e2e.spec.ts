@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { ConnectionManager, RoomManager, SessionManager } from '../../lib/index.js';
+import { memberOf, say } from '../support/chat.js';
 import { range, ResumingClient, seqsOf } from '../support/resuming-client.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { TestClient } from '../support/test-client.js';
@@ -23,19 +24,9 @@ describe('resume after a reconnect, one node (e2e)', () => {
   }
 
   async function talker(userId: string, roomId: string): Promise<TestClient> {
-    const client = await TestClient.connect(`${t.url}?token=${tokenOf(userId)}`);
-    await client.next('auth_success');
-    await client.request({ type: 'join_room', id: 'j', data: { room_id: roomId } });
+    const client = await memberOf(t.url, tokenOf(userId), roomId);
     sockets.push(client);
     return client;
-  }
-
-  /** Sends chats and waits until the sender has them back: they have all been broadcast. */
-  async function say(client: TestClient, roomId: string, contents: string[]): Promise<void> {
-    for (const content of contents) client.send({ type: 'chat', data: { room_id: roomId, content } });
-    for (const content of contents) {
-      await until(() => client.frames.some((f) => f.type === 'chat_message' && f.data.content === content));
-    }
   }
 
   const away = (client: ResumingClient) => client.client.close();

@@ -64,7 +64,8 @@ describe('rooms, presence and messaging (e2e)', () => {
       timestamp: expect.any(String),
     });
     const bob = await login('bob', [], 'Bob');
-    expect((await join(bob, 'lobby')).data).toEqual({ room_id: 'lobby', client_count: 2 });
+    const first = (await join(bob, 'lobby')).data;
+    expect(first).toEqual({ room_id: 'lobby', client_count: 2, seq: 0, epoch: expect.any(String) });
     expect(await ann.next('presence_diff')).toMatchObject({
       room: 'lobby',
       data: { room_id: 'lobby', joins: [{ user_id: 'bob', username: 'Bob' }], leaves: [] },

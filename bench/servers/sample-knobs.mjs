@@ -1,0 +1,33 @@
+// The sample app (`dist-sample/sample`, built by `npm run bench`) started as `sample/main.ts`
+// starts it, with the benchmark's knobs on top of its own environment variables:
+//   HISTORY=off   rooms: { historySize: 0 } (no room history for resume; on by default)
+// The knob is applied to the options the sample gives `RealtimeModule.forRoot`, so everything
+// else (JWT auth, rate limiter, REDIS_URL cluster adapter, controllers) is the sample's own.
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { AppModule } from '../../dist-sample/sample/app.module.js';
+import { loadSampleConfig } from '../../dist-sample/sample/sample.config.js';
+import { REALTIME_MODULE_OPTIONS, RESOLVED_REALTIME_OPTIONS, RealtimeModule } from '../../dist-sample/lib/index.js';
+
+const overrides = {};
+if (process.env.HISTORY === 'off') overrides.rooms = { historySize: 0 };
+
+const config = loadSampleConfig();
+const root = AppModule.register(config);
+if (Object.keys(overrides).length > 0) {
+  const realtime = root.imports.find((m) => m.module === RealtimeModule);
+  const options = realtime?.providers.find((p) => p.provide === REALTIME_MODULE_OPTIONS);
+  if (!options || !('useValue' in options)) throw new Error('sample-knobs: RealtimeModule options not found');
+  options.useValue = { ...options.useValue, ...overrides };
+}
+
+const LEVELS = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+const level = LEVELS.indexOf(config.logLevel);
+const app = await NestFactory.create(root, { logger: LEVELS.slice(0, (level === -1 ? 3 : level) + 1) });
+// The knob must have reached the module: a benchmark of the wrong configuration is worse than none.
+const historySize = app.get(RESOLVED_REALTIME_OPTIONS).rooms('fanout').historySize;
+if ((process.env.HISTORY === 'off') !== (historySize === 0)) {
+  throw new Error(`sample-knobs: HISTORY=${process.env.HISTORY ?? ''} but historySize is ${historySize}`);
+}
+app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+await app.listen(config.port);
