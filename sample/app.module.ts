@@ -3,6 +3,8 @@ import { RealtimeModule, RedisClusterAdapter } from '../lib/index.js';
 import { HealthController } from './health.controller.js';
 import { MetricsController } from './metrics.controller.js';
 import { RoomsController } from './chat/rooms.controller.js';
+import { ChatPageController } from './chat-page/chat-page.controller.js';
+import { DEV_LOGIN_SECRET, DevLoginController } from './dev/dev-login.controller.js';
 import { DEV_JWT_SECRET, loadSampleConfig, type SampleConfig } from './sample.config.js';
 
 /** The sample chat application: what a user of the module writes. */
@@ -12,6 +14,7 @@ export class AppModule {
     if (!config.jwtSecret) {
       new Logger('Sample').warn('JWT_SECRET is not set: using the development secret. Set JWT_SECRET in production.');
     }
+    const secret = config.jwtSecret ?? DEV_JWT_SECRET;
     return {
       module: AppModule,
       imports: [
@@ -20,13 +23,20 @@ export class AppModule {
           nodeId: config.nodeId,
           allowedOrigins: config.allowedOrigins,
           maxConnections: config.maxConnections,
-          auth: { secret: config.jwtSecret ?? DEV_JWT_SECRET },
+          auth: { secret },
           rateLimit: { messagesPerSecond: config.rateLimitPerSec, burst: config.rateLimitBurst },
           // REDIS_URL set on several processes makes them one cluster; unset: one node.
           cluster: config.redisUrl ? new RedisClusterAdapter({ url: config.redisUrl }) : undefined,
         }),
       ],
-      controllers: [HealthController, RoomsController, MetricsController],
+      controllers: [
+        ChatPageController,
+        HealthController,
+        RoomsController,
+        MetricsController,
+        ...(config.devLogin ? [DevLoginController] : []),
+      ],
+      providers: config.devLogin ? [{ provide: DEV_LOGIN_SECRET, useValue: secret }] : [],
     };
   }
 }

@@ -12,6 +12,8 @@ export interface SampleConfig {
   jwtSecret: string | undefined;
   rateLimitPerSec: number;
   rateLimitBurst: number;
+  /** `POST /dev/token` (password-less login for the chat page): on with the dev secret or `DEV_LOGIN=1`. */
+  devLogin: boolean;
 }
 
 /** Development-only secret used when JWT_SECRET is unset. Never use it in production. */
@@ -41,5 +43,6 @@ export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
     jwtSecret: env.JWT_SECRET || undefined,
     rateLimitPerSec: integer('RATE_LIMIT_PER_SEC', 100, env),
     rateLimitBurst: integer('RATE_LIMIT_BURST', 200, env),
+    devLogin: env.DEV_LOGIN === '1' || (!env.JWT_SECRET && env.DEV_LOGIN !== '0'),
   };
 }

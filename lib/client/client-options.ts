@@ -1,0 +1,57 @@
+import type { BackoffOptions } from './backoff.js';
+import type { HeartbeatOptions } from './heartbeat.js';
+import type { TokenOption } from './token-source.js';
+import type { WebSocketConstructor } from './transport.js';
+
+/** Options of {@link RealtimeClient}. */
+export interface RealtimeClientOptions {
+  /**
+   * The endpoint, e.g. `wss://chat.example.com/ws`; or a function called for every connection
+   * attempt, to pick a node (after a 1012 drain, "reconnect to any node").
+   */
+  url: string | (() => string);
+  /**
+   * The WebSocket implementation. @default `globalThis.WebSocket` (browsers; Node ≥ 22).
+   * In Node 20 pass `WebSocket` from `ws`.
+   */
+  WebSocket?: WebSocketConstructor;
+  /**
+   * A token, or a function returning a fresh one: called on every (re)connect and shortly
+   * before the current token's `exp`. Without it the client stays anonymous.
+   */
+  token?: TokenOption;
+  /** Reconnect pacing, or `false` for no automatic reconnect. @default `{ baseDelay: 500, maxDelay: 30000 }`, forever */
+  reconnect?: BackoffOptions | false;
+  /** Default timeout of {@link RealtimeClient.request}, and of the client's own auth/resume/join. @default 10 000 ms */
+  requestTimeout?: number;
+  /** A connection attempt that has not received `connected` by then is given up and retried. @default 10 000 ms */
+  connectTimeout?: number;
+  /** Messages kept while offline, sent once the connection is authenticated again. @default 100 */
+  offlineQueueSize?: number;
+  /** App-level ping/pong dead-connection detection, or `false`. @default `{ interval: 25000, timeout: 10000 }` */
+  heartbeat?: HeartbeatOptions | false;
+  /** A provided token is refreshed this long before its `exp`. @default 30 000 ms */
+  tokenRefreshMargin?: number;
+  /** Random source in [0, 1) for the backoff jitter (tests inject one). @default Math.random */
+  random?: () => number;
+}
+
+/** Options of one {@link RealtimeClient.request}. */
+export interface RequestOptions {
+  /** @default the client's `requestTimeout` */
+  timeout?: number;
+}
+
+export const CLIENT_DEFAULTS = {
+  requestTimeout: 10_000,
+  connectTimeout: 10_000,
+  offlineQueueSize: 100,
+  tokenRefreshMargin: 30_000,
+} as const;
+
+/** Checks a timeout option: a positive number of milliseconds. */
+export function positiveMs(name: string, value: number): number {
+  if (!(value > 0) || !Number.isFinite(value))
+    throw new RangeError(`${name} must be a positive number of ms (got ${value})`);
+  return value;
+}

@@ -1,0 +1,516 @@
+import type { ConnectedData, Envelope } from '../protocol/envelope.js';
+import { Backoff } from './backoff.js';
+import { AuthenticationError, ClientClosedError, ConnectionLostError, RealtimeRequestError } from './client-errors.js';
+import type { ClientEventHandler, ClientEventMap, ClientEventName, ClientState } from './client-events.js';
+import { CLIENT_DEFAULTS, positiveMs, type RealtimeClientOptions, type RequestOptions } from './client-options.js';
+import { Heartbeat } from './heartbeat.js';
+import { ListenerSet } from './listener-set.js';
+import type { AuthSuccessData, MessageHandler, RoomJoinedData, RoomLeftData } from './message-map.js';
+import { OfflineQueue } from './offline-queue.js';
+import { isRecord, parseFrame, readPosition } from './parse-frame.js';
+import { RequestTracker } from './request-tracker.js';
+import { FrameVerdict, RoomPositions } from './room-positions.js';
+import { RoomRestorer } from './room-restorer.js';
+import { TokenRefresher } from './token-refresher.js';
+import { type TokenOption, TokenSource } from './token-source.js';
+import {
+  type CloseEventLike,
+  detachAndClose,
+  type MessageEventLike,
+  resolveWebSocket,
+  SOCKET_OPEN,
+  type WebSocketConstructor,
+  type WebSocketLike,
+} from './transport.js';
+
+export type { RealtimeClientOptions, RequestOptions } from './client-options.js';
+
+const NORMAL_CLOSURE = 1000;
+/** Not a close code on the wire: what browsers report when the TCP connection just went away. */
+const ABNORMAL_CLOSURE = 1006;
+/** The client's own close code (4000–4999 is for applications) when it gives up on a socket. */
+const CLIENT_GAVE_UP = 4000;
+const PING_FRAME = '{"type":"ping"}';
+
+/** Close codes after which retrying is wrong (PROTOCOL.md, "Errors"): kicked, policy violation. */
+function forbidsRetry(code: number): boolean {
+  return code === 4003 || code === 1008;
+}
+
+/**
+ * The nest-realtime client, for browsers and Node: requests with replies, typed handlers,
+ * automatic reconnect with backoff, re-authentication, resume of its rooms with exactly-once,
+ * in-order delivery of room messages, and an offline queue.
+ *
+ * ```ts
+ * const client = new RealtimeClient({ url: 'ws://localhost:3000/ws', token: () => fetchToken() });
+ * client.on('chat_message', (msg) => render(msg.username, msg.content));
+ * await client.connect();
+ * await client.join('general');
+ * client.chat('general', 'hello');
+ * ```
+ *
+ * Lifecycle of one connection: socket open → `connected` → `auth` (when a token is set) →
+ * rooms restored ({@link RoomRestorer}) → the offline queue is flushed → `open`. The token
+ * travels in the `auth` message, not in the URL, so it stays out of access logs.
+ */
+export class RealtimeClient {
+  private readonly WebSocketImpl: WebSocketConstructor;
+  private readonly requestTimeout: number;
+  private readonly connectTimeout: number;
+  private readonly backoff: Backoff | undefined;
+  private readonly heartbeat: Heartbeat | undefined;
+  private readonly tokens: TokenSource;
+  private readonly refresher: TokenRefresher;
+  private readonly tracker: RequestTracker;
+  private readonly queue: OfflineQueue;
+  private readonly rooms = new RoomPositions();
+  private readonly restorer: RoomRestorer;
+  private readonly messageHandlers: ListenerSet<unknown, Envelope>;
+  private readonly anyHandlers: ListenerSet<unknown, Envelope>;
+  private readonly eventHandlers: ListenerSet<never>;
+
+  private socket: WebSocketLike | undefined;
+  private currentState: ClientState = 'idle';
+  /** Authenticated, rooms restored, queue flushed: app frames go straight to the socket. */
+  private ready = false;
+  private handshakeStarted = false;
+  private connection: ConnectedData | undefined;
+  /** The session of the last connection that became ready: what the next one resumes. */
+  private resumableSession: string | undefined;
+  private authenticatedUser: AuthSuccessData | undefined;
+  private hasBeenOpen = false;
+  private reconnectCount = 0;
+  /** The pending reconnect, or the deadline of a connection attempt. */
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private connectWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
+
+  constructor(private readonly options: RealtimeClientOptions) {
+    if (typeof options.url !== 'function' && (typeof options.url !== 'string' || options.url === '')) {
+      throw new TypeError('RealtimeClient: `url` is required');
+    }
+    this.WebSocketImpl = resolveWebSocket(options.WebSocket);
+    this.requestTimeout = positiveMs('requestTimeout', options.requestTimeout ?? CLIENT_DEFAULTS.requestTimeout);
+    this.connectTimeout = positiveMs('connectTimeout', options.connectTimeout ?? CLIENT_DEFAULTS.connectTimeout);
+    this.backoff = options.reconnect === false ? undefined : new Backoff(options.reconnect, options.random);
+    this.heartbeat =
+      options.heartbeat === false
+        ? undefined
+        : new Heartbeat(
+            options.heartbeat ?? {},
+            () => this.writeDirect(PING_FRAME),
+            () => this.abandonSocket('heartbeat timeout'),
+          );
+    this.tokens = new TokenSource(options.token);
+    this.refresher = new TokenRefresher(options.tokenRefreshMargin ?? CLIENT_DEFAULTS.tokenRefreshMargin, () =>
+      this.refreshAuth(),
+    );
+    this.tracker = new RequestTracker((id) => this.queue.removeRequest(id));
+    this.queue = new OfflineQueue(options.offlineQueueSize ?? CLIENT_DEFAULTS.offlineQueueSize);
+    this.restorer = new RoomRestorer(
+      this.rooms,
+      (type, data) => this.internalRequest(type, data),
+      (event) => this.emit('resume_failed', event),
+      (error) => this.reportError(error),
+    );
+    const report = (error: unknown) => this.reportError(error);
+    this.messageHandlers = new ListenerSet(report);
+    this.anyHandlers = new ListenerSet(report);
+    this.eventHandlers = new ListenerSet((error) => {
+      // Not reported as an `error` event: an `error` handler that throws would recurse.
+      if (typeof console !== 'undefined') console.error('nest-realtime client: an event handler threw', error);
+    });
+  }
+
+  /** The connection state. */
+  get state(): ClientState {
+    return this.currentState;
+  }
+
+  /** The current connection's ids (`connected` frame), while connected. */
+  get connectionInfo(): ConnectedData | undefined {
+    return this.connection;
+  }
+
+  /** Who the server says this client is, after `auth_success`. */
+  get user(): AuthSuccessData | undefined {
+    return this.authenticatedUser;
+  }
+
+  /** Reconnections that reached `open` since {@link connect}. */
+  get reconnects(): number {
+    return this.reconnectCount;
+  }
+
+  /** Rooms the client is in (re-joined or resumed after a reconnect). */
+  get joinedRooms(): string[] {
+    return this.rooms.roomIds();
+  }
+
+  /** Messages waiting in the offline queue. */
+  get queuedMessages(): number {
+    return this.queue.size;
+  }
+
+  /**
+   * Connects (and keeps reconnecting unless told otherwise). Resolves when the client is
+   * `open`; rejects if it closes for good first (e.g. the token is refused).
+   */
+  connect(): Promise<void> {
+    if (this.currentState === 'open') return Promise.resolve();
+    const ready = new Promise<void>((resolve, reject) => this.connectWaiters.push({ resolve, reject }));
+    if (this.currentState === 'idle' || this.currentState === 'closed') {
+      this.backoff?.reset();
+      this.hasBeenOpen = false;
+      this.reconnectCount = 0;
+      this.currentState = 'connecting';
+      this.openSocket(0);
+    }
+    return ready;
+  }
+
+  /**
+   * Closes the connection and stops reconnecting. Pending requests and queued messages are
+   * rejected with {@link ClientClosedError}; rooms are forgotten. Resolves when the socket has
+   * closed.
+   */
+  disconnect(): Promise<void> {
+    const socket = this.socket;
+    this.socket = undefined;
+    this.rooms.clear();
+    this.resumableSession = undefined;
+    this.authenticatedUser = undefined;
+    const closed = socket ? detachAndClose(socket, NORMAL_CLOSURE, 'client disconnect') : Promise.resolve();
+    // Also from `idle`: messages queued before connect() are rejected, and the client is closed.
+    if (this.currentState !== 'closed') this.finish(NORMAL_CLOSURE, 'client disconnect');
+    return closed;
+  }
+
+  /**
+   * Authenticates with another token (or token provider), also used on every reconnect from
+   * now on. Connects first when the client is not open.
+   */
+  async auth(token: TokenOption): Promise<AuthSuccessData> {
+    this.tokens.set(token);
+    if (!this.ready) {
+      await this.connect();
+      return this.authenticatedUser as AuthSuccessData;
+    }
+    return this.authenticate();
+  }
+
+  /** Joins a room; resolves with `room_joined`. The room is resumed (or re-joined) after reconnects. */
+  async join(roomId: string, options?: RequestOptions): Promise<RoomJoinedData> {
+    return (await this.request<RoomJoinedData>('join_room', { room_id: roomId }, options)).data as RoomJoinedData;
+  }
+
+  /** Leaves a room; resolves with `room_left`. */
+  async leave(roomId: string, options?: RequestOptions): Promise<RoomLeftData> {
+    return (await this.request<RoomLeftData>('leave_room', { room_id: roomId }, options)).data as RoomLeftData;
+  }
+
+  /** Sends a chat message to a room the client is in (it comes back to everyone as `chat_message`). */
+  chat(roomId: string, content: string): void {
+    this.send('chat', { room_id: roomId, content });
+  }
+
+  /** Sends a private message to every connection of `userId` (`error USER_OFFLINE` if none). */
+  privateMessage(userId: string, content: string): void {
+    this.send('private_message', { target_user_id: userId, content });
+  }
+
+  /**
+   * Sends a message without waiting for a reply. While the client is not open it is queued;
+   * throws {@link OfflineQueueFullError} when the queue is full, {@link ClientClosedError}
+   * when the client is closed.
+   */
+  send(type: string, data?: unknown): void {
+    this.sendOrQueue(JSON.stringify({ type, data }), type, undefined);
+  }
+
+  /**
+   * Sends a message with a fresh `id` and resolves with the reply carrying that id. Rejects
+   * with {@link RealtimeRequestError} on an error frame, {@link RequestTimeoutError} when no
+   * reply comes in time (time in the offline queue counts), {@link ConnectionLostError} when
+   * the connection drops after it was sent (it may or may not have been handled).
+   */
+  request<TReply = unknown>(type: string, data?: unknown, options: RequestOptions = {}): Promise<Envelope<TReply>> {
+    const id = this.tracker.nextId();
+    const reply = this.tracker.track(id, type, options.timeout ?? this.requestTimeout);
+    try {
+      this.sendOrQueue(JSON.stringify({ type, id, data }), type, id);
+    } catch (error) {
+      this.tracker.fail(id, error as Error);
+    }
+    return reply as Promise<Envelope<TReply>>;
+  }
+
+  /** Handles frames of `type` (typed payloads for the built-ins). Returns the unsubscribe function. */
+  on<T extends string>(type: T, handler: MessageHandler<T>): () => void {
+    return this.messageHandlers.add(type, handler as (data: unknown, envelope: Envelope) => void);
+  }
+
+  /** Handles every frame the client delivers (after de-duplication), in order. */
+  onAny(handler: (data: unknown, envelope: Envelope) => void): () => void {
+    return this.anyHandlers.add('*', handler);
+  }
+
+  /** Handles one of the client's own events (`open`, `reconnecting`, `resume_failed`, ...). */
+  onEvent<E extends ClientEventName>(event: E, handler: ClientEventHandler<E>): () => void {
+    return this.eventHandlers.add(event, handler as (event: never) => void);
+  }
+
+  // ---- outbound ----
+
+  private sendOrQueue(text: string, type: string, requestId: string | undefined): void {
+    const socket = this.socket;
+    if (this.ready && socket?.readyState === SOCKET_OPEN) {
+      socket.send(text);
+      if (requestId !== undefined) this.tracker.markSent(requestId);
+      return;
+    }
+    if (this.currentState === 'closed') throw new ClientClosedError(type);
+    this.queue.push(text, type, requestId);
+  }
+
+  /** Writes to the current socket, bypassing the queue (the client's own traffic). */
+  private writeDirect(text: string): boolean {
+    const socket = this.socket;
+    if (socket?.readyState !== SOCKET_OPEN) return false;
+    socket.send(text);
+    return true;
+  }
+
+  /** A request of the client's own on the current socket (auth, resume, join_room). */
+  private internalRequest(type: string, data: unknown): Promise<Envelope> {
+    const id = this.tracker.nextId();
+    const reply = this.tracker.track(id, type, this.requestTimeout);
+    this.tracker.markSent(id);
+    if (!this.writeDirect(JSON.stringify({ type, id, data }))) this.tracker.fail(id, new ConnectionLostError(type));
+    return reply;
+  }
+
+  // ---- connection lifecycle ----
+
+  private openSocket(attempt: number): void {
+    this.timer = undefined;
+    this.handshakeStarted = false;
+    this.connection = undefined;
+    this.emit('connecting', { attempt });
+    let socket: WebSocketLike;
+    try {
+      const url = this.options.url;
+      socket = new this.WebSocketImpl(typeof url === 'function' ? url() : url);
+    } catch (error) {
+      // A URL the implementation refuses (or a URL function that throws) will not get better
+      // by retrying.
+      this.reportError(error);
+      return this.finish(ABNORMAL_CLOSURE, 'invalid url');
+    }
+    this.socket = socket;
+    // A connection attempt that hangs (a black-holed SYN, a proxy that never answers) would
+    // otherwise wait for the OS's TCP timeout, minutes away.
+    this.timer = setTimeout(() => this.abandonSocket('connect timeout'), this.connectTimeout);
+    socket.onopen = () => {
+      if (this.socket === socket) this.heartbeat?.start(Date.now());
+    };
+    socket.onmessage = (event: MessageEventLike) => {
+      if (this.socket === socket) this.receive(event.data);
+    };
+    socket.onclose = (event: CloseEventLike) => {
+      if (this.socket !== socket) return;
+      this.socket = undefined;
+      this.connectionLost(event.code, event.reason);
+    };
+    // An error event is always followed by a close event, which does the work.
+    socket.onerror = () => undefined;
+  }
+
+  /** Gives up on the current socket (silent, or stuck in the handshake) and carries on as if it closed. */
+  private abandonSocket(reason: string): void {
+    const socket = this.socket;
+    if (!socket) return;
+    this.socket = undefined;
+    void detachAndClose(socket, CLIENT_GAVE_UP, reason);
+    this.connectionLost(ABNORMAL_CLOSURE, reason);
+  }
+
+  private connectionLost(code: number, reason: string): void {
+    const wasOpen = this.ready;
+    this.stopTimers();
+    this.ready = false;
+    this.connection = undefined;
+    this.tracker.rejectOnTheWire();
+    if (forbidsRetry(code)) return this.finish(code, reason);
+    // 4001: the token expired. Retrying makes sense only with a provider for a fresh one.
+    if (code === 4001 && !this.tokens.canRefresh) return this.finish(code, reason);
+    if (!this.backoff) return this.finish(code, reason);
+    if (!this.backoff.canRetry) {
+      this.reportError(new Error(`gave up reconnecting after ${this.backoff.attempts} attempts`));
+      return this.finish(code, reason);
+    }
+    // 1012 is a planned restart or drain: another node is ready now, so no waiting — once per
+    // working connection, so a node that drains every newcomer still gets the backoff.
+    const delay = code === 1012 && wasOpen ? 0 : this.backoff.next();
+    const attempt = this.backoff.attempts;
+    this.currentState = 'reconnecting';
+    this.emit('reconnecting', { attempt, delay, code, reason });
+    this.timer = setTimeout(() => this.openSocket(attempt), delay);
+  }
+
+  /** Closed for good: reject whatever waits, drop the queue. */
+  private finish(code: number, reason: string): void {
+    this.stopTimers();
+    this.ready = false;
+    this.connection = undefined;
+    if (this.socket) void detachAndClose(this.socket, NORMAL_CLOSURE, reason);
+    this.socket = undefined;
+    this.tracker.rejectAll((type) => new ClientClosedError(type));
+    this.queue.drain();
+    this.currentState = 'closed';
+    this.emit('closed', { code, reason });
+    const waiters = this.connectWaiters;
+    this.connectWaiters = [];
+    for (const waiter of waiters) waiter.reject(new Error(`connection closed (${code}${reason ? `: ${reason}` : ''})`));
+  }
+
+  private stopTimers(): void {
+    this.heartbeat?.stop();
+    this.refresher.cancel();
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** After `connected`: authenticate, restore the rooms, flush the queue, and declare the client open. */
+  private async handshake(socket: WebSocketLike): Promise<void> {
+    try {
+      if (this.tokens.configured) await this.authenticate();
+      if (this.socket !== socket) return;
+      await this.restorer.restore(this.resumableSession);
+      if (this.socket !== socket) return;
+    } catch (error) {
+      if (this.socket !== socket) return;
+      if (error instanceof AuthenticationError) {
+        // The same credentials would be refused again: stop instead of hammering the server.
+        this.reportError(error);
+        return this.finish(NORMAL_CLOSURE, 'authentication failed');
+      }
+      // A timeout mid-handshake: start over on a new socket.
+      return this.abandonSocket('handshake failed');
+    }
+    this.ready = true;
+    this.resumableSession = this.connection?.session_id;
+    if (this.hasBeenOpen) this.reconnectCount++;
+    this.hasBeenOpen = true;
+    this.backoff?.reset();
+    for (const frame of this.queue.drain()) {
+      socket.send(frame.text);
+      if (frame.requestId !== undefined) this.tracker.markSent(frame.requestId);
+    }
+    this.currentState = 'open';
+    const info = this.connection as ConnectedData;
+    this.emit('open', {
+      client_id: info.client_id,
+      session_id: info.session_id,
+      node_id: info.node_id,
+      reconnects: this.reconnectCount,
+    });
+    const waiters = this.connectWaiters;
+    this.connectWaiters = [];
+    for (const waiter of waiters) waiter.resolve();
+  }
+
+  /** Sends `auth` with the current (or a freshly provided) token and plans the next refresh. */
+  private async authenticate(): Promise<AuthSuccessData> {
+    let token: string | undefined;
+    try {
+      token = await this.tokens.get();
+    } catch (error) {
+      throw new AuthenticationError(`the token provider failed: ${(error as Error)?.message ?? String(error)}`);
+    }
+    if (token === undefined) throw new AuthenticationError('no token');
+    let reply: Envelope;
+    try {
+      reply = await this.internalRequest('auth', { token });
+    } catch (error) {
+      if (error instanceof RealtimeRequestError) throw new AuthenticationError(`token refused: ${error.message}`);
+      throw error;
+    }
+    this.authenticatedUser = reply.data as AuthSuccessData;
+    if (this.tokens.canRefresh) this.refresher.schedule(token);
+    return this.authenticatedUser;
+  }
+
+  private refreshAuth(): void {
+    if (!this.tokens.canRefresh || !this.ready) return;
+    // A failure is reported; if the token then expires, the server closes with 4001 and the
+    // reconnect asks the provider again.
+    this.authenticate().catch((error: unknown) => this.reportError(error));
+  }
+
+  // ---- inbound ----
+
+  private receive(raw: unknown): void {
+    this.heartbeat?.received(Date.now());
+    const frame = parseFrame(raw);
+    if (frame instanceof Error) return this.reportError(frame);
+    if (typeof frame.seq === 'number' && typeof frame.room === 'string' && typeof frame.epoch === 'string') {
+      const verdict = this.rooms.accept(frame.room, frame.seq, frame.epoch);
+      if (verdict === FrameVerdict.DUPLICATE) return;
+      if (verdict === FrameVerdict.NEW_EPOCH) {
+        this.emit('resume_failed', { room_id: frame.room, reason: 'epoch_changed', epoch: frame.epoch });
+      }
+    } else {
+      this.observe(frame);
+    }
+    this.tracker.settle(frame);
+    this.messageHandlers.emit(frame.type, frame.data, frame);
+    this.anyHandlers.emit('*', frame.data, frame);
+  }
+
+  /** The client's own bookkeeping for the frames that change its state (none is a room frame). */
+  private observe(frame: Envelope): void {
+    const data = frame.data;
+    switch (frame.type) {
+      case 'connected':
+        if (this.handshakeStarted || !isRecord(data) || typeof data.session_id !== 'string') return;
+        this.handshakeStarted = true;
+        if (this.timer !== undefined) clearTimeout(this.timer); // the connect deadline is met
+        this.timer = undefined;
+        this.connection = data as unknown as ConnectedData;
+        if (this.socket) void this.handshake(this.socket);
+        return;
+      case 'room_joined':
+        if (isRecord(data) && typeof data.room_id === 'string') {
+          const { seq, epoch } = readPosition(data);
+          this.rooms.set(data.room_id, seq, epoch);
+        }
+        return;
+      case 'room_left':
+        if (isRecord(data) && typeof data.room_id === 'string') this.rooms.delete(data.room_id);
+        return;
+      case 'resume_failed':
+        if (isRecord(data) && typeof data.room_id === 'string') {
+          const { seq, epoch } = readPosition(data);
+          this.rooms.set(data.room_id, seq, epoch);
+          const reason = typeof data.reason === 'string' ? data.reason : 'unknown';
+          this.emit('resume_failed', { room_id: data.room_id, reason, seq, epoch });
+        }
+        return;
+      case 'error':
+        // The server warns at `exp`; a provider can fix it before the 4001 close.
+        if (isRecord(data) && data.code === 'TOKEN_EXPIRED') this.refreshAuth();
+        return;
+    }
+  }
+
+  // ---- events ----
+
+  private emit<E extends ClientEventName>(event: E, payload: ClientEventMap[E]): void {
+    this.eventHandlers.emit(event, payload as never, undefined);
+  }
+
+  private reportError(error: unknown): void {
+    this.emit('error', { error: error instanceof Error ? error : new Error(String(error)) });
+  }
+}

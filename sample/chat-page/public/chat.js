@@ -1,0 +1,200 @@
+/* global document, window, fetch */
+// The chat page of the sample: plain JavaScript on top of the project's browser client.
+import { RealtimeClient } from '/nest-realtime-client.js';
+
+const $ = (id) => document.getElementById(id);
+
+/** Per room: the messages shown and who is online (user id → username). */
+const rooms = new Map();
+let current;
+let client;
+
+function room(id) {
+  let state = rooms.get(id);
+  if (!state) {
+    state = { items: [], online: new Map() };
+    rooms.set(id, state);
+  }
+  return state;
+}
+
+function item(className, who, text, attributes = {}) {
+  const li = document.createElement('li');
+  li.className = className;
+  for (const [name, value] of Object.entries(attributes)) li.dataset[name] = String(value);
+  if (who) {
+    const name = document.createElement('span');
+    name.className = 'who';
+    name.textContent = `${who}: `;
+    li.append(name);
+  }
+  li.append(document.createTextNode(text));
+  return li;
+}
+
+function show(roomId, li) {
+  room(roomId).items.push(li);
+  if (roomId === current) {
+    $('messages').append(li);
+    li.scrollIntoView({ block: 'end' });
+  }
+}
+
+function render() {
+  const list = $('rooms');
+  list.replaceChildren(
+    ...[...rooms.keys()].map((id) => {
+      const li = document.createElement('li');
+      li.textContent = id;
+      li.dataset.room = id;
+      if (id === current) li.className = 'current';
+      li.onclick = () => select(id);
+      const leaveButton = document.createElement('button');
+      leaveButton.textContent = 'leave';
+      leaveButton.className = 'leave';
+      leaveButton.onclick = (event) => {
+        event.stopPropagation();
+        leave(id).catch((error) => show(id, item('notice', '', `leave failed: ${error.message}`)));
+      };
+      li.append(' ', leaveButton);
+      return li;
+    }),
+  );
+  $('online-room').textContent = current ?? '—';
+  const state = current ? rooms.get(current) : undefined;
+  $('online').replaceChildren(
+    ...[...(state?.online ?? new Map()).entries()].map(([userId, username]) => {
+      const li = document.createElement('li');
+      li.textContent = username;
+      li.dataset.userId = userId;
+      li.title = 'send a private message';
+      li.onclick = () => {
+        $('pm-target').value = userId;
+        $('pm-input').focus();
+      };
+      return li;
+    }),
+  );
+  $('messages').replaceChildren(...(state?.items ?? []));
+}
+
+function select(id) {
+  current = id;
+  render();
+}
+
+async function fetchToken(username) {
+  const response = await fetch('/dev/token', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username }),
+  });
+  if (!response.ok) throw new Error(`login refused (${response.status})`);
+  return (await response.json()).token;
+}
+
+function setState(state) {
+  $('state').textContent = state;
+  $('state').dataset.state = state;
+}
+
+async function login(username) {
+  const url = `${window.location.protocol === 'https:' ? 'wss' : 'ws'}://${window.location.host}/ws`;
+  // A provider, not a string: every reconnect (and every refresh before expiry) gets a fresh token.
+  client = new RealtimeClient({
+    url,
+    token: () => fetchToken(username),
+    reconnect: { baseDelay: 250, maxDelay: 5000 },
+  });
+  window.chatApp.client = client;
+
+  client.onEvent('connecting', () => setState(client.state));
+  client.onEvent('reconnecting', () => setState('reconnecting'));
+  client.onEvent('open', (event) => {
+    setState('open');
+    $('reconnects').textContent = String(event.reconnects);
+    // Membership is restored by the client; who is online may have changed meanwhile.
+    for (const id of client.joinedRooms) client.send('presence', { room_id: id });
+  });
+  client.onEvent('closed', (event) => setState(`closed (${event.code})`));
+  client.onEvent('resume_failed', (event) =>
+    show(
+      event.room_id,
+      item('notice', '', `could not resume ${event.room_id} (${event.reason}); messages may be missing`),
+    ),
+  );
+
+  client.on('chat_message', (message, envelope) =>
+    show(
+      message.room_id,
+      item('chat', message.username, message.content, { seq: envelope.seq ?? '', room: message.room_id }),
+    ),
+  );
+  client.on('private_message', (message) => {
+    const li = item('private', `${message.from_username} (private)`, message.content);
+    if (current) show(current, li);
+  });
+  client.on('presence_state', (presence) => {
+    const state = room(presence.room_id);
+    state.online = new Map(presence.users.map((user) => [user.user_id, user.username]));
+    render();
+  });
+  client.on('presence_diff', (diff) => {
+    const state = room(diff.room_id);
+    for (const user of diff.leaves) state.online.delete(user.user_id);
+    for (const user of diff.joins) state.online.set(user.user_id, user.username);
+    render();
+  });
+  client.on('error', (error) => {
+    if (current) show(current, item('notice', '', `error ${error.code}: ${error.message}`));
+  });
+
+  await client.connect();
+  $('whoami').textContent = `logged in as ${client.user?.username ?? username}`;
+  $('login').hidden = true;
+  $('chat').hidden = false;
+}
+
+async function join(id) {
+  await client.join(id);
+  room(id);
+  select(id);
+  client.send('presence', { room_id: id });
+}
+
+async function leave(id) {
+  await client.leave(id);
+  rooms.delete(id);
+  if (current === id) current = rooms.keys().next().value;
+  render();
+}
+
+window.chatApp = { client: undefined, join, leave };
+
+$('login').addEventListener('submit', (event) => {
+  event.preventDefault();
+  login($('username').value.trim()).catch((error) => {
+    $('whoami').textContent = `login failed: ${error.message}`;
+  });
+});
+$('join').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const id = $('room-input').value.trim();
+  if (id) join(id).catch((error) => $('whoami').append(` (join failed: ${error.message})`));
+});
+$('send').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const input = $('message-input');
+  if (!current || !input.value) return;
+  client.chat(current, input.value);
+  input.value = '';
+});
+$('private').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const target = $('pm-target').value.trim();
+  const content = $('pm-input').value;
+  if (!target || !content) return;
+  client.privateMessage(target, content);
+  if (current) show(current, item('private', `to ${target}`, content));
+  $('pm-input').value = '';
+});

@@ -1,0 +1,48 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { SampleServer } from './sample-server.js';
+
+describe('the sample chat page and dev login (e2e)', () => {
+  let withLogin: SampleServer;
+  let withoutLogin: SampleServer;
+  beforeAll(async () => {
+    [withLogin, withoutLogin] = await Promise.all([SampleServer.start({ DEV_LOGIN: '1' }), SampleServer.start()]);
+  });
+  afterAll(() => Promise.all([withLogin.close(), withoutLogin.close()]));
+
+  it('serves the page, its script and a browser bundle of the client with no Node imports', async () => {
+    const page = await fetch(`${withLogin.http}/`);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await page.text()).toContain('<script type="module" src="/chat.js"></script>');
+    const script = await (await fetch(`${withLogin.http}/chat.js`)).text();
+    expect(script).toContain("from '/nest-realtime-client.js'");
+    const bundle = await fetch(`${withLogin.http}/nest-realtime-client.js`);
+    expect(bundle.headers.get('content-type')).toMatch(/^text\/javascript/);
+    const code = await bundle.text();
+    expect(code).toMatch(/export \{[^}]*RealtimeClient/);
+    // Self-contained: nothing left to import or require (a Node module would fail the build first).
+    expect(code).not.toMatch(/^\s*import[\s{(]/m);
+    expect(code).not.toMatch(/\brequire\(/);
+  });
+
+  it('issues dev tokens the server accepts, only when dev login is on', async () => {
+    const issue = (server: SampleServer, username: unknown) =>
+      fetch(`${server.http}/dev/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username }),
+      });
+    const response = await issue(withLogin, 'ann');
+    expect(response.status).toBe(201);
+    const { token, user_id } = (await response.json()) as { token: string; user_id: string };
+    expect(user_id).toBe('ann');
+    const client = withLogin.client('ann', { token, reconnect: false });
+    await client.connect();
+    expect(client.user).toEqual({ user_id: 'ann', username: 'ann', roles: [] });
+    await client.disconnect();
+
+    expect((await issue(withLogin, 'not a name!')).status).toBe(400);
+    expect((await issue(withLogin, 42)).status).toBe(400);
+    // With a real JWT_SECRET and no DEV_LOGIN=1, nobody can mint tokens.
+    expect((await issue(withoutLogin, 'ann')).status).toBe(404);
+  });
+});
