@@ -102,11 +102,21 @@ describe('connection lifecycle, admission and shutdown (e2e)', () => {
     const id = (await client.next('connected')).data.client_id as string;
     const connection = t.app.get(ConnectionManager).get(id)!;
     const padding = 'x'.repeat(100);
-    for (let i = 0; i < 20; i++) client.send({ type: 'hold', id: `h${i}`, data: padding });
-    await until(() => connection.socket.isPaused);
-    // Paused as soon as the backlog passed 1000 bytes: not all 20 messages were read.
-    expect(held.pending.length).toBeLessThan(20);
+    // One message at a time until the backlog passes 1000 bytes and reading pauses. (Sent all
+    // at once, they could reach the server in one read, which ws parses whole.)
+    let sent = 0;
+    while (!connection.socket.isPaused) {
+      expect(sent).toBeLessThan(20);
+      client.send({ type: 'hold', id: `h${sent++}`, data: padding });
+      await until(() => held.pending.length === sent);
+    }
     expect(connection.pendingInboundBytes).toBeGreaterThan(1000);
+    // What arrives while paused is not read.
+    const readWhenPaused = held.pending.length;
+    while (sent < 20) client.send({ type: 'hold', id: `h${sent++}`, data: padding });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(held.pending.length).toBe(readWhenPaused);
+    expect(readWhenPaused).toBeLessThan(20);
     // Releasing the held handlers resumes reading, which lets the rest of the messages in.
     let released = 0;
     for (let spins = 0; released < 20 && spins < 100; spins++) {
