@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ClusterAdapter } from '../cluster/cluster.adapter.js';
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
 import { Connection, Message } from '../decorators/param.decorators.js';
@@ -18,6 +18,7 @@ interface ResumingRoom {
   roomId: string;
   gate: ReplayGate;
   replay: Promise<ReplayResult | undefined>;
+  released: boolean;
 }
 
 /**
@@ -30,6 +31,8 @@ interface ResumingRoom {
  */
 @Injectable()
 export class ResumeMessageHandler {
+  private readonly logger = new Logger('RealtimeResume');
+
   constructor(
     @Inject(RESOLVED_REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
     private readonly rooms: RoomManager,
@@ -52,46 +55,64 @@ export class ResumeMessageHandler {
     if (previous !== undefined && previous.id !== connection.sessionId) {
       for (const roomId of previous.rooms) if (!targets.has(roomId)) targets.set(roomId, undefined);
     }
+    const restored: string[] = [];
     const resuming: ResumingRoom[] = [];
-    for (const [roomId, from] of targets) {
-      try {
-        const started = await this.rooms.resumeRoom(connection, roomId, from);
-        if (started) resuming.push({ roomId, ...started });
-      } catch (error) {
-        if (!(error instanceof RealtimeException)) throw error;
-        this.stats.countResumedRoom('forbidden');
-        connection.send({ type: 'room_left', data: { room_id: roomId, reason: 'forbidden' } });
+    try {
+      for (const [roomId, from] of targets) {
+        try {
+          const started = await this.rooms.resumeRoom(connection, roomId, from);
+          if (started === 'member') this.stats.countResumedRoom('already_member');
+          else if (started) resuming.push({ roomId, ...started, released: false });
+          if (started) restored.push(roomId);
+        } catch (error) {
+          // The room is not joined: a refusal (policy, guard) or a failure of the app's own code.
+          const refused = error instanceof RealtimeException;
+          if (!refused) this.logger.error(`resume of room ${roomId} failed: ${(error as Error)?.stack ?? error}`);
+          this.stats.countResumedRoom(refused ? 'forbidden' : 'error');
+          connection.send({ type: 'room_left', data: { room_id: roomId, reason: refused ? 'forbidden' : 'error' } });
+        }
+      }
+      if (!connection.isOpen) return;
+      connection.send({ type: 'resumed', id: message.id, data: { rooms: restored } });
+      for (const room of resuming) {
+        await this.finish(connection, room);
+        room.released = true;
+      }
+    } finally {
+      // Whatever failed on the way, no room stays held back behind its gate.
+      for (const room of resuming) {
+        if (!room.released) this.rooms.releaseGate(connection, room.roomId, room.gate, undefined);
       }
     }
-    if (!connection.isOpen) return;
-    connection.send({ type: 'resumed', id: message.id, data: { rooms: resuming.map((room) => room.roomId) } });
-    for (const { roomId, gate, replay } of resuming) {
-      const result = await replay;
-      if (result === undefined) {
-        const position = await this.rooms.position(roomId);
-        connection.send({
-          type: 'room_joined',
-          data: {
-            room_id: roomId,
-            client_count: this.rooms.clientCount(roomId),
-            seq: position.seq,
-            epoch: position.epoch,
-          },
-        });
-        this.rooms.releaseGate(connection, roomId, gate, position);
-        this.stats.countResumedRoom('rejoined');
-      } else if (result.ok) {
-        this.rooms.releaseGate(connection, roomId, gate, result.position, result.frames);
-        this.stats.countResumedRoom('replayed');
-        this.stats.replayedFrames += result.frames.length;
-      } else {
-        this.stats.countResumedRoom(result.reason);
-        connection.send({
-          type: 'resume_failed',
-          data: { room_id: roomId, reason: result.reason, seq: result.position?.seq, epoch: result.position?.epoch },
-        });
-        this.rooms.releaseGate(connection, roomId, gate, result.position);
-      }
+  }
+
+  /** Sends what one room missed (or why it cannot) and opens its gate. */
+  private async finish(connection: RealtimeConnection, { roomId, gate, replay }: ResumingRoom): Promise<void> {
+    const result = await replay;
+    if (result === undefined) {
+      const position = await this.rooms.position(roomId);
+      connection.send({
+        type: 'room_joined',
+        data: {
+          room_id: roomId,
+          client_count: this.rooms.clientCount(roomId),
+          seq: position.seq,
+          epoch: position.epoch,
+        },
+      });
+      this.rooms.releaseGate(connection, roomId, gate, position);
+      this.stats.countResumedRoom('rejoined');
+    } else if (result.ok) {
+      this.rooms.releaseGate(connection, roomId, gate, result.position, result.frames);
+      this.stats.countResumedRoom('replayed');
+      this.stats.replayedFrames += result.frames.length;
+    } else {
+      this.stats.countResumedRoom(result.reason);
+      connection.send({
+        type: 'resume_failed',
+        data: { room_id: roomId, reason: result.reason, seq: result.position?.seq, epoch: result.position?.epoch },
+      });
+      this.rooms.releaseGate(connection, roomId, gate, result.position);
     }
   }
 }

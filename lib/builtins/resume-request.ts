@@ -27,9 +27,16 @@ export function parseResumeRequest(data: unknown, maxRooms: number): ResumeReque
       seq?: unknown;
       epoch?: unknown;
     };
-    if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0 || typeof epoch !== 'string') {
+    if (
+      typeof seq !== 'number' ||
+      !Number.isSafeInteger(seq) ||
+      seq < 0 ||
+      typeof epoch !== 'string' ||
+      epoch.length === 0 ||
+      epoch.length > 64
+    ) {
       throw new RealtimeBadRequestException(
-        `data.rooms.${roomId} must be { seq: a non-negative integer, epoch: a string }`,
+        `data.rooms.${roomId} must be { seq: a non-negative integer, epoch: the room's epoch as received }`,
       );
     }
     positions.set(roomId, { seq, epoch });

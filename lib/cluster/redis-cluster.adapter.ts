@@ -12,6 +12,7 @@ import {
 } from './cluster.adapter.js';
 import { isoNow } from '../utils/clock.js';
 import { ClusterChannels } from './cluster-channels.js';
+import { RoomFrameOrder } from './room-frame-order.js';
 
 /** Options of {@link RedisClusterAdapter}. */
 export interface RedisClusterAdapterOptions {
@@ -66,18 +67,23 @@ if not epoch then
   redis.call('SET', KEYS[2], epoch)
   redis.call('DEL', KEYS[3])
 end
-local frame = ARGV[4] .. seq .. ARGV[5] .. epoch .. ARGV[6]
 if tonumber(ARGV[8]) > 0 then
   local now = redis.call('TIME')
   local ms = now[1] * 1000 + math.floor(now[2] / 1000)
-  local added = redis.pcall('XADD', KEYS[3], 'MAXLEN', '~', ARGV[8], seq .. '-0', 't', ms, 'f', frame)
+  local added = redis.pcall('XADD', KEYS[3], 'MAXLEN', '~', ARGV[8], seq .. '-0', 't', ms, 'f',
+    ARGV[4] .. seq .. ARGV[5] .. epoch .. ARGV[6])
   if type(added) == 'table' and added.err then
-    -- An entry at or above this seq: the counter was lost while the history was not. Start over.
+    -- An entry at or above this seq: the counter was lost (evicted) while the history was not.
+    -- Positions under the old epoch mean nothing now: a new epoch, a new history.
+    epoch = ARGV[2]
+    redis.call('SET', KEYS[2], epoch)
     redis.call('DEL', KEYS[3])
-    redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[8], seq .. '-0', 't', ms, 'f', frame)
+    redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[8], seq .. '-0', 't', ms, 'f',
+      ARGV[4] .. seq .. ARGV[5] .. epoch .. ARGV[6])
   end
   redis.call('PEXPIRE', KEYS[3], ARGV[9])
 end
+local frame = ARGV[4] .. seq .. ARGV[5] .. epoch .. ARGV[6]
 redis.call('PEXPIRE', KEYS[1], ARGV[10])
 redis.call('PEXPIRE', KEYS[2], ARGV[10])
 redis.call(ARGV[7], ARGV[1], ARGV[3] .. frame)
@@ -86,7 +92,9 @@ return {seq, epoch}
 
 /**
  * A room's position, starting its epoch if it has none (a client that joins an empty room gets a
- * position it can resume from). KEYS: seq, epoch. ARGV: new epoch, position ttl ms.
+ * position it can resume from). An epoch made here expires sooner than one a broadcast keeps
+ * alive, so that joins of rooms nobody ever writes to leave nothing behind for long.
+ * KEYS: seq, epoch. ARGV: new epoch, ttl ms of a new epoch.
  */
 const ROOM_POSITION = `
 local epoch = redis.call('GET', KEYS[2])
@@ -151,7 +159,10 @@ return total
 `;
 
 const SEPARATOR = '\n';
-const MAX_UNECHOED_PER_ROOM = 10_000;
+/** Milliseconds an epoch started by a join (not yet by a broadcast) is kept. */
+const UNUSED_POSITION_TTL = 3_600_000;
+/** Milliseconds a command may take before it counts as failed (a publish then goes local). */
+const COMMAND_TIMEOUT = 5000;
 
 /**
  * The Redis adapter (ioredis): rooms, users, announcements and kicks across every node that shares
@@ -183,17 +194,13 @@ export class RedisClusterAdapter extends ClusterAdapter {
   private heartbeat: NodeJS.Timeout | undefined;
   /** Rooms and users this node receives traffic for. */
   private readonly rooms = new Set<string>();
-  /** Per watched room: the last frame delivered here, and this node's frames not yet echoed. */
-  private readonly delivered = new Map<string, Sequenced>();
-  private readonly unechoed = new Map<
-    string,
-    (Sequenced & { parts: RoomFrameParts; exceptConnectionId: string | undefined })[]
-  >();
+  /** Gap-free, ordered delivery of the watched rooms' frames (see RoomFrameOrder). */
+  private readonly order: RoomFrameOrder;
+  /** SUBSCRIBEs of rooms in flight: a second member's join waits for the first one's. */
+  private readonly subscribing = new Map<string, Promise<void>>();
   private readonly users = new Set<string>();
   private stopped = false;
   private subscriberWasReady = false;
-  /** Rooms whose missed frames are being read back after a reconnect; their live frames wait here. */
-  private readonly repairing = new Map<string, RoomFrame[]>();
 
   constructor(private readonly options: RedisClusterAdapterOptions = {}) {
     super();
@@ -203,6 +210,16 @@ export class RedisClusterAdapter extends ClusterAdapter {
     this.positionTtl = options.positionTtl ?? 86_400_000;
     this.sharded = options.cluster !== undefined;
     this.publishCommand = this.sharded ? 'spublish' : 'publish';
+    this.order = new RoomFrameOrder(
+      (roomId, frame) => {
+        if (this.rooms.has(roomId)) {
+          this.host.deliverRoom(roomId, frame.frame, frame.type, frame.except, frame.seq, frame.epoch);
+        }
+      },
+      (roomId, afterSeq) => this.roomHistory(roomId, afterSeq, Number.MAX_SAFE_INTEGER),
+      () => this.pub?.status === 'ready',
+      this.logger,
+    );
     if (this.nodeTimeout <= this.heartbeatInterval) {
       throw new Error('RedisClusterAdapter: nodeTimeout must be above heartbeatInterval');
     }
@@ -240,7 +257,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
           : new Redis({ ...base, ...extra });
     // Commands fail at once while disconnected (no offline queue): a publish during an outage
     // falls back to local delivery instead of piling up and replaying stale traffic later.
-    this.pub = create({ enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    this.pub = create({ enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: COMMAND_TIMEOUT });
     this.sub = create({ enableOfflineQueue: true });
     for (const client of [this.pub, this.sub]) client.on('error', (error) => this.connectionError(error));
     this.pub.defineCommand('publishRoom', { numberOfKeys: 3, lua: PUBLISH_ROOM });
@@ -250,10 +267,15 @@ export class RedisClusterAdapter extends ClusterAdapter {
     this.sub.on(this.sharded ? 'smessage' : 'message', (channel: string, message: string) =>
       this.receive(channel, message),
     );
-    this.pub.on('ready', () => void this.register());
-    this.sub.on('close', () => this.deliverUnechoed());
+    this.pub.on('ready', () => {
+      void this.register();
+      this.order.runRepairs();
+    });
+    this.sub.on('close', () => this.order.echoesLost());
     this.sub.on('ready', () => {
-      if (this.subscriberWasReady) void this.repairGaps().catch(() => undefined);
+      if (this.subscriberWasReady) {
+        void this.order.subscriberBack((roomId) => this.subscribe(this.channels.room(roomId)));
+      }
       this.subscriberWasReady = true;
     });
     await Promise.all([this.pub.connect(), this.sub.connect()]).catch((error: unknown) => this.connectionError(error));
@@ -274,9 +296,8 @@ export class RedisClusterAdapter extends ClusterAdapter {
     this.sub?.disconnect();
     this.rooms.clear();
     this.users.clear();
-    this.unechoed.clear();
-    this.delivered.clear();
-    this.repairing.clear();
+    this.order.clear();
+    this.subscribing.clear();
   }
 
   async publishRoom(
@@ -304,7 +325,10 @@ export class RedisClusterAdapter extends ClusterAdapter {
         this.positionTtl,
       )) as [number, string];
       const sequenced = { seq: Number(seq), epoch };
-      this.awaitEcho(roomId, sequenced, parts, exceptConnectionId);
+      if (this.rooms.has(roomId)) {
+        const own = { ...sequenced, parts, except: exceptConnectionId };
+        this.order.published(roomId, own, this.sub?.status === 'ready');
+      }
       return sequenced;
     } catch (error) {
       this.logger.warn(`room publish failed, delivering on this node only: ${(error as Error).message}`);
@@ -319,7 +343,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
         this.channels.seq(roomId),
         this.channels.epoch(roomId),
         newEpoch(),
-        this.positionTtl,
+        Math.min(this.positionTtl, UNUSED_POSITION_TTL),
       )) as [number, string];
       return { seq: Number(seq), epoch };
     } catch {
@@ -363,16 +387,18 @@ export class RedisClusterAdapter extends ClusterAdapter {
   }
 
   async watchRoom(roomId: string): Promise<void> {
-    if (this.rooms.has(roomId)) return;
+    if (this.rooms.has(roomId)) return this.subscribing.get(roomId);
     this.rooms.add(roomId);
-    await this.subscribe(this.channels.room(roomId));
+    const subscribed = this.subscribe(this.channels.room(roomId)).finally(() => {
+      if (this.subscribing.get(roomId) === subscribed) this.subscribing.delete(roomId);
+    });
+    this.subscribing.set(roomId, subscribed);
+    await subscribed;
   }
 
   unwatchRoom(roomId: string): void {
     if (!this.rooms.delete(roomId)) return;
-    this.unechoed.delete(roomId);
-    this.delivered.delete(roomId);
-    this.repairing.delete(roomId);
+    this.order.forget(roomId);
     // Commands on the subscriber connection run in order: a later watchRoom's SUBSCRIBE comes
     // after this UNSUBSCRIBE, so churn cannot leave the room unsubscribed or subscribed twice.
     this.unsubscribe(this.channels.room(roomId));
@@ -589,20 +615,8 @@ export class RedisClusterAdapter extends ClusterAdapter {
         )
           throw new Error('bad room frame');
         const { type, seq, epoch } = parsed;
-        const item: RoomFrame = { frame, type, except: parts[2] || undefined, seq, epoch };
-        const held = this.repairing.get(roomId);
-        if (held !== undefined) {
-          held.push(item);
-          return;
-        }
-        const seen = this.delivered.get(roomId);
-        if (seen !== undefined && seen.epoch === epoch && seq > seen.seq + 1) {
-          // Frames went missing on the way here: read them back before going on.
-          this.repairing.set(roomId, [item]);
-          void this.repairRoom(roomId, { seq: seen.seq, epoch }).catch(() => undefined);
-          return;
-        }
-        this.deliverRoomFrame(roomId, item);
+        if (this.rooms.has(roomId))
+          this.order.received(roomId, { frame, type, except: parts[2] || undefined, seq, epoch });
       } else if (origin === this.host.nodeId) {
         // Users, announcements and kicks were already handled on this node when published.
       } else if (kind === 'U' || kind === 'A') {
@@ -664,136 +678,22 @@ export class RedisClusterAdapter extends ClusterAdapter {
   }
 
   /**
-   * This node's own room frames reach its members through the subscription like everyone
-   * else's. A frame that Redis sequenced and published just as the subscriber connection dropped
-   * never comes back, though the publisher was told it was sent; so each is kept until its echo
-   * arrives, and delivered here if the subscriber connection closes first.
-   */
-  private awaitEcho(
-    roomId: string,
-    sequenced: Sequenced,
-    parts: RoomFrameParts,
-    exceptConnectionId: string | undefined,
-  ): void {
-    if (!this.rooms.has(roomId)) return;
-    if (this.alreadyDelivered(roomId, sequenced.seq, sequenced.epoch)) return;
-    let pending = this.unechoed.get(roomId);
-    if (pending === undefined) this.unechoed.set(roomId, (pending = []));
-    // Bounded: echoes missing while the connection stays up would be a Redis fault, not load.
-    if (pending.length >= MAX_UNECHOED_PER_ROOM) pending.shift();
-    pending.push({ ...sequenced, parts, exceptConnectionId });
-    // Published while the subscriber connection is down: no echo will come.
-    if (this.sub?.status !== 'ready') this.deliverUnechoed();
-  }
-
-  private deliverRoomFrame(roomId: string, item: RoomFrame): void {
-    if (this.alreadyDelivered(roomId, item.seq, item.epoch)) return;
-    this.roomFrameArrived(roomId, item.seq, item.epoch);
-    this.host.deliverRoom(roomId, item.frame, item.type, item.except, item.seq, item.epoch);
-  }
-
-  /**
-   * The subscriber connection came back: what other nodes published to this node's rooms while it
-   * was away never arrived. Each room's missing frames are read back from its history (below).
-   */
-  private async repairGaps(): Promise<void> {
-    const rooms = [...this.delivered]
-      .filter(([roomId]) => !this.repairing.has(roomId))
-      .map(([roomId, seen]) => [roomId, { seq: seen.seq, epoch: seen.epoch }] as const);
-    if (rooms.length === 0) return;
-    for (const [roomId] of rooms) this.repairing.set(roomId, []);
-    // A SUBSCRIBE round trip after ioredis' own re-subscriptions: from here on, whatever is
-    // published reaches this node, so a history read now leaves no hole behind it.
-    await this.subscribe(this.channels.all());
-    for (const [roomId, seen] of rooms) await this.repairRoom(roomId, seen);
-  }
-
-  /**
-   * Delivers a room's frames after `from` from its history, then the live frames held meanwhile:
-   * members see no gap (unless the history was lost too: then the next frame carries a new
-   * epoch, which tells them). Started by a subscriber reconnect, or by a frame whose `seq` skips
-   * ahead (with sharded pub/sub a shard's subscriber can reconnect on its own).
-   */
-  private async repairRoom(roomId: string, from: Sequenced): Promise<void> {
-    if (!this.repairing.has(roomId)) this.repairing.set(roomId, []);
-    const history = await this.roomHistory(roomId, from.seq, Number.MAX_SAFE_INTEGER);
-    const held = this.repairing.get(roomId) ?? [];
-    this.repairing.delete(roomId);
-    if (!this.rooms.has(roomId)) return;
-    let repaired = 0;
-    if (history !== undefined && history.epoch === from.epoch) {
-      for (const entry of history.entries) {
-        if (this.alreadyDelivered(roomId, entry.seq, from.epoch)) continue;
-        const type = (JSON.parse(entry.frame) as { type: string }).type;
-        this.deliverRoomFrame(roomId, {
-          frame: entry.frame,
-          type,
-          except: undefined,
-          seq: entry.seq,
-          epoch: from.epoch,
-        });
-        repaired++;
-      }
-    }
-    for (const item of held) this.deliverRoomFrame(roomId, item);
-    if (repaired > 0) this.logger.warn(`recovered ${repaired} frame(s) of room ${roomId} missed by the subscription`);
-  }
-
-  /** Whether a room frame was already delivered here (its echo after a local fallback delivery). */
-  private alreadyDelivered(roomId: string, seq: number, epoch: string): boolean {
-    const seen = this.delivered.get(roomId);
-    return seen !== undefined && seen.epoch === epoch && seen.seq >= seq;
-  }
-
-  /** Bookkeeping of the last frame delivered per room, and of the echoes still awaited. */
-  private roomFrameArrived(roomId: string, seq: number, epoch: string): void {
-    if (!this.rooms.has(roomId)) return;
-    const seen = this.delivered.get(roomId);
-    if (seen === undefined) this.delivered.set(roomId, { seq, epoch });
-    else {
-      seen.seq = seq;
-      seen.epoch = epoch;
-    }
-    const pending = this.unechoed.get(roomId);
-    if (pending === undefined) return;
-    while (pending.length > 0 && (pending[0].epoch !== epoch || pending[0].seq <= seq)) pending.shift();
-    if (pending.length === 0) this.unechoed.delete(roomId);
-  }
-
-  /** The subscriber connection closed: own frames whose echo is lost are delivered here. */
-  private deliverUnechoed(): void {
-    if (this.unechoed.size === 0) return;
-    const pending = [...this.unechoed];
-    this.unechoed.clear();
-    for (const [roomId, frames] of pending) {
-      for (const { seq, epoch, parts, exceptConnectionId } of frames) {
-        if (!this.rooms.has(roomId)) break;
-        if (this.alreadyDelivered(roomId, seq, epoch)) continue;
-        this.roomFrameArrived(roomId, seq, epoch);
-        const frame = parts.prefix + seq + parts.middle + epoch + parts.suffix;
-        this.host.deliverRoom(roomId, frame, typeOf(parts), exceptConnectionId, seq, epoch);
-      }
-    }
-    this.logger.warn(
-      `delivered ${pending.length} room(s)' own frames whose echo was lost with the subscriber connection`,
-    );
-  }
-
-  /**
    * Redis cannot take a publication: the caller delivers it on this node. Own frames still
    * awaiting their echo go first, so that local members keep this node's publishing order (an
    * echo that arrives after all is recognised by its seq and dropped).
    */
   private fallBack(): undefined {
-    this.deliverUnechoed();
+    this.order.echoesLost();
     return undefined;
   }
 
-  /** Own frames awaiting their echo (for leak checks). */
+  /** Own frames awaiting their echo, and rooms being read back (for leak checks). */
   get unechoedCount(): number {
-    let count = 0;
-    for (const frames of this.unechoed.values()) count += frames.length;
-    return count;
+    return this.order.unechoedCount;
+  }
+
+  get repairCount(): number {
+    return this.order.repairCount;
   }
 
   private connectionError(error: unknown): void {
@@ -804,20 +704,6 @@ export class RedisClusterAdapter extends ClusterAdapter {
 
 function newEpoch(): string {
   return randomBytes(6).toString('base64url');
-}
-
-/** The message type of a frame cut into parts (it opens the prefix: `{"type":"...",`). */
-function typeOf(parts: RoomFrameParts): string {
-  return (JSON.parse(parts.prefix.slice(8, parts.prefix.indexOf(',"room":'))) as string) ?? '';
-}
-
-/** A room frame from the subscription, checked. */
-interface RoomFrame {
-  frame: string;
-  type: string;
-  except: string | undefined;
-  seq: number;
-  epoch: string;
 }
 
 interface Commands {

@@ -37,7 +37,7 @@ export class RoomReplay {
     }
     const history = await this.cluster.roomHistory(roomId, from.seq, settings.historyTtl);
     if (history === undefined) return { ok: false, reason: 'unavailable', position: undefined };
-    return fromCluster(history, from);
+    return fromCluster(history, from, settings.historySize);
   }
 }
 
@@ -50,12 +50,14 @@ function fromLocal(sequence: RoomSequence, from: Sequenced, now: number): Replay
   return { ok: true, frames: entries.map((entry) => entry.frame), position };
 }
 
-function fromCluster(history: ClusterHistory, from: Sequenced): ReplayResult {
+function fromCluster(history: ClusterHistory, from: Sequenced, size: number): ReplayResult {
   const position = { seq: history.seq, epoch: history.epoch };
   if (history.epoch !== from.epoch || from.seq > history.seq) return { ok: false, reason: 'epoch_changed', position };
   const missing = history.seq - from.seq;
   const entries = history.entries;
-  if (entries.length !== missing) return { ok: false, reason: 'history_expired', position };
+  // Redis trims streams only approximately (MAXLEN ~): what is past `historySize` does not count,
+  // so that a client is told the same on every node and with one node.
+  if (missing > size || entries.length !== missing) return { ok: false, reason: 'history_expired', position };
   const frames = new Array<OutboundFrame>(missing);
   for (let i = 0; i < missing; i++) {
     if (entries[i].seq !== from.seq + 1 + i) return { ok: false, reason: 'history_expired', position };

@@ -226,16 +226,19 @@ export class RoomManager {
   /**
    * A `resume` of one room: joins it (policy and guards re-checked) behind a gate, replays what
    * the connection missed since `from`, then lets live frames through with nothing lost or
-   * doubled in between. `before` runs once the membership is in place and before any replayed
-   * frame (the resumer sends `resumed` there). Resolves with the replay's outcome, or throws
+   * doubled in between. Resolves with the gate and the replay under way (`undefined` for a
+   * room without a position: joined from the current one), `'member'` when the connection is in
+   * the room already (live frames reach it: nothing to replay), `undefined` when it closed; throws
    * `FORBIDDEN` when the join is refused.
    */
   async resumeRoom(
     connection: RealtimeConnection,
     roomId: string,
     from: Sequenced | undefined,
-  ): Promise<{ gate: ReplayGate; replay: Promise<ReplayResult | undefined> } | undefined> {
+  ): Promise<{ gate: ReplayGate; replay: Promise<ReplayResult | undefined> } | 'member' | undefined> {
+    if (this.isMember(connection, roomId)) return 'member';
     if (!(await this.admit(connection, roomId, false))) return undefined;
+    if (this.isMember(connection, roomId)) return 'member';
     const gate = new ReplayGate();
     this.addMember(connection, roomId, undefined, undefined, true, gate);
     const settings = this.settingsOf(roomId);
@@ -263,7 +266,8 @@ export class RoomManager {
   ): void {
     const room = this.rooms.get(roomId);
     if (room?.gates?.get(connection) !== gate) return;
-    const policy = room.settings.slowConsumer;
+    // A replay is history the client asked for: never conflated into one frame per key.
+    const policy = room.settings.slowConsumer === 'conflate' ? 'disconnect' : room.settings.slowConsumer;
     let sent = 0;
     for (const frame of replayed) if (this.engine.deliverOne(connection, frame, policy)) sent++;
     for (const held of gate.open(position?.seq ?? -1, position?.epoch ?? '')) {
