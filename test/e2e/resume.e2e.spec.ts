@@ -11,7 +11,7 @@ import { VipJoinPolicy } from './rooms-fixtures.js';
 
 /** The VIP policy, whose own store fails for `boom-*` rooms (not a refusal: an error). */
 class FlakyVipJoinPolicy extends VipJoinPolicy {
-  canJoin(user: RealtimeUser | undefined, roomId: string): boolean {
+  override canJoin(user: RealtimeUser | undefined, roomId: string): boolean {
     if (roomId.startsWith('boom-')) throw new Error('membership store unreachable');
     return super.canJoin(user, roomId);
   }
