@@ -58,6 +58,17 @@ export async function startRedis() {
       const field = (name) => Number(new RegExp(`^${name}:([0-9.]+)`, 'm').exec(info)?.[1] ?? NaN);
       return field('used_cpu_user') + field('used_cpu_sys');
     },
+    /** EVAL + EVALSHA calls and their µs since the last CONFIG RESETSTAT (INFO commandstats). */
+    async scriptStats() {
+      const info = await call('INFO', 'commandstats');
+      let calls = 0;
+      let usec = 0;
+      for (const [, c, u] of info.matchAll(/^cmdstat_eval(?:sha)?:calls=(\d+),usec=(\d+)/gm)) {
+        calls += Number(c);
+        usec += Number(u);
+      }
+      return { calls, usec };
+    },
     stop: () =>
       new Promise((resolve) => {
         admin?.disconnect();
@@ -153,6 +164,8 @@ export async function runClusterFanout(
     });
   });
   const cpu = () => servers.reduce((sum, s) => sum + s.cpuSeconds(), 0);
+  // Command statistics from here on: the scripts' own time, apart from Redis's background work.
+  if (redis) await redis.call('CONFIG', 'RESETSTAT');
   const redisCpuStart = redis ? await redis.cpuSeconds() : NaN;
   const cpuStart = cpu();
   const start = process.hrtime.bigint();
@@ -169,6 +182,7 @@ export async function runClusterFanout(
   const elapsed = Number(process.hrtime.bigint() - start) / 1e9;
   const cpuEnd = cpu();
   const redisCpuEnd = redis ? await redis.cpuSeconds() : NaN;
+  const scripts = redis ? await redis.scriptStats() : { calls: 0, usec: NaN };
   for (const ws of [...sockets, publisher]) ws.terminate();
   await sleep(300);
   latencies.sort((a, b) => a - b);
@@ -179,6 +193,8 @@ export async function runClusterFanout(
     cpuUsPerDelivery: ((cpuEnd - cpuStart) * 1e6) / Math.max(1, received),
     /** Redis CPU per published message (NaN without `redis`): where the cluster's history goes. */
     redisCpuUsPerMessage: ((redisCpuEnd - redisCpuStart) * 1e6) / total,
+    /** Time per EVAL/EVALSHA in the window (INFO commandstats): the publish script, for the sample. */
+    redisScriptUsPerCall: scripts.usec / Math.max(1, scripts.calls),
     lost: expected - received,
   };
 }

@@ -5,15 +5,18 @@
 //   npm run bench                 # every scenario
 //   npm run bench -- echo         # one scenario
 // Environment: BENCH_DURATION_MS (echo, default 5000), BENCH_IDLE (idle connections, 10000),
-// BENCH_ROUNDS (default 3); BENCH_SUBS_* for `subscriptions` (see subscriptions.mjs and README.md).
+// BENCH_ROUNDS (default 3); BENCH_TARGETS (`fanout` and `cluster` only: a comma-separated subset
+// of their servers, e.g. `sample,nohistory` for history on / off alone); BENCH_SUBS_* for
+// `subscriptions` (see subscriptions.mjs and README.md).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { JwtService } from '@nestjs/jwt';
 import { runEcho } from './echo.mjs';
 import { runIdle } from './idle.mjs';
 import { runFanout } from './fanout.mjs';
-import { jsonClient, runClusterFanout, socketIoClient, startRedis } from './cluster-fanout.mjs';
+import { freePort, jsonClient, runClusterFanout, socketIoClient, startRedis } from './cluster-fanout.mjs';
 import { printSubscriptions, runSubscriptions } from './subscriptions.mjs';
 import { fmt, table } from './lib/stats.mjs';
 import { ServerProcess } from './lib/server-process.mjs';
@@ -26,6 +29,12 @@ const durationMs = Number(process.env.BENCH_DURATION_MS ?? 5000);
 const idleConnections = Number(process.env.BENCH_IDLE ?? 10_000);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 if (rounds < 1) throw new Error('BENCH_ROUNDS must be at least 1');
+const only = process.env.BENCH_TARGETS?.split(',').map((k) => k.trim());
+/**
+ * The servers of `fanout` or `cluster` that BENCH_TARGETS keeps (all of them by default); `extra`
+ * servers run only when BENCH_TARGETS names them.
+ */
+const pick = (kinds, extra = []) => (only ? [...kinds, ...extra].filter((k) => only.includes(k)) : kinds);
 
 // The sample is built for the scenarios that run it (`subscriptions` runs no server).
 if (scenarios.some((s) => s !== 'subscriptions')) {
@@ -82,6 +91,19 @@ const targets = {
     // Authenticated at the handshake, one user per connection: `connected`, then `auth_success`.
     connect: (index) => ({ headers: { authorization: `Bearer ${tokenFor(index)}` }, greetings: 2 }),
   },
+  knobs: {
+    label: 'sample via sample-knobs.mjs, history on',
+    // An A/A control for `nohistory`: the same entry point with history on (BENCH_TARGETS only).
+    start: (port) =>
+      new ServerProcess('nest-realtime sample via sample-knobs.mjs', `${root}/bench/servers/sample-knobs.mjs`, port, {
+        LOG_LEVEL: 'warn',
+        JWT_SECRET: secret,
+        MAX_CONNECTIONS: String(idleConnections + 1000),
+        RATE_LIMIT_PER_SEC: '100000000',
+        RATE_LIMIT_BURST: '100000000',
+      }),
+    connect: (index) => ({ headers: { authorization: `Bearer ${tokenFor(index)}` }, greetings: 2 }),
+  },
   nohistory: {
     label: 'sample, history off',
     // The same sample with `rooms: { historySize: 0 }`: the history's cost is sample / this.
@@ -98,13 +120,24 @@ const targets = {
   },
 };
 
-let port = 3100 + (process.pid % 500);
+/**
+ * Ports for servers, picked by the OS (a fixed counter from 3100 ran into other services, e.g.
+ * 3306, over long runs); distinct among themselves.
+ */
+async function freePorts(n) {
+  const ports = new Set();
+  while (ports.size < n) ports.add(await freePort());
+  return [...ports];
+}
 
 async function measure(kind, run) {
-  const server = targets[kind].start(port++);
+  const [port] = await freePorts(1);
+  const server = targets[kind].start(port);
   try {
     await server.ready();
-    return await run(server, targets[kind].connect);
+    const result = await run(server, targets[kind].connect);
+    // The machine's 1-minute load average at the end: other work on the machine shows up here.
+    return { ...result, loadAvg: loadavg()[0] };
   } finally {
     await server.stop();
   }
@@ -194,7 +227,7 @@ if (scenarios.includes('idle')) {
 }
 
 if (scenarios.includes('fanout')) {
-  const kinds = ['raw', 'nometrics', 'sample', 'nohistory'];
+  const kinds = pick(['raw', 'nometrics', 'sample', 'nohistory'], ['knobs']);
   results.fanout = {};
   for (const [subscribers, rate] of [
     [1000, 100],
@@ -213,14 +246,23 @@ if (scenarios.includes('fanout')) {
         'p99 ms': fmt(m[k].p99Ms),
         'server CPU µs/delivery': fmt(m[k].cpuUsPerDelivery, 3),
         lost: m[k].lost,
+        load: fmt(m[k].loadAvg, 1),
       })),
     );
-    console.log(
-      `metrics: sample / no metrics ${ratio(m.sample.cpuUsPerDelivery, m.nometrics.cpuUsPerDelivery)}, ` +
-        `sample / raw: CPU per delivery ${ratio(m.sample.cpuUsPerDelivery, m.raw.cpuUsPerDelivery)}, ` +
-        `deliveries/s ${ratio(m.sample.deliveriesPerSec, m.raw.deliveriesPerSec)}, p99 ${ratio(m.sample.p99Ms, m.raw.p99Ms)}`,
-    );
-    console.log(historyRatios(m, all));
+    if (m.raw && m.nometrics && m.sample) {
+      console.log(
+        `metrics: sample / no metrics ${ratio(m.sample.cpuUsPerDelivery, m.nometrics.cpuUsPerDelivery)}, ` +
+          `sample / raw: CPU per delivery ${ratio(m.sample.cpuUsPerDelivery, m.raw.cpuUsPerDelivery)}, ` +
+          `deliveries/s ${ratio(m.sample.deliveriesPerSec, m.raw.deliveriesPerSec)}, p99 ${ratio(m.sample.p99Ms, m.raw.p99Ms)}`,
+      );
+    }
+    if (m.sample && m.nohistory) console.log(historyRatios(m, all));
+    if (m.sample && m.knobs) {
+      console.log(
+        `A/A: sample / sample via sample-knobs.mjs (both history on): CPU per delivery ` +
+          `${ratio(m.sample.cpuUsPerDelivery, m.knobs.cpuUsPerDelivery)}, p99 ${ratio(m.sample.p99Ms, m.knobs.p99Ms)}`,
+      );
+    }
   }
 }
 
@@ -251,13 +293,13 @@ if (scenarios.includes('cluster')) {
         RATE_LIMIT_BURST: '100000000',
       }),
   };
-  const kinds = ['raw', 'socketio', 'sample', 'nohistory'];
-  const all = { raw: [], socketio: [], sample: [], nohistory: [] };
+  const kinds = pick(['raw', 'socketio', 'sample', 'nohistory']);
+  const all = Object.fromEntries(kinds.map((k) => [k, []]));
   const history = 'nest-realtime:history:{fanout}';
   for (let round = 0; round < rounds; round++) {
     for (const kind of kinds.map((_, i) => kinds[(i + round) % kinds.length])) {
       const redis = await startRedis();
-      const nodes = [starts[kind](redis.url)(port++), starts[kind](redis.url)(port++)];
+      const nodes = (await freePorts(2)).map((p) => starts[kind](redis.url)(p));
       try {
         await Promise.all(nodes.map((n) => n.ready()));
         const result = await runClusterFanout(nodes, {
@@ -276,6 +318,7 @@ if (scenarios.includes('cluster')) {
           result.historyBytes = Number((await redis.call('MEMORY', 'USAGE', history)) ?? 0);
           result.redisUsedMemory = Number(/^used_memory:(\d+)/m.exec(info)[1]);
         }
+        result.loadAvg = loadavg()[0];
         all[kind].push(result);
       } finally {
         await Promise.all(nodes.map((n) => n.stop()));
@@ -301,24 +344,31 @@ if (scenarios.includes('cluster')) {
       'p99 ms': fmt(m[k].p99Ms),
       'CPU µs/delivery (both nodes)': fmt(m[k].cpuUsPerDelivery, 3),
       'Redis CPU µs/msg': fmt(m[k].redisCpuUsPerMessage, 1),
+      'script µs/call': fmt(m[k].redisScriptUsPerCall, 1),
       lost: m[k].lost,
+      load: fmt(m[k].loadAvg, 1),
     })),
   );
-  console.log(
-    `sample / socket.io: CPU per delivery ${ratio(m.sample.cpuUsPerDelivery, m.socketio.cpuUsPerDelivery)}; ` +
-      `socket.io / relay ${ratio(m.socketio.cpuUsPerDelivery, m.raw.cpuUsPerDelivery)}; ` +
-      `sample / relay: CPU per delivery ${ratio(m.sample.cpuUsPerDelivery, m.raw.cpuUsPerDelivery)}, ` +
-      `deliveries/s ${ratio(m.sample.deliveriesPerSec, m.raw.deliveriesPerSec)}, p99 ${ratio(m.sample.p99Ms, m.raw.p99Ms)}`,
-  );
-  console.log(
-    `${historyRatios(m, all)}; Redis CPU per message ` +
-      `${ratio(m.sample.redisCpuUsPerMessage, m.nohistory.redisCpuUsPerMessage)}`,
-  );
-  console.log(
-    `history in Redis after a run (history on): ${m.sample.historyEntries} entries of ${m.sample.published} ` +
-      `published, ${m.sample.historyBytes} B (MEMORY USAGE ${history}); used_memory ` +
-      `${m.sample.redisUsedMemory} B on / ${m.nohistory.redisUsedMemory} B off`,
-  );
+  if (m.raw && m.socketio && m.sample) {
+    console.log(
+      `sample / socket.io: CPU per delivery ${ratio(m.sample.cpuUsPerDelivery, m.socketio.cpuUsPerDelivery)}; ` +
+        `socket.io / relay ${ratio(m.socketio.cpuUsPerDelivery, m.raw.cpuUsPerDelivery)}; ` +
+        `sample / relay: CPU per delivery ${ratio(m.sample.cpuUsPerDelivery, m.raw.cpuUsPerDelivery)}, ` +
+        `deliveries/s ${ratio(m.sample.deliveriesPerSec, m.raw.deliveriesPerSec)}, p99 ${ratio(m.sample.p99Ms, m.raw.p99Ms)}`,
+    );
+  }
+  if (m.sample && m.nohistory) {
+    console.log(
+      `${historyRatios(m, all)}; Redis CPU per message ` +
+        `${ratio(m.sample.redisCpuUsPerMessage, m.nohistory.redisCpuUsPerMessage)}, publish script time per call ` +
+        `${ratio(m.sample.redisScriptUsPerCall, m.nohistory.redisScriptUsPerCall)}`,
+    );
+    console.log(
+      `history in Redis after a run (history on): ${m.sample.historyEntries} entries of ${m.sample.published} ` +
+        `published, ${m.sample.historyBytes} B (MEMORY USAGE ${history}); used_memory ` +
+        `${m.sample.redisUsedMemory} B on / ${m.nohistory.redisUsedMemory} B off`,
+    );
+  }
 }
 
 if (scenarios.includes('subscriptions')) {
