@@ -450,9 +450,6 @@ export class RoomManager {
    */
   async recheckMemberships(connection: RealtimeConnection, previousUserId: string | undefined): Promise<void> {
     for (const roomId of [...connection.rooms]) {
-      const room = this.rooms.get(roomId);
-      if (!room) continue;
-      this.removeMember(room, connection, previousUserId, 'policy');
       let allowed = true;
       try {
         await this.joinPipeline.authorize(connection, roomId);
@@ -460,13 +457,41 @@ export class RoomManager {
         allowed = false;
       }
       if (!connection.isOpen) return;
+      const room = this.rooms.get(roomId);
+      if (!room?.members.has(connection)) continue;
       if (allowed) {
-        if (!this.rooms.has(roomId)) await this.cluster.watchRoom(roomId);
-        this.addMember(connection, roomId, undefined, undefined, true);
+        this.moveMemberToUser(room, connection, previousUserId);
       } else {
+        this.removeMember(room, connection, previousUserId, 'policy');
         this.sessions.get(connection.sessionId)?.removeRoom(roomId);
         connection.send({ type: 'room_left', data: { room_id: roomId, reason: 'forbidden' } });
       }
+    }
+  }
+
+  /**
+   * A member now acts as another user: its presence moves to that user, while its membership
+   * (and any replay gate) stays as it is, so no broadcast can slip past it meanwhile.
+   */
+  private moveMemberToUser(room: Room, connection: RealtimeConnection, previousUserId: string | undefined): void {
+    if (previousUserId === connection.userId) return;
+    const gate = room.gates?.get(connection);
+    const previousName = previousUserId === undefined ? undefined : room.users.get(previousUserId)?.username;
+    const departed = room.remove(connection, previousUserId);
+    const arrived = room.add(connection);
+    if (gate !== undefined) (room.gates ??= new Map()).set(connection, gate);
+    const announce = this.sendsPresenceDiffs(room);
+    const clustered = this.cluster.status !== 'off';
+    if (departed) {
+      const name = previousName ?? previousUserId!;
+      if (clustered) this.cluster.presenceChanged(room.id, previousUserId!, name, -1, announce);
+      else if (announce) this.presenceDiff(room, 'leaves', previousUserId!, name);
+    }
+    if (arrived) {
+      const userId = connection.userId!;
+      const username = connection.user?.username ?? userId;
+      if (clustered) this.cluster.presenceChanged(room.id, userId, username, 1, announce, connection.id);
+      else if (announce) this.presenceDiff(room, 'joins', userId, username, connection);
     }
   }
 

@@ -258,6 +258,9 @@ describe('rooms, presence and messaging (e2e)', () => {
     });
     expect((await join(vip, 'closed-garden')).data.code).toBe('FORBIDDEN');
     await join(vip, 'open-room');
+    const observer = await login('olga');
+    await join(observer, 'open-room');
+    const diffsBefore = observer.frames.filter((f) => f.type === 'presence_diff').length;
     // Vera's connection re-authenticates as Paul: the VIP room is left, the open one kept.
     await vip.request({ type: 'auth', id: 'reauth', data: { token: hsToken({ user_id: 'paul' }) } });
     expect(vip.frames.find((f) => f.type === 'room_left')?.data).toEqual({
@@ -266,7 +269,20 @@ describe('rooms, presence and messaging (e2e)', () => {
     });
     const rooms = t.app.get(RoomManager);
     expect(rooms.has('vip-lounge')).toBe(false);
-    expect(rooms.presence('open-room')).toEqual([{ user_id: 'paul', username: 'paul', connections: 1 }]);
+    expect(rooms.presence('open-room')).toEqual([
+      { user_id: 'olga', username: 'olga', connections: 1 },
+      { user_id: 'paul', username: 'paul', connections: 1 },
+    ]);
+    // The other members see Vera leave and Paul arrive; the connection itself stayed a member.
+    await until(() => observer.frames.filter((f) => f.type === 'presence_diff').length === diffsBefore + 2);
+    const diffs = observer.frames.filter((f) => f.type === 'presence_diff').slice(diffsBefore);
+    expect(diffs.map((f) => f.data)).toEqual([
+      { room_id: 'open-room', joins: [], leaves: [{ user_id: 'vera', username: 'vera' }] },
+      { room_id: 'open-room', joins: [{ user_id: 'paul', username: 'paul' }], leaves: [] },
+    ]);
+    expect(vip.frames.some((f) => f.type === 'room_left' && f.data.room_id === 'open-room')).toBe(false);
+    observer.send({ type: 'chat', data: { room_id: 'open-room', content: 'still here?' } });
+    expect((await vip.next('chat_message')).data.content).toBe('still here?');
   });
 
   it('sends room_joined before any broadcast that follows the join', async () => {
