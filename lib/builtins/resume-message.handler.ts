@@ -89,8 +89,11 @@ export class ResumeMessageHandler {
   /** Sends what one room missed (or why it cannot) and opens its gate. */
   private async finish(connection: RealtimeConnection, { roomId, gate, replay }: ResumingRoom): Promise<void> {
     const result = await replay;
+    // Left meanwhile (a leave_room sent right after `resumed`): nothing more to say about it.
+    if (!this.rooms.isGated(connection, roomId, gate)) return;
     if (result === undefined) {
       const position = await this.rooms.position(roomId);
+      if (!this.rooms.isGated(connection, roomId, gate)) return;
       connection.send({
         type: 'room_joined',
         data: {

@@ -286,6 +286,11 @@ export class RoomManager {
     );
   }
 
+  /** Whether `gate` still holds the connection's frames of the room (it has not left meanwhile). */
+  isGated(connection: RealtimeConnection, roomId: string, gate: ReplayGate): boolean {
+    return this.rooms.get(roomId)?.gates?.get(connection) === gate;
+  }
+
   private removeGate(room: Room, connection: RealtimeConnection): void {
     if (room.gates?.delete(connection) && room.gates.size === 0) room.gates = undefined;
   }
@@ -361,6 +366,11 @@ export class RoomManager {
     };
     if (room.members.has(connection)) {
       joined.data.client_count = room.size;
+      if (room.gates?.has(connection)) {
+        // Its replay is under way: the frames before and after the room's latest are still to come.
+        joined.data.seq = undefined;
+        joined.data.epoch = undefined;
+      }
       if (!silent) connection.send(joined);
       return room.size;
     }
