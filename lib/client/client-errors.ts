@@ -67,10 +67,21 @@ export class MalformedFrameError extends Error {
   }
 }
 
-/** The server refused the token (`auth_error`), or the token provider failed. */
+/** The server refused the token (`auth_error`): the client stops rather than retry it. */
 export class AuthenticationError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'AuthenticationError';
+  }
+}
+
+/**
+ * The token provider threw, returned no token or did not answer in `tokenTimeout`: reported,
+ * and the connection attempt is retried with the backoff (a fetch may fail for a moment).
+ */
+export class TokenProviderError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TokenProviderError';
   }
 }

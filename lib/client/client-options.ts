@@ -32,6 +32,18 @@ export interface RealtimeClientOptions {
   heartbeat?: HeartbeatOptions | false;
   /** A provided token is refreshed this long before its `exp`. @default 30 000 ms */
   tokenRefreshMargin?: number;
+  /**
+   * How long a call of the token provider may take; one that throws, returns no token or takes
+   * longer fails the attempt, which is retried with the backoff (only a token the server
+   * refuses stops the client). @default 10 000 ms
+   */
+  tokenTimeout?: number;
+  /**
+   * How long a connection must stay open before the backoff starts over and a `1012` (drain)
+   * may reconnect at once: a server that accepts and then drops every connection still gets the
+   * growing delays. @default 5 000 ms
+   */
+  stableConnectionTime?: number;
   /** Random source in [0, 1) for the backoff jitter (tests inject one). @default Math.random */
   random?: () => number;
 }
@@ -47,6 +59,8 @@ export const CLIENT_DEFAULTS = {
   connectTimeout: 10_000,
   offlineQueueSize: 100,
   tokenRefreshMargin: 30_000,
+  tokenTimeout: 10_000,
+  stableConnectionTime: 5_000,
 } as const;
 
 /** Checks a timeout option: a positive number of milliseconds. */

@@ -35,4 +35,5 @@ export {
   OfflineQueueFullError,
   RealtimeRequestError,
   RequestTimeoutError,
+  TokenProviderError,
 } from './client-errors.js';

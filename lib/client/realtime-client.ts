@@ -1,6 +1,12 @@
 import type { ConnectedData, Envelope } from '../protocol/envelope.js';
 import { Backoff } from './backoff.js';
-import { AuthenticationError, ClientClosedError, ConnectionLostError, RealtimeRequestError } from './client-errors.js';
+import {
+  AuthenticationError,
+  ClientClosedError,
+  ConnectionLostError,
+  RealtimeRequestError,
+  TokenProviderError,
+} from './client-errors.js';
 import type { ClientEventHandler, ClientEventMap, ClientEventName, ClientState } from './client-events.js';
 import { CLIENT_DEFAULTS, positiveMs, type RealtimeClientOptions, type RequestOptions } from './client-options.js';
 import { Heartbeat } from './heartbeat.js';
@@ -58,6 +64,8 @@ export class RealtimeClient {
   private readonly WebSocketImpl: WebSocketConstructor;
   private readonly requestTimeout: number;
   private readonly connectTimeout: number;
+  private readonly tokenTimeout: number;
+  private readonly stableConnectionTime: number;
   private readonly backoff: Backoff | undefined;
   private readonly heartbeat: Heartbeat | undefined;
   private readonly tokens: TokenSource;
@@ -81,6 +89,8 @@ export class RealtimeClient {
   private authenticatedUser: AuthSuccessData | undefined;
   private hasBeenOpen = false;
   private reconnectCount = 0;
+  /** When the current connection became ready (`Date.now()`), or undefined while it is not. */
+  private readySince: number | undefined;
   /** The pending reconnect, or the deadline of a connection attempt. */
   private timer: ReturnType<typeof setTimeout> | undefined;
   private connectWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
@@ -92,6 +102,11 @@ export class RealtimeClient {
     this.WebSocketImpl = resolveWebSocket(options.WebSocket);
     this.requestTimeout = positiveMs('requestTimeout', options.requestTimeout ?? CLIENT_DEFAULTS.requestTimeout);
     this.connectTimeout = positiveMs('connectTimeout', options.connectTimeout ?? CLIENT_DEFAULTS.connectTimeout);
+    this.tokenTimeout = positiveMs('tokenTimeout', options.tokenTimeout ?? CLIENT_DEFAULTS.tokenTimeout);
+    this.stableConnectionTime = positiveMs(
+      'stableConnectionTime',
+      options.stableConnectionTime ?? CLIENT_DEFAULTS.stableConnectionTime,
+    );
     this.backoff = options.reconnect === false ? undefined : new Backoff(options.reconnect, options.random);
     this.heartbeat =
       options.heartbeat === false
@@ -336,7 +351,10 @@ export class RealtimeClient {
   }
 
   private connectionLost(code: number, reason: string): void {
-    const wasOpen = this.ready;
+    // Only a connection that stayed up a while counts as working: one that a server accepts,
+    // authenticates and resumes, then drops at once, must not start the backoff over each time.
+    const wasStable = this.readySince !== undefined && Date.now() - this.readySince >= this.stableConnectionTime;
+    this.readySince = undefined;
     this.stopTimers();
     this.ready = false;
     this.connection = undefined;
@@ -345,13 +363,14 @@ export class RealtimeClient {
     // 4001: the token expired. Retrying makes sense only with a provider for a fresh one.
     if (code === 4001 && !this.tokens.canRefresh) return this.finish(code, reason);
     if (!this.backoff) return this.finish(code, reason);
+    if (wasStable) this.backoff.reset();
     if (!this.backoff.canRetry) {
       this.reportError(new Error(`gave up reconnecting after ${this.backoff.attempts} attempts`));
       return this.finish(code, reason);
     }
     // 1012 is a planned restart or drain: another node is ready now, so no waiting — once per
-    // working connection, so a node that drains every newcomer still gets the backoff.
-    const delay = code === 1012 && wasOpen ? 0 : this.backoff.next();
+    // working (stable) connection, so a node that drains every newcomer still gets the backoff.
+    const delay = code === 1012 && wasStable ? 0 : this.backoff.next();
     const attempt = this.backoff.attempts;
     this.currentState = 'reconnecting';
     this.emit('reconnecting', { attempt, delay, code, reason });
@@ -362,6 +381,7 @@ export class RealtimeClient {
   private finish(code: number, reason: string): void {
     this.stopTimers();
     this.ready = false;
+    this.readySince = undefined;
     this.connection = undefined;
     if (this.socket) void detachAndClose(this.socket, NORMAL_CLOSURE, reason);
     this.socket = undefined;
@@ -395,14 +415,17 @@ export class RealtimeClient {
         this.reportError(error);
         return this.finish(NORMAL_CLOSURE, 'authentication failed');
       }
-      // A timeout mid-handshake: start over on a new socket.
+      // A token provider that failed, or a timeout mid-handshake: start over on a new socket,
+      // after the backoff.
+      if (error instanceof TokenProviderError) this.reportError(error);
       return this.abandonSocket('handshake failed');
     }
     this.ready = true;
     this.resumableSession = this.connection?.session_id;
     if (this.hasBeenOpen) this.reconnectCount++;
     this.hasBeenOpen = true;
-    this.backoff?.reset();
+    // The backoff starts over once this connection has stayed up (see connectionLost).
+    this.readySince = Date.now();
     for (const frame of this.queue.drain()) {
       socket.send(frame.text);
       if (frame.requestId !== undefined) this.tracker.markSent(frame.requestId);
@@ -422,13 +445,7 @@ export class RealtimeClient {
 
   /** Sends `auth` with the current (or a freshly provided) token and plans the next refresh. */
   private async authenticate(): Promise<AuthSuccessData> {
-    let token: string | undefined;
-    try {
-      token = await this.tokens.get();
-    } catch (error) {
-      throw new AuthenticationError(`the token provider failed: ${(error as Error)?.message ?? String(error)}`);
-    }
-    if (token === undefined) throw new AuthenticationError('no token');
+    const token = await this.provideToken();
     let reply: Envelope;
     try {
       reply = await this.internalRequest('auth', { token });
@@ -439,6 +456,27 @@ export class RealtimeClient {
     this.authenticatedUser = reply.data as AuthSuccessData;
     if (this.tokens.canRefresh) this.refresher.schedule(token);
     return this.authenticatedUser;
+  }
+
+  /** The token to send: the given one, or the provider's within `tokenTimeout`. */
+  private async provideToken(): Promise<string> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new TokenProviderError(`the token provider did not answer within ${this.tokenTimeout} ms`)),
+        this.tokenTimeout,
+      );
+    });
+    try {
+      const token = await Promise.race([this.tokens.get(), timeout]);
+      if (token === undefined) throw new TokenProviderError('no token');
+      return token;
+    } catch (error) {
+      if (error instanceof TokenProviderError) throw error;
+      throw new TokenProviderError(`the token provider failed: ${(error as Error)?.message ?? String(error)}`);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private refreshAuth(): void {
@@ -483,14 +521,15 @@ export class RealtimeClient {
       case 'room_joined':
         if (isRecord(data) && typeof data.room_id === 'string') {
           const { seq, epoch } = readPosition(data);
-          this.rooms.set(data.room_id, seq, epoch);
+          this.rooms.joined(data.room_id, seq, epoch);
         }
         return;
       case 'room_left':
         if (isRecord(data) && typeof data.room_id === 'string') this.rooms.delete(data.room_id);
         return;
       case 'resume_failed':
-        if (isRecord(data) && typeof data.room_id === 'string') {
+        // Not for a room the client has left meanwhile (a leave_room while the resume ran).
+        if (isRecord(data) && typeof data.room_id === 'string' && this.rooms.has(data.room_id)) {
           const { seq, epoch } = readPosition(data);
           this.rooms.set(data.room_id, seq, epoch);
           const reason = typeof data.reason === 'string' ? data.reason : 'unknown';

@@ -61,6 +61,23 @@ export class RoomPositions {
     } else this.rooms.set(roomId, { seq: known ? seq : undefined, epoch: known ? epoch : undefined });
   }
 
+  /**
+   * A `room_joined` for the room: tracks it from there when it is new. For a room already
+   * tracked it never moves a known position forward in the same epoch — the server may answer
+   * a join (sent while the room's replay is still on its way) with the room's latest `seq`, and
+   * the replayed frames below it are still to be delivered — nor forgets a known position. Only
+   * a different epoch replaces it: the room's history started over.
+   */
+  joined(roomId: string, seq: number | undefined, epoch: string | undefined): void {
+    const entry = this.rooms.get(roomId);
+    if (!entry) return this.set(roomId, seq, epoch);
+    if (seq === undefined || epoch === undefined) return;
+    if (entry.seq === undefined || entry.epoch === undefined || entry.epoch !== epoch) {
+      entry.seq = seq;
+      entry.epoch = epoch;
+    }
+  }
+
   delete(roomId: string): void {
     this.rooms.delete(roomId);
   }
@@ -72,11 +89,10 @@ export class RoomPositions {
   /** Judges a room frame and advances the position past it when it is delivered. */
   accept(roomId: string, seq: number, epoch: string): FrameVerdict {
     const entry = this.rooms.get(roomId);
-    if (!entry) {
-      // A room the server put us in without our asking: track it from here on.
-      this.rooms.set(roomId, { seq, epoch });
-      return FrameVerdict.DELIVER;
-    }
+    // Not a room the client is in (a frame that crossed its leave_room, e.g. the end of a
+    // replay): delivered, but not tracked — that would put the client back in the room on the
+    // next reconnect.
+    if (!entry) return FrameVerdict.DELIVER;
     if (entry.seq === undefined || entry.epoch === undefined) {
       entry.seq = seq;
       entry.epoch = epoch;

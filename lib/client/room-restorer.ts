@@ -25,20 +25,28 @@ export class RoomRestorer {
     if (this.rooms.size === 0) return;
     const positions = this.rooms.resumable();
     const resumable = Object.keys(positions);
+    // Started before the resume; awaited (settled) whatever the resume does, so that none of
+    // them rejects unhandled when the resume throws.
     const rejoins = this.rooms.unpositioned().map((room) => this.rejoin(room, 'position_unknown'));
-    if (resumable.length > 0 && previousSession !== undefined) {
-      const resume: ResumeRequestData = { session_id: previousSession, rooms: positions };
-      try {
-        await this.request('resume', resume);
-      } catch (error) {
-        if (!(error instanceof RealtimeRequestError)) throw error;
-        const reason = error.code === 'UNKNOWN_TYPE' ? 'resume_unsupported' : 'resume_refused';
-        for (const room of resumable) rejoins.push(this.rejoin(room, reason));
+    let results: PromiseSettledResult<void>[];
+    try {
+      if (resumable.length > 0 && previousSession !== undefined) {
+        const resume: ResumeRequestData = { session_id: previousSession, rooms: positions };
+        try {
+          await this.request('resume', resume);
+        } catch (error) {
+          if (!(error instanceof RealtimeRequestError)) throw error;
+          const reason = error.code === 'UNKNOWN_TYPE' ? 'resume_unsupported' : 'resume_refused';
+          for (const room of resumable) rejoins.push(this.rejoin(room, reason));
+        }
+      } else {
+        for (const room of resumable) rejoins.push(this.rejoin(room, 'no_session'));
       }
-    } else {
-      for (const room of resumable) rejoins.push(this.rejoin(room, 'no_session'));
+    } finally {
+      results = await Promise.allSettled(rejoins);
     }
-    await Promise.all(rejoins);
+    const failed = results.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   private async rejoin(roomId: string, reason: string): Promise<void> {
@@ -47,10 +55,13 @@ export class RoomRestorer {
       await this.request('join_room', { room_id: roomId });
     } catch (error) {
       if (!(error instanceof RealtimeRequestError)) throw error;
-      // Refused now (the policy changed, or another identity): no longer in the room.
+      // Refused now (the policy changed, or another identity): no longer in the room, so
+      // nothing to reload — no resume_failed for it.
       this.rooms.delete(roomId);
       this.reportError(error);
+      return;
     }
+    if (!this.rooms.has(roomId)) return; // left meanwhile
     const position = this.rooms.position(roomId);
     this.resumeFailed({ room_id: roomId, reason, seq: position?.seq, epoch: position?.epoch });
   }

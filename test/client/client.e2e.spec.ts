@@ -136,8 +136,8 @@ describe('RealtimeClient against the sample server (Node, ws)', () => {
     expect(ann.state).toBe('closed');
   });
 
-  it('reconnects after a server-side drop and resets the backoff once open', async () => {
-    const ann = track(server.client('ann', { reconnect: { baseDelay: 20, maxDelay: 100 } }));
+  it('reconnects after a server-side drop and resets the backoff once open for stableConnectionTime', async () => {
+    const ann = track(server.client('ann', { reconnect: { baseDelay: 20, maxDelay: 100 }, stableConnectionTime: 50 }));
     await ann.connect();
     const first = ann.connectionInfo!.client_id;
     const reconnecting = nextEvent(ann, 'reconnecting');
@@ -149,6 +149,7 @@ describe('RealtimeClient against the sample server (Node, ws)', () => {
     expect(ann.user?.user_id).toBe('ann'); // re-authenticated on the new connection
     expect((await ann.request('echo', 'back')).data).toBe('back');
 
+    await new Promise((resolve) => setTimeout(resolve, 60)); // stayed open long enough
     const again = nextEvent(ann, 'reconnecting');
     server.dropUser('ann');
     expect(await again).toMatchObject({ attempt: 1 }); // not 2: the backoff started over
@@ -156,8 +157,11 @@ describe('RealtimeClient against the sample server (Node, ws)', () => {
   });
 
   it('reconnects at once after 1012 (drain), and not at all after 4003, 1008 or disconnect()', async () => {
-    const ann = track(server.client('ann', { reconnect: { baseDelay: 1000, maxDelay: 1000 } }));
+    const ann = track(
+      server.client('ann', { reconnect: { baseDelay: 1000, maxDelay: 1000 }, stableConnectionTime: 20 }),
+    );
     await ann.connect();
+    await new Promise((resolve) => setTimeout(resolve, 30)); // a working connection, not a flapping one
     const drained = nextEvent(ann, 'reconnecting');
     server.closeUser('ann', 1012, 'service restart');
     expect(await drained).toMatchObject({ delay: 0, code: 1012 });

@@ -27,7 +27,9 @@ describe('client failover between two sample nodes on Redis (e2e)', () => {
   it('resumes on the other node after a drain, with every room message once, in order', async () => {
     const urls = [nodeA.url, nodeB.url];
     let attempt = 0;
-    const ann = nodeA.client('ann', { url: () => urls[Math.min(attempt++, 1)] });
+    // stableConnectionTime 1: ann's connection to node a counts as working, so the drain's 1012
+    // reconnects at once.
+    const ann = nodeA.client('ann', { url: () => urls[Math.min(attempt++, 1)], stableConnectionTime: 1 });
     const bob = nodeB.client('bob');
     try {
       await Promise.all([ann.connect(), bob.connect()]);
