@@ -18,7 +18,8 @@ export interface RealtimeTestingApp {
 
 /**
  * Compiles a testing module (from metadata, or a builder with overrides), starts the app on a
- * free loopback port and hands back a way to connect clients:
+ * free loopback port and hands back a way to connect clients (if `configure` or the start
+ * throws, the app is closed and the error rethrown):
  *
  * ```ts
  * const t = await createRealtimeTestingApp({ imports: [AppModule] });
@@ -34,8 +35,15 @@ export async function createRealtimeTestingApp(
   const builder = 'compile' in module ? module : Test.createTestingModule(module);
   const moduleRef = await builder.compile();
   const app = moduleRef.createNestApplication({ logger: false });
-  await configure?.(app);
-  const url = await realtimeUrl(app);
+  let url: string;
+  try {
+    await configure?.(app);
+    url = await realtimeUrl(app);
+  } catch (error) {
+    // Not left half-started (a listening port, open connections to Redis) by a failed start.
+    await app.close().catch(() => undefined);
+    throw error;
+  }
   const httpUrl = `http://${new URL(url).host}`;
   const clients: RealtimeTestClient[] = [];
   return {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { RealtimeRequestError } from '../../lib/client/index.js';
 import {
@@ -56,6 +57,30 @@ describe('nest-realtime/testing', () => {
     } finally {
       await app.close();
     }
+  });
+
+  it('closes the app when configure or the start throws', async () => {
+    let destroyed = 0;
+    let failBootstrap = false;
+    @Injectable()
+    class Probe implements OnModuleDestroy, OnApplicationBootstrap {
+      onApplicationBootstrap(): void {
+        if (failBootstrap) throw new Error('bootstrap failed');
+      }
+      onModuleDestroy(): void {
+        destroyed++;
+      }
+    }
+    const metadata = { imports: [AppModule.register(config)], providers: [Probe] };
+    await expect(
+      createRealtimeTestingApp(metadata, () => {
+        throw new Error('configure failed');
+      }),
+    ).rejects.toThrow('configure failed');
+    expect(destroyed).toBe(1);
+    failBootstrap = true; // listen() → init() throws
+    await expect(createRealtimeTestingApp(metadata)).rejects.toThrow('bootstrap failed');
+    expect(destroyed).toBe(2);
   });
 
   it('says how to authenticate when the app has no secret to sign test tokens with', async () => {
