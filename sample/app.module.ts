@@ -11,6 +11,10 @@ import { DEV_JWT_SECRET, loadSampleConfig, type SampleConfig } from './sample.co
 @Module({})
 export class AppModule {
   static register(config: SampleConfig = loadSampleConfig()): DynamicModule {
+    // Also for a config built by hand rather than by loadSampleConfig().
+    if (process.env.NODE_ENV === 'production' && (!config.jwtSecret || config.devLogin)) {
+      throw new Error('NODE_ENV=production: the sample needs JWT_SECRET and no dev login');
+    }
     if (!config.jwtSecret) {
       new Logger('Sample').warn('JWT_SECRET is not set: using the development secret. Set JWT_SECRET in production.');
     }

@@ -21,4 +21,9 @@ async function bootstrap(): Promise<void> {
   new Logger('Sample').log(`Chat sample on http://localhost:${config.port} (WebSocket at /ws)`);
 }
 
-void bootstrap();
+bootstrap().catch((error: unknown) => {
+  // A configuration the sample refuses (NODE_ENV=production without JWT_SECRET, or with
+  // DEV_LOGIN=1), or a port in use: say why and exit non-zero.
+  new Logger('Sample').fatal(error instanceof Error ? error.message : String(error));
+  process.exit(1);
+});

@@ -29,7 +29,20 @@ function integer(name: string, fallback: number, env: NodeJS.ProcessEnv): number
   return value;
 }
 
+/**
+ * Reads the sample's configuration. With `NODE_ENV=production` it refuses to start (throws)
+ * without a `JWT_SECRET` — the development secret is public — or with `DEV_LOGIN=1`, which
+ * would let anyone mint tokens.
+ */
 export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleConfig {
+  if (env.NODE_ENV === 'production') {
+    if (!env.JWT_SECRET) {
+      throw new Error('NODE_ENV=production: set JWT_SECRET (the development secret is public)');
+    }
+    if (env.DEV_LOGIN === '1') {
+      throw new Error('NODE_ENV=production: DEV_LOGIN=1 would let anyone mint tokens; unset it');
+    }
+  }
   const origins = env.ALLOWED_ORIGINS?.split(',')
     .map((o) => o.trim())
     .filter(Boolean);

@@ -63,7 +63,7 @@ describe('the sample chat page in headless Chromium', () => {
 
     // Cut ann's connection on the server (no close frame: like a dead network) while bob keeps
     // talking: some messages go out before ann's reconnect, some while it resumes, some after.
-    expect(server.dropUser('ann')).toBe(1);
+    expect(server.dropUser('dev:ann')).toBe(1); // dev logins are in the dev: namespace
     const burst = 30;
     await bob.evaluate(async (count) => {
       const { client } = window.chatApp;
@@ -95,5 +95,22 @@ describe('the sample chat page in headless Chromium', () => {
     const screenshot = join(ARTIFACTS, 'chat-page.png');
     await ann.screenshot({ path: screenshot, fullPage: true });
     expect(statSync(screenshot).size).toBeGreaterThan(1000);
+  });
+
+  it('makes one client of a login submitted twice while the first is pending', async () => {
+    const page = await browsers[0].context.newPage();
+    page.on('pageerror', (error) => pageErrors.push(`cy: ${error.message}`));
+    await page.goto(`${server.http}/`);
+    await page.fill('#username', 'cy');
+    // An impatient double click: the second submit comes while the first login is pending.
+    await page.$eval('#login', (form) => {
+      const submit = form as unknown as { requestSubmit(): void };
+      submit.requestSubmit();
+      submit.requestSubmit();
+    });
+    await page.waitForSelector('#state[data-state="open"]');
+    await new Promise((resolve) => setTimeout(resolve, 300)); // a second client would be connected by now
+    expect(server.connectionsOf('dev:cy').length).toBe(1);
+    expect(pageErrors).toEqual([]);
   });
 });

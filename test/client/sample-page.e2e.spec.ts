@@ -1,5 +1,33 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { AppModule } from '../../sample/app.module.js';
+import { DevLoginController } from '../../sample/dev/dev-login.controller.js';
+import { loadSampleConfig } from '../../sample/sample.config.js';
 import { SampleServer } from './sample-server.js';
+
+describe('the sample configuration', () => {
+  it('refuses to start in production without JWT_SECRET, or with DEV_LOGIN=1', () => {
+    expect(() => loadSampleConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET/);
+    expect(() => loadSampleConfig({ NODE_ENV: 'production', JWT_SECRET: 's', DEV_LOGIN: '1' })).toThrow(/DEV_LOGIN=1/);
+    // Production done right: a real secret, no dev login.
+    expect(loadSampleConfig({ NODE_ENV: 'production', JWT_SECRET: 's' })).toMatchObject({
+      jwtSecret: 's',
+      devLogin: false,
+    });
+  });
+
+  it('refuses a hand-made production config with dev login, and keeps the developer default', () => {
+    const developer = loadSampleConfig({}); // npm run start:sample with nothing set
+    expect(developer).toMatchObject({ jwtSecret: undefined, devLogin: true });
+    const nodeEnv = process.env.NODE_ENV;
+    process.env.NODE_ENV = 'production';
+    try {
+      expect(() => AppModule.register(developer)).toThrow(/NODE_ENV=production/);
+    } finally {
+      process.env.NODE_ENV = nodeEnv;
+    }
+    expect(AppModule.register(developer).controllers).toContain(DevLoginController);
+  });
+});
 
 describe('the sample chat page and dev login (e2e)', () => {
   let withLogin: SampleServer;
@@ -34,10 +62,11 @@ describe('the sample chat page and dev login (e2e)', () => {
     const response = await issue(withLogin, 'ann');
     expect(response.status).toBe(201);
     const { token, user_id } = (await response.json()) as { token: string; user_id: string };
-    expect(user_id).toBe('ann');
+    // In the dev: namespace: a dev token cannot pass for the real user "ann".
+    expect(user_id).toBe('dev:ann');
     const client = withLogin.client('ann', { token, reconnect: false });
     await client.connect();
-    expect(client.user).toEqual({ user_id: 'ann', username: 'ann', roles: [] });
+    expect(client.user).toEqual({ user_id: 'dev:ann', username: 'ann', roles: [] });
     await client.disconnect();
 
     expect((await issue(withLogin, 'not a name!')).status).toBe(400);

@@ -100,10 +100,17 @@ function setState(state) {
 
 async function login(username) {
   const url = `${window.location.protocol === 'https:' ? 'wss' : 'ws'}://${window.location.host}/ws`;
+  // A refused login (a bad name, no dev login) is said once here; later failures of the provider
+  // are retried by the client with its backoff.
+  let first = await fetchToken(username);
   // A provider, not a string: every reconnect (and every refresh before expiry) gets a fresh token.
   client = new RealtimeClient({
     url,
-    token: () => fetchToken(username),
+    token: () => {
+      const token = first;
+      first = undefined;
+      return token ?? fetchToken(username);
+    },
     reconnect: { baseDelay: 250, maxDelay: 5000 },
   });
   window.chatApp.client = client;
@@ -171,11 +178,26 @@ async function leave(id) {
 
 window.chatApp = { client: undefined, join, leave };
 
+let loggingIn = false;
 $('login').addEventListener('submit', (event) => {
   event.preventDefault();
-  login($('username').value.trim()).catch((error) => {
-    $('whoami').textContent = `login failed: ${error.message}`;
-  });
+  // One client at a time: a second submit while the first login is pending is ignored.
+  if (loggingIn) return;
+  loggingIn = true;
+  const button = $('login').querySelector('button');
+  button.disabled = true;
+  login($('username').value.trim())
+    .catch((error) => {
+      $('whoami').textContent = `login failed: ${error.message}`;
+      // The failed attempt's client (if any) must not keep reconnecting next to the next one.
+      const failed = client;
+      client = window.chatApp.client = undefined;
+      return failed?.disconnect();
+    })
+    .finally(() => {
+      loggingIn = false;
+      button.disabled = false;
+    });
 });
 $('join').addEventListener('submit', (event) => {
   event.preventDefault();
