@@ -1,27 +1,22 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { BroadcastEngine } from '../broadcast/broadcast.engine.js';
 import { type OutboundFrame, prepareFrame } from '../broadcast/outbound-frame.js';
-import { ClusterAdapter, roomFrameParts, type Sequenced } from '../cluster/cluster.adapter.js';
-import { isoNow } from '../utils/clock.js';
+import { ClusterAdapter, type Sequenced } from '../cluster/cluster.adapter.js';
 import { ConnectionManager } from '../connections/connection.manager.js';
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
 import { RealtimeStats, type ServerStats } from '../connections/realtime-stats.js';
-import {
-  RealtimeBadRequestException,
-  RealtimeException,
-  RealtimeForbiddenException,
-} from '../errors/realtime.exception.js';
+import { RealtimeException, RealtimeForbiddenException } from '../errors/realtime.exception.js';
 import { EventPublisher } from '../events/event.publisher.js';
 import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
-import type { Envelope } from '../protocol/envelope.js';
 import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
 import { SessionManager } from '../sessions/session.manager.js';
 import { JoinPipeline } from './join.pipeline.js';
-import { isValidRoomId, ROOM_ID_RULE } from './room-id.js';
+import { assertValidRoomId } from './room-id.js';
 import { ReplayGate } from './replay-gate.js';
 import { type ReplayResult, RoomReplay } from './room-replay.js';
-import type { ResolvedRoomSettings, SlowConsumerPolicy } from './room-settings.js';
 import { type PresenceEntry, Room } from './room.js';
+import { type BroadcastOptions, type BroadcastResult, RoomBroadcaster } from './room-broadcaster.js';
+import { RoomDelivery } from './room-delivery.js';
 import { RoomSequencer } from './room-sequencer.js';
 
 /** A room as listed by {@link RoomManager.list}. */
@@ -31,25 +26,7 @@ export interface RoomInfo {
   metadata: Record<string, unknown>;
 }
 
-/** Options of one broadcast. */
-export interface BroadcastOptions {
-  /** A connection (or connection id) that does not get this broadcast, e.g. its sender. */
-  except?: RealtimeConnection | string;
-  /** Overrides the room's slow-consumer policy for this message. */
-  slowConsumer?: SlowConsumerPolicy;
-  /** Conflation key (`conflate` policy): a newer frame with the same key replaces an unsent one. @default the type */
-  conflationKey?: string;
-}
-
-/** What a room broadcast produced. */
-export interface BroadcastResult {
-  room_id: string;
-  /** The room's sequence number of this broadcast. */
-  seq: number;
-  epoch: string;
-  /** Connections on this node the frame was written to. */
-  delivered: number;
-}
+export type { BroadcastOptions, BroadcastResult };
 
 /** Options of {@link RoomManager.join}. */
 export interface JoinOptions {
@@ -67,6 +44,10 @@ export interface JoinOptions {
  * level and is serialized once for all members. Empty rooms are removed; a closing connection
  * leaves all its rooms. `presence_diff` goes to the members when a *user* arrives or leaves
  * (not for each of their tabs).
+ *
+ * This class owns membership and presence; sending is delegated to a RoomBroadcaster and the
+ * write to a room's members (through replay gates) to a RoomDelivery, both sharing its `rooms`
+ * and sequencer.
  */
 @Injectable()
 export class RoomManager {
@@ -74,8 +55,8 @@ export class RoomManager {
   /** Sequences outlive membership for as long as a session may come back to ask for them. */
   readonly sequencer: RoomSequencer;
   private readonly replay: RoomReplay;
-  /** Per room, the latest broadcast still on its way through the cluster (see publishToCluster). */
-  private readonly publishing = new Map<string, Promise<BroadcastResult>>();
+  private readonly delivery: RoomDelivery;
+  private readonly broadcaster: RoomBroadcaster;
 
   constructor(
     @Inject(RESOLVED_REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
@@ -89,6 +70,17 @@ export class RoomManager {
   ) {
     this.sequencer = new RoomSequencer(Math.max(options.sessionTtl, 60_000));
     this.replay = new RoomReplay(this.sequencer, cluster);
+    this.delivery = new RoomDelivery(engine, statsCounters);
+    this.broadcaster = new RoomBroadcaster(
+      this.rooms,
+      this.sequencer,
+      this.delivery,
+      options,
+      engine,
+      connections,
+      statsCounters,
+      cluster,
+    );
   }
 
   /** A snapshot of this node's totals (the original design's `ServerStats`). */
@@ -157,13 +149,8 @@ export class RoomManager {
   deliverClusterPresence(roomId: string, frame: string, exceptConnectionId: string | undefined): void {
     const room = this.rooms.get(roomId);
     if (!room) return;
-    const except = this.connectionOf(exceptConnectionId);
-    this.deliverToRoom(room, -1, '', prepareFrame(Buffer.from(frame)), room.settings.slowConsumer, except);
-  }
-
-  /** This node's connection with that id, if any (an `except` given by id, here or by another node). */
-  private connectionOf(connectionId: string | undefined): RealtimeConnection | undefined {
-    return connectionId === undefined ? undefined : this.connections.get(connectionId);
+    const except = this.broadcaster.connectionOf(exceptConnectionId);
+    this.delivery.deliverToRoom(room, -1, '', prepareFrame(Buffer.from(frame)), room.settings.slowConsumer, except);
   }
 
   /** Forgets idle sequences of rooms without members (called by the cleanup pass). */
@@ -190,7 +177,7 @@ export class RoomManager {
 
   /** Throws `BAD_REQUEST` for an invalid room id. */
   assertRoomId(roomId: unknown): asserts roomId is string {
-    if (!isValidRoomId(roomId)) throw new RealtimeBadRequestException(ROOM_ID_RULE);
+    assertValidRoomId(roomId);
   }
 
   /**
@@ -241,7 +228,7 @@ export class RoomManager {
     if (this.isMember(connection, roomId)) return 'member';
     const gate = new ReplayGate();
     this.addMember(connection, roomId, undefined, undefined, true, gate);
-    const settings = this.settingsOf(roomId);
+    const settings = this.broadcaster.settingsOf(roomId);
     const replay =
       from === undefined
         ? Promise.resolve(undefined)
@@ -266,15 +253,7 @@ export class RoomManager {
   ): void {
     const room = this.rooms.get(roomId);
     if (room?.gates?.get(connection) !== gate) return;
-    // A replay is history the client asked for: never conflated into one frame per key.
-    const policy = room.settings.slowConsumer === 'conflate' ? 'disconnect' : room.settings.slowConsumer;
-    let sent = 0;
-    for (const frame of replayed) if (this.engine.deliverOne(connection, frame, policy)) sent++;
-    for (const held of gate.open(position?.seq ?? -1, position?.epoch ?? '')) {
-      if (this.engine.deliverOne(connection, held.frame, policy)) sent++;
-    }
-    this.statsCounters.messagesSent += sent;
-    if (gate.done || gate.passed(room.seq, room.epoch)) this.removeGate(room, connection);
+    this.delivery.releaseGate(room, connection, gate, position, replayed);
   }
 
   /** A room's current position: as delivered here, else the cluster's, else this node's sequencer's. */
@@ -291,10 +270,6 @@ export class RoomManager {
     return this.rooms.get(roomId)?.gates?.get(connection) === gate;
   }
 
-  private removeGate(room: Room, connection: RealtimeConnection): void {
-    if (room.gates?.delete(connection) && room.gates.size === 0) room.gates = undefined;
-  }
-
   /**
    * The room's position as this node has delivered it, when that is known without asking the
    * cluster: always with one node (its own sequencer), and in a cluster once the room has
@@ -304,11 +279,6 @@ export class RoomManager {
     if (this.cluster.status === 'off') return this.sequencer.current(roomId, Date.now());
     const room = this.rooms.get(roomId);
     return room !== undefined && room.seq >= 0 ? { seq: room.seq, epoch: room.epoch } : undefined;
-  }
-
-  /** The settings of a room, live or not. */
-  private settingsOf(roomId: string): ResolvedRoomSettings {
-    return this.rooms.get(roomId)?.settings ?? this.options.rooms(roomId);
   }
 
   /**
@@ -509,120 +479,9 @@ export class RoomManager {
    * Broadcasts `{ type, room, seq, epoch, data }` to every member of the room on this node,
    * serialized once.
    */
-  // `async` so that every failure is a rejection; it runs synchronously up to the cluster call,
-  // so without a cluster the frame is delivered before this returns.
-  async broadcast(
-    roomId: string,
-    type: string,
-    data: unknown,
-    options: BroadcastOptions = {},
-  ): Promise<BroadcastResult> {
-    this.assertRoomId(roomId);
-    const except = typeof options.except === 'string' ? this.connectionOf(options.except) : options.except;
-    if (this.cluster.status !== 'off') return this.broadcastThroughCluster(roomId, type, data, except, options);
-    return this.broadcastLocally(roomId, type, data, except, options);
-  }
-
-  /**
-   * Cluster: the sequence comes from the cluster and every node, this one included, delivers
-   * the frame from the cluster's stream, in `seq` order. If the cluster cannot take it (Redis
-   * down), this node delivers alone, numbered by its local sequencer under its own epoch.
-   */
-  private broadcastThroughCluster(
-    roomId: string,
-    type: string,
-    data: unknown,
-    except: RealtimeConnection | undefined,
-    options: BroadcastOptions,
-  ): Promise<BroadcastResult> {
-    const previous = this.publishing.get(roomId);
-    const current = this.publishToCluster(roomId, type, data, except, options, previous);
-    this.publishing.set(roomId, current);
-    return current.finally(() => {
-      if (this.publishing.get(roomId) === current) this.publishing.delete(roomId);
-    });
-  }
-
-  private async publishToCluster(
-    roomId: string,
-    type: string,
-    data: unknown,
-    except: RealtimeConnection | undefined,
-    options: BroadcastOptions,
-    previous: Promise<unknown> | undefined,
-  ): Promise<BroadcastResult> {
-    const parts = roomFrameParts(roomId, type, data, isoNow());
-    this.statsCounters.clusterPublished++;
-    const settings = this.settingsOf(roomId);
-    const sequenced = await this.cluster.publishRoom(roomId, parts, except?.id, {
-      size: settings.historySize,
-      ttl: settings.historyTtl,
-    });
-    if (sequenced) {
-      return { room_id: roomId, seq: sequenced.seq, epoch: sequenced.epoch, delivered: this.clientCount(roomId) };
-    }
-    // Delivered here alone. An earlier broadcast to the room may still be on its way to failing
-    // (a command in flight when Redis went away): it goes first, so local members keep the
-    // order in which this node broadcast.
-    if (previous !== undefined) await previous.catch(() => undefined);
-    return this.broadcastLocally(roomId, type, data, except, options);
-  }
-
-  private broadcastLocally(
-    roomId: string,
-    type: string,
-    data: unknown,
-    except: RealtimeConnection | undefined,
-    options: BroadcastOptions,
-  ): BroadcastResult {
-    const sequence = this.sequencer.next(roomId, Date.now());
-    const { seq, epoch } = sequence;
-    const room = this.rooms.get(roomId);
-    const settings = room?.settings ?? this.options.rooms(roomId);
-    if (!room && settings.historySize === 0) return { room_id: roomId, seq, epoch, delivered: 0 };
-    const frame = this.engine.serialize({ type, room: roomId, seq, epoch, data } as Envelope);
-    this.sequencer.record(sequence, frame, settings);
-    if (!room) return { room_id: roomId, seq, epoch, delivered: 0 };
-    const delivered = this.deliverToRoom(
-      room,
-      seq,
-      epoch,
-      frame,
-      options.slowConsumer ?? room.settings.slowConsumer,
-      except,
-      options.conflationKey === undefined ? `${roomId}\u0000${type}` : `${roomId}\u0000${options.conflationKey}`,
-    );
-    return { room_id: roomId, seq, epoch, delivered };
-  }
-
-  /**
-   * Delivers a room frame to the members, and through their gates to members whose replay is
-   * under way. `seq` -1 marks a frame outside the sequence (presence).
-   */
-  private deliverToRoom(
-    room: Room,
-    seq: number,
-    epoch: string,
-    frame: OutboundFrame,
-    policy: SlowConsumerPolicy,
-    except: RealtimeConnection | undefined,
-    conflationKey?: string,
-  ): number {
-    if (seq >= 0) {
-      room.seq = seq;
-      room.epoch = epoch;
-    }
-    const gates = room.gates;
-    const delivered = this.engine.deliver(room.members, frame, policy, except, conflationKey, gates);
-    if (gates === undefined) return delivered;
-    let released = 0;
-    for (const [connection, gate] of gates) {
-      if (connection === except || !gate.offer(seq, epoch, frame)) continue;
-      if (this.engine.deliverOne(connection, frame, policy, conflationKey)) released++;
-      if (gate.done) this.removeGate(room, connection);
-    }
-    this.statsCounters.messagesSent += released;
-    return delivered + released;
+  broadcast(roomId: string, type: string, data: unknown, options: BroadcastOptions = {}): Promise<BroadcastResult> {
+    // Not `async` itself: the broadcaster's is, so every failure is still a rejection.
+    return this.broadcaster.broadcast(roomId, type, data, options);
   }
 
   /** @internal A room frame from the cluster, for this node's members. */
@@ -634,36 +493,17 @@ export class RoomManager {
     seq: number,
     epoch: string,
   ): number {
-    const room = this.rooms.get(roomId);
-    if (!room) return 0;
-    const except = this.connectionOf(exceptConnectionId);
-    return this.deliverToRoom(
-      room,
-      seq,
-      epoch,
-      prepareFrame(Buffer.from(frame)),
-      room.settings.slowConsumer,
-      except,
-      `${roomId}\u0000${type}`,
-    );
+    return this.broadcaster.deliverClusterFrame(roomId, frame, type, exceptConnectionId, seq, epoch);
   }
 
   /** Sends `{ type, data }` to every connection of a user, on every node; returns how many on this one. */
   sendToUser(userId: string, type: string, data: unknown): number {
-    const frame = this.engine.serialize({ type, data });
-    if (this.cluster.status !== 'off') {
-      this.statsCounters.clusterPublished++;
-      this.cluster.publishUser(userId, frame.payload.toString());
-    }
-    const targets = this.connections.getByUser(userId);
-    if (targets.length === 0) return 0;
-    return this.engine.deliver(targets, frame, 'disconnect');
+    return this.broadcaster.sendToUser(userId, type, data);
   }
 
   /** @internal A user frame from the cluster. */
   deliverClusterUserFrame(userId: string, frame: string): number {
-    const targets = this.connections.getByUser(userId);
-    return targets.length === 0 ? 0 : this.engine.deliver(targets, prepareFrame(Buffer.from(frame)), 'disconnect');
+    return this.broadcaster.deliverClusterUserFrame(userId, frame);
   }
 
   /** Whether a user has a connection on any node. */
@@ -673,22 +513,12 @@ export class RoomManager {
 
   /** Sends `{ type, data }` to every connection on every node; returns how many on this one. */
   sendToAll(type: string, data: unknown): number {
-    const frame = this.engine.serialize({ type, data });
-    if (this.cluster.status !== 'off') {
-      this.statsCounters.clusterPublished++;
-      this.cluster.publishAll(frame.payload.toString());
-    }
-    return this.deliverToAll(frame);
+    return this.broadcaster.sendToAll(type, data);
   }
 
   /** @internal An announcement from the cluster. */
   deliverClusterAllFrame(frame: string): number {
-    return this.deliverToAll(prepareFrame(Buffer.from(frame)));
-  }
-
-  private deliverToAll(frame: OutboundFrame): number {
-    if (this.connections.count === 0) return 0;
-    return this.engine.deliver(this.connections.connections(), frame, 'disconnect');
+    return this.broadcaster.deliverClusterAllFrame(frame);
   }
 
   private sendsPresenceDiffs(room: Room): boolean {
@@ -713,6 +543,6 @@ export class RoomManager {
       room: room.id,
       data: { room_id: room.id, joins: kind === 'joins' ? entry : [], leaves: kind === 'leaves' ? entry : [] },
     });
-    this.deliverToRoom(room, -1, '', frame, room.settings.slowConsumer, except);
+    this.delivery.deliverToRoom(room, -1, '', frame, room.settings.slowConsumer, except);
   }
 }

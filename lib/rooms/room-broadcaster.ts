@@ -1,0 +1,217 @@
+import type { BroadcastEngine } from '../broadcast/broadcast.engine.js';
+import { type OutboundFrame, prepareFrame } from '../broadcast/outbound-frame.js';
+import { type ClusterAdapter, roomFrameParts } from '../cluster/cluster.adapter.js';
+import type { ConnectionManager } from '../connections/connection.manager.js';
+import type { RealtimeConnection } from '../connections/realtime-connection.js';
+import type { RealtimeStats } from '../connections/realtime-stats.js';
+import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
+import type { Envelope } from '../protocol/envelope.js';
+import { isoNow } from '../utils/clock.js';
+import { assertValidRoomId } from './room-id.js';
+import type { RoomDelivery } from './room-delivery.js';
+import type { RoomSequencer } from './room-sequencer.js';
+import type { ResolvedRoomSettings, SlowConsumerPolicy } from './room-settings.js';
+import type { Room } from './room.js';
+
+/** Options of one broadcast. */
+export interface BroadcastOptions {
+  /** A connection (or connection id) that does not get this broadcast, e.g. its sender. */
+  except?: RealtimeConnection | string;
+  /** Overrides the room's slow-consumer policy for this message. */
+  slowConsumer?: SlowConsumerPolicy;
+  /** Conflation key (`conflate` policy): a newer frame with the same key replaces an unsent one. @default the type */
+  conflationKey?: string;
+}
+
+/** What a room broadcast produced. */
+export interface BroadcastResult {
+  room_id: string;
+  /** The room's sequence number of this broadcast. */
+  seq: number;
+  epoch: string;
+  /** Connections on this node the frame was written to. */
+  delivered: number;
+}
+
+/**
+ * The sending side of RoomManager: room broadcasts (through the cluster when there is one, on
+ * this node alone otherwise), sends to a user or to everyone, and the frames the cluster hands
+ * back to this node. It shares RoomManager's `rooms` and sequencer and changes neither's
+ * membership: it only numbers, records and delivers.
+ */
+export class RoomBroadcaster {
+  /** Per room, the latest broadcast still on its way through the cluster (see publishToCluster). */
+  private readonly publishing = new Map<string, Promise<BroadcastResult>>();
+
+  constructor(
+    private readonly rooms: ReadonlyMap<string, Room>,
+    private readonly sequencer: RoomSequencer,
+    private readonly delivery: RoomDelivery,
+    private readonly options: ResolvedRealtimeOptions,
+    private readonly engine: BroadcastEngine,
+    private readonly connections: ConnectionManager,
+    private readonly statsCounters: RealtimeStats,
+    private readonly cluster: ClusterAdapter,
+  ) {}
+
+  /** This node's connection with that id, if any (an `except` given by id, here or by another node). */
+  connectionOf(connectionId: string | undefined): RealtimeConnection | undefined {
+    return connectionId === undefined ? undefined : this.connections.get(connectionId);
+  }
+
+  /** The settings of a room, live or not. */
+  settingsOf(roomId: string): ResolvedRoomSettings {
+    return this.rooms.get(roomId)?.settings ?? this.options.rooms(roomId);
+  }
+
+  /**
+   * Broadcasts `{ type, room, seq, epoch, data }` to every member of the room on this node,
+   * serialized once.
+   */
+  // `async` so that every failure is a rejection; it runs synchronously up to the cluster call,
+  // so without a cluster the frame is delivered before this returns.
+  async broadcast(roomId: string, type: string, data: unknown, options: BroadcastOptions): Promise<BroadcastResult> {
+    assertValidRoomId(roomId);
+    const except = typeof options.except === 'string' ? this.connectionOf(options.except) : options.except;
+    if (this.cluster.status !== 'off') return this.broadcastThroughCluster(roomId, type, data, except, options);
+    return this.broadcastLocally(roomId, type, data, except, options);
+  }
+
+  /**
+   * Cluster: the sequence comes from the cluster and every node, this one included, delivers
+   * the frame from the cluster's stream, in `seq` order. If the cluster cannot take it (Redis
+   * down), this node delivers alone, numbered by its local sequencer under its own epoch.
+   */
+  private broadcastThroughCluster(
+    roomId: string,
+    type: string,
+    data: unknown,
+    except: RealtimeConnection | undefined,
+    options: BroadcastOptions,
+  ): Promise<BroadcastResult> {
+    const previous = this.publishing.get(roomId);
+    const current = this.publishToCluster(roomId, type, data, except, options, previous);
+    this.publishing.set(roomId, current);
+    return current.finally(() => {
+      if (this.publishing.get(roomId) === current) this.publishing.delete(roomId);
+    });
+  }
+
+  private async publishToCluster(
+    roomId: string,
+    type: string,
+    data: unknown,
+    except: RealtimeConnection | undefined,
+    options: BroadcastOptions,
+    previous: Promise<unknown> | undefined,
+  ): Promise<BroadcastResult> {
+    const parts = roomFrameParts(roomId, type, data, isoNow());
+    this.statsCounters.clusterPublished++;
+    const settings = this.settingsOf(roomId);
+    const sequenced = await this.cluster.publishRoom(roomId, parts, except?.id, {
+      size: settings.historySize,
+      ttl: settings.historyTtl,
+    });
+    if (sequenced) {
+      return {
+        room_id: roomId,
+        seq: sequenced.seq,
+        epoch: sequenced.epoch,
+        delivered: this.rooms.get(roomId)?.size ?? 0,
+      };
+    }
+    // Delivered here alone. An earlier broadcast to the room may still be on its way to failing
+    // (a command in flight when Redis went away): it goes first, so local members keep the
+    // order in which this node broadcast.
+    if (previous !== undefined) await previous.catch(() => undefined);
+    return this.broadcastLocally(roomId, type, data, except, options);
+  }
+
+  private broadcastLocally(
+    roomId: string,
+    type: string,
+    data: unknown,
+    except: RealtimeConnection | undefined,
+    options: BroadcastOptions,
+  ): BroadcastResult {
+    const sequence = this.sequencer.next(roomId, Date.now());
+    const { seq, epoch } = sequence;
+    const room = this.rooms.get(roomId);
+    const settings = room?.settings ?? this.options.rooms(roomId);
+    if (!room && settings.historySize === 0) return { room_id: roomId, seq, epoch, delivered: 0 };
+    const frame = this.engine.serialize({ type, room: roomId, seq, epoch, data } as Envelope);
+    this.sequencer.record(sequence, frame, settings);
+    if (!room) return { room_id: roomId, seq, epoch, delivered: 0 };
+    const delivered = this.delivery.deliverToRoom(
+      room,
+      seq,
+      epoch,
+      frame,
+      options.slowConsumer ?? room.settings.slowConsumer,
+      except,
+      options.conflationKey === undefined ? `${roomId}\u0000${type}` : `${roomId}\u0000${options.conflationKey}`,
+    );
+    return { room_id: roomId, seq, epoch, delivered };
+  }
+
+  /** A room frame from the cluster, for this node's members. */
+  deliverClusterFrame(
+    roomId: string,
+    frame: string,
+    type: string,
+    exceptConnectionId: string | undefined,
+    seq: number,
+    epoch: string,
+  ): number {
+    const room = this.rooms.get(roomId);
+    if (!room) return 0;
+    const except = this.connectionOf(exceptConnectionId);
+    return this.delivery.deliverToRoom(
+      room,
+      seq,
+      epoch,
+      prepareFrame(Buffer.from(frame)),
+      room.settings.slowConsumer,
+      except,
+      `${roomId}\u0000${type}`,
+    );
+  }
+
+  /** Sends `{ type, data }` to every connection of a user, on every node; returns how many on this one. */
+  sendToUser(userId: string, type: string, data: unknown): number {
+    const frame = this.engine.serialize({ type, data });
+    if (this.cluster.status !== 'off') {
+      this.statsCounters.clusterPublished++;
+      this.cluster.publishUser(userId, frame.payload.toString());
+    }
+    const targets = this.connections.getByUser(userId);
+    if (targets.length === 0) return 0;
+    return this.engine.deliver(targets, frame, 'disconnect');
+  }
+
+  /** A user frame from the cluster. */
+  deliverClusterUserFrame(userId: string, frame: string): number {
+    const targets = this.connections.getByUser(userId);
+    return targets.length === 0 ? 0 : this.engine.deliver(targets, prepareFrame(Buffer.from(frame)), 'disconnect');
+  }
+
+  /** Sends `{ type, data }` to every connection on every node; returns how many on this one. */
+  sendToAll(type: string, data: unknown): number {
+    const frame = this.engine.serialize({ type, data });
+    if (this.cluster.status !== 'off') {
+      this.statsCounters.clusterPublished++;
+      this.cluster.publishAll(frame.payload.toString());
+    }
+    return this.deliverToAll(frame);
+  }
+
+  /** An announcement from the cluster. */
+  deliverClusterAllFrame(frame: string): number {
+    return this.deliverToAll(prepareFrame(Buffer.from(frame)));
+  }
+
+  private deliverToAll(frame: OutboundFrame): number {
+    if (this.connections.count === 0) return 0;
+    return this.engine.deliver(this.connections.connections(), frame, 'disconnect');
+  }
+}
