@@ -53,6 +53,19 @@ const tokenFor = (index) =>
     exp: Math.floor(Date.now() / 1000) + 3600,
   });
 
+/** The environment of every run of the sample (through its own `main` or `sample-knobs.mjs`). */
+const sampleEnv = {
+  LOG_LEVEL: 'warn',
+  JWT_SECRET: secret,
+  MAX_CONNECTIONS: String(idleConnections + 1000),
+  // The closed-loop load is far above a chat client's rate: the limiter would refuse it.
+  RATE_LIMIT_PER_SEC: '100000000',
+  RATE_LIMIT_BURST: '100000000',
+};
+
+/** Authenticated at the handshake, one user per connection: `connected`, then `auth_success`. */
+const authenticated = (index) => ({ headers: { authorization: `Bearer ${tokenFor(index)}` }, greetings: 2 });
+
 /** The servers under test and how a client connects to each. */
 const targets = {
   raw: {
@@ -79,44 +92,30 @@ const targets = {
   },
   sample: {
     label: 'sample (JWT auth)',
-    start: (port) =>
-      new ServerProcess('nest-realtime sample', `${root}/dist-sample/sample/main.js`, port, {
-        LOG_LEVEL: 'warn',
-        JWT_SECRET: secret,
-        MAX_CONNECTIONS: String(idleConnections + 1000),
-        // The closed-loop load is far above a chat client's rate: the limiter would refuse it.
-        RATE_LIMIT_PER_SEC: '100000000',
-        RATE_LIMIT_BURST: '100000000',
-      }),
-    // Authenticated at the handshake, one user per connection: `connected`, then `auth_success`.
-    connect: (index) => ({ headers: { authorization: `Bearer ${tokenFor(index)}` }, greetings: 2 }),
+    start: (port) => new ServerProcess('nest-realtime sample', `${root}/dist-sample/sample/main.js`, port, sampleEnv),
+    connect: authenticated,
   },
   knobs: {
     label: 'sample via sample-knobs.mjs, history on',
     // An A/A control for `nohistory`: the same entry point with history on (BENCH_TARGETS only).
     start: (port) =>
-      new ServerProcess('nest-realtime sample via sample-knobs.mjs', `${root}/bench/servers/sample-knobs.mjs`, port, {
-        LOG_LEVEL: 'warn',
-        JWT_SECRET: secret,
-        MAX_CONNECTIONS: String(idleConnections + 1000),
-        RATE_LIMIT_PER_SEC: '100000000',
-        RATE_LIMIT_BURST: '100000000',
-      }),
-    connect: (index) => ({ headers: { authorization: `Bearer ${tokenFor(index)}` }, greetings: 2 }),
+      new ServerProcess(
+        'nest-realtime sample via sample-knobs.mjs',
+        `${root}/bench/servers/sample-knobs.mjs`,
+        port,
+        sampleEnv,
+      ),
+    connect: authenticated,
   },
   nohistory: {
     label: 'sample, history off',
     // The same sample with `rooms: { historySize: 0 }`: the history's cost is sample / this.
     start: (port) =>
       new ServerProcess('nest-realtime sample, history off', `${root}/bench/servers/sample-knobs.mjs`, port, {
+        ...sampleEnv,
         HISTORY: 'off',
-        LOG_LEVEL: 'warn',
-        JWT_SECRET: secret,
-        MAX_CONNECTIONS: String(idleConnections + 1000),
-        RATE_LIMIT_PER_SEC: '100000000',
-        RATE_LIMIT_BURST: '100000000',
       }),
-    connect: (index) => ({ headers: { authorization: `Bearer ${tokenFor(index)}` }, greetings: 2 }),
+    connect: authenticated,
   },
 };
 

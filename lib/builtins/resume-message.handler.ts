@@ -92,19 +92,7 @@ export class ResumeMessageHandler {
     // Left meanwhile (a leave_room sent right after `resumed`): nothing more to say about it.
     if (!this.rooms.isGated(connection, roomId, gate)) return;
     if (result === undefined) {
-      const position = await this.rooms.position(roomId);
-      if (!this.rooms.isGated(connection, roomId, gate)) return;
-      connection.send({
-        type: 'room_joined',
-        data: {
-          room_id: roomId,
-          client_count: this.rooms.clientCount(roomId),
-          seq: position.seq,
-          epoch: position.epoch,
-        },
-      });
-      this.rooms.releaseGate(connection, roomId, gate, position);
-      this.stats.countResumedRoom('rejoined');
+      if (await this.rooms.openAtCurrentPosition(connection, roomId, gate)) this.stats.countResumedRoom('rejoined');
     } else if (result.ok) {
       this.rooms.releaseGate(connection, roomId, gate, result.position, result.frames);
       this.stats.countResumedRoom('replayed');

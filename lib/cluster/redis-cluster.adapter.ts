@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import {
@@ -13,6 +12,7 @@ import {
 import { isoNow } from '../utils/clock.js';
 import { ClusterChannels } from './cluster-channels.js';
 import { RoomFrameOrder } from './room-frame-order.js';
+import { newEpoch } from '../utils/epoch.js';
 
 /** Options of {@link RedisClusterAdapter}. */
 export interface RedisClusterAdapterOptions {
@@ -700,10 +700,6 @@ export class RedisClusterAdapter extends ClusterAdapter {
     // ioredis reconnects by itself; log once per burst at debug level to avoid flooding.
     this.logger.debug(`redis: ${(error as Error)?.message ?? String(error)}`);
   }
-}
-
-function newEpoch(): string {
-  return randomBytes(6).toString('base64url');
 }
 
 interface Commands {

@@ -137,7 +137,7 @@ export class RoomBroadcaster {
     const sequence = this.sequencer.next(roomId, Date.now());
     const { seq, epoch } = sequence;
     const room = this.rooms.get(roomId);
-    const settings = room?.settings ?? this.options.rooms(roomId);
+    const settings = this.settingsOf(roomId);
     if (!room && settings.historySize === 0) return { room_id: roomId, seq, epoch, delivered: 0 };
     const frame = this.engine.serialize({ type, room: roomId, seq, epoch, data } as Envelope);
     this.sequencer.record(sequence, frame, settings);

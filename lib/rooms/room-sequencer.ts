@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import type { OutboundFrame } from '../broadcast/outbound-frame.js';
 import { RoomHistory } from './room-history.js';
 import type { ResolvedRoomSettings } from './room-settings.js';
+import { newEpoch } from '../utils/epoch.js';
 
 /** A room's position on this node: its last `seq`, its `epoch`, and the history behind them. */
 export interface RoomSequence {
@@ -76,8 +76,4 @@ export class RoomSequencer {
   get size(): number {
     return this.sequences.size;
   }
-}
-
-function newEpoch(): string {
-  return randomBytes(6).toString('base64url');
 }

@@ -198,16 +198,29 @@ export class RoomManager {
     // meanwhile is either missed or counted as seen.
     const gate = new ReplayGate();
     this.addMember(connection, roomId, undefined, undefined, true, gate);
+    await this.openAtCurrentPosition(connection, roomId, gate, options.requestId);
+    return this.clientCount(roomId);
+  }
+
+  /**
+   * For a member added behind `gate` with nothing to replay: sends `room_joined` with the room's
+   * current position, then opens the gate there. False when it left meanwhile (nothing sent).
+   */
+  async openAtCurrentPosition(
+    connection: RealtimeConnection,
+    roomId: string,
+    gate: ReplayGate,
+    requestId?: string | number,
+  ): Promise<boolean> {
     const position = await this.position(roomId);
-    const room = this.rooms.get(roomId);
-    if (room?.gates?.get(connection) !== gate) return this.clientCount(roomId);
+    if (!this.isGated(connection, roomId, gate)) return false;
     connection.send({
       type: 'room_joined',
-      id: options.requestId,
-      data: { room_id: roomId, client_count: room.size, seq: position.seq, epoch: position.epoch },
+      id: requestId,
+      data: { room_id: roomId, client_count: this.clientCount(roomId), seq: position.seq, epoch: position.epoch },
     });
     this.releaseGate(connection, roomId, gate, position);
-    return room.size;
+    return true;
   }
 
   /**
@@ -251,9 +264,9 @@ export class RoomManager {
     position: Sequenced | undefined,
     replayed: readonly OutboundFrame[] = [],
   ): void {
-    const room = this.rooms.get(roomId);
-    if (room?.gates?.get(connection) !== gate) return;
-    this.delivery.releaseGate(room, connection, gate, position, replayed);
+    if (this.isGated(connection, roomId, gate)) {
+      this.delivery.releaseGate(this.rooms.get(roomId)!, connection, gate, position, replayed);
+    }
   }
 
   /** A room's current position: as delivered here, else the cluster's, else this node's sequencer's. */

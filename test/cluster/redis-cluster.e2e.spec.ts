@@ -8,7 +8,7 @@ import {
   RoomManager,
   SessionManager,
 } from '../../lib/index.js';
-import { crashClusterNode } from '../support/chat.js';
+import { crashClusterNode, startEmitter } from '../support/chat.js';
 import { REDIS_BACKENDS, type RedisBackend } from '../support/redis-backends.js';
 import { TestRedis } from '../support/redis-server.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
@@ -164,15 +164,7 @@ describe.each(REDIS_BACKENDS)('Redis cluster adapter: two nodes on %s (e2e)', (_
   });
 
   it('lets a process without WebSockets publish through RealtimeEmitter', async () => {
-    const { NestFactory } = await import('@nestjs/core');
-    const { Module } = await import('@nestjs/common');
-    const { RealtimeEmitter, RealtimeEmitterModule } = await import('../../lib/index.js');
-    class WorkerModule {}
-    Module({
-      imports: [RealtimeEmitterModule.forRoot({ cluster: backend.adapter(prefix) })],
-    })(WorkerModule);
-    const worker = await NestFactory.createApplicationContext(WorkerModule, { logger: false });
-    const emitter = worker.get(RealtimeEmitter);
+    const { emitter, close } = await startEmitter(backend.adapter(prefix));
     const member = await login(b, 'bob');
     const other = await login(a, 'ann');
     await join(member, 'jobs');
@@ -184,7 +176,7 @@ describe.each(REDIS_BACKENDS)('Redis cluster adapter: two nodes on %s (e2e)', (_
     for (const c of [member, other]) expect((await c.next('broadcast')).data).toEqual({ text: 'everyone' });
     emitter.disconnectUser('bob', 'job says bye');
     expect(await member.closed).toEqual({ code: 4003, reason: 'job says bye' });
-    await worker.close();
+    await close();
   });
 
   it('keeps one presence per user across nodes, with cluster-wide presence_state and room counts', async () => {

@@ -1,18 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { Redis } from 'ioredis';
-import {
-  ConnectionManager,
-  RealtimeEmitter,
-  RealtimeEmitterModule,
-  RealtimeHealth,
-  RedisClusterAdapter,
-  RoomManager,
-} from '../../lib/index.js';
+import { ConnectionManager, RealtimeHealth, RedisClusterAdapter, RoomManager } from '../../lib/index.js';
 import { REDIS_BACKENDS, type RedisBackend } from '../support/redis-backends.js';
 import { TestRedis } from '../support/redis-server.js';
-import { crashClusterNode, memberOf, say } from '../support/chat.js';
+import { crashClusterNode, memberOf, say, startEmitter } from '../support/chat.js';
 import { range, ResumingClient, seqsOf } from '../support/resuming-client.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { TestClient } from '../support/test-client.js';
@@ -53,12 +44,7 @@ describe.each(REDIS_BACKENDS)('resume across a cluster on %s (e2e)', (backendNam
     return client;
   }
 
-  async function emitter(): Promise<{ emitter: RealtimeEmitter; close: () => Promise<void> }> {
-    class WorkerModule {}
-    Module({ imports: [RealtimeEmitterModule.forRoot({ cluster: adapter() })] })(WorkerModule);
-    const worker = await NestFactory.createApplicationContext(WorkerModule, { logger: false });
-    return { emitter: worker.get(RealtimeEmitter), close: () => worker.close() };
-  }
+  const emitter = () => startEmitter(adapter());
 
   beforeAll(async () => {
     backend = await backendFactory();

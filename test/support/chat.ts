@@ -1,6 +1,7 @@
-import type { INestApplication } from '@nestjs/common';
+import { type INestApplication, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
 import type { Redis } from 'ioredis';
-import { RoomManager } from '../../lib/index.js';
+import { type ClusterAdapter, RealtimeEmitter, RealtimeEmitterModule, RoomManager } from '../../lib/index.js';
 import { TestClient } from './test-client.js';
 import { until } from './until.js';
 
@@ -18,6 +19,16 @@ export async function say(client: TestClient, roomId: string, contents: string[]
   for (const content of contents) {
     await until(() => client.frames.some((f) => f.type === 'chat_message' && f.data.content === content));
   }
+}
+
+/** A process without WebSockets (a worker) publishing through `RealtimeEmitter`, as a user's would. */
+export async function startEmitter(
+  cluster: ClusterAdapter,
+): Promise<{ emitter: RealtimeEmitter; close: () => Promise<void> }> {
+  class WorkerModule {}
+  Module({ imports: [RealtimeEmitterModule.forRoot({ cluster })] })(WorkerModule);
+  const worker = await NestFactory.createApplicationContext(WorkerModule, { logger: false });
+  return { emitter: worker.get(RealtimeEmitter), close: () => worker.close() };
 }
 
 /**
