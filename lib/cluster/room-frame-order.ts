@@ -66,7 +66,7 @@ export class RoomFrameOrder {
     const seen = this.delivered.get(roomId);
     if (seen !== undefined && seen.epoch === frame.epoch && frame.seq > seen.seq + 1) {
       // Frames went missing on the way here; this node's own among them are in `unechoed`.
-      const own = this.takeOwn(roomId).filter((item) => item.seq < frame.seq);
+      const own = this.takeOwn(roomId, frame.seq);
       this.startRepair(roomId, seen, [...own, frame], 'waiting');
       return;
     }
@@ -200,10 +200,15 @@ export class RoomFrameOrder {
     for (const frame of repair.held) this.deliverNow(roomId, frame);
   }
 
-  /** Removes and returns a room's own frames awaiting their echo, as room frames. */
-  private takeOwn(roomId: string): RoomFrame[] {
-    const own = this.unechoed.get(roomId) ?? [];
-    this.unechoed.delete(roomId);
+  /**
+   * Removes and returns a room's own frames awaiting their echo (those before `beforeSeq` only,
+   * when given: later ones still wait for theirs), as room frames.
+   */
+  private takeOwn(roomId: string, beforeSeq = Number.POSITIVE_INFINITY): RoomFrame[] {
+    const pending = this.unechoed.get(roomId) ?? [];
+    const count = pending.findIndex((item) => item.seq >= beforeSeq);
+    const own = count === -1 ? pending.splice(0) : pending.splice(0, count);
+    if (pending.length === 0) this.unechoed.delete(roomId);
     return own.map(({ seq, epoch, parts, except }) => ({
       frame: parts.prefix + seq + parts.middle + epoch + parts.suffix,
       type: typeOf(parts),

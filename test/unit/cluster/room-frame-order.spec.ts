@@ -1,0 +1,82 @@
+import { describe, expect, it } from '@jest/globals';
+import { Logger } from '@nestjs/common';
+import type { ClusterHistory, RoomFrameParts } from '../../../lib/cluster/cluster.adapter.js';
+import { type RoomFrame, RoomFrameOrder } from '../../../lib/cluster/room-frame-order.js';
+
+const E = 'epoch-1';
+const PARTS: RoomFrameParts = {
+  prefix: '{"type":"chat_message","room":"r","seq":',
+  middle: ',"epoch":"',
+  suffix: '"}',
+};
+const frameOf = (seq: number): RoomFrame => ({
+  frame: `${PARTS.prefix}${seq}${PARTS.middle}${E}${PARTS.suffix}`,
+  type: 'chat_message',
+  except: undefined,
+  seq,
+  epoch: E,
+});
+const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+/** A RoomFrameOrder over a history holding seqs 1..`published`, recording what it delivers. */
+function setUp(history: { published: number; readable: boolean }) {
+  const delivered: number[] = [];
+  const order = new RoomFrameOrder(
+    (_roomId, frame) => delivered.push(frame.seq),
+    async (_roomId, afterSeq): Promise<ClusterHistory> => ({
+      seq: history.published,
+      epoch: E,
+      entries: Array.from({ length: Math.max(0, history.published - afterSeq) }, (_, i) => ({
+        seq: afterSeq + 1 + i,
+        frame: frameOf(afterSeq + 1 + i).frame,
+      })),
+    }),
+    () => history.readable,
+    new Logger('test'),
+  );
+  return { order, delivered };
+}
+
+describe('RoomFrameOrder', () => {
+  it('delivers an own frame whose echo was lost with the subscriber connection', () => {
+    const { order, delivered } = setUp({ published: 2, readable: false });
+    order.received('r', frameOf(1));
+    order.published('r', { seq: 2, epoch: E, parts: PARTS, except: undefined }, true);
+    expect(order.unechoedCount).toBe(1);
+    order.echoesLost();
+    expect(delivered).toEqual([1, 2]);
+    expect(order.unechoedCount).toBe(0);
+  });
+
+  it('reads missed frames back before a frame that skips ahead, and before the frames that follow it', async () => {
+    const { order, delivered } = setUp({ published: 5, readable: true });
+    order.received('r', frameOf(1));
+    order.received('r', frameOf(4));
+    order.received('r', frameOf(5));
+    await flush();
+    expect(delivered).toEqual([1, 2, 3, 4, 5]);
+    expect(order.repairCount).toBe(0);
+  });
+
+  it('keeps waiting for the echo of own frames published after the frame that revealed a gap', async () => {
+    // Own frames 3 and 5; remote frame 4 arrives while 2 (remote) was lost.
+    const history = { published: 5, readable: false };
+    const { order, delivered } = setUp(history);
+    order.received('r', frameOf(1));
+    order.published('r', { seq: 3, epoch: E, parts: PARTS, except: undefined }, true);
+    order.published('r', { seq: 5, epoch: E, parts: PARTS, except: undefined }, true);
+    order.received('r', frameOf(4));
+    // 3 is held behind the read-back; 5 still awaits its echo.
+    expect(order.unechoedCount).toBe(1);
+    // The echo of 5 is lost too: it waits behind the read-back as well.
+    order.echoesLost();
+    expect(delivered).toEqual([1]);
+    expect(order.unechoedCount).toBe(0);
+    // Redis is back: everything, once, in order.
+    history.readable = true;
+    order.runRepairs();
+    await flush();
+    expect(delivered).toEqual([1, 2, 3, 4, 5]);
+    expect(order.repairCount).toBe(0);
+  });
+});
