@@ -42,7 +42,7 @@ export { BroadcastEngine } from './broadcast/broadcast.engine.js';
 export { EventPublisher } from './events/event.publisher.js';
 export { OnRealtimeEvent } from './events/on-realtime-event.decorator.js';
 export type { RealtimeEvent, RealtimeEventMap, RealtimeEventName } from './events/realtime-event.types.js';
-export type { ChatMessageData } from './builtins/room-message.handlers.js';
+export type { ChatMessageData } from './protocol/envelope.js';
 export { InvalidRealtimeOptionError, resolveRealtimeOptions, DEFAULT_OPTIONS } from './options/resolve-options.js';
 export { OnMessage, type OnMessageOptions } from './decorators/on-message.decorator.js';
 export { Connection, Message, MessageData } from './decorators/param.decorators.js';

@@ -3,22 +3,13 @@ import type { RealtimeConnection } from '../connections/realtime-connection.js';
 import { Connection, Message } from '../decorators/param.decorators.js';
 import { OnMessage } from '../decorators/on-message.decorator.js';
 import { NotInRoomException, RealtimeForbiddenException } from '../errors/realtime.exception.js';
-import type { Envelope } from '../protocol/envelope.js';
+import type { ChatMessageData, Envelope } from '../protocol/envelope.js';
 import { RoomManager } from '../rooms/room.manager.js';
 import { isoNow } from '../utils/clock.js';
 import { requireString } from './payload.js';
 import { senderOf } from './sender-identity.js';
 
 const noReply = (): void => undefined;
-
-/** Payload of `chat_message` (PROTOCOL.md). */
-export interface ChatMessageData {
-  room_id: string;
-  user_id: string;
-  username: string;
-  content: string;
-  timestamp: string;
-}
 
 /**
  * The built-in room messages: `join_room`, `leave_room`, `chat` and `presence`. `room_joined` and

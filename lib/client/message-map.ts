@@ -1,4 +1,4 @@
-import type { ConnectedData, Envelope, ErrorData } from '../protocol/envelope.js';
+import type { ChatMessageData, ConnectedData, Envelope, ErrorData } from '../protocol/envelope.js';
 import type { RoomPosition } from './room-positions.js';
 
 /** `auth_success` payload. */
@@ -20,13 +20,8 @@ export interface RoomLeftData {
   room_id: string;
 }
 
-export interface ChatMessageData {
-  room_id: string;
-  user_id: string;
-  username: string;
-  content: string;
-  timestamp: string;
-}
+/** `chat_message` payload: one definition, shared with the server. */
+export type { ChatMessageData };
 
 export interface PrivateMessageData {
   from_user_id: string;

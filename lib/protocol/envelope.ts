@@ -34,5 +34,14 @@ export interface ConnectedData {
   heartbeat_ms: number;
 }
 
+/** Payload of `chat_message` (the built-in `chat`'s broadcast). */
+export interface ChatMessageData {
+  room_id: string;
+  user_id: string;
+  username: string;
+  content: string;
+  timestamp: string;
+}
+
 export const MAX_TYPE_LENGTH = 64;
 export const MAX_ID_LENGTH = 128;
