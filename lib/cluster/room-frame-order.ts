@@ -209,28 +209,31 @@ export class RoomFrameOrder {
     const count = pending.findIndex((item) => item.seq >= beforeSeq);
     const own = count === -1 ? pending.splice(0) : pending.splice(0, count);
     if (pending.length === 0) this.unechoed.delete(roomId);
-    return own.map(({ seq, epoch, parts, except }) => ({
-      frame: parts.prefix + seq + parts.middle + epoch + parts.suffix,
-      type: typeOf(parts),
-      except,
-      seq,
-      epoch,
-    }));
+    return own.map(toRoomFrame);
   }
 
   private deliverNow(roomId: string, frame: RoomFrame): void {
+    if (this.alreadyDelivered(roomId, frame.seq, frame.epoch)) return;
+    // Echoes come back in `seq` order: an own frame still awaited from before this one (or from
+    // an epoch that has ended) lost its echo, and goes first, in its place.
+    const pending = this.unechoed.get(roomId);
+    if (pending !== undefined) {
+      while (pending.length > 0 && (pending[0].epoch !== frame.epoch || pending[0].seq <= frame.seq)) {
+        const own = pending.shift()!;
+        if (own.epoch !== frame.epoch || own.seq !== frame.seq) this.write(roomId, toRoomFrame(own));
+      }
+      if (pending.length === 0) this.unechoed.delete(roomId);
+    }
+    this.write(roomId, frame);
+  }
+
+  private write(roomId: string, frame: RoomFrame): void {
     if (this.alreadyDelivered(roomId, frame.seq, frame.epoch)) return;
     const seen = this.delivered.get(roomId);
     if (seen === undefined) this.delivered.set(roomId, { seq: frame.seq, epoch: frame.epoch });
     else {
       seen.seq = frame.seq;
       seen.epoch = frame.epoch;
-    }
-    // Echoes received (or delivered in their place) need no keeping any more.
-    const pending = this.unechoed.get(roomId);
-    if (pending !== undefined) {
-      while (pending.length > 0 && (pending[0].epoch !== frame.epoch || pending[0].seq <= frame.seq)) pending.shift();
-      if (pending.length === 0) this.unechoed.delete(roomId);
     }
     this.deliver(roomId, frame);
   }
@@ -240,6 +243,11 @@ export class RoomFrameOrder {
     const seen = this.delivered.get(roomId);
     return seen !== undefined && seen.epoch === epoch && seen.seq >= seq;
   }
+}
+
+/** An own frame as the room frame its echo would have been. */
+function toRoomFrame({ seq, epoch, parts, except }: OwnFrame): RoomFrame {
+  return { frame: parts.prefix + seq + parts.middle + epoch + parts.suffix, type: typeOf(parts), except, seq, epoch };
 }
 
 /** The message type of a frame cut into parts (it opens the prefix: `{"type":"...",`). */

@@ -48,6 +48,19 @@ describe('RoomFrameOrder', () => {
     expect(order.unechoedCount).toBe(0);
   });
 
+  it('delivers an own frame in place of its echo when a later frame overtakes it (a new epoch, subscription not back yet)', () => {
+    const { order, delivered } = setUp({ published: 0, readable: true });
+    // Redis restarted: this node's first frame of the new epoch was published before its room
+    // subscription was back, so its echo never comes; the next frame does.
+    order.published('r', { seq: 1, epoch: E, parts: PARTS, except: undefined }, true);
+    order.received('r', frameOf(2));
+    expect(delivered).toEqual([1, 2]);
+    expect(order.unechoedCount).toBe(0);
+    // An echo that comes after all is recognised and dropped.
+    order.received('r', frameOf(1));
+    expect(delivered).toEqual([1, 2]);
+  });
+
   it('reads missed frames back before a frame that skips ahead, and before the frames that follow it', async () => {
     const { order, delivered } = setUp({ published: 5, readable: true });
     order.received('r', frameOf(1));
