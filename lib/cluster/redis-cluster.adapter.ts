@@ -328,6 +328,9 @@ export class RedisClusterAdapter extends ClusterAdapter {
       if (this.rooms.has(roomId)) {
         const own = { ...sequenced, parts, except: exceptConnectionId };
         this.order.published(roomId, own, this.sub?.status === 'ready');
+        // Resolved once this node's members have the frame: the publisher's next message then
+        // comes after the broadcast this one caused, as on a single node.
+        await this.order.whenDelivered(roomId, sequenced, COMMAND_TIMEOUT);
       }
       return sequenced;
     } catch (error) {

@@ -25,6 +25,12 @@ interface Repair {
   state: 'subscribing' | 'waiting' | 'running';
 }
 
+/** Someone waiting for a frame of a room to be delivered on this node. */
+interface DeliveryWaiter extends Sequenced {
+  resolve: () => void;
+  timer: NodeJS.Timeout;
+}
+
 /** Own frames kept per room while their echo is awaited; more means Redis is failing, not load. */
 const MAX_UNECHOED_PER_ROOM = 10_000;
 /** Frames held per room while a read-back waits for Redis; past it the read-back is given up. */
@@ -50,6 +56,7 @@ export class RoomFrameOrder {
   private readonly delivered = new Map<string, Sequenced>();
   private readonly unechoed = new Map<string, OwnFrame[]>();
   private readonly repairs = new Map<string, Repair>();
+  private readonly waiters = new Map<string, DeliveryWaiter[]>();
 
   constructor(
     private readonly deliver: (roomId: string, frame: RoomFrame) => void,
@@ -133,17 +140,83 @@ export class RoomFrameOrder {
     }
   }
 
+  /**
+   * Resolves once the room's frame `seq` of `epoch` (one this node published) has been written
+   * to the members here, or a later one has, or the room was forgotten; gives up after
+   * `timeout` ms (its echo is held behind a read-back that waits for Redis). This is what lets a
+   * connection's next message come after the broadcast its previous one caused (PROTOCOL.md,
+   * "Ordering").
+   */
+  whenDelivered(roomId: string, own: Sequenced, timeout: number): Promise<void> {
+    if (this.alreadyDelivered(roomId, own.seq, own.epoch)) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const waiter: DeliveryWaiter = {
+        seq: own.seq,
+        epoch: own.epoch,
+        resolve,
+        timer: setTimeout(() => this.release(roomId, waiter), timeout),
+      };
+      let waiting = this.waiters.get(roomId);
+      if (waiting === undefined) this.waiters.set(roomId, (waiting = []));
+      waiting.push(waiter);
+    });
+  }
+
   /** The node left the room: nothing of it is kept. */
   forget(roomId: string): void {
     this.delivered.delete(roomId);
     this.unechoed.delete(roomId);
     this.repairs.delete(roomId);
+    this.releaseAll(roomId);
   }
 
   clear(): void {
     this.delivered.clear();
     this.unechoed.clear();
     this.repairs.clear();
+    for (const roomId of [...this.waiters.keys()]) this.releaseAll(roomId);
+  }
+
+  /** Waiters still unresolved (for leak checks). */
+  get waiterCount(): number {
+    let count = 0;
+    for (const waiting of this.waiters.values()) count += waiting.length;
+    return count;
+  }
+
+  private release(roomId: string, waiter: DeliveryWaiter): void {
+    clearTimeout(waiter.timer);
+    const waiting = this.waiters.get(roomId);
+    const index = waiting?.indexOf(waiter) ?? -1;
+    if (index !== -1) waiting!.splice(index, 1);
+    if (waiting?.length === 0) this.waiters.delete(roomId);
+    waiter.resolve();
+  }
+
+  private releaseAll(roomId: string): void {
+    const waiting = this.waiters.get(roomId);
+    if (waiting === undefined) return;
+    this.waiters.delete(roomId);
+    for (const waiter of waiting) {
+      clearTimeout(waiter.timer);
+      waiter.resolve();
+    }
+  }
+
+  /** Resolves the waiters that the frame just written satisfies (itself, or one after theirs). */
+  private wake(roomId: string, written: Sequenced): void {
+    const waiting = this.waiters.get(roomId);
+    if (waiting === undefined) return;
+    for (let i = waiting.length - 1; i >= 0; i--) {
+      const waiter = waiting[i];
+      // A frame of another epoch: the awaited one can no longer come in its place.
+      if (waiter.epoch !== written.epoch || waiter.seq <= written.seq) {
+        waiting.splice(i, 1);
+        clearTimeout(waiter.timer);
+        waiter.resolve();
+      }
+    }
+    if (waiting.length === 0) this.waiters.delete(roomId);
   }
 
   /** Own frames awaiting their echo, and rooms being read back (for leak checks). */
@@ -236,6 +309,7 @@ export class RoomFrameOrder {
       seen.epoch = frame.epoch;
     }
     this.deliver(roomId, frame);
+    if (this.waiters.size > 0) this.wake(roomId, frame);
   }
 
   /** Whether a room frame was already delivered here (an echo after a delivery in its place). */

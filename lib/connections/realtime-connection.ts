@@ -1,6 +1,7 @@
 import type { WebSocket } from 'ws';
 import type { RealtimeUser } from '../auth/realtime-user.interface.js';
 import type { OutboundFrame } from '../broadcast/outbound-frame.js';
+import type { InboundQueue } from './inbound-queue.js';
 import { closeSlowConsumer } from './close-slow-consumer.js';
 import type { RealtimeStats } from './realtime-stats.js';
 import { CloseCode } from '../protocol/close-codes.js';
@@ -42,6 +43,13 @@ export class RealtimeConnection {
   lastPingAt: number;
   /** Bytes of inbound messages whose handlers have not finished (see `readBufferSize`). */
   pendingInboundBytes = 0;
+  /**
+   * @internal True while one of this connection's messages is being handled and holds the later
+   * ones back (PROTOCOL.md, "Ordering"); those wait in `inbox`.
+   */
+  handling = false;
+  /** @internal Frames received while `handling`, in order; created on first use. */
+  inbox: InboundQueue | undefined = undefined;
   /** Write-timeout bookkeeping: buffered amount at the last sweep and since when it has not shrunk. */
   stalledBufferedAmount = 0;
   stalledSince = 0;

@@ -8,12 +8,23 @@ export interface OnMessageOptions {
    * @default `${type}_response`
    */
   reply?: string;
+  /**
+   * Lets the connection's later messages start before this handler completes. By default a
+   * connection's messages are handled one at a time, in the order received (PROTOCOL.md,
+   * "Ordering"): a handler's effects and reply come before the next message is looked at. Set it
+   * for slow, independent handlers (a long search, an RPC to another service) whose effects no
+   * later message depends on; the reply still carries the request `id`, but may come after the
+   * replies to later messages.
+   * @default false
+   */
+  concurrent?: boolean;
 }
 
 /** What `@OnMessage` records on a method; read back by the handler explorer. */
 export interface OnMessageMetadata {
   type: string;
   reply: string;
+  concurrent: boolean;
 }
 
 /**
@@ -34,7 +45,11 @@ export function OnMessage(type: string, options: OnMessageOptions = {}): MethodD
   return (target, key, descriptor) => {
     const method = descriptor.value as object;
     const existing: OnMessageMetadata[] = Reflect.getMetadata(ON_MESSAGE_METADATA, method) ?? [];
-    Reflect.defineMetadata(ON_MESSAGE_METADATA, [...existing, { type, reply }], method);
+    Reflect.defineMetadata(
+      ON_MESSAGE_METADATA,
+      [...existing, { type, reply, concurrent: options.concurrent === true }],
+      method,
+    );
     return descriptor;
   };
 }

@@ -3,6 +3,8 @@ export interface MessageHandlerDefinition {
   type: string;
   /** `type` of the reply frame built from the return value. */
   reply: string;
+  /** Later messages of the connection may start before this handler completes (opt-in). */
+  concurrent: boolean;
   instance: object;
   methodName: string;
   /** `ClassName.methodName`, for messages. */

@@ -41,7 +41,10 @@ export class MessageHandlerExplorer {
       if (!bindings?.length) return;
       this.refuseScoped(wrapper, label);
       const builtin = BUILTIN_CLASSES.some((type) => instance instanceof type);
-      for (const { type, reply } of bindings) found.push({ type, reply, instance, methodName, label, builtin });
+      for (const { type, reply, concurrent } of bindings) {
+        // Built-ins take part in the connection's order whatever their metadata says.
+        found.push({ type, reply, concurrent: concurrent && !builtin, instance, methodName, label, builtin });
+      }
     });
     this.logger.debug(`Discovered ${found.length} message handler(s)`);
     return found;

@@ -14,15 +14,28 @@ import { ErrorCode, ErrorFrameType } from '../protocol/error-codes.js';
 import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
 import { Messages } from '../realtime.messages.js';
 import { Reply } from './reply.js';
+import { InboundQueue } from '../connections/inbound-queue.js';
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }
 
 /**
+ * Bookkeeping bytes charged per queued frame on top of its length, so that a flood of tiny
+ * frames is bounded by `readBufferSize` too (each costs a Buffer and an array slot).
+ */
+const QUEUED_FRAME_OVERHEAD = 128;
+
+/**
  * The per-message hot path: decode → route → invoke → reply. Synchronous results are answered in
  * the same tick, so a reply is never overtaken by a frame produced after it; asynchronous results
  * are answered when they settle. Everything thrown anywhere becomes a PROTOCOL.md error frame.
+ *
+ * A connection's messages are handled one at a time, in the order received (PROTOCOL.md,
+ * "Ordering"): while a handler's promise is pending, the connection's later frames wait in its
+ * inbox and are handled after the reply, so `auth`, `join_room` and `chat` sent back to back take
+ * effect in that order. With nothing pending, a frame goes straight through (one boolean test).
+ * Only handlers declared `concurrent` let later messages start before they settle.
  *
  * Handler latency is measured here, around the whole pipeline (guards, pipes, interceptors,
  * handler), rather than by an interceptor: an interceptor cannot see guard and pipe time, and
@@ -43,8 +56,48 @@ export class MessageDispatcher {
     this.readBufferSize = options.readBufferSize;
   }
 
-  /** Handles one inbound text frame. Never throws. */
+  /**
+   * Handles one inbound text frame, or queues it behind the connection's message still being
+   * handled. Never throws.
+   */
   dispatch(connection: RealtimeConnection, frame: Buffer): void {
+    if (connection.handling) this.enqueue(connection, frame);
+    else this.handle(connection, frame);
+  }
+
+  /** Forgets what a closed connection still had queued. */
+  discard(connection: RealtimeConnection): void {
+    connection.inbox?.clear();
+    connection.inbox = undefined;
+  }
+
+  private enqueue(connection: RealtimeConnection, frame: Buffer): void {
+    (connection.inbox ??= new InboundQueue()).push(frame);
+    this.hold(connection, frame.length + QUEUED_FRAME_OVERHEAD);
+  }
+
+  /** Handles the queued frames until one of them is asynchronous again (or none is left). */
+  private drain(connection: RealtimeConnection): void {
+    const inbox = connection.inbox;
+    if (inbox === undefined) return;
+    try {
+      while (!connection.handling) {
+        const frame = inbox.shift();
+        if (frame === undefined) break;
+        this.release(connection, frame.length + QUEUED_FRAME_OVERHEAD);
+        // A connection closing has no more side effects (as for frames `ws` emits while closing).
+        if (!connection.isOpen) return this.discard(connection);
+        this.handle(connection, frame);
+      }
+    } catch (error) {
+      this.logger.error(
+        'Unexpected error while handling a queued message',
+        error instanceof Error ? error.stack : String(error),
+      );
+    }
+  }
+
+  private handle(connection: RealtimeConnection, frame: Buffer): void {
     let message: Envelope;
     try {
       message = decodeEnvelope(frame.toString());
@@ -102,28 +155,44 @@ export class MessageDispatcher {
     size: number,
     startedAt: number,
   ): void {
-    // Inbound backpressure: while handlers of this connection hold more than readBufferSize
-    // bytes of messages, stop reading its socket so TCP slows the sender down.
-    connection.pendingInboundBytes += size;
-    if (connection.pendingInboundBytes > this.readBufferSize && !connection.socket.isPaused) {
-      connection.socket.pause();
-    }
+    const ordered = !handler.concurrent;
+    // The connection's later frames wait until this one's effects and reply are out.
+    if (ordered) connection.handling = true;
+    this.hold(connection, size);
     pending.then(
       (value) => {
         this.release(connection, size);
         this.reply(connection, message, handler, value);
         this.observe(startedAt);
+        if (ordered) this.resume(connection);
       },
       (error: unknown) => {
         this.release(connection, size);
         this.fail(connection, message, handler, error);
         this.observe(startedAt);
+        if (ordered) this.resume(connection);
       },
     );
   }
 
-  private release(connection: RealtimeConnection, size: number): void {
-    connection.pendingInboundBytes -= size;
+  private resume(connection: RealtimeConnection): void {
+    connection.handling = false;
+    this.drain(connection);
+  }
+
+  /**
+   * Inbound backpressure: while a connection's handlers and queue hold more than readBufferSize
+   * bytes of messages, stop reading its socket so TCP slows the sender down.
+   */
+  private hold(connection: RealtimeConnection, bytes: number): void {
+    connection.pendingInboundBytes += bytes;
+    if (connection.pendingInboundBytes > this.readBufferSize && !connection.socket.isPaused) {
+      connection.socket.pause();
+    }
+  }
+
+  private release(connection: RealtimeConnection, bytes: number): void {
+    connection.pendingInboundBytes -= bytes;
     if (connection.socket.isPaused && connection.pendingInboundBytes <= this.readBufferSize) {
       connection.socket.resume();
     }

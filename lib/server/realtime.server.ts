@@ -379,6 +379,7 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
    */
   private forget(connection: RealtimeConnection, code: number, reason: string): boolean {
     if (!this.connections.remove(connection)) return false;
+    this.dispatcher.discard(connection);
     this.stats.activeConnections--;
     this.stats.countClose(code);
     this.rooms.leaveAll(connection, 'disconnect');

@@ -10,8 +10,15 @@ import { until } from '../support/until.js';
 class HeldHandlers {
   readonly pending: (() => void)[] = [];
 
-  @OnMessage('hold', { reply: 'released' })
+  /** Concurrent: many can be pending at once on one connection. */
+  @OnMessage('hold', { reply: 'released', concurrent: true })
   hold(): Promise<string> {
+    return new Promise((resolve) => this.pending.push(() => resolve('done')));
+  }
+
+  /** Ordered (the default): the connection's later messages wait behind it. */
+  @OnMessage('hold.ordered', { reply: 'released' })
+  holdOrdered(): Promise<string> {
     return new Promise((resolve) => this.pending.push(() => resolve('done')));
   }
 }
@@ -127,6 +134,40 @@ describe('connection lifecycle, admission and shutdown (e2e)', () => {
     }
     expect(released).toBe(20);
     await until(() => client.frames.filter((f) => f.type === 'released').length === 20);
+    expect(connection.socket.isPaused).toBe(false);
+    expect(connection.pendingInboundBytes).toBe(0);
+    await client.close();
+  });
+
+  it('pauses reading a connection whose queue behind an unfinished ordered handler passes readBufferSize', async () => {
+    t = await createTestApp({ readBufferSize: 1000 }, { providers: [HeldHandlers] });
+    const held = t.app.get(HeldHandlers);
+    const client = await TestClient.connect(t.url);
+    const id = (await client.next('connected')).data.client_id as string;
+    const connection = t.app.get(ConnectionManager).get(id)!;
+    const padding = 'x'.repeat(100);
+    client.send({ type: 'hold.ordered', id: 'first', data: padding });
+    await until(() => held.pending.length === 1);
+    // One message at a time until the queue passes 1000 bytes and reading pauses.
+    let sent = 0;
+    while (!connection.socket.isPaused) {
+      expect(sent).toBeLessThan(20);
+      client.send({ type: 'echo', id: `e${sent++}`, data: padding });
+      await until(() => connection.inbox?.length === sent);
+    }
+    expect(connection.pendingInboundBytes).toBeGreaterThan(1000);
+    const queuedWhenPaused = connection.inbox!.length;
+    while (sent < 20) client.send({ type: 'echo', id: `e${sent++}`, data: padding });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // What arrives while paused is not read, and nothing queued was answered before `first`.
+    expect(connection.inbox!.length).toBe(queuedWhenPaused);
+    expect(client.frames.filter((f) => f.type === 'echo_response')).toHaveLength(0);
+    held.pending.splice(0).forEach((release) => release());
+    await until(() => client.frames.filter((f) => f.type === 'echo_response').length === 20);
+    expect(client.frames.slice(1).map((f) => f.id)).toEqual([
+      'first',
+      ...Array.from({ length: 20 }, (_, i) => `e${i}`),
+    ]);
     expect(connection.socket.isPaused).toBe(false);
     expect(connection.pendingInboundBytes).toBe(0);
     await client.close();
