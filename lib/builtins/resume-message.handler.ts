@@ -69,13 +69,17 @@ export class ResumeMessageHandler {
           const refused = error instanceof RealtimeException;
           if (!refused) this.logger.error(`resume of room ${roomId} failed: ${(error as Error)?.stack ?? error}`);
           this.stats.countResumedRoom(refused ? 'forbidden' : 'error');
-          connection.send({ type: 'room_left', data: { room_id: roomId, reason: refused ? 'forbidden' : 'error' } });
+          connection.send({
+            type: 'room_left',
+            id: message.id,
+            data: { room_id: roomId, reason: refused ? 'forbidden' : 'error' },
+          });
         }
       }
       if (!connection.isOpen) return;
       connection.send({ type: 'resumed', id: message.id, data: { rooms: restored } });
       for (const room of resuming) {
-        await this.finish(connection, room);
+        await this.finish(connection, room, message.id);
         room.released = true;
       }
     } finally {
@@ -87,20 +91,28 @@ export class ResumeMessageHandler {
   }
 
   /** Sends what one room missed (or why it cannot) and opens its gate. */
-  private async finish(connection: RealtimeConnection, { roomId, gate, replay }: ResumingRoom): Promise<void> {
+  private async finish(
+    connection: RealtimeConnection,
+    { roomId, gate, replay }: ResumingRoom,
+    requestId: string | number | undefined,
+  ): Promise<void> {
     const result = await replay;
     // Left meanwhile (a leave_room sent right after `resumed`): nothing more to say about it.
     if (!this.rooms.isGated(connection, roomId, gate)) return;
     if (result === undefined) {
-      if (await this.rooms.openAtCurrentPosition(connection, roomId, gate)) this.stats.countResumedRoom('rejoined');
+      if (await this.rooms.openAtCurrentPosition(connection, roomId, gate, requestId)) {
+        this.stats.countResumedRoom('rejoined');
+      }
     } else if (result.ok) {
       this.rooms.releaseGate(connection, roomId, gate, result.position, result.frames);
       this.stats.countResumedRoom('replayed');
       this.stats.replayedFrames += result.frames.length;
     } else {
       this.stats.countResumedRoom(result.reason);
+      // Sent only to the sender because of its `resume`: it carries the request id (PROTOCOL.md).
       connection.send({
         type: 'resume_failed',
+        id: requestId,
         data: { room_id: roomId, reason: result.reason, seq: result.position?.seq, epoch: result.position?.epoch },
       });
       this.rooms.releaseGate(connection, roomId, gate, result.position);

@@ -4,6 +4,15 @@ import { ConnectionLostError, RealtimeRequestError, RequestTimeoutError } from '
 
 const ERROR_FRAME_TYPES: ReadonlySet<string> = new Set(Object.values(ErrorFrameType));
 
+/**
+ * Frames a request causes on its way to its reply: they carry the request's id (PROTOCOL.md) but
+ * do not answer it — `resume` sends `resume_failed`, `room_left` (a refused room) and
+ * `room_joined` (a re-join) before `resumed`.
+ */
+const ON_THE_WAY: Readonly<Record<string, ReadonlySet<string>>> = {
+  resume: new Set(['resume_failed', 'room_left', 'room_joined']),
+};
+
 interface PendingRequest {
   type: string;
   resolve: (reply: Envelope) => void;
@@ -69,7 +78,7 @@ export class RequestTracker {
     const id = frame.id;
     if (typeof id !== 'string') return false;
     const request = this.pending.get(id);
-    if (!request) return false;
+    if (!request || ON_THE_WAY[request.type]?.has(frame.type)) return false;
     this.pending.delete(id);
     clearTimeout(request.timer);
     if (ERROR_FRAME_TYPES.has(frame.type)) {

@@ -199,6 +199,8 @@ export class RedisClusterAdapter extends ClusterAdapter {
   /** SUBSCRIBEs of rooms in flight: a second member's join waits for the first one's. */
   private readonly subscribing = new Map<string, Promise<void>>();
   private readonly users = new Set<string>();
+  /** Per room, the latest presence write of this node still on its way (see presenceChanged). */
+  private readonly presenceWrites = new Map<string, Promise<void>>();
   private stopped = false;
   private subscriberWasReady = false;
 
@@ -464,9 +466,16 @@ export class RedisClusterAdapter extends ClusterAdapter {
     exceptConnectionId?: string,
   ): void {
     if (this.pub?.status !== 'ready') return;
-    this.runPresence(this.host.nodeId, roomId, userId, username, delta, announce, exceptConnectionId).catch(
+    const write = this.runPresence(this.host.nodeId, roomId, userId, username, delta, announce, exceptConnectionId).catch(
       (error: Error) => this.logger.warn(`presence update failed: ${error.message}`),
     );
+    // A presence read on this node waits for this node's writes to the room: a connection that
+    // joins and then asks for `presence` finds itself in it (PROTOCOL.md, "Ordering"). Writes to
+    // one room complete in the order they were made, so the latest one stands for all.
+    this.presenceWrites.set(roomId, write);
+    void write.then(() => {
+      if (this.presenceWrites.get(roomId) === write) this.presenceWrites.delete(roomId);
+    });
   }
 
   /**
@@ -513,6 +522,8 @@ export class RedisClusterAdapter extends ClusterAdapter {
 
   async presenceState(roomId: string): Promise<ClusterPresenceEntry[] | undefined> {
     if (this.pub?.status !== 'ready') return undefined;
+    const pending = this.presenceWrites.get(roomId);
+    if (pending !== undefined) await pending;
     try {
       const [counts, names] = await Promise.all([
         this.pub.hgetall(this.channels.presence(roomId)),

@@ -364,17 +364,18 @@ export class RoomManager {
     joined.data.client_count = room.size;
     if (!silent) connection.send(joined);
     const clustered = this.cluster.status !== 'off';
-    if (clustered) this.cluster.membersChanged(roomId, 1);
-    if (arrived) {
-      const userId = connection.userId!;
-      const username = connection.user?.username ?? userId;
-      if (clustered) {
-        // The cluster decides whether the user arrived (a tab on another node means no) and
-        // sends presence_diff to every node.
+    if (clustered) {
+      this.cluster.membersChanged(roomId, 1);
+      // The cluster counts every connection (presence_state's `connections` is cluster-wide),
+      // decides whether the user arrived (a tab elsewhere means no) and sends presence_diff.
+      const userId = connection.userId;
+      if (userId !== undefined) {
+        const username = connection.user?.username ?? userId;
         this.cluster.presenceChanged(roomId, userId, username, 1, this.sendsPresenceDiffs(room), connection.id);
-      } else if (this.sendsPresenceDiffs(room)) {
-        this.presenceDiff(room, 'joins', userId, username, connection);
       }
+    } else if (arrived && this.sendsPresenceDiffs(room)) {
+      const userId = connection.userId!;
+      this.presenceDiff(room, 'joins', userId, connection.user?.username ?? userId, connection);
     }
     if (this.events.isObserved('room.joined')) {
       this.events.emit('room.joined', { connection, roomId, clientCount: room.size });
@@ -424,7 +425,7 @@ export class RoomManager {
     const announce = this.sendsPresenceDiffs(room);
     if (this.cluster.status !== 'off') {
       this.cluster.membersChanged(room.id, -1);
-      if (departed) this.cluster.presenceChanged(room.id, userId!, username ?? userId!, -1, announce);
+      if (userId !== undefined) this.cluster.presenceChanged(room.id, userId, username ?? userId, -1, announce);
     } else if (departed && room.size > 0 && announce) {
       this.presenceDiff(room, 'leaves', userId!, username ?? userId!);
     }
@@ -474,17 +475,20 @@ export class RoomManager {
     const arrived = room.add(connection);
     if (gate !== undefined) (room.gates ??= new Map()).set(connection, gate);
     const announce = this.sendsPresenceDiffs(room);
-    const clustered = this.cluster.status !== 'off';
-    if (departed) {
-      const name = previousName ?? previousUserId!;
-      if (clustered) this.cluster.presenceChanged(room.id, previousUserId!, name, -1, announce);
-      else if (announce) this.presenceDiff(room, 'leaves', previousUserId!, name);
-    }
-    if (arrived) {
+    if (this.cluster.status !== 'off') {
+      // Every connection counts in the cluster's presence (see addMember).
+      if (previousUserId !== undefined) {
+        this.cluster.presenceChanged(room.id, previousUserId, previousName ?? previousUserId, -1, announce);
+      }
       const userId = connection.userId!;
       const username = connection.user?.username ?? userId;
-      if (clustered) this.cluster.presenceChanged(room.id, userId, username, 1, announce, connection.id);
-      else if (announce) this.presenceDiff(room, 'joins', userId, username, connection);
+      this.cluster.presenceChanged(room.id, userId, username, 1, announce, connection.id);
+      return;
+    }
+    if (departed && announce) this.presenceDiff(room, 'leaves', previousUserId!, previousName ?? previousUserId!);
+    if (arrived && announce) {
+      const userId = connection.userId!;
+      this.presenceDiff(room, 'joins', userId, connection.user?.username ?? userId, connection);
     }
   }
 

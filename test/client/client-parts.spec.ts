@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { OfflineQueueFullError } from '../../lib/client/index.js';
 import { OfflineQueue } from '../../lib/client/offline-queue.js';
+import { RequestTracker } from '../../lib/client/request-tracker.js';
 import { FrameVerdict, RoomPositions } from '../../lib/client/room-positions.js';
 import { tokenExpiry } from '../../lib/client/token-source.js';
 import { hsToken } from '../support/tokens.js';
@@ -25,6 +26,21 @@ describe('client parts', () => {
     expect(rooms.roomIds()).toEqual(['a', 'b']);
     rooms.delete('b');
     expect(rooms.has('b')).toBe(false);
+  });
+
+  it('RequestTracker: a resume is answered by resumed or an error, not by the frames on its way that carry its id', async () => {
+    const tracker = new RequestTracker(() => undefined);
+    const id = tracker.nextId();
+    const reply = tracker.track(id, 'resume', 1000);
+    for (const type of ['resume_failed', 'room_left', 'room_joined']) {
+      expect(tracker.settle({ type, id, data: { room_id: 'a' } })).toBe(false);
+    }
+    expect(tracker.size).toBe(1);
+    expect(tracker.settle({ type: 'resumed', id, data: { rooms: ['b'] } })).toBe(true);
+    await expect(reply).resolves.toMatchObject({ type: 'resumed' });
+    const join = tracker.track(tracker.nextId(), 'join_room', 1000);
+    expect(tracker.settle({ type: 'room_joined', id: 'r2', data: { room_id: 'c' } })).toBe(true);
+    await expect(join).resolves.toMatchObject({ type: 'room_joined' });
   });
 
   it('OfflineQueue: bounded, in order, and drops a timed-out request', () => {
