@@ -466,9 +466,15 @@ export class RedisClusterAdapter extends ClusterAdapter {
     exceptConnectionId?: string,
   ): void {
     if (this.pub?.status !== 'ready') return;
-    const write = this.runPresence(this.host.nodeId, roomId, userId, username, delta, announce, exceptConnectionId).catch(
-      (error: Error) => this.logger.warn(`presence update failed: ${error.message}`),
-    );
+    const write = this.runPresence(
+      this.host.nodeId,
+      roomId,
+      userId,
+      username,
+      delta,
+      announce,
+      exceptConnectionId,
+    ).catch((error: Error) => this.logger.warn(`presence update failed: ${error.message}`));
     // A presence read on this node waits for this node's writes to the room: a connection that
     // joins and then asks for `presence` finds itself in it (PROTOCOL.md, "Ordering"). Writes to
     // one room complete in the order they were made, so the latest one stands for all.
