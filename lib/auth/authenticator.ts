@@ -7,6 +7,7 @@ import { AuthFailedException } from '../errors/realtime.exception.js';
 import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
 import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
 import type { RealtimeUser } from './realtime-user.interface.js';
+import { readTokenClaims } from './token-claims.js';
 import { TokenValidator } from './token-validator.js';
 import { UserProvider } from './user-provider.js';
 
@@ -43,11 +44,9 @@ export class Authenticator {
     if (!this.enabled) throw new AuthFailedException('authentication is not configured');
     if (typeof token !== 'string' || token === '' || token.length > 16_384) throw new AuthFailedException();
     try {
-      const claims = await this.validator.validate(token);
-      const userId = typeof claims.user_id === 'string' && claims.user_id !== '' ? claims.user_id : claims.sub;
-      if (typeof userId !== 'string' || userId === '') throw new Error('token has neither user_id nor sub');
+      const { userId, claims } = readTokenClaims(await this.validator.validate(token));
       const user = await this.users.findUser(userId, claims);
-      if (!user) throw new Error(`unknown user ${userId}`);
+      if (!user) throw new Error(`the UserProvider knows no user ${userId}`);
       // A token accepted within the clock tolerance must also be usable within it.
       const tolerance = this.options.auth?.clockToleranceSeconds ?? 0;
       return { user, expiresAt: typeof claims.exp === 'number' ? (claims.exp + tolerance) * 1000 : 0 };

@@ -128,6 +128,35 @@ describe('authentication with an HS256 secret (e2e)', () => {
     await client.close();
   });
 
+  it("accepts a numeric sub (as Nest's auth guide signs it) and a single-string roles claim", async () => {
+    const token = hsToken({ sub: 42, username: 'john', roles: 'admin' });
+    const client = await TestClient.connect(t.url, { headers: { authorization: `Bearer ${token}` } });
+    expect((await client.next()).type).toBe('connected');
+    expect((await client.next()).data).toEqual({ user_id: '42', username: 'john', roles: ['admin'] });
+    expect(t.app.get(ConnectionManager).getByUser('42')).toHaveLength(1);
+    expect((await client.request({ type: 'moderate', id: 'm' })).type).toBe('moderated');
+    const byMessage = await connected(t.url);
+    expect((await byMessage.request({ type: 'auth', id: 'n', data: { token: hsToken({ user_id: 7 }) } })).data).toEqual(
+      { user_id: '7', username: '7', roles: [] },
+    );
+    await Promise.all([client.close(), byMessage.close()]);
+  });
+
+  it('refuses a token whose user id claim has another type (HTTP 401, AUTH_FAILED)', async () => {
+    expect(await upgradeStatus(`${t.url}?token=${hsToken({ sub: true } as never)}`)).toBe(401);
+    const client = await connected(t.url);
+    const refused = await client.request({
+      type: 'auth',
+      id: 'b',
+      data: { token: hsToken({ sub: 'u', roles: 3 } as never) },
+    });
+    expect(refused).toMatchObject({
+      type: 'auth_error',
+      data: { code: 'AUTH_FAILED', message: 'authentication failed' },
+    });
+    await client.close();
+  });
+
   it('moves a re-authenticated connection to the other user in the registry', async () => {
     const manager = t.app.get(ConnectionManager);
     const client = await connected(t.url);

@@ -9,10 +9,10 @@ const b64 = (value: object | Buffer): string =>
 const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
 export interface TokenClaimsInput {
-  user_id?: string;
-  sub?: string;
+  user_id?: string | number;
+  sub?: string | number;
   username?: string;
-  roles?: string[];
+  roles?: string[] | string;
   exp?: number;
   nbf?: number;
   [key: string]: unknown;
