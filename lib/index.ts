@@ -73,5 +73,7 @@ export {
   RealtimeBadRequestException,
   RealtimeException,
   RealtimeForbiddenException,
+  httpStatusOfErrorCode,
+  type RealtimeHttpErrorBody,
 } from './errors/realtime.exception.js';
 export * from './protocol/index.js';

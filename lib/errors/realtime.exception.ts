@@ -1,20 +1,69 @@
-import { IntrinsicException } from '@nestjs/common';
+import { HttpException, HttpStatus } from '@nestjs/common';
+import { STATUS_CODES } from 'node:http';
 import { ErrorCode, ErrorFrameType } from '../protocol/error-codes.js';
+
+/**
+ * The HTTP status of each error code, for a {@link RealtimeException} thrown in an HTTP context
+ * (a REST controller calling `RoomManager`). Codes not listed (an application's own) are 400:
+ * a `RealtimeException` says what the caller did wrong, never that the server failed.
+ */
+const HTTP_STATUS_OF_CODE: Readonly<Record<string, number>> = {
+  [ErrorCode.BAD_MESSAGE]: HttpStatus.BAD_REQUEST,
+  [ErrorCode.BAD_REQUEST]: HttpStatus.BAD_REQUEST,
+  [ErrorCode.UNKNOWN_TYPE]: HttpStatus.BAD_REQUEST,
+  [ErrorCode.AUTH_REQUIRED]: HttpStatus.UNAUTHORIZED,
+  [ErrorCode.AUTH_FAILED]: HttpStatus.UNAUTHORIZED,
+  [ErrorCode.TOKEN_EXPIRED]: HttpStatus.UNAUTHORIZED,
+  [ErrorCode.FORBIDDEN]: HttpStatus.FORBIDDEN,
+  [ErrorCode.INSUFFICIENT_PERMISSIONS]: HttpStatus.FORBIDDEN,
+  [ErrorCode.USER_OFFLINE]: HttpStatus.NOT_FOUND,
+  [ErrorCode.NOT_IN_ROOM]: HttpStatus.CONFLICT,
+  [ErrorCode.RATE_LIMITED]: HttpStatus.TOO_MANY_REQUESTS,
+  [ErrorCode.INTERNAL]: HttpStatus.INTERNAL_SERVER_ERROR,
+};
+
+/** The HTTP status a {@link RealtimeException} with this code answers in an HTTP context. */
+export function httpStatusOfErrorCode(code: string): number {
+  return HTTP_STATUS_OF_CODE[code] ?? HttpStatus.BAD_REQUEST;
+}
+
+/** The JSON body of a {@link RealtimeException} in an HTTP context: Nest's usual shape plus the code. */
+export interface RealtimeHttpErrorBody {
+  statusCode: number;
+  error: string;
+  code: string;
+  message: string;
+  details?: unknown;
+}
 
 /**
  * An error that becomes a PROTOCOL.md error frame on the wire:
  * `{ type: frameType, id, data: { code, message, details? } }`. Throw it (or a subclass) from a
  * handler, guard, pipe or filter. Its message is sent to the client, so it must not contain
- * internals. It extends `IntrinsicException` so that Nest does not log it as a server error.
+ * internals.
+ *
+ * It is an `HttpException` too, so that the same error thrown by a REST controller (a bad room id
+ * given to `RoomManager.broadcast()`) gets the right status from Nest's default exception filter
+ * — `{ statusCode, error, code, message, details? }` with 400, 401, 403, 404, 409 or 429 (see
+ * {@link httpStatusOfErrorCode}) — instead of an anonymous 500. Like every `HttpException` (an
+ * `IntrinsicException`), Nest does not log it as a server error.
  */
-export class RealtimeException extends IntrinsicException {
+export class RealtimeException extends HttpException {
   constructor(
     readonly code: string,
     message: string,
     readonly details?: unknown,
     readonly frameType: ErrorFrameType = ErrorFrameType.ERROR,
+    httpStatus: number = httpStatusOfErrorCode(code),
   ) {
-    super(message);
+    const body: RealtimeHttpErrorBody = {
+      statusCode: httpStatus,
+      error: STATUS_CODES[httpStatus] ?? 'Error',
+      code,
+      message,
+      ...(details !== undefined && { details }),
+    };
+    super(body, httpStatus);
     this.name = new.target.name;
   }
 }

@@ -83,10 +83,11 @@ export class HandshakeAdmission implements OnModuleInit {
   }
 
   private statusOf(error: unknown, request: HandshakeRequest): number {
-    if (error instanceof HttpException) return error.getStatus();
+    // Before HttpException, which RealtimeException is: a connection guard's refusal is 401 or 403.
     if (error instanceof RealtimeException) {
       return error.code === ErrorCode.AUTH_REQUIRED || error.code === ErrorCode.AUTH_FAILED ? 401 : 403;
     }
+    if (error instanceof HttpException) return error.getStatus();
     this.logger.error('A connection guard threw', error instanceof Error ? error.stack : String(error));
     return request.user ? 403 : 401;
   }

@@ -68,6 +68,16 @@ describe('sample app (e2e)', () => {
     expect((await post({})).status).toBe(401);
     expect((await post({ authorization: `Bearer ${hsToken({ user_id: 'x' }, 'wrong-secret')}` })).status).toBe(401);
     expect((await post({ authorization: `Bearer ${editor}` }, {})).status).toBe(400);
+    const badRoom = await fetch(`${http}/rooms/${encodeURIComponent('no spaces')}/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${editor}` },
+      body: JSON.stringify({ content: 'x' }),
+    });
+    expect(badRoom.status).toBe(400);
+    expect(await badRoom.json()).toMatchObject({
+      code: 'BAD_REQUEST',
+      message: 'room_id must be 1..128 characters of [A-Za-z0-9_.:@#/-]',
+    });
     const second = (await (await post({ authorization: `Bearer ${editor}` })).json()) as { seq: number };
     expect(second.seq).toBe(seq + 1);
     await member.close();
