@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, IntrinsicException, Logger } from '@nestjs/common';
 import { isObservable, lastValueFrom } from 'rxjs';
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
 import { MessageLabel, RealtimeStats } from '../connections/realtime-stats.js';
@@ -211,8 +211,9 @@ export class MessageDispatcher {
   private fail(connection: RealtimeConnection, message: Envelope, handler: RegisteredHandler, error: unknown): void {
     const mapped = mapErrorToFrame(error);
     this.rejected(connection, message.type, mapped.data.code);
-    // Nest's pipeline already logged what no filter handled; log the direct path's errors here.
-    if (mapped.internal && handler.direct) {
+    // Nest's pipeline already logged the Errors no filter handled, except HTTP exceptions (a
+    // thrown 5xx) and non-Errors; log those and the direct path's errors here.
+    if (mapped.internal && (handler.direct || !(error instanceof Error) || error instanceof IntrinsicException)) {
       this.logger.error(Messages.handlerFailed(message.type), error instanceof Error ? error.stack : String(error));
     }
     this.stats.countError(handler.type, mapped.data.code);

@@ -13,9 +13,30 @@ export interface MappedError {
 
 const INTERNAL_MESSAGE = 'internal error';
 
+/**
+ * The code of an HTTP exception's status, for handlers that throw Nest's HTTP exceptions
+ * (README, "Handlers"): 400 `BAD_REQUEST`, 401 `AUTH_REQUIRED`, 403 `FORBIDDEN`, 404 `NOT_FOUND`,
+ * 429 `RATE_LIMITED`, any other 4xx `BAD_REQUEST`; 5xx and anything else (a 3xx makes no sense
+ * as an answer to a message) `INTERNAL`, whose message is not sent.
+ */
+export function errorCodeOfHttpStatus(status: number): ErrorCode {
+  switch (status) {
+    case 401:
+      return ErrorCode.AUTH_REQUIRED;
+    case 403:
+      return ErrorCode.FORBIDDEN;
+    case 404:
+      return ErrorCode.NOT_FOUND;
+    case 429:
+      return ErrorCode.RATE_LIMITED;
+    default:
+      return status >= 400 && status < 500 ? ErrorCode.BAD_REQUEST : ErrorCode.INTERNAL;
+  }
+}
+
 function fromHttpException(error: HttpException): MappedError {
-  const status = error.getStatus();
-  if (status >= 500) {
+  const code = errorCodeOfHttpStatus(error.getStatus());
+  if (code === ErrorCode.INTERNAL) {
     return {
       frameType: ErrorFrameType.ERROR,
       data: { code: ErrorCode.INTERNAL, message: INTERNAL_MESSAGE },
@@ -28,20 +49,11 @@ function fromHttpException(error: HttpException): MappedError {
   const body = typeof response === 'object' && response !== null ? (response as Record<string, unknown>) : undefined;
   const details = Array.isArray(body?.message) ? body.message : undefined;
   const message = details ? 'validation failed' : error.message;
-  switch (status) {
-    case 401:
-      return { frameType: ErrorFrameType.ERROR, data: { code: ErrorCode.AUTH_REQUIRED, message }, internal: false };
-    case 403:
-      return { frameType: ErrorFrameType.ERROR, data: { code: ErrorCode.FORBIDDEN, message }, internal: false };
-    case 429:
-      return { frameType: ErrorFrameType.ERROR, data: { code: ErrorCode.RATE_LIMITED, message }, internal: false };
-    default:
-      return {
-        frameType: ErrorFrameType.ERROR,
-        data: details ? { code: ErrorCode.BAD_REQUEST, message, details } : { code: ErrorCode.BAD_REQUEST, message },
-        internal: false,
-      };
-  }
+  return {
+    frameType: ErrorFrameType.ERROR,
+    data: details ? { code, message, details } : { code, message },
+    internal: false,
+  };
 }
 
 function fromWsException(error: WsException): MappedError {

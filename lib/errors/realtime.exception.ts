@@ -16,6 +16,7 @@ const HTTP_STATUS_OF_CODE: Readonly<Record<string, number>> = {
   [ErrorCode.TOKEN_EXPIRED]: HttpStatus.UNAUTHORIZED,
   [ErrorCode.FORBIDDEN]: HttpStatus.FORBIDDEN,
   [ErrorCode.INSUFFICIENT_PERMISSIONS]: HttpStatus.FORBIDDEN,
+  [ErrorCode.NOT_FOUND]: HttpStatus.NOT_FOUND,
   [ErrorCode.USER_OFFLINE]: HttpStatus.NOT_FOUND,
   [ErrorCode.NOT_IN_ROOM]: HttpStatus.CONFLICT,
   [ErrorCode.RATE_LIMITED]: HttpStatus.TOO_MANY_REQUESTS,

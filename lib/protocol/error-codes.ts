@@ -6,6 +6,8 @@ export const ErrorCode = {
   INSUFFICIENT_PERMISSIONS: 'INSUFFICIENT_PERMISSIONS',
   UNKNOWN_TYPE: 'UNKNOWN_TYPE',
   BAD_REQUEST: 'BAD_REQUEST',
+  /** What the message asked for does not exist (a handler threw a 404 `NotFoundException`). */
+  NOT_FOUND: 'NOT_FOUND',
   NOT_IN_ROOM: 'NOT_IN_ROOM',
   FORBIDDEN: 'FORBIDDEN',
   USER_OFFLINE: 'USER_OFFLINE',

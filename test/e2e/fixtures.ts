@@ -6,6 +6,7 @@ import {
   Catch,
   type ExceptionFilter,
   type ExecutionContext,
+  HttpException,
   Injectable,
   type NestInterceptor,
   UseFilters,
@@ -118,6 +119,19 @@ export class NotesService {
   @OnMessage('http.exception')
   httpException(): never {
     throw new BadRequestException('content is required');
+  }
+
+  /** Throws `new HttpException(message, status)` for `{ status }`, called directly. */
+  @OnMessage('http.status')
+  httpStatus(@MessageData('status') status: number): never {
+    throw new HttpException(`status ${status}`, status);
+  }
+
+  /** The same through Nest's pipeline (an interceptor applies). */
+  @OnMessage('http.status.piped')
+  @UseInterceptors(WrapInterceptor)
+  httpStatusPiped(@MessageData('status') status: number): never {
+    throw new HttpException(`status ${status}`, status);
   }
 
   @OnMessage('realtime.exception')

@@ -1,6 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { MessageHandlerRegistry, OnMessage, RealtimeModule } from '../../lib/index.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { TestClient } from '../support/test-client.js';
@@ -117,6 +117,44 @@ describe("router: handlers on any provider, through Nest's pipeline (e2e)", () =
       message: 'custom failure',
       details: { hint: 1 },
     });
+  });
+
+  it.each([
+    [400, 'BAD_REQUEST'],
+    [401, 'AUTH_REQUIRED'],
+    [403, 'FORBIDDEN'],
+    [404, 'NOT_FOUND'],
+    [409, 'BAD_REQUEST'],
+    [422, 'BAD_REQUEST'],
+    [429, 'RATE_LIMITED'],
+  ])('maps a thrown HTTP %i to %s with its message, called directly or through the pipeline', async (status, code) => {
+    for (const type of ['http.status', 'http.status.piped']) {
+      expect(await client.request({ type, id: `h-${type}-${status}`, data: { status } })).toEqual({
+        type: 'error',
+        id: `h-${type}-${status}`,
+        data: { code, message: `status ${status}` },
+        timestamp: expect.any(String),
+      });
+    }
+  });
+
+  it.each([500, 503, 302])('maps a thrown HTTP %i to INTERNAL, without its message, and logs it', async (status) => {
+    const logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    try {
+      for (const type of ['http.status', 'http.status.piped']) {
+        expect((await client.request({ type, id: `h5-${type}-${status}`, data: { status } })).data).toEqual({
+          code: 'INTERNAL',
+          message: 'internal error',
+        });
+        expect(logged).toHaveBeenCalledWith(
+          `Handler for message type "${type}" threw`,
+          expect.stringContaining(`status ${status}`),
+        );
+        logged.mockClear();
+      }
+    } finally {
+      logged.mockRestore();
+    }
   });
 
   it('replies with the value of a Promise and the last value of an Observable', async () => {
