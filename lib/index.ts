@@ -45,7 +45,7 @@ export type { RealtimeEvent, RealtimeEventMap, RealtimeEventName } from './event
 export type { ChatMessageData } from './protocol/envelope.js';
 export { InvalidRealtimeOptionError, resolveRealtimeOptions, DEFAULT_OPTIONS } from './options/resolve-options.js';
 export { OnMessage, type OnMessageOptions } from './decorators/on-message.decorator.js';
-export { Connection, Message, MessageData } from './decorators/param.decorators.js';
+export { Connection, CurrentUser, Message, MessageData } from './decorators/param.decorators.js';
 export { Reply } from './dispatch/reply.js';
 export { ConnectionManager } from './connections/connection.manager.js';
 export { RealtimeConnection } from './connections/realtime-connection.js';

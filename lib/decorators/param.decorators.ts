@@ -1,5 +1,6 @@
 import { assignMetadata, type PipeTransform, type Type } from '@nestjs/common';
 import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
+import type { RealtimeUser } from '../auth/realtime-user.interface.js';
 
 /**
  * Parameter kinds of a message handler. `CONNECTION` and `DATA` share their numbers with
@@ -10,6 +11,7 @@ export const RealtimeParamType = {
   CONNECTION: 0,
   DATA: 3,
   MESSAGE: 101,
+  USER: 102,
 } as const;
 
 type PipeLike = PipeTransform | Type<PipeTransform>;
@@ -44,3 +46,17 @@ export const Message = createParamDecorator(RealtimeParamType.MESSAGE, false) as
 
 /** The sender's {@link RealtimeConnection}. */
 export const Connection = createParamDecorator(RealtimeParamType.CONNECTION, false) as () => ParameterDecorator;
+
+/**
+ * The authenticated user of the sender's connection, or one property of it
+ * (`@CurrentUser('id') userId: string`). It is never `undefined`: when the connection is not
+ * authenticated (no token yet, or its token expired) the message is refused with
+ * `AUTH_REQUIRED` before the handler runs — so `user: RealtimeUser` needs no `!` or check, also
+ * in a `@Public()` handler or with `auth.required: false`.
+ *
+ * For `@OnMessage` handlers; in an HTTP route behind `RealtimeHttpAuthGuard` the user is
+ * `request.user` (`@Req()`).
+ */
+export const CurrentUser = createParamDecorator(RealtimeParamType.USER, true) as (
+  property?: keyof RealtimeUser,
+) => ParameterDecorator;

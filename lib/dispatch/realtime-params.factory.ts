@@ -1,6 +1,9 @@
 import type { ParamData } from '@nestjs/common';
 import type { ParamsFactory } from '@nestjs/core/helpers/external-context-creator.js';
+import type { RealtimeUser } from '../auth/realtime-user.interface.js';
+import { RealtimeConnection } from '../connections/realtime-connection.js';
 import { RealtimeParamType } from '../decorators/param.decorators.js';
+import { AuthRequiredException } from '../errors/realtime.exception.js';
 
 /**
  * Arguments of every handler invocation, in this order, so that `switchToWs().getClient()` is
@@ -22,6 +25,12 @@ export class RealtimeParamsFactory implements ParamsFactory {
   }
 }
 
+/** `@CurrentUser()`: the connection's user, or `AUTH_REQUIRED` rather than `undefined`. */
+function authenticatedUser(connection: unknown): RealtimeUser {
+  if (connection instanceof RealtimeConnection && connection.isAuthenticated()) return connection.user!;
+  throw new AuthRequiredException();
+}
+
 /** Shared by the Nest pipeline and the direct path, so both resolve parameters identically. */
 export function extractParam(
   type: number,
@@ -37,6 +46,8 @@ export function extractParam(
       return pick(data, property);
     case RealtimeParamType.MESSAGE:
       return message;
+    case RealtimeParamType.USER:
+      return pick(authenticatedUser(connection), property);
     default:
       return undefined;
   }
