@@ -19,6 +19,7 @@ export type {
   PresenceStateData,
   PresenceUser,
   PrivateMessageData,
+  Reply,
   ResumedData,
   ResumeFailedData,
   RoomJoinedData,

@@ -243,13 +243,13 @@ describe('RealtimeClient against the sample server (Node, ws)', () => {
     const reconnecting = nextEvent(ann, 'reconnecting');
     server.dropUser('ann');
     await reconnecting;
-    ann.chat('queue-room', 'offline 1');
-    ann.chat('queue-room', 'offline 2');
+    const chats = [ann.chat('queue-room', 'offline 1'), ann.chat('queue-room', 'offline 2')];
     const echo = ann.request('echo', 'queued request');
     expect(ann.queuedMessages).toBe(3);
-    expect(() => ann.chat('queue-room', 'one too many')).toThrow(OfflineQueueFullError);
+    await expect(ann.chat('queue-room', 'one too many')).rejects.toThrow(OfflineQueueFullError);
 
     await nextEvent(ann, 'open');
+    await Promise.all(chats);
     expect((await echo).data).toBe('queued request');
     await until(() => seen.length === 2);
     // Sent after auth (else AUTH_REQUIRED) and after the room was restored (else NOT_IN_ROOM).
