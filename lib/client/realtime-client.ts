@@ -1,5 +1,6 @@
 import type { ConnectedData, Envelope } from '../protocol/envelope.js';
 import { Backoff } from './backoff.js';
+import { DrainDelay } from './drain-delay.js';
 import {
   AuthenticationError,
   ClientClosedError,
@@ -67,6 +68,7 @@ export class RealtimeClient {
   private readonly tokenTimeout: number;
   private readonly stableConnectionTime: number;
   private readonly backoff: Backoff | undefined;
+  private readonly drainDelay: DrainDelay;
   private readonly heartbeat: Heartbeat | undefined;
   private readonly tokens: TokenSource;
   private readonly refresher: TokenRefresher;
@@ -108,6 +110,7 @@ export class RealtimeClient {
       options.stableConnectionTime ?? CLIENT_DEFAULTS.stableConnectionTime,
     );
     this.backoff = options.reconnect === false ? undefined : new Backoff(options.reconnect, options.random);
+    this.drainDelay = new DrainDelay(options.drainReconnect, options.random);
     this.heartbeat =
       options.heartbeat === false
         ? undefined
@@ -399,9 +402,10 @@ export class RealtimeClient {
       this.reportError(new Error(`gave up reconnecting after ${this.backoff.attempts} attempts`));
       return this.finish(code, reason);
     }
-    // 1012 is a planned restart or drain: another node is ready now, so no waiting — once per
-    // working (stable) connection, so a node that drains every newcomer still gets the backoff.
-    const delay = code === 1012 && wasStable ? 0 : this.backoff.next();
+    // 1012 is a planned restart or drain: another node is ready, but so are all the other
+    // clients of this one, so the wait is spread over the drain window (see DrainDelay) — once
+    // per working (stable) connection, so a node that drains every newcomer gets the backoff.
+    const delay = code === 1012 && wasStable ? this.drainDelay.next() : this.backoff.next();
     const attempt = this.backoff.attempts;
     this.currentState = 'reconnecting';
     this.emit('reconnecting', { attempt, delay, code, reason });
