@@ -6,7 +6,8 @@
 // reconnects spread (first / p50 / p99 / last, most arrivals in one 100 ms slot), node b's CPU
 // (peak over 250 ms windows, and in total for the move), and that nothing was lost: every client
 // delivered every room `seq` after its join exactly once, in order (the SDK's output, as an app
-// sees it), up to the room's last one, with no `resume_failed`.
+// sees it), up to the room's last one, with no `resume_failed`. On a shared 2-core machine the
+// client processes compete with the nodes: their CPU time over the move is reported too.
 //
 // The clients live in `workers` child processes (this file, forked with DRAIN_WORKER=1) so that
 // the load generator is not one core's single event loop; each client is told node a's URL for
@@ -102,7 +103,8 @@ export async function runDrain(
     const cpuBefore = b.cpuSeconds();
     const drainedAt = Date.now();
     const stopping = a.stop(); // SIGTERM: app.close() sends 1012 to every connection of node a
-    const resumed = (await all({ cmd: 'await-resumed', timeoutMs: 60_000 })).flatMap((r) => r.times);
+    const moved = await all({ cmd: 'await-resumed', timeoutMs: 60_000 });
+    const resumed = moved.flatMap((r) => r.times);
     const resumedAll = Date.now();
     const cpuMove = b.cpuSeconds() - cpuBefore;
     await stopping;
@@ -129,6 +131,8 @@ export async function runDrain(
       peakPer100Ms: Math.max(...slots.values()),
       peakCpuPct: Math.max(...during.map((s) => s.pct)),
       cpuSecondsMove: cpuMove,
+      /** CPU seconds of the client processes over the same time: is the load generator the limit? */
+      clientCpuSeconds: moved.reduce((total, r) => total + r.cpu, 0),
       delivered: sum('delivered'),
       gaps: sum('gaps'),
       duplicates: sum('duplicates'),
@@ -207,9 +211,14 @@ async function worker() {
       }
       reply({ failed });
     } else if (message?.cmd === 'await-resumed') {
+      const cpu = process.cpuUsage();
       const deadline = Date.now() + message.timeoutMs;
       while (state.some((s) => s.resumedAt === undefined) && Date.now() < deadline) await sleep(20);
-      reply({ times: state.filter((s) => s.resumedAt !== undefined).map((s) => s.resumedAt) });
+      const { user, system } = process.cpuUsage(cpu);
+      reply({
+        times: state.filter((s) => s.resumedAt !== undefined).map((s) => s.resumedAt),
+        cpu: (user + system) / 1e6,
+      });
     } else if (message?.cmd === 'verify') {
       const v = { delivered: 0, gaps: 0, duplicates: 0, short: 0, resumeFailed: 0, onNodeB: 0 };
       for (const s of state) {

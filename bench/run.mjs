@@ -413,6 +413,7 @@ if (scenarios.includes('drain')) {
       'max per 100 ms': m[k].peakPer100Ms,
       'node b peak CPU %': fmt(m[k].peakCpuPct, 0),
       'node b CPU s': fmt(m[k].cpuSecondsMove),
+      'clients CPU s': fmt(m[k].clientCpuSeconds),
       'gaps / dups / short': `${m[k].gaps} / ${m[k].duplicates} / ${m[k].short}`,
       resume_failed: m[k].resumeFailed,
       load: fmt(m[k].loadAvg, 1),
