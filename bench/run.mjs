@@ -18,13 +18,14 @@ import { runIdle } from './idle.mjs';
 import { runFanout } from './fanout.mjs';
 import { freePort, jsonClient, runClusterFanout, socketIoClient, startRedis } from './cluster-fanout.mjs';
 import { printSubscriptions, runSubscriptions } from './subscriptions.mjs';
+import { runDrain } from './drain.mjs';
 import { fmt, table } from './lib/stats.mjs';
 import { ServerProcess } from './lib/server-process.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const scenarios = process.argv.slice(2).length
   ? process.argv.slice(2)
-  : ['echo', 'idle', 'fanout', 'cluster', 'subscriptions'];
+  : ['echo', 'idle', 'fanout', 'cluster', 'subscriptions', 'drain'];
 const durationMs = Number(process.env.BENCH_DURATION_MS ?? 5000);
 const idleConnections = Number(process.env.BENCH_IDLE ?? 10_000);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -368,6 +369,56 @@ if (scenarios.includes('cluster')) {
         `${m.sample.redisUsedMemory} B on / ${m.nohistory.redisUsedMemory} B off`,
     );
   }
+}
+
+if (scenarios.includes('drain')) {
+  // Node a of two (sharing a redis-server of the benchmark's own) drains; its SDK clients move to
+  // node b and resume. BENCH_DRAIN_CLIENTS (2000), BENCH_DRAIN_ROOMS (20), BENCH_DRAIN_RATE (40 msg/s).
+  const clients = Number(process.env.BENCH_DRAIN_CLIENTS ?? 2000);
+  const options = { clients, rooms: Number(process.env.BENCH_DRAIN_ROOMS ?? 20), token: tokenFor };
+  options.rate = Number(process.env.BENCH_DRAIN_RATE ?? 40);
+  const windows = {
+    jitter: { label: 'drainReconnect 1–5 s (default)', drainReconnect: undefined },
+    zero: { label: 'drainReconnect 0 (at once)', drainReconnect: { minDelay: 0, maxDelay: 0 } },
+  };
+  const all = { jitter: [], zero: [] };
+  for (let round = 0; round < rounds; round++) {
+    for (const kind of round % 2 ? ['zero', 'jitter'] : ['jitter', 'zero']) {
+      const redis = await startRedis();
+      const nodes = (await freePorts(2)).map(
+        (p, i) =>
+          new ServerProcess(`nest-realtime sample (redis) ${'ab'[i]}`, `${root}/dist-sample/sample/main.js`, p, {
+            ...sampleEnv,
+            REDIS_URL: redis.url,
+            NODE_ID: 'ab'[i],
+          }),
+      );
+      try {
+        await Promise.all(nodes.map((n) => n.ready()));
+        all[kind].push({ ...(await runDrain(nodes, { ...options, ...windows[kind] })), loadAvg: loadavg()[0] });
+      } finally {
+        await Promise.all(nodes.map((n) => n.stop()));
+        await redis.stop();
+      }
+    }
+  }
+  const m = { jitter: median(all.jitter), zero: median(all.zero) };
+  results.drain = { medians: m, rounds: all };
+  console.log(`\nDrain, 2 nodes, ${clients} SDK clients move from a to b (median of ${rounds} rounds)`);
+  table(
+    Object.keys(windows).map((k) => ({
+      clients: windows[k].label,
+      'all resumed ms': fmt(m[k].allResumedMs, 0),
+      'p50 / p99 ms': `${fmt(m[k].p50Ms, 0)} / ${fmt(m[k].p99Ms, 0)}`,
+      'max per 100 ms': m[k].peakPer100Ms,
+      'node b peak CPU %': fmt(m[k].peakCpuPct, 0),
+      'node b CPU s': fmt(m[k].cpuSecondsMove),
+      'clients CPU s': fmt(m[k].clientCpuSeconds),
+      'gaps / dups / short': `${m[k].gaps} / ${m[k].duplicates} / ${m[k].short}`,
+      resume_failed: m[k].resumeFailed,
+      load: fmt(m[k].loadAvg, 1),
+    })),
+  );
 }
 
 if (scenarios.includes('subscriptions')) {

@@ -1,4 +1,5 @@
 import type { BackoffOptions } from './backoff.js';
+import type { DrainReconnectOptions } from './drain-delay.js';
 import type { HeartbeatOptions } from './heartbeat.js';
 import type { TokenOption } from './token-source.js';
 import type { WebSocketConstructor } from './transport.js';
@@ -40,11 +41,19 @@ export interface RealtimeClientOptions {
   tokenTimeout?: number;
   /**
    * How long a connection must stay open before the backoff starts over and a `1012` (drain)
-   * may reconnect at once: a server that accepts and then drops every connection still gets the
-   * growing delays. @default 5 000 ms
+   * gets the {@link drainReconnect} wait instead: a server that accepts and then drops every
+   * connection still gets the growing delays. @default 5 000 ms
    */
   stableConnectionTime?: number;
-  /** Random source in [0, 1) for the backoff jitter (tests inject one). @default Math.random */
+  /**
+   * The wait before reconnecting after a `1012` close (restart or drain) of a working
+   * connection: uniformly random in `[minDelay, maxDelay]`, so the clients of a drained node
+   * spread over the window instead of landing on the other nodes all at once. Other close codes
+   * use {@link reconnect}. `{ minDelay: 0, maxDelay: 0 }` reconnects at once.
+   * @default `{ minDelay: 1000, maxDelay: 5000 }`
+   */
+  drainReconnect?: DrainReconnectOptions;
+  /** Random source in [0, 1) for the backoff and drain jitter (tests inject one). @default Math.random */
   random?: () => number;
 }
 

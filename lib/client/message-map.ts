@@ -16,6 +16,15 @@ export interface RoomJoinedData {
   epoch?: string;
 }
 
+/**
+ * What {@link RealtimeClient.request} resolves with: the reply's envelope, whose `data` is the
+ * reply's payload as the caller typed it (a reply without `data` gives `undefined`, which only a
+ * type that allows it should claim).
+ */
+export interface Reply<TData = unknown> extends Envelope<TData> {
+  data: TData;
+}
+
 export interface RoomLeftData {
   room_id: string;
 }

@@ -32,6 +32,15 @@ export class OfflineQueue {
     this.frames.push({ text, type, requestId });
   }
 
+  /**
+   * Puts frames back at the head of the queue, in the given order, whatever the limit: requests
+   * written to a connection that was lost before they were answered (they were accepted once).
+   */
+  requeue(frames: readonly { text: string; type: string; id: string }[]): void {
+    if (frames.length === 0) return;
+    this.frames.unshift(...frames.map(({ text, type, id }) => ({ text, type, requestId: id })));
+  }
+
   /** Drops a queued request (it timed out before it could be sent). */
   removeRequest(requestId: string): void {
     const index = this.frames.findIndex((frame) => frame.requestId === requestId);

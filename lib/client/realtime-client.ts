@@ -1,5 +1,6 @@
 import type { ConnectedData, Envelope } from '../protocol/envelope.js';
 import { Backoff } from './backoff.js';
+import { DrainDelay } from './drain-delay.js';
 import {
   AuthenticationError,
   ClientClosedError,
@@ -11,10 +12,10 @@ import type { ClientEventHandler, ClientEventMap, ClientEventName, ClientState }
 import { CLIENT_DEFAULTS, positiveMs, type RealtimeClientOptions, type RequestOptions } from './client-options.js';
 import { Heartbeat } from './heartbeat.js';
 import { ListenerSet } from './listener-set.js';
-import type { AuthSuccessData, MessageHandler, RoomJoinedData, RoomLeftData } from './message-map.js';
+import type { AuthSuccessData, MessageHandler, Reply, RoomJoinedData, RoomLeftData } from './message-map.js';
 import { OfflineQueue } from './offline-queue.js';
 import { isRecord, parseFrame, readPosition } from './parse-frame.js';
-import { RequestTracker } from './request-tracker.js';
+import { RequestTracker, type TrackOptions } from './request-tracker.js';
 import { FrameVerdict, RoomPositions } from './room-positions.js';
 import { RoomRestorer } from './room-restorer.js';
 import { TokenRefresher } from './token-refresher.js';
@@ -53,7 +54,7 @@ function forbidsRetry(code: number): boolean {
  * client.on('chat_message', (msg) => render(msg.username, msg.content));
  * await client.connect();
  * await client.join('general');
- * client.chat('general', 'hello');
+ * await client.chat('general', 'hello');
  * ```
  *
  * Lifecycle of one connection: socket open → `connected` → `auth` (when a token is set) →
@@ -67,6 +68,7 @@ export class RealtimeClient {
   private readonly tokenTimeout: number;
   private readonly stableConnectionTime: number;
   private readonly backoff: Backoff | undefined;
+  private readonly drainDelay: DrainDelay;
   private readonly heartbeat: Heartbeat | undefined;
   private readonly tokens: TokenSource;
   private readonly refresher: TokenRefresher;
@@ -108,6 +110,7 @@ export class RealtimeClient {
       options.stableConnectionTime ?? CLIENT_DEFAULTS.stableConnectionTime,
     );
     this.backoff = options.reconnect === false ? undefined : new Backoff(options.reconnect, options.random);
+    this.drainDelay = new DrainDelay(options.drainReconnect, options.random);
     this.heartbeat =
       options.heartbeat === false
         ? undefined
@@ -214,19 +217,36 @@ export class RealtimeClient {
     return this.authenticate();
   }
 
-  /** Joins a room; resolves with `room_joined`. The room is resumed (or re-joined) after reconnects. */
+  /**
+   * Joins a room; resolves with `room_joined`. The room is resumed (or re-joined) after
+   * reconnects. `join`, `leave` and `chat` need not be awaited one by one: the server handles
+   * them in the order they were called, and the client's rooms follow its answers.
+   */
   async join(roomId: string, options?: RequestOptions): Promise<RoomJoinedData> {
-    return (await this.request<RoomJoinedData>('join_room', { room_id: roomId }, options)).data as RoomJoinedData;
+    return (await this.request<RoomJoinedData>('join_room', { room_id: roomId }, options)).data;
   }
 
-  /** Leaves a room; resolves with `room_left`. */
+  /**
+   * Leaves a room; resolves with `room_left`, rejects on an error frame. From the call on, the
+   * room is not restored by a reconnect; a leave cut off by a lost connection is sent again on
+   * the next one (leaving is idempotent), so it still resolves with a real `room_left`.
+   */
   async leave(roomId: string, options?: RequestOptions): Promise<RoomLeftData> {
-    return (await this.request<RoomLeftData>('leave_room', { room_id: roomId }, options)).data as RoomLeftData;
+    const data = { room_id: roomId };
+    return (await this.sendRequest<RoomLeftData>('leave_room', data, options, { leaves: roomId, resend: true })).data;
   }
 
-  /** Sends a chat message to a room the client is in (it comes back to everyone as `chat_message`). */
-  chat(roomId: string, content: string): void {
-    this.send('chat', { room_id: roomId, content });
+  /**
+   * Sends a chat message to a room the client is in (it comes back to every member, this
+   * client too, as `chat_message`). Resolves once the server has accepted it — when this
+   * client's own copy arrives, or the server answers a later request — and rejects with
+   * {@link RealtimeRequestError} when refused (`NOT_IN_ROOM`, `RATE_LIMITED`, `BAD_REQUEST`,
+   * ...), like {@link request} otherwise. Await it or attach a `catch`: an ignored refusal is an
+   * unhandled rejection.
+   */
+  async chat(roomId: string, content: string, options?: RequestOptions): Promise<void> {
+    const data = { room_id: roomId, content };
+    await this.sendRequest('chat', data, options, { chat: data });
   }
 
   /** Sends a private message to every connection of `userId` (`error USER_OFFLINE` if none). */
@@ -249,15 +269,8 @@ export class RealtimeClient {
    * reply comes in time (time in the offline queue counts), {@link ConnectionLostError} when
    * the connection drops after it was sent (it may or may not have been handled).
    */
-  request<TReply = unknown>(type: string, data?: unknown, options: RequestOptions = {}): Promise<Envelope<TReply>> {
-    const id = this.tracker.nextId();
-    const reply = this.tracker.track(id, type, options.timeout ?? this.requestTimeout);
-    try {
-      this.sendOrQueue(JSON.stringify({ type, id, data }), type, id);
-    } catch (error) {
-      this.tracker.fail(id, error as Error);
-    }
-    return reply as Promise<Envelope<TReply>>;
+  request<TReply = unknown>(type: string, data?: unknown, options: RequestOptions = {}): Promise<Reply<TReply>> {
+    return this.sendRequest<TReply>(type, data, options, {});
   }
 
   /** Handles frames of `type` (typed payloads for the built-ins). Returns the unsubscribe function. */
@@ -276,6 +289,27 @@ export class RealtimeClient {
   }
 
   // ---- outbound ----
+
+  private sendRequest<TReply>(
+    type: string,
+    data: unknown,
+    options: RequestOptions = {},
+    track: Omit<TrackOptions, 'resend'> & { resend?: boolean },
+  ): Promise<Reply<TReply>> {
+    const id = this.tracker.nextId();
+    const text = JSON.stringify({ type, id, data });
+    const reply = this.tracker.track(id, type, options.timeout ?? this.requestTimeout, {
+      ...track,
+      resend: track.resend ? text : undefined,
+    });
+    try {
+      this.sendOrQueue(text, type, id);
+    } catch (error) {
+      this.tracker.fail(id, error as Error);
+    }
+    // The tracker resolves with the frame that answered; `data` is what the caller says it is.
+    return reply as Promise<Reply<TReply>>;
+  }
 
   private sendOrQueue(text: string, type: string, requestId: string | undefined): void {
     const socket = this.socket;
@@ -358,7 +392,7 @@ export class RealtimeClient {
     this.stopTimers();
     this.ready = false;
     this.connection = undefined;
-    this.tracker.rejectOnTheWire();
+    this.queue.requeue(this.tracker.rejectOnTheWire());
     if (forbidsRetry(code)) return this.finish(code, reason);
     // 4001: the token expired. Retrying makes sense only with a provider for a fresh one.
     if (code === 4001 && !this.tokens.canRefresh) return this.finish(code, reason);
@@ -368,9 +402,10 @@ export class RealtimeClient {
       this.reportError(new Error(`gave up reconnecting after ${this.backoff.attempts} attempts`));
       return this.finish(code, reason);
     }
-    // 1012 is a planned restart or drain: another node is ready now, so no waiting — once per
-    // working (stable) connection, so a node that drains every newcomer still gets the backoff.
-    const delay = code === 1012 && wasStable ? 0 : this.backoff.next();
+    // 1012 is a planned restart or drain: another node is ready, but so are all the other
+    // clients of this one, so the wait is spread over the drain window (see DrainDelay) — once
+    // per working (stable) connection, so a node that drains every newcomer gets the backoff.
+    const delay = code === 1012 && wasStable ? this.drainDelay.next() : this.backoff.next();
     const attempt = this.backoff.attempts;
     this.currentState = 'reconnecting';
     this.emit('reconnecting', { attempt, delay, code, reason });
@@ -406,6 +441,8 @@ export class RealtimeClient {
     try {
       if (this.tokens.configured) await this.authenticate();
       if (this.socket !== socket) return;
+      // A leave waiting to be sent (or sent again) would undo what restoring the room does.
+      for (const roomId of this.tracker.roomsBeingLeft()) this.rooms.delete(roomId);
       await this.restorer.restore(this.resumableSession);
       if (this.socket !== socket) return;
     } catch (error) {
@@ -501,7 +538,7 @@ export class RealtimeClient {
     } else {
       this.observe(frame);
     }
-    this.tracker.settle(frame);
+    this.tracker.settle(frame, this.authenticatedUser?.user_id);
     this.messageHandlers.emit(frame.type, frame.data, frame);
     this.anyHandlers.emit('*', frame.data, frame);
   }

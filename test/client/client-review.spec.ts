@@ -235,7 +235,7 @@ describe('RealtimeClient: review regressions', () => {
     expect(opens).toBe(5); // every connection was open, none long enough to reset the backoff
   });
 
-  it('reconnects at once after 1012 only from a connection that stayed open stableConnectionTime', async () => {
+  it('waits the drain window after 1012 only from a connection that stayed open stableConnectionTime', async () => {
     fake = await FakeServer.start((socket, n) => {
       FakeServer.connected(socket, `s${n}`);
       socket.on('message', (raw) => {
@@ -252,12 +252,13 @@ describe('RealtimeClient: review regressions', () => {
       random: () => 0.999999,
       stableConnectionTime: 100,
       reconnect: { baseDelay: 20, maxDelay: 1000, maxAttempts: 3 },
+      drainReconnect: { minDelay: 10, maxDelay: 30 },
     });
     const delays: number[] = [];
     client!.onEvent('reconnecting', ({ delay, code }) => delays.push(code === 1012 ? delay : -1));
     await client!.connect();
     await until(() => client!.state === 'closed', 5000);
-    expect(delays).toEqual([0, 19, 39, 79]);
+    expect(delays).toEqual([30, 19, 39, 79]);
   });
 
   it('emits no resume_failed for a room whose rejoin is refused: it is dropped and reported', async () => {

@@ -28,8 +28,12 @@ describe('client failover between two sample nodes on Redis (e2e)', () => {
     const urls = [nodeA.url, nodeB.url];
     let attempt = 0;
     // stableConnectionTime 1: ann's connection to node a counts as working, so the drain's 1012
-    // reconnects at once.
-    const ann = nodeA.client('ann', { url: () => urls[Math.min(attempt++, 1)], stableConnectionTime: 1 });
+    // reconnects after the drain window (made short here), not the backoff.
+    const ann = nodeA.client('ann', {
+      url: () => urls[Math.min(attempt++, 1)],
+      stableConnectionTime: 1,
+      drainReconnect: { minDelay: 0, maxDelay: 0 },
+    });
     const bob = nodeB.client('bob');
     try {
       await Promise.all([ann.connect(), bob.connect()]);
