@@ -5,7 +5,9 @@
 //   npm run bench                 # every scenario
 //   npm run bench -- echo         # one scenario
 // Environment: BENCH_DURATION_MS (echo, default 5000), BENCH_IDLE (idle connections, 10000),
-// BENCH_CONNECT (connections opened by `connect`, 5000),
+// BENCH_CONNECT (connections opened by `connect`, 5000), BENCH_BASELINE (`connect` only: the root
+// of another checkout with its sample built, e.g. the commit before a change, run as one more
+// server in the same rounds),
 // BENCH_ROUNDS (default 3); BENCH_TARGETS (`fanout` and `cluster` only: a comma-separated subset
 // of their servers, e.g. `sample,nohistory` for history on / off alone); BENCH_SUBS_* for
 // `subscriptions` (see subscriptions.mjs and README.md).
@@ -102,6 +104,17 @@ const targets = {
       }),
     connect: (index) => ({ headers: { authorization: `Bearer ${tokenFor(index)}` } }),
     client: connectClients.socketio,
+  },
+  baseline: {
+    label: 'sample at BENCH_BASELINE',
+    start: (port) =>
+      new ServerProcess(
+        'nest-realtime sample (baseline)',
+        `${process.env.BENCH_BASELINE}/dist-sample/sample/main.js`,
+        port,
+        sampleEnv,
+      ),
+    connect: authenticated,
   },
   nometrics: {
     label: 'nest-realtime, no auth, no metrics',
@@ -257,7 +270,7 @@ if (scenarios.includes('idle')) {
 }
 
 if (scenarios.includes('connect')) {
-  const kinds = ['raw', 'rawjwt', 'socketio', 'noauth', 'sample'];
+  const kinds = ['raw', 'rawjwt', 'socketio', 'noauth', 'sample', ...(process.env.BENCH_BASELINE ? ['baseline'] : [])];
   const { medians: m, rounds: all } = await compare(kinds, (s, connect) =>
     runConnect(s, {
       connections: connectConnections,
@@ -289,6 +302,13 @@ if (scenarios.includes('connect')) {
       `sample / Socket.IO ${ratio(m.sample.cpuUsPerConnect, m.socketio.cpuUsPerConnect)}; ` +
       `auth: sample / module without auth ${ratio(m.sample.cpuUsPerConnect, m.noauth.cpuUsPerConnect)}`,
   );
+  if (m.baseline) {
+    console.log(
+      `sample / sample at BENCH_BASELINE: CPU per connect ${ratio(m.sample.cpuUsPerConnect, m.baseline.cpuUsPerConnect)}, ` +
+        `connects/s ${ratio(m.sample.connectsPerSec, m.baseline.connectsPerSec)}; ` +
+        `baseline / raw ws verifying ${ratio(m.baseline.cpuUsPerConnect, m.rawjwt.cpuUsPerConnect)}`,
+    );
+  }
 }
 
 if (scenarios.includes('fanout')) {
