@@ -5,16 +5,21 @@
 //   npm run bench                 # every scenario
 //   npm run bench -- echo         # one scenario
 // Environment: BENCH_DURATION_MS (echo, default 5000), BENCH_IDLE (idle connections, 10000),
+// BENCH_CONNECT (connections opened by `connect`, 5000), BENCH_BASELINE (`connect` only: the root
+// of another checkout with its sample built, e.g. the commit before a change, run as one more
+// server in the same rounds),
 // BENCH_ROUNDS (default 3); BENCH_TARGETS (`fanout` and `cluster` only: a comma-separated subset
 // of their servers, e.g. `sample,nohistory` for history on / off alone); BENCH_SUBS_* for
 // `subscriptions` (see subscriptions.mjs and README.md).
 import { execFileSync } from 'node:child_process';
+import { createSecretKey } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { JwtService } from '@nestjs/jwt';
 import { runEcho } from './echo.mjs';
 import { runIdle } from './idle.mjs';
+import { connectClients, runConnect } from './connect.mjs';
 import { runFanout } from './fanout.mjs';
 import { freePort, jsonClient, runClusterFanout, socketIoClient, startRedis } from './cluster-fanout.mjs';
 import { printSubscriptions, runSubscriptions } from './subscriptions.mjs';
@@ -25,9 +30,12 @@ import { ServerProcess } from './lib/server-process.mjs';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const scenarios = process.argv.slice(2).length
   ? process.argv.slice(2)
-  : ['echo', 'idle', 'fanout', 'cluster', 'subscriptions', 'drain'];
+  : ['echo', 'idle', 'connect', 'fanout', 'cluster', 'subscriptions', 'drain'];
 const durationMs = Number(process.env.BENCH_DURATION_MS ?? 5000);
 const idleConnections = Number(process.env.BENCH_IDLE ?? 10_000);
+const connectConnections = Number(process.env.BENCH_CONNECT ?? 5000);
+const connectWarmup = 1000;
+const maxConnections = String(Math.max(idleConnections, connectConnections + connectWarmup) + 1000);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 if (rounds < 1) throw new Error('BENCH_ROUNDS must be at least 1');
 const only = process.env.BENCH_TARGETS?.split(',').map((k) => k.trim());
@@ -45,20 +53,29 @@ if (scenarios.some((s) => s !== 'subscriptions')) {
 }
 
 const secret = 'bench-secret-0123456789abcdef0123456789';
-const jwt = new JwtService({ secret });
-const tokenFor = (index) =>
-  jwt.sign({
-    user_id: `user-${index}`,
-    username: `user ${index}`,
-    roles: ['user'],
-    exp: Math.floor(Date.now() / 1000) + 3600,
-  });
+// A KeyObject made once: with the string, jsonwebtoken first tries it as a PEM key (~0.4 ms a token).
+const jwt = new JwtService({ secret: createSecretKey(Buffer.from(secret)) });
+const tokens = new Map();
+/** A token for user `index`, valid for two hours, signed once per run. */
+const tokenFor = (index) => {
+  let token = tokens.get(index);
+  if (token === undefined) {
+    token = jwt.sign({
+      user_id: `user-${index}`,
+      username: `user ${index}`,
+      roles: ['user'],
+      exp: Math.floor(Date.now() / 1000) + 7200,
+    });
+    tokens.set(index, token);
+  }
+  return token;
+};
 
 /** The environment of every run of the sample (through its own `main` or `sample-knobs.mjs`). */
 const sampleEnv = {
   LOG_LEVEL: 'warn',
   JWT_SECRET: secret,
-  MAX_CONNECTIONS: String(idleConnections + 1000),
+  MAX_CONNECTIONS: maxConnections,
   // The closed-loop load is far above a chat client's rate: the limiter would refuse it.
   RATE_LIMIT_PER_SEC: '100000000',
   RATE_LIMIT_BURST: '100000000',
@@ -74,11 +91,37 @@ const targets = {
     start: (port) => new ServerProcess('raw ws', `${root}/bench/servers/raw-ws.mjs`, port),
     connect: {},
   },
+  rawjwt: {
+    label: 'raw ws, HS256 verified (one HMAC)',
+    start: (port) =>
+      new ServerProcess('raw ws verifying HS256', `${root}/bench/servers/raw-ws-jwt.mjs`, port, { JWT_SECRET: secret }),
+    connect: authenticated,
+  },
+  socketio: {
+    label: 'Socket.IO, HS256 verified (one HMAC)',
+    start: (port) =>
+      new ServerProcess('socket.io verifying HS256', `${root}/bench/servers/socketio.mjs`, port, {
+        JWT_SECRET: secret,
+      }),
+    connect: (index) => ({ headers: { authorization: `Bearer ${tokenFor(index)}` } }),
+    client: connectClients.socketio,
+  },
+  baseline: {
+    label: 'sample at BENCH_BASELINE',
+    start: (port) =>
+      new ServerProcess(
+        'nest-realtime sample (baseline)',
+        `${process.env.BENCH_BASELINE}/dist-sample/sample/main.js`,
+        port,
+        sampleEnv,
+      ),
+    connect: authenticated,
+  },
   nometrics: {
     label: 'nest-realtime, no auth, no metrics',
     start: (port) =>
       new ServerProcess('nest-realtime without auth and metrics', `${root}/bench/servers/realtime-noauth.mjs`, port, {
-        MAX_CONNECTIONS: String(idleConnections + 1000),
+        MAX_CONNECTIONS: maxConnections,
         METRICS: 'off',
       }),
     connect: {},
@@ -87,7 +130,7 @@ const targets = {
     label: 'nest-realtime, no auth',
     start: (port) =>
       new ServerProcess('nest-realtime without auth', `${root}/bench/servers/realtime-noauth.mjs`, port, {
-        MAX_CONNECTIONS: String(idleConnections + 1000),
+        MAX_CONNECTIONS: maxConnections,
       }),
     connect: {},
   },
@@ -133,6 +176,7 @@ async function freePorts(n) {
 async function measure(kind, run) {
   const [port] = await freePorts(1);
   const server = targets[kind].start(port);
+  server.kind = kind;
   try {
     await server.ready();
     const result = await run(server, targets[kind].connect);
@@ -224,6 +268,48 @@ if (scenarios.includes('idle')) {
     `sample / raw: RSS per connection ${ratio(m.sample.rssPerConnection, m.raw.rssPerConnection)}, ` +
       `heap per connection ${ratio(m.sample.heapPerConnection, m.raw.heapPerConnection)}`,
   );
+}
+
+if (scenarios.includes('connect')) {
+  const kinds = ['raw', 'rawjwt', 'socketio', 'noauth', 'sample', ...(process.env.BENCH_BASELINE ? ['baseline'] : [])];
+  const { medians: m, rounds: all } = await compare(kinds, (s, connect) =>
+    runConnect(s, {
+      connections: connectConnections,
+      warmup: connectWarmup,
+      connect,
+      client: targets[s.kind].client ?? connectClients.json,
+    }),
+  );
+  results.connect = { medians: m, rounds: all };
+  console.log(
+    `\nConnect, ${connectConnections} connections opened at full speed, 100 handshakes in flight ` +
+      `(authenticated: HS256 token in the Authorization header) (median of ${rounds} rounds)`,
+  );
+  table(
+    kinds.map((k) => ({
+      server: targets[k].label,
+      'connects/s': fmt(m[k].connectsPerSec, 0),
+      'server CPU µs/connect': fmt(m[k].cpuUsPerConnect, 1),
+      '/ raw ws verifying': ratio(m[k].cpuUsPerConnect, m.rawjwt.cpuUsPerConnect),
+      '/ raw ws': ratio(m[k].cpuUsPerConnect, m.raw.cpuUsPerConnect),
+      load: fmt(m[k].loadAvg, 1),
+    })),
+  );
+  const perRound = all.sample.map((r, i) => r.cpuUsPerConnect / all.rawjwt[i].cpuUsPerConnect);
+  console.log(
+    `sample / raw ws verifying: CPU per connect ${ratio(m.sample.cpuUsPerConnect, m.rawjwt.cpuUsPerConnect)} ` +
+      `(per round ${fmt(Math.min(...perRound))}–${fmt(Math.max(...perRound))}×; target ≤ 1.10×), ` +
+      `connects/s ${ratio(m.sample.connectsPerSec, m.rawjwt.connectsPerSec)}; ` +
+      `sample / Socket.IO ${ratio(m.sample.cpuUsPerConnect, m.socketio.cpuUsPerConnect)}; ` +
+      `auth: sample / module without auth ${ratio(m.sample.cpuUsPerConnect, m.noauth.cpuUsPerConnect)}`,
+  );
+  if (m.baseline) {
+    console.log(
+      `sample / sample at BENCH_BASELINE: CPU per connect ${ratio(m.sample.cpuUsPerConnect, m.baseline.cpuUsPerConnect)}, ` +
+        `connects/s ${ratio(m.sample.connectsPerSec, m.baseline.connectsPerSec)}; ` +
+        `baseline / raw ws verifying ${ratio(m.baseline.cpuUsPerConnect, m.rawjwt.cpuUsPerConnect)}`,
+    );
+  }
 }
 
 if (scenarios.includes('fanout')) {

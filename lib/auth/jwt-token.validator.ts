@@ -4,12 +4,15 @@ import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.int
 import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
 import { InvalidRealtimeOptionError } from '../options/resolve-options.js';
 import type { TokenClaims } from './realtime-user.interface.js';
+import { jwtVerificationKey } from './jwt-keys.js';
 import { TokenValidator } from './token-validator.js';
 
 /**
  * The default {@link TokenValidator}: `@nestjs/jwt` (jsonwebtoken underneath) with the algorithm
  * list pinned by configuration — HS256 for a secret, RS256/ES256 for a public key — so that
- * `alg: none` and HS/RS confusion (an HMAC token "signed" with the public key) are refused.
+ * `alg: none` and HS/RS confusion (an HMAC token "signed" with the public key) are refused. The
+ * key is a `KeyObject` made once at construction: a secret for `secret`, a public key for
+ * `publicKey`.
  */
 @Injectable()
 export class JwtTokenValidator extends TokenValidator {
@@ -26,8 +29,10 @@ export class JwtTokenValidator extends TokenValidator {
       );
     }
     this.requireExpiration = auth?.requireExpiration ?? true;
+    // Parsed once here, not by jsonwebtoken on every token (see jwtVerificationKey).
+    const key = auth ? jwtVerificationKey(auth) : undefined;
     this.jwt = new JwtService({
-      ...(auth?.secret !== undefined ? { secret: auth.secret } : { publicKey: auth?.publicKey }),
+      ...(key?.type === 'secret' ? { secret: key } : { publicKey: key }),
       verifyOptions: {
         algorithms: auth?.algorithms ? [...auth.algorithms] : undefined,
         issuer: auth?.issuer,

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { CanActivate, Type } from '@nestjs/common';
 import type { ResolvedRoomSettings, RoomSettings } from '../rooms/room-settings.js';
@@ -22,10 +23,13 @@ export type JwtAlgorithm =
 
 /** Authentication settings (PROTOCOL.md, "Tokens"). */
 export interface RealtimeAuthOptions {
-  /** HMAC secret for HS256 tokens. Give this or `publicKey` (or a custom `tokenValidator`). */
-  secret?: string | Buffer;
-  /** PEM public key for RS256 / ES256 tokens. */
-  publicKey?: string | Buffer;
+  /**
+   * HMAC secret for HS256 tokens (or a secret `KeyObject`). Give this or `publicKey` (or a custom
+   * `tokenValidator`). Made into a `KeyObject` once, at start-up.
+   */
+  secret?: string | Buffer | KeyObject;
+  /** PEM public key or certificate for RS256 / ES256 tokens (or a public `KeyObject`), parsed once at start-up. */
+  publicKey?: string | Buffer | KeyObject;
   /**
    * Accepted algorithms.
    * @default ['HS256'] with `secret`, ['RS256', 'ES256'] with `publicKey`

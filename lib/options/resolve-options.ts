@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { KeyObject, randomBytes } from 'node:crypto';
 import type {
   OriginPredicate,
   RealtimeModuleOptions,
@@ -262,9 +262,10 @@ function resolveAuth(auth: RealtimeModuleOptions['auth']): ResolvedAuthOptions |
   }
   if (
     auth.secret !== undefined &&
+    !(auth.secret instanceof KeyObject) &&
     ((typeof auth.secret !== 'string' && !Buffer.isBuffer(auth.secret)) || auth.secret.length === 0)
   ) {
-    throw new InvalidRealtimeOptionError('auth.secret', 'must be a non-empty string or Buffer');
+    throw new InvalidRealtimeOptionError('auth.secret', 'must be a non-empty string or Buffer, or a KeyObject');
   }
   const symmetric = auth.secret !== undefined;
   const algorithms =

@@ -8,6 +8,7 @@ import { RealtimeException } from '../errors/realtime.exception.js';
 import { instantiateGuard, realtimeContext, runGuard } from '../guards/guard-runner.js';
 import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
 import { ErrorCode } from '../protocol/error-codes.js';
+import { isPromiseLike, type MaybePromise } from '../utils/maybe-promise.js';
 import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
 
 /** An upgrade refused before the WebSocket exists: answered with an HTTP status. */
@@ -25,8 +26,8 @@ function onConnect(): void {}
 
 /**
  * Decides whether an upgrade may become a connection: the handshake token (401 when bad) and
- * the connection guards (401/403), in Nest's guard contract. Runs only when there is something
- * to check, so an anonymous upgrade without guards stays synchronous.
+ * the connection guards (401/403), in Nest's guard contract. Only guards and asynchronous
+ * validators or user providers make it asynchronous.
  */
 @Injectable()
 export class HandshakeAdmission implements OnModuleInit {
@@ -45,30 +46,52 @@ export class HandshakeAdmission implements OnModuleInit {
     );
   }
 
-  /** True when {@link admit} has work to do for this request. */
-  needsCheck(request: IncomingMessage): boolean {
+  /**
+   * Resolves with the handshake's authentication (if it carried a token), or throws a
+   * {@link HandshakeRefusal}. Synchronous — a value, or a throw — when there is nothing to wait
+   * for: no connection guards and a validator and user provider that answer at once (the
+   * defaults), so the usual authenticated upgrade needs no promise, timer or pending entry.
+   */
+  admit(request: HandshakeRequest): MaybePromise<Authentication | undefined> {
     // Without `auth` a token means nothing here: the connection is anonymous, as without one.
-    return this.guards.length > 0 || (this.authenticator.enabled && extractHandshakeToken(request) !== undefined);
+    const token = this.authenticator.enabled ? extractHandshakeToken(request) : undefined;
+    const authentication = token === undefined ? undefined : this.authenticate(request, token);
+    if (this.guards.length === 0) return authentication;
+    return this.runGuards(request, authentication);
   }
 
-  /** Resolves with the handshake's authentication (if it carried a token), or throws a {@link HandshakeRefusal}. */
-  async admit(request: HandshakeRequest): Promise<Authentication | undefined> {
-    const token = this.authenticator.enabled ? extractHandshakeToken(request) : undefined;
-    let authentication: Authentication | undefined;
-    if (token !== undefined) {
-      try {
-        authentication = await this.authenticator.authenticate(token);
-      } catch {
-        throw new HandshakeRefusal(401);
-      }
-      if (!this.authenticator.hasRoomForUser(authentication.user.id)) {
-        this.logger.warn(
-          `maxConnectionsPerUser (${this.options.maxConnectionsPerUser}) reached for a user: refusing an upgrade`,
-        );
-        throw new HandshakeRefusal(429);
-      }
-      request.user = authentication.user;
+  private authenticate(request: HandshakeRequest, token: string): MaybePromise<Authentication> {
+    let authentication: MaybePromise<Authentication>;
+    try {
+      authentication = this.authenticator.authenticateNow(token);
+    } catch {
+      throw new HandshakeRefusal(401);
     }
+    if (!isPromiseLike(authentication)) return this.admitUser(request, authentication);
+    return authentication.then(
+      (authenticated) => this.admitUser(request, authenticated),
+      () => {
+        throw new HandshakeRefusal(401);
+      },
+    );
+  }
+
+  private admitUser(request: HandshakeRequest, authentication: Authentication): Authentication {
+    if (!this.authenticator.hasRoomForUser(authentication.user.id)) {
+      this.logger.warn(
+        `maxConnectionsPerUser (${this.options.maxConnectionsPerUser}) reached for a user: refusing an upgrade`,
+      );
+      throw new HandshakeRefusal(429);
+    }
+    request.user = authentication.user;
+    return authentication;
+  }
+
+  private async runGuards(
+    request: HandshakeRequest,
+    pending: MaybePromise<Authentication> | undefined,
+  ): Promise<Authentication | undefined> {
+    const authentication = await pending;
     for (const guard of this.guards) {
       const context = realtimeContext([request, undefined, undefined, 'connect'], HandshakeAdmission, onConnect);
       let allowed: boolean;

@@ -22,6 +22,7 @@ import { abortHandshake } from './abort-handshake.js';
 import { ConnectionSweeper } from './connection.sweeper.js';
 import { HandshakeAdmission, HandshakeRefusal } from './handshake-admission.js';
 import { initRateLimit, takeMessageToken } from './rate-limiter.js';
+import { isPromiseLike } from '../utils/maybe-promise.js';
 
 const kConnection = Symbol('nest-realtime.connection');
 type HostedSocket = WebSocket & { [kConnection]?: RealtimeConnection };
@@ -188,21 +189,35 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
       this.logger.warn(`maxConnectionsPerAddress (${addressLimit}) reached for ${address}: refusing an upgrade`);
       return this.reject(socket, 'address_limit', 429);
     }
-    if (!this.admission.needsCheck(request)) {
-      // Nothing asynchronous to check: the upgrade completes in this tick.
-      socket.off('error', destroySocket);
-      this.wss.handleUpgrade(request, socket, head, (ws) => this.open(ws as HostedSocket, request, undefined));
-      return;
+    let admitted: ReturnType<HandshakeAdmission['admit']>;
+    try {
+      admitted = this.admission.admit(request);
+    } catch (error) {
+      const status = error instanceof HandshakeRefusal ? error.status : 500;
+      return this.reject(socket, rejectionOf(status), status);
     }
-    this.admitAsync(request, socket, head, address);
+    if (isPromiseLike(admitted)) return this.admitAsync(request, socket, head, address, admitted);
+    // Nothing asynchronous to check (no token, or a token the default validator checked at
+    // once): the upgrade completes in this tick.
+    socket.off('error', destroySocket);
+    socket.cork();
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.open(ws as HostedSocket, request, admitted));
+    socket.uncork();
   };
 
   /**
-   * An upgrade with a token or connection guards to check. Its slot (capacity and per-address)
+   * An upgrade whose admission is asynchronous (connection guards, or a validator or user
+   * provider that returns a promise). Its slot (capacity and per-address)
    * is reserved at once, so concurrent handshakes cannot overshoot a limit while they are
    * checked; it is released if the upgrade does not end in an open connection.
    */
-  private admitAsync(request: IncomingMessage, socket: Duplex, head: Buffer, address: string): void {
+  private admitAsync(
+    request: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    address: string,
+    admission: PromiseLike<Authentication | undefined>,
+  ): void {
     const reserveAddress = this.options.maxConnectionsPerAddress > 0;
     if (reserveAddress) this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
     const pending: PendingUpgrade = {
@@ -224,15 +239,17 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
     const onClose = (): void => void settle(false);
     this.pendingUpgrades.add(pending);
     socket.once('close', onClose);
-    this.admission.admit(request).then(
+    admission.then(
       (authentication) => {
         if (!this.pendingUpgrades.has(pending)) return;
         if (!this.accepting) return pending.refuse();
         socket.off('error', destroySocket);
+        socket.cork();
         this.wss.handleUpgrade(request, socket, head, (ws) => {
           if (settle(true)) this.open(ws as HostedSocket, request, authentication, reserveAddress);
           else ws.terminate();
         });
+        socket.uncork();
       },
       (error: unknown) => {
         if (!settle(false)) return;
@@ -265,6 +282,11 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
     abortHandshake(socket, status);
   }
 
+  /**
+   * Called by `handleUpgrade` synchronously, inside `cork()` / `uncork()` of the TCP socket: the
+   * 101 response, `connected` and `auth_success` leave in one write (one syscall, usually one
+   * segment) instead of one write each.
+   */
   private open(
     ws: HostedSocket,
     request: IncomingMessage,
