@@ -23,7 +23,6 @@ export class AppModule {
       module: AppModule,
       imports: [
         RealtimeModule.forRoot({
-          isGlobal: true,
           nodeId: config.nodeId,
           allowedOrigins: config.allowedOrigins,
           maxConnections: config.maxConnections,
