@@ -60,7 +60,6 @@ export {
   type RoomFrameParts,
   type Sequenced,
 } from './cluster/cluster.adapter.js';
-export { RedisClusterAdapter, type RedisClusterAdapterOptions } from './cluster/redis-cluster.adapter.js';
 export { ClusterChannels } from './cluster/cluster-channels.js';
 export { RealtimeEmitter, RealtimeEmitterModule } from './cluster/realtime.emitter.js';
 export { MessageHandlerRegistry } from './discovery/message-handler.registry.js';

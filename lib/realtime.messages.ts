@@ -13,5 +13,13 @@ export const Messages = {
   noHttpServer: () =>
     'RealtimeModule found no HTTP server (an application context without an HTTP adapter); ' +
     'the WebSocket endpoint is not started.',
+  bareModuleImport: () =>
+    'RealtimeModule was imported without options (the bare class, e.g. in a feature module). ' +
+    'Import RealtimeModule.forRoot() or forRootAsync() once, in the root module: it is global, ' +
+    'so feature modules inject RoomManager and the other services without importing anything ' +
+    '(with isGlobal: false, re-export that one import from a shared module instead).',
+  pathClaimed: (path: string) =>
+    `WebSocket upgrades for ${path} are already claimed on this HTTP server (a second ` +
+    `RealtimeModule on the same path?); give each endpoint its own "path".`,
   handlerFailed: (type: string) => `Handler for message type "${type}" threw`,
 } as const;

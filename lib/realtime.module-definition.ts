@@ -6,13 +6,18 @@ import { UserProvider } from './auth/user-provider.js';
 import type { RealtimeModuleOptions } from './interfaces/realtime-options.interface.js';
 import { AllowAllJoinPolicy, RoomJoinPolicy } from './rooms/room-join.policy.js';
 import { metricsProviders, metricTokens } from './metrics/metrics.providers.js';
+import { REALTIME_EXPORTS, REALTIME_PROVIDERS } from './realtime.providers.js';
 
 /**
  * Module-level settings that are classes for Nest to build (with DI), not values: they are
  * given next to the options, in `forRoot({ ... })` and `forRootAsync({ ... })` alike.
  */
 export interface RealtimeModuleExtras {
-  /** Make the module's services injectable in every module. @default false */
+  /**
+   * Makes the module's services (`RoomManager`, `ConnectionManager`, ...) injectable in every
+   * module without importing anything, like `EventEmitterModule`. `false` keeps them to the
+   * importing module (re-export it from a shared module to reach others). @default true
+   */
   isGlobal?: boolean;
   /** Replaces the default JWT validator. */
   tokenValidator?: Type<TokenValidator>;
@@ -39,9 +44,10 @@ export const {
   ASYNC_OPTIONS_TYPE: REALTIME_ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<RealtimeModuleOptions>()
   .setClassMethodName('forRoot')
-  .setExtras<RealtimeModuleExtras>({ isGlobal: false, metrics: true }, (definition, extras) => {
+  .setExtras<RealtimeModuleExtras>({ isGlobal: true, metrics: true }, (definition, extras) => {
     const metrics = extras.metrics !== false;
     const providers: Provider[] = [
+      ...REALTIME_PROVIDERS,
       { provide: TokenValidator, useClass: extras.tokenValidator ?? JwtTokenValidator },
       { provide: UserProvider, useClass: extras.userProvider ?? ClaimsUserProvider },
       { provide: RoomJoinPolicy, useClass: extras.joinPolicy ?? AllowAllJoinPolicy },
@@ -52,7 +58,14 @@ export const {
       global: extras.isGlobal,
       imports: [...(definition.imports ?? []), ...(extras.imports ?? [])],
       providers: [...(definition.providers ?? []), ...providers],
-      exports: [...(definition.exports ?? []), TokenValidator, UserProvider, RoomJoinPolicy, ...metricTokens(metrics)],
+      exports: [
+        ...(definition.exports ?? []),
+        ...REALTIME_EXPORTS,
+        TokenValidator,
+        UserProvider,
+        RoomJoinPolicy,
+        ...metricTokens(metrics),
+      ],
     };
   })
   .build();

@@ -1,5 +1,6 @@
 import { type DynamicModule, Logger, Module } from '@nestjs/common';
-import { RealtimeModule, RedisClusterAdapter } from '../lib/index.js';
+import { RealtimeModule } from '../lib/index.js';
+import { RedisClusterAdapter } from '../lib/redis/index.js';
 import { HealthController } from './health.controller.js';
 import { MetricsController } from './metrics.controller.js';
 import { RoomsController } from './chat/rooms.controller.js';
@@ -23,7 +24,6 @@ export class AppModule {
       module: AppModule,
       imports: [
         RealtimeModule.forRoot({
-          isGlobal: true,
           nodeId: config.nodeId,
           allowedOrigins: config.allowedOrigins,
           maxConnections: config.maxConnections,

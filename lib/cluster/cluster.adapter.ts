@@ -71,7 +71,7 @@ export interface ClusterHistory extends Sequenced {
  * How RoomManager, private messages and announcements reach other nodes. The protocol (what is
  * published where, who ignores what) lives in the implementations' shared base; a transport only
  * moves strings. `InMemoryClusterAdapter` (one node) is the default; `RedisClusterAdapter`
- * spreads rooms and users over every node sharing a Redis.
+ * (`nest-realtime/redis`, lib/redis/) spreads rooms and users over every node sharing a Redis.
  */
 export abstract class ClusterAdapter {
   /** `off` without a shared backend; `up`/`down` for a backend that can fail. */

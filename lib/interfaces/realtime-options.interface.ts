@@ -206,8 +206,8 @@ export interface RealtimeModuleOptions {
    */
   maxRoomsPerConnection?: number;
   /**
-   * How rooms, users and announcements reach other nodes: `new RedisClusterAdapter({ url })`,
-   * or your own `ClusterAdapter`.
+   * How rooms, users and announcements reach other nodes: `new RedisClusterAdapter({ url })`
+   * (from `nest-realtime/redis`), or your own `ClusterAdapter`.
    * @default an in-memory adapter (one node)
    */
   cluster?: ClusterAdapter;

@@ -237,7 +237,7 @@ function resolveCluster(cluster: RealtimeModuleOptions['cluster']): ClusterAdapt
   if (!(cluster instanceof ClusterAdapter)) {
     throw new InvalidRealtimeOptionError(
       'cluster',
-      'must be a ClusterAdapter instance (e.g. new RedisClusterAdapter({ url }))',
+      'must be a ClusterAdapter instance (e.g. new RedisClusterAdapter({ url }) from nest-realtime/redis)',
     );
   }
   return cluster;

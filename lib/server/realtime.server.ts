@@ -23,6 +23,7 @@ import { ConnectionSweeper } from './connection.sweeper.js';
 import { HandshakeAdmission, HandshakeRefusal } from './handshake-admission.js';
 import { initRateLimit, takeMessageToken } from './rate-limiter.js';
 import { isPromiseLike } from '../utils/maybe-promise.js';
+import { claimUpgradePath } from './upgrade-claim.js';
 
 const kConnection = Symbol('nest-realtime.connection');
 type HostedSocket = WebSocket & { [kConnection]?: RealtimeConnection };
@@ -50,12 +51,6 @@ function rejectionOf(status: number): UpgradeRejection {
   return 'error';
 }
 
-function pathOf(url: string | undefined): string {
-  if (!url) return '/';
-  const query = url.indexOf('?');
-  return query === -1 ? url : url.slice(0, query);
-}
-
 /**
  * The WebSocket endpoint on the application's own HTTP server: admission at the upgrade
  * (path, origin, capacity, handshake timeout), connection lifecycle, and graceful shutdown.
@@ -69,6 +64,7 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly wss: WebSocketServer;
   private readonly sweeper: ConnectionSweeper;
   private httpServer: HttpServer | undefined;
+  private releaseUpgradePath: (() => void) | undefined;
   private accepting = false;
   /** Upgrades whose asynchronous admission (token, connection guards) is under way. */
   private readonly pendingUpgrades = new Set<PendingUpgrade>();
@@ -131,7 +127,10 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
       return;
     }
     this.httpServer = httpServer;
-    httpServer.on('upgrade', this.onUpgrade);
+    // Our path is claimed ahead of every 'upgrade' listener (see claimUpgradePath: WsAdapter and
+    // engine.io destroy upgrades for paths they do not own); the listener answers other paths.
+    this.releaseUpgradePath = claimUpgradePath(httpServer, this.options.path, this.onUpgrade);
+    httpServer.on('upgrade', this.onForeignUpgrade);
     this.sweeper.start();
     this.accepting = true;
     this.logger.log(`WebSocket endpoint ready at ${this.options.path} (node ${this.options.nodeId})`);
@@ -162,21 +161,25 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
       }
       this.drained = undefined;
     }
-    this.httpServer.off('upgrade', this.onUpgrade);
+    this.httpServer.off('upgrade', this.onForeignUpgrade);
+    this.releaseUpgradePath?.();
+    this.releaseUpgradePath = undefined;
     this.httpServer = undefined;
     this.wss.close();
   }
 
+  /** An upgrade for another path: another listener (a gateway, a dev server) may own it. */
+  private readonly onForeignUpgrade = (_request: IncomingMessage, socket: Duplex): void => {
+    if (this.httpServer?.listenerCount('upgrade') !== 1) return;
+    socket.on('error', destroySocket);
+    this.reject(socket, 'bad_request', 404);
+  };
+
+  /** An upgrade for our path (claimed on the HTTP server, so no other listener sees it). */
   private readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     // Node removed the HTTP server's error handler before emitting 'upgrade' and `ws` adds its
     // own only inside handleUpgrade: until then a reset by the peer must not crash the process.
     socket.on('error', destroySocket);
-    if (pathOf(request.url) !== this.options.path) {
-      // Another upgrade listener (a second gateway, a dev server) may own this path.
-      if (this.httpServer?.listenerCount('upgrade') === 1) this.reject(socket, 'bad_request', 404);
-      else socket.off('error', destroySocket);
-      return;
-    }
     if (!this.accepting) return this.reject(socket, 'draining', 503);
     if (!this.originAllowed(request)) return this.reject(socket, 'origin', 403);
     if (this.connections.count + this.pendingUpgrades.size >= this.options.maxConnections) {

@@ -4,10 +4,10 @@ import {
   ConnectionManager,
   RealtimeHealth,
   RealtimeStats,
-  RedisClusterAdapter,
   RoomManager,
   SessionManager,
 } from '../../lib/index.js';
+import { RedisClusterAdapter } from '../../lib/redis/index.js';
 import { crashClusterNode, startEmitter } from '../support/chat.js';
 import { REDIS_BACKENDS, type RedisBackend } from '../support/redis-backends.js';
 import { TestRedis } from '../support/redis-server.js';

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
-import { ConnectionManager, RealtimeHealth, RedisClusterAdapter, RoomManager } from '../../lib/index.js';
+import { ConnectionManager, RealtimeHealth, RoomManager } from '../../lib/index.js';
+import { RedisClusterAdapter } from '../../lib/redis/index.js';
 import { REDIS_BACKENDS, type RedisBackend } from '../support/redis-backends.js';
 import { TestRedis } from '../support/redis-server.js';
 import { crashClusterNode, memberOf, say, startEmitter } from '../support/chat.js';

@@ -6,6 +6,7 @@ import {
   RealtimeModule,
   RESOLVED_REALTIME_OPTIONS,
   type ResolvedRealtimeOptions,
+  RoomManager,
 } from '../../lib/index.js';
 import { TestClient } from '../support/test-client.js';
 
@@ -24,8 +25,18 @@ class Consumer {
   constructor(readonly connections: ConnectionManager) {}
 }
 
-@Module({ providers: [Consumer], exports: [Consumer] })
+/** A feature module's service broadcasting to rooms, again without importing RealtimeModule. */
+@Injectable()
+class RoomsConsumer {
+  constructor(readonly rooms: RoomManager) {}
+}
+
+@Module({ providers: [Consumer, RoomsConsumer], exports: [Consumer, RoomsConsumer] })
 class FeatureModule {}
+
+/** The mistake: importing the class itself (not forRoot) in a feature module. */
+@Module({ imports: [RealtimeModule], providers: [RoomsConsumer] })
+class BareImportModule {}
 
 describe('RealtimeModule.forRoot / forRootAsync', () => {
   it('takes options from an async factory with injected dependencies', async () => {
@@ -55,16 +66,38 @@ describe('RealtimeModule.forRoot / forRootAsync', () => {
     await expect(attempt).rejects.toThrow('RealtimeModule option "pingInterval" must be below pongTimeout');
   });
 
-  it('makes its services injectable everywhere with isGlobal', async () => {
+  it('is global by default: a feature module injects its services without importing anything', async () => {
     const moduleRef = await Test.createTestingModule({
-      imports: [RealtimeModule.forRoot({ isGlobal: true }), FeatureModule],
+      imports: [RealtimeModule.forRoot({}), FeatureModule],
     }).compile();
     expect(moduleRef.get(Consumer).connections).toBe(moduleRef.get(ConnectionManager));
+    expect(moduleRef.get(RoomsConsumer).rooms).toBe(moduleRef.get(RoomManager));
     await moduleRef.close();
   });
 
-  it('is not global unless asked', async () => {
-    const attempt = Test.createTestingModule({ imports: [RealtimeModule.forRoot({}), FeatureModule] }).compile();
+  it('is global with forRootAsync too', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [RealtimeModule.forRootAsync({ useFactory: () => ({}) }), FeatureModule],
+    }).compile();
+    expect(moduleRef.get(RoomsConsumer).rooms).toBe(moduleRef.get(RoomManager));
+    await moduleRef.close();
+  });
+
+  it('is not global with isGlobal: false', async () => {
+    const attempt = Test.createTestingModule({
+      imports: [RealtimeModule.forRoot({ isGlobal: false }), FeatureModule],
+    }).compile();
     await expect(attempt).rejects.toThrow(/ConnectionManager/);
+  });
+
+  it('explains what to do when a feature module imports the bare class', async () => {
+    const attempt = Test.createTestingModule({
+      imports: [RealtimeModule.forRoot({}), BareImportModule],
+    }).compile();
+    await expect(attempt).rejects.toThrow(
+      'RealtimeModule was imported without options (the bare class, e.g. in a feature module). ' +
+        'Import RealtimeModule.forRoot() or forRootAsync() once, in the root module',
+    );
+    await expect(attempt).rejects.not.toThrow(/can't resolve|RESOLVED_REALTIME_OPTIONS/i);
   });
 });

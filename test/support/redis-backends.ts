@@ -1,5 +1,5 @@
 import { Cluster, Redis } from 'ioredis';
-import { RedisClusterAdapter } from '../../lib/index.js';
+import { RedisClusterAdapter } from '../../lib/redis/index.js';
 import { TestRedis, TestRedisCluster } from './redis-server.js';
 
 /** A standalone redis-server, or a 3-master Redis Cluster (sharded pub/sub), of the test's own. */

@@ -8,10 +8,10 @@ import {
   type HistoryLimits,
   type RoomFrameParts,
   type Sequenced,
-} from './cluster.adapter.js';
+} from '../cluster/cluster.adapter.js';
 import { isoNow } from '../utils/clock.js';
-import { ClusterChannels } from './cluster-channels.js';
-import { RoomFrameOrder } from './room-frame-order.js';
+import { ClusterChannels } from '../cluster/cluster-channels.js';
+import { RoomFrameOrder } from '../cluster/room-frame-order.js';
 import { newEpoch } from '../utils/epoch.js';
 
 /** Options of {@link RedisClusterAdapter}. */

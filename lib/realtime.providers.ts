@@ -1,0 +1,87 @@
+import type { Provider } from '@nestjs/common';
+import { AuthMessageHandler } from './auth/auth-message.handler.js';
+import { Authenticator } from './auth/authenticator.js';
+import { RealtimeHttpAuthGuard } from './auth/http-auth.guard.js';
+import { BroadcastEngine } from './broadcast/broadcast.engine.js';
+import { BuiltinMessageHandlers } from './builtins/builtin-message.handlers.js';
+import { DirectMessageHandlers } from './builtins/direct-message.handlers.js';
+import { ResumeMessageHandler } from './builtins/resume-message.handler.js';
+import { RoomMessageHandlers } from './builtins/room-message.handlers.js';
+import { ClusterAdapter } from './cluster/cluster.adapter.js';
+import { ClusterBridge } from './cluster/cluster.bridge.js';
+import { ConnectionManager } from './connections/connection.manager.js';
+import { RealtimeStats } from './connections/realtime-stats.js';
+import { MessageHandlerExplorer } from './discovery/message-handler.explorer.js';
+import { MessageHandlerRegistry } from './discovery/message-handler.registry.js';
+import { RealtimeMetadataAccessor } from './discovery/realtime-metadata.accessor.js';
+import { HandlerInvokerFactory } from './dispatch/handler-invoker.factory.js';
+import { MessageDispatcher } from './dispatch/message.dispatcher.js';
+import { EventPublisher } from './events/event.publisher.js';
+import { RealtimeEventExplorer } from './events/realtime-event.explorer.js';
+import { RealtimeAuthGuard } from './guards/realtime-auth.guard.js';
+import { RealtimeRolesGuard } from './guards/realtime-roles.guard.js';
+import { RealtimeHealth } from './health/realtime-health.js';
+import type { ResolvedRealtimeOptions } from './interfaces/realtime-options.interface.js';
+import { RESOLVED_REALTIME_OPTIONS } from './realtime.constants.js';
+import { JoinPipeline } from './rooms/join.pipeline.js';
+import { RoomManager } from './rooms/room.manager.js';
+import { HandshakeAdmission } from './server/handshake-admission.js';
+import { RealtimeServer } from './server/realtime.server.js';
+import { SessionManager } from './sessions/session.manager.js';
+
+/**
+ * The module's services. They are added by `forRoot`/`forRootAsync` (see
+ * realtime.module-definition.ts), not listed on the `@Module` class: the bare class, imported
+ * by mistake in a feature module, then has nothing but the options check, which fails with a
+ * message saying what to do rather than Nest's "can't resolve" on whichever service came first.
+ */
+export const REALTIME_PROVIDERS: Provider[] = [
+  RealtimeStats,
+  ConnectionManager,
+  SessionManager,
+  EventPublisher,
+  RealtimeEventExplorer,
+  BroadcastEngine,
+  JoinPipeline,
+  RoomManager,
+  RealtimeMetadataAccessor,
+  MessageHandlerExplorer,
+  MessageHandlerRegistry,
+  HandlerInvokerFactory,
+  MessageDispatcher,
+  Authenticator,
+  RealtimeAuthGuard,
+  RealtimeRolesGuard,
+  RealtimeHttpAuthGuard,
+  HandshakeAdmission,
+  BuiltinMessageHandlers,
+  AuthMessageHandler,
+  RoomMessageHandlers,
+  ResumeMessageHandler,
+  DirectMessageHandlers,
+  RealtimeServer,
+  RealtimeHealth,
+  {
+    provide: ClusterAdapter,
+    useFactory: (options: ResolvedRealtimeOptions) => options.cluster,
+    inject: [RESOLVED_REALTIME_OPTIONS],
+  },
+  ClusterBridge,
+];
+
+/** What the module exports (everywhere, as it is global unless `isGlobal: false`). */
+export const REALTIME_EXPORTS = [
+  RealtimeHealth,
+  ClusterAdapter,
+  ConnectionManager,
+  SessionManager,
+  RoomManager,
+  BroadcastEngine,
+  EventPublisher,
+  RealtimeStats,
+  MessageHandlerRegistry,
+  Authenticator,
+  RealtimeRolesGuard,
+  RealtimeHttpAuthGuard,
+  RESOLVED_REALTIME_OPTIONS,
+];
