@@ -105,8 +105,10 @@ describe('resume after a reconnect, one node (e2e)', () => {
       'short-room',
       range(1, 8).map((i) => `m${i}`),
     );
-    expect((await ann.reconnect(t.url)).data).toEqual({ rooms: ['short-room'] });
+    const resumed = await ann.reconnect(t.url);
+    expect(resumed.data).toEqual({ rooms: ['short-room'] });
     const failed = await ann.client.next('resume_failed');
+    expect(failed.id).toBe(resumed.id); // a frame the resume caused, for the sender only
     expect(failed.data).toEqual({
       room_id: 'short-room',
       reason: 'history_expired',
@@ -175,10 +177,11 @@ describe('resume after a reconnect, one node (e2e)', () => {
     await away(ann);
     const resumed = await ann.reconnect(t.url, tokenOf('ann'));
     expect(resumed.data).toEqual({ rooms: ['r-open'] });
-    expect(ann.client.frames.find((f) => f.type === 'room_left')?.data).toEqual({
-      room_id: 'vip-lounge',
-      reason: 'forbidden',
-    });
+    const left = ann.client.frames.find((f) => f.type === 'room_left');
+    expect(left?.data).toEqual({ room_id: 'vip-lounge', reason: 'forbidden' });
+    // Sent only to the sender because of its resume: it carries the resume's id (PROTOCOL.md).
+    expect(left?.id).toBe(resumed.id);
+    expect(ann.client.frames.indexOf(left!)).toBeLessThan(ann.client.frames.indexOf(resumed));
     expect(t.app.get(RoomManager).clientCount('vip-lounge')).toBe(0);
     sockets.push(ann.client);
   });

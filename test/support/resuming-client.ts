@@ -45,11 +45,16 @@ export class ResumingClient {
     const previous = this.sessionId;
     this.token = token;
     await this.connect(url);
-    return this.client.request({
-      type: 'resume',
-      id: this.nextId(),
-      data: { session_id: previous, rooms: Object.fromEntries(this.positions) },
-    });
+    return this.client.request(
+      {
+        type: 'resume',
+        id: this.nextId(),
+        data: { session_id: previous, rooms: Object.fromEntries(this.positions) },
+      },
+      3000,
+      // resume_failed and a refused room's room_left carry the id too; the answer comes after them.
+      (reply) => reply.type === 'resumed' || reply.type === 'error',
+    );
   }
 
   /** Room frames of `roomId` received so far. */

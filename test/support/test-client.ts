@@ -109,12 +109,20 @@ export class TestClient {
   }
 
   /** Sends and waits for the next frame carrying the same `id`. */
-  async request(frame: Frame & { id: string }, timeoutMs = 3000): Promise<Frame> {
+  /**
+   * Sends `frame` and resolves with the first frame carrying its id that `isAnswer` accepts
+   * (any, by default; `resume` sends frames with its id before its answer).
+   */
+  async request(
+    frame: Frame & { id: string },
+    timeoutMs = 3000,
+    isAnswer: (reply: Frame) => boolean = () => true,
+  ): Promise<Frame> {
     this.send(frame);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const reply = await this.next(undefined, Math.max(1, deadline - Date.now()));
-      if (reply.id === frame.id) return reply;
+      if (reply.id === frame.id && isAnswer(reply)) return reply;
     }
   }
 
