@@ -1,7 +1,8 @@
-import { Controller, Get, Header, type OnModuleInit } from '@nestjs/common';
+import { Controller, Get, Header, Inject, type OnModuleInit, Optional } from '@nestjs/common';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../project-root.js';
+import { DEV_LOGIN_SECRET } from '../dev/dev-login.controller.js';
 import { BROWSER_BUNDLE_FILE, buildClientBundle } from './client-bundle.js';
 
 /**
@@ -15,10 +16,15 @@ export class ChatPageController implements OnModuleInit {
   private styles = '';
   private bundle = '';
 
+  /** The dev login's secret is provided exactly when `POST /dev/token` is mounted. */
+  constructor(@Optional() @Inject(DEV_LOGIN_SECRET) private readonly devLoginSecret?: string) {}
+
   onModuleInit(): void {
     const root = projectRoot();
     const page = (file: string) => readFileSync(join(root, 'sample/chat-page/public', file), 'utf8');
-    this.html = page('index.html');
+    // The page shows the name login or, without the dev login, how to log in with a token.
+    const devLogin = this.devLoginSecret === undefined ? 'off' : 'on';
+    this.html = page('index.html').replace('<body>', `<body data-dev-login="${devLogin}">`);
     this.script = page('chat.js');
     this.styles = page('chat.css');
     this.bundle = buildClientBundle(root);

@@ -2,7 +2,8 @@ import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Page } from 'playwright-core';
-import { SampleServer } from '../client/sample-server.js';
+import { SAMPLE_SECRET, SampleServer } from '../client/sample-server.js';
+import { hsToken } from '../support/tokens.js';
 import { launchChromium } from './chromium.js';
 
 // The functions passed to page.evaluate/waitForFunction run in the page; the test compiles
@@ -112,5 +113,44 @@ describe('the sample chat page in headless Chromium', () => {
     await new Promise((resolve) => setTimeout(resolve, 300)); // a second client would be connected by now
     expect(server.connectionsOf('dev:cy').length).toBe(1);
     expect(pageErrors).toEqual([]);
+  });
+
+  it('without the dev login, explains how to log in and logs in with a pasted token', async () => {
+    const withoutDevLogin = await SampleServer.start(); // JWT_SECRET set, DEV_LOGIN unset: no POST /dev/token
+    try {
+      const page = await browsers[1].context.newPage();
+      page.on('pageerror', (error) => pageErrors.push(`token page: ${error.message}`));
+      await page.goto(`${withoutDevLogin.http}/`);
+      // No name field that can only fail: the explanation and the token field instead.
+      expect(await page.isHidden('#login')).toBe(true);
+      expect(await page.textContent('#login-help')).toContain('development login is off');
+      expect(await page.textContent('#login-help')).toContain('JWT_SECRET');
+
+      await page.fill('#token', hsToken({ sub: 'mallory' }, 'another-secret-0123456789abcdef'));
+      await page.click('#token-login button');
+      await page.waitForSelector('#login-error:not([hidden])');
+      expect(await page.textContent('#login-error')).toContain('the server refused this token');
+      expect(withoutDevLogin.connectionsOf('mallory')).toHaveLength(0);
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS, 'chat-page-token-login.png'), fullPage: true });
+
+      // What an auth service following Nest's guide issues: a numeric sub; pasted with "Bearer ".
+      const token = hsToken({ sub: 42, username: 'dora' }, SAMPLE_SECRET);
+      await page.fill('#token', `Bearer ${token}\n`);
+      await page.click('#token-login button');
+      await page.waitForSelector('#state[data-state="open"]');
+      expect(await page.textContent('#whoami')).toBe('logged in as dora');
+      expect(await page.isHidden('#login-panel')).toBe(true);
+      expect(withoutDevLogin.connectionsOf('42')).toHaveLength(1);
+      await page.fill('#room-input', 'lobby');
+      await page.click('#join button');
+      await page.waitForSelector('#rooms li.current[data-room="lobby"]');
+      await say(page, 'hello with a token');
+      await page.waitForSelector('#messages li.chat >> text=hello with a token');
+      expect(pageErrors).toEqual([]);
+      await page.close();
+    } finally {
+      await withoutDevLogin.close();
+    }
   });
 });

@@ -40,7 +40,11 @@ describe('the sample chat page and dev login (e2e)', () => {
   it('serves the page, its script and a browser bundle of the client with no Node imports', async () => {
     const page = await fetch(`${withLogin.http}/`);
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
-    expect(await page.text()).toContain('<script type="module" src="/chat.js"></script>');
+    const html = await page.text();
+    expect(html).toContain('<script type="module" src="/chat.js"></script>');
+    // The page knows whether to offer the name login or explain how to log in with a token.
+    expect(html).toContain('<body data-dev-login="on">');
+    expect(await (await fetch(`${withoutLogin.http}/`)).text()).toContain('<body data-dev-login="off">');
     const script = await (await fetch(`${withLogin.http}/chat.js`)).text();
     expect(script).toContain("from '/nest-realtime-client.js'");
     const bundle = await fetch(`${withLogin.http}/nest-realtime-client.js`);

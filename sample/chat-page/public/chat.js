@@ -83,14 +83,32 @@ function select(id) {
   render();
 }
 
+/** Thrown when the server has no development login (404): the page then asks for a token. */
+class DevLoginOffError extends Error {
+  constructor() {
+    super('the development login is off on this server: paste a token below');
+  }
+}
+
 async function fetchToken(username) {
   const response = await fetch('/dev/token', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ username }),
   });
-  if (!response.ok) throw new Error(`login refused (${response.status})`);
+  if (response.status === 404) throw new DevLoginOffError();
+  if (!response.ok) {
+    const body = await response.json().catch(() => ({}));
+    throw new Error(`login refused (${response.status}${body.message ? `: ${body.message}` : ''})`);
+  }
   return (await response.json()).token;
+}
+
+/** Without the development login only the token form is left, with an explanation. */
+function showDevLoginOff() {
+  $('login').hidden = true;
+  $('login-help').hidden = false;
+  $('token-label').textContent = 'Paste a token';
 }
 
 function setState(state) {
@@ -98,21 +116,39 @@ function setState(state) {
   $('state').dataset.state = state;
 }
 
-async function login(username) {
-  const url = `${window.location.protocol === 'https:' ? 'wss' : 'ws'}://${window.location.host}/ws`;
+/** The development login: a name, and a fresh dev token for every (re)connect. */
+async function loginWithName(username) {
   // A refused login (a bad name, no dev login) is said once here; later failures of the provider
   // are retried by the client with its backoff.
   let first = await fetchToken(username);
   // A provider, not a string: every reconnect (and every refresh before expiry) gets a fresh token.
-  client = new RealtimeClient({
-    url,
-    token: () => {
-      const token = first;
-      first = undefined;
-      return token ?? fetchToken(username);
-    },
-    reconnect: { baseDelay: 250, maxDelay: 5000 },
-  });
+  await login(() => {
+    const token = first;
+    first = undefined;
+    return token ?? fetchToken(username);
+  }, username);
+}
+
+/**
+ * A pasted token, as a string: the client reconnects with it while it is valid; when it
+ * expires the server closes the connection (4001) and the page asks for a fresh one.
+ */
+async function loginWithToken(token) {
+  try {
+    await login(token, undefined);
+  } catch (error) {
+    if (error.name === 'AuthenticationError') {
+      throw new Error(
+        `the server refused this token (${error.message}): is it signed with the server's JWT_SECRET, unexpired, with a sub or user_id?`,
+      );
+    }
+    throw error;
+  }
+}
+
+async function login(token, username) {
+  const url = `${window.location.protocol === 'https:' ? 'wss' : 'ws'}://${window.location.host}/ws`;
+  client = new RealtimeClient({ url, token, reconnect: { baseDelay: 250, maxDelay: 5000 } });
   window.chatApp.client = client;
 
   client.onEvent('connecting', () => setState(client.state));
@@ -123,7 +159,10 @@ async function login(username) {
     // Membership is restored by the client; who is online may have changed meanwhile.
     for (const id of client.joinedRooms) client.send('presence', { room_id: id });
   });
-  client.onEvent('closed', (event) => setState(`closed (${event.code})`));
+  client.onEvent('closed', (event) => {
+    setState(`closed (${event.code})`);
+    if (event.code === 4001) $('whoami').textContent = 'your token expired: reload the page and log in again';
+  });
   client.onEvent('resume_failed', (event) =>
     show(
       event.room_id,
@@ -156,9 +195,19 @@ async function login(username) {
     if (current) show(current, item('notice', '', `error ${error.code}: ${error.message}`));
   });
 
-  await client.connect();
+  // A refused token is reported as an `error` event, then connect() rejects because the client
+  // closed: the refusal is the reason worth showing.
+  let refusal;
+  client.onEvent('error', (event) => {
+    if (event.error?.name === 'AuthenticationError') refusal = event.error;
+  });
+  try {
+    await client.connect();
+  } catch (error) {
+    throw refusal ?? error;
+  }
   $('whoami').textContent = `logged in as ${client.user?.username ?? username}`;
-  $('login').hidden = true;
+  $('login-panel').hidden = true;
   $('chat').hidden = false;
 }
 
@@ -179,16 +228,19 @@ async function leave(id) {
 window.chatApp = { client: undefined, join, leave };
 
 let loggingIn = false;
-$('login').addEventListener('submit', (event) => {
-  event.preventDefault();
+function startLogin(attempt) {
   // One client at a time: a second submit while the first login is pending is ignored.
   if (loggingIn) return;
   loggingIn = true;
-  const button = $('login').querySelector('button');
-  button.disabled = true;
-  login($('username').value.trim())
+  const buttons = document.querySelectorAll('#login-panel button');
+  for (const button of buttons) button.disabled = true;
+  $('login-error').hidden = true;
+  attempt()
     .catch((error) => {
-      $('whoami').textContent = `login failed: ${error.message}`;
+      if (error instanceof DevLoginOffError) showDevLoginOff();
+      $('whoami').textContent = 'not logged in';
+      $('login-error').textContent = `login failed: ${error.message}`;
+      $('login-error').hidden = false;
       // The failed attempt's client (if any) must not keep reconnecting next to the next one.
       const failed = client;
       client = window.chatApp.client = undefined;
@@ -196,9 +248,24 @@ $('login').addEventListener('submit', (event) => {
     })
     .finally(() => {
       loggingIn = false;
-      button.disabled = false;
+      for (const button of buttons) button.disabled = false;
     });
+}
+$('login').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const username = $('username').value.trim();
+  startLogin(() => loginWithName(username));
 });
+$('token-login').addEventListener('submit', (event) => {
+  event.preventDefault();
+  // Whitespace and a pasted "Bearer " prefix are not part of the token.
+  const token = $('token')
+    .value.trim()
+    .replace(/^Bearer\s+/i, '');
+  if (token) startLogin(() => loginWithToken(token));
+});
+// The server says whether it has the development login (data-dev-login on <body>).
+if (document.body.dataset.devLogin === 'off') showDevLoginOff();
 $('join').addEventListener('submit', (event) => {
   event.preventDefault();
   const id = $('room-input').value.trim();
