@@ -65,6 +65,7 @@ export { RealtimeEmitter, RealtimeEmitterModule } from './cluster/realtime.emitt
 export { MessageHandlerRegistry } from './discovery/message-handler.registry.js';
 export {
   AuthFailedException,
+  TooManyConnectionsException,
   AuthRequiredException,
   InsufficientPermissionsException,
   NotInRoomException,

@@ -3,7 +3,7 @@ import { ConnectionManager } from '../connections/connection.manager.js';
 import { EventPublisher } from '../events/event.publisher.js';
 import { SessionManager } from '../sessions/session.manager.js';
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
-import { AuthFailedException } from '../errors/realtime.exception.js';
+import { AuthFailedException, TooManyConnectionsException } from '../errors/realtime.exception.js';
 import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
 import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
 import { isPromiseLike, type MaybePromise } from '../utils/maybe-promise.js';
@@ -104,7 +104,7 @@ export class Authenticator {
   bind(connection: RealtimeConnection, authentication: Authentication): void {
     const { user, expiresAt } = authentication;
     if (!this.hasRoomForUser(user.id, connection)) {
-      throw new AuthFailedException('connection limit reached for this user');
+      throw new TooManyConnectionsException();
     }
     const previousUserId = connection.userId;
     this.connections.setUser(connection, user.id);

@@ -20,6 +20,7 @@ const HTTP_STATUS_OF_CODE: Readonly<Record<string, number>> = {
   [ErrorCode.USER_OFFLINE]: HttpStatus.NOT_FOUND,
   [ErrorCode.NOT_IN_ROOM]: HttpStatus.CONFLICT,
   [ErrorCode.RATE_LIMITED]: HttpStatus.TOO_MANY_REQUESTS,
+  [ErrorCode.TOO_MANY_CONNECTIONS]: HttpStatus.TOO_MANY_REQUESTS,
   [ErrorCode.INTERNAL]: HttpStatus.INTERNAL_SERVER_ERROR,
 };
 
@@ -98,6 +99,13 @@ export class AuthRequiredException extends RealtimeException {
 export class AuthFailedException extends RealtimeException {
   constructor(message = 'authentication failed') {
     super(ErrorCode.AUTH_FAILED, message, undefined, ErrorFrameType.AUTH_ERROR);
+  }
+}
+
+/** `auth_error TOO_MANY_CONNECTIONS`: the user already has `maxConnectionsPerUser` connections. */
+export class TooManyConnectionsException extends RealtimeException {
+  constructor(message = 'connection limit reached for this user') {
+    super(ErrorCode.TOO_MANY_CONNECTIONS, message, undefined, ErrorFrameType.AUTH_ERROR);
   }
 }
 

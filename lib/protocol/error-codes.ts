@@ -14,6 +14,8 @@ export const ErrorCode = {
   INTERNAL: 'INTERNAL',
   RATE_LIMITED: 'RATE_LIMITED',
   TOKEN_EXPIRED: 'TOKEN_EXPIRED',
+  /** `auth_error`: the user already has `maxConnectionsPerUser` connections. */
+  TOO_MANY_CONNECTIONS: 'TOO_MANY_CONNECTIONS',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -303,7 +303,7 @@ describe('pluggable validator and user provider, connection guards and limits (e
     expect(await upgradeStatus(url)).toBe(429);
     const c = await connected(t.url);
     expect((await c.request({ type: 'auth', id: 'l', data: { token: hsToken(ada) } })).data).toEqual({
-      code: 'AUTH_FAILED',
+      code: 'TOO_MANY_CONNECTIONS',
       message: 'connection limit reached for this user',
     });
     expect(await upgradeStatus(t.url)).toBe(429); // 4th connection from 127.0.0.1
