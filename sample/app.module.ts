@@ -27,6 +27,7 @@ export class AppModule {
           nodeId: config.nodeId,
           allowedOrigins: config.allowedOrigins,
           maxConnections: config.maxConnections,
+          authTimeout: config.authTimeoutMs,
           auth: { secret },
           rateLimit: { messagesPerSecond: config.rateLimitPerSec, burst: config.rateLimitBurst },
           // REDIS_URL set on several processes makes them one cluster; unset: one node.

@@ -12,6 +12,8 @@ export interface SampleConfig {
   jwtSecret: string | undefined;
   rateLimitPerSec: number;
   rateLimitBurst: number;
+  /** An unauthenticated connection is closed with 4001 after this long (`AUTH_TIMEOUT_MS`; 0: never). */
+  authTimeoutMs: number;
   /** `POST /dev/token` (password-less login for the chat page): on with the dev secret or `DEV_LOGIN=1`. */
   devLogin: boolean;
 }
@@ -56,6 +58,7 @@ export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
     jwtSecret: env.JWT_SECRET || undefined,
     rateLimitPerSec: integer('RATE_LIMIT_PER_SEC', 100, env),
     rateLimitBurst: integer('RATE_LIMIT_BURST', 200, env),
+    authTimeoutMs: integer('AUTH_TIMEOUT_MS', 10_000, env),
     devLogin: env.DEV_LOGIN === '1' || (!env.JWT_SECRET && env.DEV_LOGIN !== '0'),
   };
 }

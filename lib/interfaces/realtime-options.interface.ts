@@ -153,6 +153,14 @@ export interface RealtimeModuleOptions {
    */
   connectionTimeout?: number;
   /**
+   * When authentication is required (`auth` set, `auth.required` not false): milliseconds a
+   * connection may stay without authenticating (at the handshake or by an `auth` message) before
+   * it is closed with 4001 ("authentication timeout"), so that anonymous sockets cannot hold the
+   * connection slots. Checked about once a second. 0 disables it.
+   * @default 10000
+   */
+  authTimeout?: number;
+  /**
    * Milliseconds between cleanup passes (idle, read and write timeouts, stale registry entries).
    * @default 30000
    */

@@ -54,12 +54,20 @@ export class ConnectionSweeper {
   }
 
   /**
+   * A connection that has not authenticated within `authTimeout` (when authentication is
+   * required) is closed with 4001.
+   *
    * At `exp` a connection gets `TOKEN_EXPIRED` and stops counting as authenticated; unless it
    * sends a fresh `auth` within `expiryGracePeriod`, it is closed with 4001.
    */
   expireTokens(now: number): void {
     const grace = this.options.auth?.expiryGracePeriod ?? 0;
+    const authTimeout = this.options.auth?.required ? this.options.authTimeout : 0;
     for (const connection of this.connections.connections()) {
+      if (authTimeout > 0 && connection.user === undefined && now - connection.createdAt >= authTimeout) {
+        if (connection.isOpen) this.close(connection, CloseCode.TOKEN_EXPIRED, 'authentication timeout');
+        continue;
+      }
       const expiresAt = connection.tokenExpiresAt;
       if (expiresAt === 0 || now < expiresAt || connection.user === undefined || !connection.isOpen) continue;
       if (connection.tokenExpiredAt === 0) {

@@ -7,6 +7,8 @@ import { SampleServer } from './sample-server.js';
 describe('the sample configuration', () => {
   it('refuses to start in production without JWT_SECRET, or with DEV_LOGIN=1', () => {
     expect(() => loadSampleConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET/);
+    expect(loadSampleConfig({}).authTimeoutMs).toBe(10_000);
+    expect(loadSampleConfig({ AUTH_TIMEOUT_MS: '2500' }).authTimeoutMs).toBe(2500);
     expect(() => loadSampleConfig({ NODE_ENV: 'production', JWT_SECRET: 's', DEV_LOGIN: '1' })).toThrow(/DEV_LOGIN=1/);
     // Production done right: a real secret, no dev login.
     expect(loadSampleConfig({ NODE_ENV: 'production', JWT_SECRET: 's' })).toMatchObject({

@@ -248,6 +248,50 @@ describe('token expiry while connected (e2e)', () => {
   });
 });
 
+describe('authentication deadline (e2e)', () => {
+  let t: TestApp | undefined;
+  afterEach(async () => {
+    await t?.close();
+    t = undefined;
+  });
+
+  it('closes a connection that has not authenticated within authTimeout with 4001, and only that one', async () => {
+    t = await createTestApp({ auth: { secret: TEST_SECRET }, authTimeout: 600 });
+    const opened = Date.now();
+    const squatter = await connected(t.url);
+    const late = await connected(t.url);
+    const atHandshake = await connected(`${t.url}?token=${hsToken(ada)}`);
+    expect((await late.request({ type: 'auth', id: 'a', data: { token: hsToken(ada) } })).type).toBe('auth_success');
+    // Pings keep a socket alive, not anonymous: the deadline counts from the upgrade.
+    const pinging = setInterval(() => squatter.send({ type: 'ping' }), 100);
+    try {
+      expect(await squatter.closed).toEqual({ code: 4001, reason: 'authentication timeout' });
+    } finally {
+      clearInterval(pinging);
+    }
+    expect(Date.now() - opened).toBeGreaterThanOrEqual(600);
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    expect(await late.request({ type: 'echo', id: 'e1', data: 1 })).toMatchObject({ type: 'echo_response' });
+    expect(await atHandshake.request({ type: 'echo', id: 'e2', data: 2 })).toMatchObject({ type: 'echo_response' });
+    await Promise.all([late.close(), atHandshake.close()]);
+  });
+
+  it('leaves anonymous connections open when authentication is optional, or the deadline is 0', async () => {
+    for (const options of [
+      { auth: { secret: TEST_SECRET, required: false }, authTimeout: 300 },
+      { auth: { secret: TEST_SECRET }, authTimeout: 0 },
+    ]) {
+      t = await createTestApp(options);
+      const anonymous = await connected(t.url);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(await anonymous.request({ type: 'ping', id: 'p' })).toMatchObject({ type: 'pong' });
+      await anonymous.close();
+      await t.close();
+      t = undefined;
+    }
+  });
+});
+
 describe('pluggable validator and user provider, connection guards and limits (e2e)', () => {
   let t: TestApp | undefined;
   afterEach(async () => {
