@@ -6,7 +6,7 @@ import { MetricsController } from './metrics.controller.js';
 import { RoomsController } from './chat/rooms.controller.js';
 import { ChatPageController } from './chat-page/chat-page.controller.js';
 import { DEV_LOGIN_SECRET, DevLoginController } from './dev/dev-login.controller.js';
-import { DEV_JWT_SECRET, loadSampleConfig, type SampleConfig } from './sample.config.js';
+import { loadSampleConfig, randomDevelopmentSecret, type SampleConfig } from './sample.config.js';
 
 /** The sample chat application: what a user of the module writes. */
 @Module({})
@@ -17,9 +17,11 @@ export class AppModule {
       throw new Error('NODE_ENV=production: the sample needs JWT_SECRET and no dev login');
     }
     if (!config.jwtSecret) {
-      new Logger('Sample').warn('JWT_SECRET is not set: using the development secret. Set JWT_SECRET in production.');
+      new Logger('Sample').warn(
+        'JWT_SECRET is not set: using a random secret made for this process (tokens come only from its dev login). Set JWT_SECRET in production.',
+      );
     }
-    const secret = config.jwtSecret ?? DEV_JWT_SECRET;
+    const secret = config.jwtSecret ?? randomDevelopmentSecret();
     return {
       module: AppModule,
       imports: [

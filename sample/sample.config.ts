@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+
 /**
  * The sample is configured only by environment variables (PROTOCOL.md, "The sample app").
  */
@@ -18,8 +20,15 @@ export interface SampleConfig {
   devLogin: boolean;
 }
 
-/** Development-only secret used when JWT_SECRET is unset. Never use it in production. */
-export const DEV_JWT_SECRET = 'nest-realtime-sample-dev-secret-do-not-use-in-production';
+/**
+ * The secret of a sample started without JWT_SECRET: random, made once per process. A fixed
+ * development secret would be public (it is in this repository), letting anyone mint an `admin`
+ * token for any user; a random one means tokens only come from this process's dev login (and
+ * two nodes started without JWT_SECRET do not accept each other's tokens).
+ */
+export function randomDevelopmentSecret(): string {
+  return randomBytes(32).toString('base64url');
+}
 
 function integer(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
   const raw = env[name];

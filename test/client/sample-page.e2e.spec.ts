@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { AppModule } from '../../sample/app.module.js';
 import { DevLoginController } from '../../sample/dev/dev-login.controller.js';
 import { loadSampleConfig } from '../../sample/sample.config.js';
+import { upgradeStatus } from '../support/test-client.js';
+import { hsToken } from '../support/tokens.js';
 import { SampleServer } from './sample-server.js';
 
 describe('the sample configuration', () => {
@@ -28,6 +30,34 @@ describe('the sample configuration', () => {
       process.env.NODE_ENV = nodeEnv;
     }
     expect(AppModule.register(developer).controllers).toContain(DevLoginController);
+  });
+});
+
+describe('the sample without JWT_SECRET (e2e)', () => {
+  it('signs with a random secret of its own: the once-public development secret and another node’s tokens are refused', async () => {
+    const [a, b] = await Promise.all([SampleServer.start({ JWT_SECRET: '' }), SampleServer.start({ JWT_SECRET: '' })]);
+    try {
+      const login = async (server: SampleServer): Promise<string> => {
+        const response = await fetch(`${server.http}/dev/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ username: 'ann' }),
+        });
+        expect(response.status).toBe(201);
+        return ((await response.json()) as { token: string }).token;
+      };
+      const fromA = await login(a);
+      expect(await upgradeStatus(`${a.url}?token=${fromA}`)).toBe(101);
+      expect(await upgradeStatus(`${b.url}?token=${fromA}`)).toBe(401);
+      const publicSecret = 'nest-realtime-sample-dev-secret-do-not-use-in-production';
+      const forged = hsToken(
+        { user_id: 'root', roles: ['admin'], exp: Math.floor(Date.now() / 1000) + 60 },
+        publicSecret,
+      );
+      expect(await upgradeStatus(`${a.url}?token=${forged}`)).toBe(401);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
   });
 });
 
