@@ -23,7 +23,9 @@ export class PostMessageDto {
 export class RoomsController {
   constructor(private readonly rooms: RoomManager) {}
 
+  /** The rooms, to authenticated users only (room names can say more than their owners want). */
   @Get()
+  @UseGuards(RealtimeHttpAuthGuard)
   list(): Promise<RoomInfo[]> {
     // Cluster totals when REDIS_URL is set; this node's rooms otherwise.
     return this.rooms.clusterList();

@@ -11,8 +11,10 @@ import {
 import { AppModule } from '../../sample/app.module.js';
 import { loadSampleConfig } from '../../sample/sample.config.js';
 import { createTestApp } from '../support/test-app.js';
+import { hsToken } from '../support/tokens.js';
 
-const config = loadSampleConfig({ JWT_SECRET: 'testing-helpers-secret-0123456789', LOG_LEVEL: 'error' });
+const SECRET = 'testing-helpers-secret-0123456789';
+const config = loadSampleConfig({ JWT_SECRET: SECRET, LOG_LEVEL: 'error' });
 
 describe('nest-realtime/testing', () => {
   let t: RealtimeTestingApp;
@@ -40,7 +42,9 @@ describe('nest-realtime/testing', () => {
       /expected a "announcement" frame within 30 ms; received: connected, auth_success/,
     );
 
-    const response = await fetch(`${t.httpUrl}/rooms`);
+    const response = await fetch(`${t.httpUrl}/rooms`, {
+      headers: { authorization: `Bearer ${hsToken({ user_id: 'ann' }, SECRET)}` },
+    });
     expect(await response.json()).toEqual([{ id: 'general', client_count: 2, metadata: {} }]);
   });
 

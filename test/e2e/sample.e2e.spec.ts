@@ -44,7 +44,11 @@ describe('sample app (e2e)', () => {
     const member = await TestClient.connect(`${url}?token=${hsToken({ user_id: 'm1', username: 'Mia' }, SECRET)}`);
     await member.next('auth_success');
     await member.request({ type: 'join_room', id: 'j', data: { room_id: 'news' } });
-    const rooms = await (await fetch(`${http}/rooms`)).json();
+    expect((await fetch(`${http}/rooms`)).status).toBe(401);
+    const wrong = hsToken({ user_id: 'x' }, 'another-secret-0123456789abcdef');
+    expect((await fetch(`${http}/rooms`, { headers: { authorization: `Bearer ${wrong}` } })).status).toBe(401);
+    const reader = hsToken({ user_id: 'r1' }, SECRET);
+    const rooms = await (await fetch(`${http}/rooms`, { headers: { authorization: `Bearer ${reader}` } })).json();
     expect(rooms).toEqual([{ id: 'news', client_count: 1, metadata: {} }]);
 
     const post = (headers: Record<string, string>, body: object = { content: 'from REST' }) =>
