@@ -1,7 +1,10 @@
 import { Controller, Get, HttpStatus, Res } from '@nestjs/common';
 import { RealtimeHealth, type RealtimeHealthReport } from '../lib/index.js';
 
-/** Readiness probe for a load balancer: 200 while serving, 503 while draining. */
+/**
+ * Readiness probe for a load balancer: 200 while serving (`ok`, or `degraded` while Redis is
+ * down: this node still serves its clients), 503 while draining.
+ */
 @Controller()
 export class HealthController {
   constructor(private readonly health: RealtimeHealth) {}
@@ -9,7 +12,7 @@ export class HealthController {
   @Get('health')
   check(@Res({ passthrough: true }) response: { status(code: number): unknown }): RealtimeHealthReport {
     const report = this.health.check();
-    if (report.status !== 'ok') response.status(HttpStatus.SERVICE_UNAVAILABLE);
+    if (report.status === 'draining') response.status(HttpStatus.SERVICE_UNAVAILABLE);
     return report;
   }
 }

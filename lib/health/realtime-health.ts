@@ -5,8 +5,12 @@ import { RealtimeServer } from '../server/realtime.server.js';
 
 /** What `GET /health` reports (PROTOCOL.md, sample routes). */
 export interface RealtimeHealthReport {
-  /** `ok` while accepting connections; `draining` during shutdown (a load balancer should stop routing). */
-  status: 'ok' | 'draining';
+  /**
+   * `ok` while accepting connections; `degraded` while accepting but the cluster's Redis is down
+   * (this node serves its own clients, rooms and users reach no other node: still worth routing
+   * to); `draining` during shutdown (a load balancer should stop routing).
+   */
+  status: 'ok' | 'degraded' | 'draining';
   node_id: string;
   /** `off` without a Redis cluster adapter. */
   redis: 'up' | 'down' | 'off';
@@ -21,10 +25,11 @@ export class RealtimeHealth {
   ) {}
 
   check(): RealtimeHealthReport {
+    const redis = this.options.cluster.status;
     return {
-      status: this.server.isAccepting ? 'ok' : 'draining',
+      status: !this.server.isAccepting ? 'draining' : redis === 'down' ? 'degraded' : 'ok',
       node_id: this.options.nodeId,
-      redis: this.options.cluster.status,
+      redis,
     };
   }
 }

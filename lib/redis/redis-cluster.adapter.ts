@@ -16,7 +16,10 @@ import { newEpoch } from '../utils/epoch.js';
 
 /** Options of {@link RedisClusterAdapter}. */
 export interface RedisClusterAdapterOptions {
-  /** `redis://host:port[/db]`. */
+  /**
+   * `redis://host:port[/db]`. One of `url`, `redis.host`/`redis.port`/`redis.path` or `cluster`
+   * is required: there is no default address (no silent fallback to 127.0.0.1:6379).
+   */
   url?: string;
   /** ioredis options (merged over the URL). */
   redis?: RedisOptions;
@@ -47,6 +50,38 @@ export interface RedisClusterAdapterOptions {
    * @default 86400000 (a day)
    */
   positionTtl?: number;
+  /**
+   * Fail start-up (`app.init()`/`listen()` rejects) when Redis cannot be reached then, instead of
+   * starting degraded: rooms, users and announcements on this node only until Redis is back
+   * (`/health` says `degraded`), with a warning in the log.
+   * @default false
+   */
+  failFast?: boolean;
+}
+
+/** Where the adapter's Redis is, for log lines (without a password); undefined when not given. */
+function redisAddress(options: RedisClusterAdapterOptions): string | undefined {
+  if (options.cluster) {
+    if (options.cluster.nodes.length === 0) return undefined;
+    return options.cluster.nodes
+      .map((node) => (typeof node === 'object' ? `${node.host ?? '127.0.0.1'}:${node.port ?? 6379}` : String(node)))
+      .join(', ');
+  }
+  if (options.url) {
+    try {
+      const url = new URL(options.url);
+      if (url.password) url.password = '***';
+      return url.toString();
+    } catch {
+      return options.url;
+    }
+  }
+  const redis = options.redis;
+  if (redis?.path) return redis.path;
+  if (redis?.host !== undefined || redis?.port !== undefined) {
+    return `${redis.host ?? '127.0.0.1'}:${redis.port ?? 6379}`;
+  }
+  return undefined;
 }
 
 /**
@@ -203,6 +238,16 @@ export class RedisClusterAdapter extends ClusterAdapter {
   private readonly presenceWrites = new Map<string, Promise<void>>();
   private stopped = false;
   private subscriberWasReady = false;
+  /** The node-wide channels (announcements, kicks) once subscribed; retried at each 'ready'. */
+  private baseSubscription: Promise<void> | undefined;
+  /** Where Redis is, for the log. */
+  private readonly address: string;
+  /** The last connection error ioredis reported (more telling than connect()'s "Connection is closed."). */
+  private lastError: string | undefined;
+  /** The command connection was up at least once (a 'close' before that is a failed connect). */
+  private wasReady = false;
+  /** A warning was logged for the current outage (one per outage, not one per retry). */
+  private outageLogged = false;
 
   constructor(private readonly options: RedisClusterAdapterOptions = {}) {
     super();
@@ -210,6 +255,15 @@ export class RedisClusterAdapter extends ClusterAdapter {
     this.heartbeatInterval = options.heartbeatInterval ?? 2000;
     this.nodeTimeout = options.nodeTimeout ?? 10_000;
     this.positionTtl = options.positionTtl ?? 86_400_000;
+    const address = redisAddress(options);
+    if (address === undefined) {
+      throw new Error(
+        'RedisClusterAdapter: no Redis address. Pass { url: "redis://host:6379" } (e.g. from an ' +
+          'environment variable), redis: { host, port }, or cluster: { nodes }; there is no default, ' +
+          'so that a missing setting is not silently taken for a Redis on 127.0.0.1:6379.',
+      );
+    }
+    this.address = address;
     this.sharded = options.cluster !== undefined;
     this.publishCommand = this.sharded ? 'spublish' : 'publish';
     this.order = new RoomFrameOrder(
@@ -260,7 +314,10 @@ export class RedisClusterAdapter extends ClusterAdapter {
     // Commands fail at once while disconnected (no offline queue): a publish during an outage
     // falls back to local delivery instead of piling up and replaying stale traffic later.
     this.pub = create({ enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: COMMAND_TIMEOUT });
-    this.sub = create({ enableOfflineQueue: true });
+    // The subscriber queues what it is asked while Redis is away, however long (no retry limit):
+    // a SUBSCRIBE dropped after ioredis' default 20 retries would never be made, as ioredis only
+    // re-subscribes channels whose SUBSCRIBE succeeded. Joins do not wait for it then (watchRoom).
+    this.sub = create({ enableOfflineQueue: true, maxRetriesPerRequest: null });
     for (const client of [this.pub, this.sub]) client.on('error', (error) => this.connectionError(error));
     this.pub.defineCommand('publishRoom', { numberOfKeys: 3, lua: PUBLISH_ROOM });
     this.pub.defineCommand('roomPosition', { numberOfKeys: 2, lua: ROOM_POSITION });
@@ -270,20 +327,59 @@ export class RedisClusterAdapter extends ClusterAdapter {
       this.receive(channel, message),
     );
     this.pub.on('ready', () => {
+      this.wasReady = true;
+      this.back();
       void this.register();
       this.order.runRepairs();
     });
+    this.pub.on('close', () => this.lost());
     this.sub.on('close', () => this.order.echoesLost());
     this.sub.on('ready', () => {
-      if (this.subscriberWasReady) {
+      void this.subscribeBase();
+      // After a degraded start too: rooms joined meanwhile are read back like after an outage.
+      if (this.subscriberWasReady || this.rooms.size > 0) {
         void this.order.subscriberBack((roomId) => this.subscribe(this.channels.room(roomId)));
       }
       this.subscriberWasReady = true;
     });
-    await Promise.all([this.pub.connect(), this.sub.connect()]).catch((error: unknown) => this.connectionError(error));
-    // One SUBSCRIBE each: in a Redis Cluster the two channels live in different slots.
-    await Promise.all([this.subscribe(this.channels.all()), this.subscribe(this.channels.kick())]);
+    this.logger.log(`connecting to Redis at ${this.address} …`);
+    const failure = await Promise.all([this.pub.connect(), this.sub.connect()]).then(
+      () => undefined,
+      (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
+    );
+    const reason = this.lastError ?? failure?.message;
+    if (failure && this.options.failFast) {
+      this.stopped = true;
+      this.pub.disconnect();
+      this.sub.disconnect();
+      throw new Error(
+        `RedisClusterAdapter: Redis at ${this.address} is unreachable (${reason}) and ` +
+          'failFast is set: not starting. Start Redis or fix the address, or leave failFast off to ' +
+          'start degraded (this node only until Redis is back).',
+      );
+    }
+    if (failure) {
+      this.unreachable(reason ?? failure.message);
+    } else {
+      this.logger.log(`connected to Redis at ${this.address}`);
+      await this.subscribeBase();
+    }
     this.heartbeat = setInterval(() => void this.beat(), this.heartbeatInterval).unref();
+  }
+
+  /**
+   * The node-wide channels. Subscribed at start-up when Redis is there, otherwise when the
+   * subscriber first becomes ready: a SUBSCRIBE that failed is not one ioredis re-subscribes.
+   */
+  private subscribeBase(): Promise<void> {
+    // One SUBSCRIBE each: in a Redis Cluster the two channels live in different slots.
+    this.baseSubscription ??= Promise.all([
+      this.trySubscribe(this.channels.all()),
+      this.trySubscribe(this.channels.kick()),
+    ]).then((done) => {
+      if (!done.every(Boolean)) this.baseSubscription = undefined;
+    });
+    return this.baseSubscription;
   }
 
   async stop(): Promise<void> {
@@ -398,7 +494,9 @@ export class RedisClusterAdapter extends ClusterAdapter {
       if (this.subscribing.get(roomId) === subscribed) this.subscribing.delete(roomId);
     });
     this.subscribing.set(roomId, subscribed);
-    await subscribed;
+    // Redis away: the SUBSCRIBE waits in the subscriber's queue; the join does not (members
+    // here get the room's frames locally meanwhile, as in any outage).
+    if (this.sub?.status === 'ready') await subscribed;
   }
 
   unwatchRoom(roomId: string): void {
@@ -592,12 +690,19 @@ export class RedisClusterAdapter extends ClusterAdapter {
   }
 
   private async subscribe(channel: string): Promise<void> {
+    await this.trySubscribe(channel);
+  }
+
+  /** True once subscribed; false (and a warning) when the SUBSCRIBE failed. */
+  private async trySubscribe(channel: string): Promise<boolean> {
     try {
       if (this.sharded) await this.sub?.ssubscribe(channel);
       else await this.sub?.subscribe(channel);
+      return true;
     } catch (error) {
       // Re-subscribed by ioredis when the connection comes back.
-      this.logger.warn(`subscribe failed (${(error as Error).message}); it is retried on reconnect`);
+      if (!this.stopped) this.logger.warn(`subscribe failed (${(error as Error).message}); it is retried on reconnect`);
+      return false;
     }
   }
 
@@ -717,8 +822,33 @@ export class RedisClusterAdapter extends ClusterAdapter {
   }
 
   private connectionError(error: unknown): void {
-    // ioredis reconnects by itself; log once per burst at debug level to avoid flooding.
+    this.lastError = (error as Error)?.message ?? String(error);
+    // ioredis reconnects by itself and reports every retry: the outage itself is warned of once
+    // (unreachable/lost), the retries stay at debug level.
     this.logger.debug(`redis: ${(error as Error)?.message ?? String(error)}`);
+  }
+
+  /** Redis could not be reached at start-up: warned at once, and the node starts degraded. */
+  private unreachable(reason: string): void {
+    this.outageLogged = true;
+    this.logger.warn(
+      `Redis at ${this.address} is unreachable (${reason}): starting degraded, rooms, users and ` +
+        'announcements reach this node only until it is back (ioredis keeps retrying; failFast: true ' +
+        'fails start-up instead)',
+    );
+  }
+
+  /** The command connection dropped after having been up. */
+  private lost(): void {
+    if (this.stopped || this.outageLogged || !this.wasReady) return;
+    this.outageLogged = true;
+    this.logger.warn(`lost the connection to Redis at ${this.address}: this node only until it is back`);
+  }
+
+  private back(): void {
+    if (!this.outageLogged) return;
+    this.outageLogged = false;
+    this.logger.log(`Redis at ${this.address} is back`);
   }
 }
 

@@ -326,7 +326,7 @@ describe('Redis faults (e2e)', () => {
 });
 
 describe('the sample with REDIS_URL (e2e)', () => {
-  it('reports redis up, then down when Redis stops', async () => {
+  it('reports redis up, then degraded with HTTP 200 while Redis is down, then ok again', async () => {
     const { Test } = await import('@nestjs/testing');
     const { AppModule } = await import('../../sample/app.module.js');
     const { loadSampleConfig } = await import('../../sample/sample.config.js');
@@ -344,6 +344,15 @@ describe('the sample with REDIS_URL (e2e)', () => {
     expect(await (await fetch(`${http}/health`)).json()).toEqual({ status: 'ok', node_id: 's1', redis: 'up' });
     await redis.stop();
     await until(async () => ((await (await fetch(`${http}/health`)).json()) as { redis: string }).redis === 'down');
+    const degraded = await fetch(`${http}/health`);
+    expect(degraded.status).toBe(200);
+    expect(await degraded.json()).toEqual({ status: 'degraded', node_id: 's1', redis: 'down' });
+    await redis.spawn();
+    await until(
+      async () => ((await (await fetch(`${http}/health`)).json()) as { status: string }).status === 'ok',
+      10_000,
+    );
     await app.close();
+    await redis.stop();
   });
 });
