@@ -32,8 +32,13 @@ export class AppModule {
           authTimeout: config.authTimeoutMs,
           auth: { secret },
           rateLimit: { messagesPerSecond: config.rateLimitPerSec, burst: config.rateLimitBurst },
-          // REDIS_URL set on several processes makes them one cluster; unset: one node.
-          cluster: config.redisUrl ? new RedisClusterAdapter({ url: config.redisUrl }) : undefined,
+          // REDIS_URL (or REDIS_CLUSTER_NODES) set on several processes makes them one cluster;
+          // unset: one node.
+          cluster: config.redisClusterNodes
+            ? new RedisClusterAdapter({ cluster: { nodes: config.redisClusterNodes } })
+            : config.redisUrl
+              ? new RedisClusterAdapter({ url: config.redisUrl })
+              : undefined,
         }),
       ],
       controllers: [

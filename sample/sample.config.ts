@@ -7,6 +7,8 @@ export interface SampleConfig {
   port: number;
   nodeId: string | undefined;
   redisUrl: string | undefined;
+  /** `REDIS_CLUSTER_NODES`: seeds of a Redis Cluster, instead of `REDIS_URL`. */
+  redisClusterNodes: { host: string; port: number }[] | undefined;
   allowedOrigins: string[] | undefined;
   maxConnections: number;
   logLevel: string;
@@ -40,12 +42,28 @@ function integer(name: string, fallback: number, env: NodeJS.ProcessEnv): number
   return value;
 }
 
+/** `host:port,host:port` (a bracketed IPv6 host allowed) as ioredis cluster seeds. */
+function clusterNodes(raw: string | undefined): { host: string; port: number }[] | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  return raw.split(',').map((seed) => {
+    const match = /^\s*(\[[^\]]+\]|[^:\s]+):(\d{1,5})\s*$/.exec(seed);
+    const port = Number(match?.[2]);
+    if (!match || port < 1 || port > 65_535) {
+      throw new Error(`REDIS_CLUSTER_NODES must be host:port,host:port,... (got "${seed.trim()}")`);
+    }
+    return { host: match[1].replace(/^\[|\]$/g, ''), port };
+  });
+}
+
 /**
  * Reads the sample's configuration. With `NODE_ENV=production` it refuses to start (throws)
  * without a `JWT_SECRET` — the development secret is public — or with `DEV_LOGIN=1`, which
  * would let anyone mint tokens.
  */
 export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleConfig {
+  if (env.REDIS_URL && env.REDIS_CLUSTER_NODES) {
+    throw new Error('Set REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a Redis Cluster), not both');
+  }
   if (env.NODE_ENV === 'production') {
     if (!env.JWT_SECRET) {
       throw new Error('NODE_ENV=production: set JWT_SECRET (the development secret is public)');
@@ -61,6 +79,7 @@ export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
     port: integer('PORT', 3000, env),
     nodeId: env.NODE_ID || undefined,
     redisUrl: env.REDIS_URL || undefined,
+    redisClusterNodes: clusterNodes(env.REDIS_CLUSTER_NODES),
     allowedOrigins: origins?.length ? origins : undefined,
     maxConnections: integer('MAX_CONNECTIONS', 10_000, env),
     logLevel: env.LOG_LEVEL || 'log',

@@ -10,7 +10,7 @@ import {
 import { RedisClusterAdapter } from '../../lib/redis/index.js';
 import { crashClusterNode, startEmitter } from '../support/chat.js';
 import { REDIS_BACKENDS, type RedisBackend } from '../support/redis-backends.js';
-import { TestRedis } from '../support/redis-server.js';
+import { TestRedis, TestRedisCluster } from '../support/redis-server.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { type Frame, TestClient } from '../support/test-client.js';
 import { hsToken, TEST_SECRET } from '../support/tokens.js';
@@ -355,4 +355,64 @@ describe('the sample with REDIS_URL (e2e)', () => {
     await app.close();
     await redis.stop();
   });
+});
+
+describe('the sample with REDIS_CLUSTER_NODES (e2e)', () => {
+  it('reads the seeds, and two nodes on a 3-master Redis Cluster are one chat', async () => {
+    const { Test } = await import('@nestjs/testing');
+    const { AppModule } = await import('../../sample/app.module.js');
+    const { loadSampleConfig } = await import('../../sample/sample.config.js');
+    expect(() => loadSampleConfig({ REDIS_CLUSTER_NODES: '127.0.0.1' })).toThrow(/host:port/);
+    expect(() => loadSampleConfig({ REDIS_URL: 'redis://x:1', REDIS_CLUSTER_NODES: 'x:1' })).toThrow(/not both/);
+    expect(loadSampleConfig({ REDIS_CLUSTER_NODES: ' a:7000,[::1]:7001 ' }).redisClusterNodes).toEqual([
+      { host: 'a', port: 7000 },
+      { host: '::1', port: 7001 },
+    ]);
+    const cluster = await TestRedisCluster.start(3);
+    const apps: { close(): Promise<void> }[] = [];
+    const clients: TestClient[] = [];
+    try {
+      const urls: string[] = [];
+      for (const nodeId of ['c1', 'c2']) {
+        const config = loadSampleConfig({
+          JWT_SECRET: TEST_SECRET,
+          REDIS_CLUSTER_NODES: cluster.nodes.map(({ host, port }) => `${host}:${port}`).join(','),
+          NODE_ID: nodeId,
+          LOG_LEVEL: 'error',
+        });
+        const moduleRef = await Test.createTestingModule({ imports: [AppModule.register(config)] }).compile();
+        const app = moduleRef.createNestApplication({ logger: false });
+        apps.push(app);
+        await app.listen(0, '127.0.0.1');
+        const { port } = app.getHttpServer().address();
+        urls.push(`127.0.0.1:${port}`);
+        expect(await (await fetch(`http://127.0.0.1:${port}/health`)).json()).toEqual({
+          status: 'ok',
+          node_id: nodeId,
+          redis: 'up',
+        });
+      }
+      const onSecond = await TestClient.connect(`ws://${urls[1]}/ws?token=${hsToken({ user_id: 'b' })}`);
+      clients.push(onSecond);
+      await onSecond.next('auth_success');
+      expect((await onSecond.request({ type: 'join_room', id: 'j', data: { room_id: 'lobby' } })).type).toBe(
+        'room_joined',
+      );
+      const posted = await fetch(`http://${urls[0]}/rooms/lobby/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${hsToken({ user_id: 'a' })}` },
+        body: JSON.stringify({ content: 'across the cluster' }),
+      });
+      expect(posted.status).toBe(202);
+      expect(await onSecond.next('chat_message')).toMatchObject({
+        room: 'lobby',
+        seq: 1,
+        data: { user_id: 'a', content: 'across the cluster' },
+      });
+    } finally {
+      for (const client of clients) await client.close();
+      for (const app of apps) await app.close();
+      await cluster.stop();
+    }
+  }, 60_000);
 });
