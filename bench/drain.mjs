@@ -63,7 +63,7 @@ export async function runDrain(
   let publishing = true;
   let sent = 0;
   let refused = 0;
-  const publish = (async () => {
+  const stream = async () => {
     const start = Date.now();
     while (publishing) {
       const due = start + (sent * 1000) / rate;
@@ -71,7 +71,8 @@ export async function runDrain(
       publisher.chat(roomIds[sent % rooms], `p${sent}`).catch(() => refused++);
       sent++;
     }
-  })();
+  };
+  let publish = Promise.resolve();
 
   try {
     const per = Math.ceil(clients / workers);
@@ -86,6 +87,7 @@ export async function runDrain(
       }),
     );
     if (setup.some((s) => s.failed > 0)) throw new Error(`clients failed to connect: ${JSON.stringify(setup)}`);
+    publish = stream();
     // Past stableConnectionTime (5 s): a 1012 of these connections is a drain of working ones.
     await sleep(settleMs);
 
@@ -117,6 +119,7 @@ export async function runDrain(
     await all({ cmd: 'exit' });
 
     const times = resumed.map((t) => t - drainedAt).sort((x, y) => x - y);
+    const closes = moved.flatMap((r) => r.closes).map((t) => t - drainedAt);
     const slots = new Map();
     for (const t of times) slots.set(Math.floor(t / 100), (slots.get(Math.floor(t / 100)) ?? 0) + 1);
     const during = samples.filter((s) => s.at >= drainedAt && s.at <= resumedAll + 250);
@@ -124,6 +127,9 @@ export async function runDrain(
     return {
       clients,
       resumedClients: times.length,
+      /** From the SIGTERM to the first and the last 1012 seen by a client: node a's own drain. */
+      firstCloseMs: Math.min(...closes),
+      lastCloseMs: Math.max(...closes),
       firstMs: times[0],
       p50Ms: percentile(times, 50),
       p99Ms: percentile(times, 99),
@@ -138,7 +144,10 @@ export async function runDrain(
       duplicates: sum('duplicates'),
       short: sum('short'),
       resumeFailed: sum('resumeFailed'),
+      resumeFailedReasons: JSON.stringify(Object.assign({}, ...verdicts.map((v) => v.reasons))),
       onNodeB: sum('onNodeB'),
+      /** Reconnects beyond the one per client (an attempt that failed: timeout, refused, ...). */
+      retries: sum('retries'),
       published: sent,
       refused,
     };
@@ -154,6 +163,7 @@ async function worker() {
   const { RealtimeClient } = await import(`${root}/dist-sample/lib/client/index.js`);
   const { WebSocket } = await import('ws');
   const state = [];
+  const reasons = {};
   const reply = (message) => process.send(message);
   process.on('message', async (message) => {
     if (message?.cmd === 'start') {
@@ -191,11 +201,18 @@ async function worker() {
               else {
                 s.gaps++;
                 s.delivered++;
-                if (s.gaps === 1) console.error(`drain: ${s.room} seq ${envelope.seq} after ${s.last}`);
               }
               s.last = Math.max(s.last, envelope.seq);
             });
-            client.onEvent('resume_failed', () => s.resumeFailed++);
+            client.onEvent('resume_failed', ({ reason }) => {
+              s.resumeFailed++;
+              reasons[reason] = (reasons[reason] ?? 0) + 1;
+            });
+            s.retries = -1;
+            client.onEvent('reconnecting', () => {
+              s.closedAt ??= Date.now();
+              s.retries++;
+            });
             client.onEvent('open', ({ reconnects }) => {
               if (reconnects > 0 && s.resumedAt === undefined) s.resumedAt = Date.now();
             });
@@ -215,17 +232,16 @@ async function worker() {
       const deadline = Date.now() + message.timeoutMs;
       while (state.some((s) => s.resumedAt === undefined) && Date.now() < deadline) await sleep(20);
       const { user, system } = process.cpuUsage(cpu);
-      reply({
-        times: state.filter((s) => s.resumedAt !== undefined).map((s) => s.resumedAt),
-        cpu: (user + system) / 1e6,
-      });
+      const moved = state.filter((s) => s.resumedAt !== undefined);
+      reply({ times: moved.map((s) => s.resumedAt), closes: moved.map((s) => s.closedAt), cpu: (user + system) / 1e6 });
     } else if (message?.cmd === 'verify') {
-      const v = { delivered: 0, gaps: 0, duplicates: 0, short: 0, resumeFailed: 0, onNodeB: 0 };
+      const v = { delivered: 0, gaps: 0, duplicates: 0, short: 0, resumeFailed: 0, onNodeB: 0, retries: 0, reasons };
       for (const s of state) {
         v.delivered += s.delivered;
         v.gaps += s.gaps;
         v.duplicates += s.dups;
         v.resumeFailed += s.resumeFailed;
+        v.retries += s.retries;
         if (s.last !== message.lastSeq[s.room]) v.short++;
         if (s.client.connectionInfo?.node_id === 'b') v.onNodeB++;
       }
