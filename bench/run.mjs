@@ -419,6 +419,7 @@ if (scenarios.includes('drain')) {
       'clients CPU s': fmt(m[k].clientCpuSeconds),
       'gaps / dups / short': `${m[k].gaps} / ${m[k].duplicates} / ${m[k].short}`,
       resume_failed: m[k].resumeFailed,
+      retries: m[k].retries,
       load: fmt(m[k].loadAvg, 1),
     })),
   );
