@@ -413,7 +413,7 @@ if (scenarios.includes('drain')) {
       '1012 at ms': `${fmt(m[k].firstCloseMs, 0)}–${fmt(m[k].lastCloseMs, 0)}`,
       'all resumed ms': fmt(m[k].allResumedMs, 0),
       'p50 / p99 ms': `${fmt(m[k].p50Ms, 0)} / ${fmt(m[k].p99Ms, 0)}`,
-      'max per 100 ms': m[k].peakPer100Ms,
+      'attempts / opens per 100 ms (max)': `${m[k].peakAttemptsPer100Ms} / ${m[k].peakPer100Ms}`,
       'node b peak CPU %': fmt(m[k].peakCpuPct, 0),
       'node b CPU s': fmt(m[k].cpuSecondsMove),
       'clients CPU s': fmt(m[k].clientCpuSeconds),
