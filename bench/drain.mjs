@@ -63,7 +63,7 @@ export async function runDrain(
   let publishing = true;
   let sent = 0;
   let refused = 0;
-  const publish = (async () => {
+  const stream = async () => {
     const start = Date.now();
     while (publishing) {
       const due = start + (sent * 1000) / rate;
@@ -71,7 +71,8 @@ export async function runDrain(
       publisher.chat(roomIds[sent % rooms], `p${sent}`).catch(() => refused++);
       sent++;
     }
-  })();
+  };
+  let publish = Promise.resolve();
 
   try {
     const per = Math.ceil(clients / workers);
@@ -86,6 +87,7 @@ export async function runDrain(
       }),
     );
     if (setup.some((s) => s.failed > 0)) throw new Error(`clients failed to connect: ${JSON.stringify(setup)}`);
+    publish = stream();
     // Past stableConnectionTime (5 s): a 1012 of these connections is a drain of working ones.
     await sleep(settleMs);
 
@@ -117,18 +119,28 @@ export async function runDrain(
     await all({ cmd: 'exit' });
 
     const times = resumed.map((t) => t - drainedAt).sort((x, y) => x - y);
-    const slots = new Map();
-    for (const t of times) slots.set(Math.floor(t / 100), (slots.get(Math.floor(t / 100)) ?? 0) + 1);
+    const closes = moved.flatMap((r) => r.closes).map((t) => t - drainedAt);
+    const peakPer100Ms = (list) => {
+      const slots = new Map();
+      for (const t of list) slots.set(Math.floor(t / 100), (slots.get(Math.floor(t / 100)) ?? 0) + 1);
+      return Math.max(...slots.values());
+    };
     const during = samples.filter((s) => s.at >= drainedAt && s.at <= resumedAll + 250);
     const sum = (key) => verdicts.reduce((total, v) => total + v[key], 0);
     return {
       clients,
       resumedClients: times.length,
+      /** From the SIGTERM to the first and the last 1012 seen by a client: node a's own drain. */
+      firstCloseMs: Math.min(...closes),
+      lastCloseMs: Math.max(...closes),
       firstMs: times[0],
       p50Ms: percentile(times, 50),
       p99Ms: percentile(times, 99),
       allResumedMs: times[times.length - 1],
-      peakPer100Ms: Math.max(...slots.values()),
+      /** Most clients that became open again within one 100 ms slot. */
+      peakPer100Ms: peakPer100Ms(times),
+      /** Most connection attempts (to node b) started within one 100 ms slot: the herd itself. */
+      peakAttemptsPer100Ms: peakPer100Ms(moved.flatMap((r) => r.attempts).map((t) => t - drainedAt)),
       peakCpuPct: Math.max(...during.map((s) => s.pct)),
       cpuSecondsMove: cpuMove,
       /** CPU seconds of the client processes over the same time: is the load generator the limit? */
@@ -138,7 +150,10 @@ export async function runDrain(
       duplicates: sum('duplicates'),
       short: sum('short'),
       resumeFailed: sum('resumeFailed'),
+      resumeFailedReasons: JSON.stringify(Object.assign({}, ...verdicts.map((v) => v.reasons))),
       onNodeB: sum('onNodeB'),
+      /** Reconnects beyond the one per client (an attempt that failed: timeout, refused, ...). */
+      retries: sum('retries'),
       published: sent,
       refused,
     };
@@ -154,6 +169,8 @@ async function worker() {
   const { RealtimeClient } = await import(`${root}/dist-sample/lib/client/index.js`);
   const { WebSocket } = await import('ws');
   const state = [];
+  const reasons = {};
+  const attempts = [];
   const reply = (message) => process.send(message);
   process.on('message', async (message) => {
     if (message?.cmd === 'start') {
@@ -163,9 +180,9 @@ async function worker() {
         await Promise.all(
           Array.from({ length: Math.min(100, count - i) }, async (_, j) => {
             const index = from + i + j;
-            let attempts = 0;
+            let opened = 0;
             const client = new RealtimeClient({
-              url: () => (attempts++ === 0 ? urlA : urlB),
+              url: () => (opened++ === 0 ? urlA : urlB),
               WebSocket,
               token: tokens[i + j],
               drainReconnect,
@@ -191,11 +208,20 @@ async function worker() {
               else {
                 s.gaps++;
                 s.delivered++;
-                if (s.gaps === 1) console.error(`drain: ${s.room} seq ${envelope.seq} after ${s.last}`);
               }
               s.last = Math.max(s.last, envelope.seq);
             });
-            client.onEvent('resume_failed', () => s.resumeFailed++);
+            client.onEvent('resume_failed', ({ reason }) => {
+              s.resumeFailed++;
+              reasons[reason] = (reasons[reason] ?? 0) + 1;
+            });
+            s.retries = -1;
+            client.onEvent('reconnecting', () => {
+              s.closedAt ??= Date.now();
+              s.retries++;
+            });
+            // Every connection attempt after the drain: what node b sees arrive.
+            client.onEvent('connecting', () => s.closedAt !== undefined && attempts.push(Date.now()));
             client.onEvent('open', ({ reconnects }) => {
               if (reconnects > 0 && s.resumedAt === undefined) s.resumedAt = Date.now();
             });
@@ -215,17 +241,24 @@ async function worker() {
       const deadline = Date.now() + message.timeoutMs;
       while (state.some((s) => s.resumedAt === undefined) && Date.now() < deadline) await sleep(20);
       const { user, system } = process.cpuUsage(cpu);
+      const moved = state.filter((s) => s.resumedAt !== undefined);
       reply({
-        times: state.filter((s) => s.resumedAt !== undefined).map((s) => s.resumedAt),
+        times: moved.map((s) => s.resumedAt),
+        closes: moved.map((s) => s.closedAt),
+        attempts,
         cpu: (user + system) / 1e6,
       });
     } else if (message?.cmd === 'verify') {
-      const v = { delivered: 0, gaps: 0, duplicates: 0, short: 0, resumeFailed: 0, onNodeB: 0 };
+      // Slow readers on a loaded machine may still have the tail on its way: up to 10 s more.
+      const deadline = Date.now() + 10_000;
+      while (state.some((s) => s.last !== message.lastSeq[s.room]) && Date.now() < deadline) await sleep(50);
+      const v = { delivered: 0, gaps: 0, duplicates: 0, short: 0, resumeFailed: 0, onNodeB: 0, retries: 0, reasons };
       for (const s of state) {
         v.delivered += s.delivered;
         v.gaps += s.gaps;
         v.duplicates += s.dups;
         v.resumeFailed += s.resumeFailed;
+        v.retries += s.retries;
         if (s.last !== message.lastSeq[s.room]) v.short++;
         if (s.client.connectionInfo?.node_id === 'b') v.onNodeB++;
       }

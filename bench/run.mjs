@@ -481,7 +481,9 @@ if (scenarios.includes('drain')) {
       );
       try {
         await Promise.all(nodes.map((n) => n.ready()));
-        all[kind].push({ ...(await runDrain(nodes, { ...options, ...windows[kind] })), loadAvg: loadavg()[0] });
+        const result = { ...(await runDrain(nodes, { ...options, ...windows[kind] })), loadAvg: loadavg()[0] };
+        console.log(`drain round ${round + 1}, ${windows[kind].label}: ${JSON.stringify(result)}`);
+        all[kind].push(result);
       } finally {
         await Promise.all(nodes.map((n) => n.stop()));
         await redis.stop();
@@ -494,14 +496,16 @@ if (scenarios.includes('drain')) {
   table(
     Object.keys(windows).map((k) => ({
       clients: windows[k].label,
+      '1012 at ms': `${fmt(m[k].firstCloseMs, 0)}–${fmt(m[k].lastCloseMs, 0)}`,
       'all resumed ms': fmt(m[k].allResumedMs, 0),
       'p50 / p99 ms': `${fmt(m[k].p50Ms, 0)} / ${fmt(m[k].p99Ms, 0)}`,
-      'max per 100 ms': m[k].peakPer100Ms,
+      'attempts / opens per 100 ms (max)': `${m[k].peakAttemptsPer100Ms} / ${m[k].peakPer100Ms}`,
       'node b peak CPU %': fmt(m[k].peakCpuPct, 0),
       'node b CPU s': fmt(m[k].cpuSecondsMove),
       'clients CPU s': fmt(m[k].clientCpuSeconds),
       'gaps / dups / short': `${m[k].gaps} / ${m[k].duplicates} / ${m[k].short}`,
       resume_failed: m[k].resumeFailed,
+      retries: m[k].retries,
       load: fmt(m[k].loadAvg, 1),
     })),
   );
