@@ -537,7 +537,9 @@ export class RedisClusterAdapter extends ClusterAdapter {
   }
 
   publishDisconnect(userId: string, reason: string): void {
-    this.publish(this.channels.kick(), ['K', this.host.nodeId, userId, reason.replace(/\n/g, ' ')]);
+    // JSON, not more header lines: a user id may hold the separator ("mallory\nalice" must not
+    // kick mallory elsewhere).
+    this.publish(this.channels.kick(), ['K', this.host.nodeId, JSON.stringify({ user_id: userId, reason })]);
   }
 
   async isUserOnlineElsewhere(userId: string): Promise<boolean> {
@@ -754,8 +756,10 @@ export class RedisClusterAdapter extends ClusterAdapter {
         } else {
           this.host.deliverAll(frame);
         }
-      } else if (kind === 'K' && parts.length >= 4) {
-        this.host.disconnectUser(parts[2], parts.slice(3).join(' '));
+      } else if (kind === 'K') {
+        const kick = JSON.parse(parts.slice(2).join(SEPARATOR)) as { user_id?: unknown; reason?: unknown };
+        if (typeof kick?.user_id !== 'string' || typeof kick.reason !== 'string') throw new Error('bad kick');
+        this.host.disconnectUser(kick.user_id, kick.reason);
       } else {
         throw new Error(`unknown kind ${JSON.stringify(kind)}`);
       }

@@ -252,6 +252,21 @@ describe.each(REDIS_BACKENDS)('Redis cluster adapter: two nodes on %s (e2e)', (_
     for (const tab of tabs) expect(await tab.closed).toEqual({ code: 4003, reason: 'banned' });
   });
 
+  it('kicks exactly the user named, whatever characters its id holds', async () => {
+    const mallory = await login(b, 'mallory');
+    const crafted = await login(b, 'mallory\nalice');
+    a.app.get(SessionManager).disconnectUser('mallory\nalice', 'line\nbreaks');
+    expect(await crafted.closed).toEqual({ code: 4003, reason: 'line\nbreaks' });
+    expect(await mallory.request({ type: 'echo', id: 'still', data: 1 })).toMatchObject({ type: 'echo_response' });
+    // Kicks in another shape are dropped, not guessed at.
+    const raw = backend.client();
+    const channels = new ClusterChannels(prefix);
+    expect(await backend.publish(raw, channels.kick(), 'K\nevil\nmallory\nreason')).toBeGreaterThan(0);
+    raw.disconnect();
+    expect(await mallory.request({ type: 'echo', id: 'after', data: 2 })).toMatchObject({ type: 'echo_response' });
+    await mallory.close();
+  });
+
   it('drops a malformed publication without affecting delivery', async () => {
     const member = await login(b, 'bob');
     await join(member, 'guarded');
