@@ -193,6 +193,18 @@ end
 return total
 `;
 
+/**
+ * A counter field of a hash changes by ARGV[2]; a field that reaches exactly 0 is deleted, so a
+ * node's hashes hold only what is there (rooms and presences come and go by the thousand). Not
+ * below 0: should a -1 ever land before its +1, the pair still ends at no field at all.
+ * KEYS: hash. ARGV: field, delta.
+ */
+const COUNT_FIELD = `
+local total = redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2])
+if total == 0 then redis.call('HDEL', KEYS[1], ARGV[1]) end
+return total
+`;
+
 const SEPARATOR = '\n';
 /** Milliseconds an epoch started by a join (not yet by a broadcast) is kept. */
 const UNUSED_POSITION_TTL = 3_600_000;
@@ -323,6 +335,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
     this.pub.defineCommand('roomPosition', { numberOfKeys: 2, lua: ROOM_POSITION });
     this.pub.defineCommand('roomHistory', { numberOfKeys: 3, lua: ROOM_HISTORY });
     this.pub.defineCommand('presence', { numberOfKeys: 2, lua: PRESENCE });
+    this.pub.defineCommand('countField', { numberOfKeys: 1, lua: COUNT_FIELD });
     this.sub.on(this.sharded ? 'smessage' : 'message', (channel: string, message: string) =>
       this.receive(channel, message),
     );
@@ -601,7 +614,11 @@ export class RedisClusterAdapter extends ClusterAdapter {
     // The node's share is written first: a node that dies between the two writes leaves a share
     // that its purge will take back, never a presence that nobody can take back.
     if (node === this.host.nodeId) {
-      await this.pub!.hincrby(this.channels.nodePresence(node), `${roomId}\u0000${userId}`, delta);
+      await (this.pub as unknown as Commands).countField(
+        this.channels.nodePresence(node),
+        `${roomId}\u0000${userId}`,
+        delta,
+      );
     }
     await (this.pub as unknown as Commands).presence(
       this.channels.presence(roomId),
@@ -623,7 +640,9 @@ export class RedisClusterAdapter extends ClusterAdapter {
     if (this.pub?.status !== 'ready') return;
     // Only this node's own counts are written; the cluster total is summed over the live nodes
     // when asked. Nothing to keep in step, and a dead node's counts vanish with its purge.
-    this.pub.hincrby(this.channels.nodeRooms(this.host.nodeId), roomId, delta).catch(() => undefined);
+    (this.pub as unknown as Commands)
+      .countField(this.channels.nodeRooms(this.host.nodeId), roomId, delta)
+      .catch(() => undefined);
   }
 
   async presenceState(roomId: string): Promise<ClusterPresenceEntry[] | undefined> {
@@ -861,4 +880,5 @@ interface Commands {
   roomHistory(...args: (string | number)[]): Promise<unknown>;
   publishRoom(...args: (string | number)[]): Promise<unknown>;
   presence(...args: (string | number)[]): Promise<unknown>;
+  countField(key: string, field: string, delta: number): Promise<unknown>;
 }

@@ -252,6 +252,24 @@ describe.each(REDIS_BACKENDS)('Redis cluster adapter: two nodes on %s (e2e)', (_
     for (const tab of tabs) expect(await tab.closed).toEqual({ code: 4003, reason: 'banned' });
   });
 
+  it('keeps no zero counters in a node’s hashes once its rooms are left', async () => {
+    const churner = await login(a, 'churner');
+    const rooms = Array.from({ length: 20 }, (_, i) => `churn-${i}`);
+    for (const room of rooms) churner.send({ type: 'join_room', data: { room_id: room } });
+    for (const room of rooms) churner.send({ type: 'leave_room', data: { room_id: room } });
+    expect((await churner.request({ type: 'echo', id: 'done', data: 0 })).type).toBe('echo_response');
+    const raw = backend.client();
+    const channels = new ClusterChannels(prefix);
+    try {
+      const fieldsOf = async (key: string) => Object.keys(await raw.hgetall(key));
+      await until(async () => (await fieldsOf(channels.nodeRooms('node-a'))).every((f) => !f.startsWith('churn-')));
+      expect((await fieldsOf(channels.nodeRooms('node-a'))).filter((f) => f.startsWith('churn-'))).toEqual([]);
+      expect((await fieldsOf(channels.nodePresence('node-a'))).filter((f) => f.startsWith('churn-'))).toEqual([]);
+    } finally {
+      raw.disconnect();
+    }
+  });
+
   it('kicks exactly the user named, whatever characters its id holds', async () => {
     const mallory = await login(b, 'mallory');
     const crafted = await login(b, 'mallory\nalice');
