@@ -150,7 +150,12 @@ export async function runDrain(
       duplicates: sum('duplicates'),
       short: sum('short'),
       resumeFailed: sum('resumeFailed'),
-      resumeFailedReasons: JSON.stringify(Object.assign({}, ...verdicts.map((v) => v.reasons))),
+      resumeFailedReasons: JSON.stringify(
+        verdicts.reduce((total, v) => {
+          for (const [reason, n] of Object.entries(v.reasons)) total[reason] = (total[reason] ?? 0) + n;
+          return total;
+        }, {}),
+      ),
       onNodeB: sum('onNodeB'),
       /** Reconnects beyond the one per client (an attempt that failed: timeout, refused, ...). */
       retries: sum('retries'),
