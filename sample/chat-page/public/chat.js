@@ -275,7 +275,9 @@ $('send').addEventListener('submit', (event) => {
   event.preventDefault();
   const input = $('message-input');
   if (!current || !input.value) return;
-  client.chat(current, input.value);
+  const roomId = current;
+  // chat() settles: a refused message (rate limited, left the room meanwhile) is said so, not lost.
+  client.chat(roomId, input.value).catch((error) => show(roomId, item('error', 'not sent', error.message)));
   input.value = '';
 });
 $('private').addEventListener('submit', (event) => {
