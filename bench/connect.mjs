@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { connectOptions, open } from './echo.mjs';
 
@@ -29,24 +30,28 @@ export const connectClients = {
 };
 
 /**
- * Opens `connections` connections as fast as the client can, `concurrency` handshakes in flight,
+ * Opens `connections` connections as fast as the client can (or `rate` per second), `concurrency` handshakes in flight,
  * each done when its greetings arrived (`connected`, plus `auth_success` when authenticated), and
  * keeps them open. Returns connects per second and the server's CPU time per connect (µs) over
  * that phase, after a warm-up round of `warmup` connections that are opened and closed first.
  */
 export async function runConnect(
   server,
-  { connections = 5000, concurrency = 100, warmup = 1000, connect = {}, client = connectClients.json } = {},
+  { connections = 5000, concurrency = 100, warmup = 1000, rate = 0, connect = {}, client = connectClients.json } = {},
 ) {
   const url = client.url(server.port);
   // The options (tokens) are made before the clock starts: signing is the client's work.
   const options = Array.from({ length: warmup + connections }, (_, i) => connectOptions(connect, i));
-  const openAll = async (from, count) => {
+  const openAll = async (from, count, perSec = 0) => {
     const sockets = new Array(count);
+    const start = performance.now();
     let next = 0;
     const worker = async () => {
       while (next < count) {
         const i = next++;
+        // Paced (open loop): handshake i starts at i / perSec s, so every server sees the same arrivals.
+        const wait = perSec > 0 ? start + (i * 1000) / perSec - performance.now() : 0;
+        if (wait > 0) await sleep(wait);
         sockets[i] = await client.open(url, options[from + i]);
       }
     };
@@ -58,7 +63,7 @@ export async function runConnect(
   await sleep(1000);
   const cpuStart = server.cpuSeconds();
   const start = process.hrtime.bigint();
-  const sockets = await openAll(warmup, connections);
+  const sockets = await openAll(warmup, connections, rate);
   const elapsed = Number(process.hrtime.bigint() - start) / 1e9;
   const cpuEnd = server.cpuSeconds();
   for (const ws of sockets) ws.terminate();

@@ -5,7 +5,8 @@
 //   npm run bench                 # every scenario
 //   npm run bench -- echo         # one scenario
 // Environment: BENCH_DURATION_MS (echo, default 5000), BENCH_IDLE (idle connections, 10000),
-// BENCH_CONNECT (connections opened by `connect`, 5000), BENCH_BASELINE (`connect` only: the root
+// BENCH_CONNECT (connections opened by `connect`, 5000), BENCH_CONNECT_RATE (`connect` opens them
+// at that many per second instead of at full speed: the same arrivals for every server), BENCH_BASELINE (`connect` only: the root
 // of another checkout with its sample built, e.g. the commit before a change, run as one more
 // server in the same rounds),
 // BENCH_ROUNDS (default 3); BENCH_TARGETS (`fanout` and `cluster` only: a comma-separated subset
@@ -35,6 +36,7 @@ const durationMs = Number(process.env.BENCH_DURATION_MS ?? 5000);
 const idleConnections = Number(process.env.BENCH_IDLE ?? 10_000);
 const connectConnections = Number(process.env.BENCH_CONNECT ?? 5000);
 const connectWarmup = 1000;
+const connectRate = Number(process.env.BENCH_CONNECT_RATE ?? 0);
 const maxConnections = String(Math.max(idleConnections, connectConnections + connectWarmup) + 1000);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 if (rounds < 1) throw new Error('BENCH_ROUNDS must be at least 1');
@@ -276,13 +278,15 @@ if (scenarios.includes('connect')) {
     runConnect(s, {
       connections: connectConnections,
       warmup: connectWarmup,
+      rate: connectRate,
       connect,
       client: targets[s.kind].client ?? connectClients.json,
     }),
   );
   results.connect = { medians: m, rounds: all };
   console.log(
-    `\nConnect, ${connectConnections} connections opened at full speed, 100 handshakes in flight ` +
+    `\nConnect, ${connectConnections} connections opened ${connectRate > 0 ? `at ${connectRate}/s` : 'at full speed'}, ` +
+      `at most 100 handshakes in flight ` +
       `(authenticated: HS256 token in the Authorization header) (median of ${rounds} rounds)`,
   );
   table(
