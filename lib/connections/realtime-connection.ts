@@ -70,8 +70,8 @@ export class RealtimeConnection {
     readonly sessionId: string,
     /** The underlying `ws` socket. */
     readonly socket: WebSocket,
-    /** Remote IP address as seen by the HTTP server. */
-    readonly remoteAddress: string | undefined,
+    /** The remote address, or the TCP socket to read it from when first asked (see remoteAddress). */
+    private peer: string | { readonly remoteAddress?: string } | undefined,
     /** Epoch ms of the upgrade. */
     readonly createdAt: number,
   ) {
@@ -79,6 +79,20 @@ export class RealtimeConnection {
     this.lastSeenAt = createdAt;
     this.lastPongAt = createdAt;
     this.lastPingAt = createdAt;
+  }
+
+  /**
+   * Remote IP address as seen by the HTTP server. Read from the socket when first asked (a
+   * `getpeername` call costs a noticeable share of a connect, and most apps never ask), then kept:
+   * ask while the connection is open (guards, handlers, `connection.opened`); read for the first
+   * time after the socket closed it is `undefined`.
+   */
+  get remoteAddress(): string | undefined {
+    const peer = this.peer;
+    if (peer === undefined || typeof peer === 'string') return peer;
+    const address = peer.remoteAddress;
+    if (address !== undefined) this.peer = address;
+    return address;
   }
 
   /** True while frames can be sent. */

@@ -186,8 +186,8 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
       this.logger.warn(`maxConnections (${this.options.maxConnections}) reached: refusing an upgrade`);
       return this.reject(socket, 'capacity', 503);
     }
-    const address = request.socket.remoteAddress ?? '';
     const addressLimit = this.options.maxConnectionsPerAddress;
+    const address = addressLimit > 0 ? (request.socket.remoteAddress ?? '') : '';
     if (addressLimit > 0 && (this.perAddress.get(address) ?? 0) >= addressLimit) {
       this.logger.warn(`maxConnectionsPerAddress (${addressLimit}) reached for ${address}: refusing an upgrade`);
       return this.reject(socket, 'address_limit', 429);
@@ -298,7 +298,7 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
   ): void {
     const now = Date.now();
     const session = this.sessions.open(now);
-    const connection = new RealtimeConnection(randomUUID(), session.id, ws, request.socket.remoteAddress, now);
+    const connection = new RealtimeConnection(randomUUID(), session.id, ws, request.socket, now);
     this.sessions.attach(session, connection);
     connection.outboundLimit = this.options.writeBufferSize;
     connection.stats = this.stats;
@@ -324,7 +324,9 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
         heartbeat_ms: this.options.pingInterval,
       },
     });
-    this.logger.debug(`connection ${connection.id} opened from ${connection.remoteAddress ?? '?'}`);
+    if (Logger.isLevelEnabled('debug')) {
+      this.logger.debug(`connection ${connection.id} opened from ${connection.remoteAddress ?? '?'}`);
+    }
     if (this.events.isObserved('connection.opened')) this.events.emit('connection.opened', { connection });
     if (authentication) this.authenticateAtOpen(connection, authentication);
   }
