@@ -4,6 +4,7 @@ import { Connection, MessageData } from '../decorators/param.decorators.js';
 import { OnMessage } from '../decorators/on-message.decorator.js';
 import { Public } from '../decorators/public.decorator.js';
 import { RoomManager } from '../rooms/room.manager.js';
+import { HandshakeAdmission } from '../server/handshake-admission.js';
 import { Authenticator } from './authenticator.js';
 
 /** Payload of `auth_success`. */
@@ -16,13 +17,15 @@ export interface AuthSuccessData {
 /**
  * The built-in `auth` message: `{ token }` → `auth_success { user_id, username, roles }` or
  * `auth_error AUTH_FAILED`. Authenticating again, as the same or another user, replaces the
- * connection's identity (and restarts its expiry clock).
+ * connection's identity (and restarts its expiry clock) — if the connection guards, run again for
+ * the new user, allow it (`auth_error FORBIDDEN` otherwise).
  */
 @Injectable()
 export class AuthMessageHandler {
   constructor(
     private readonly authenticator: Authenticator,
     private readonly rooms: RoomManager,
+    private readonly admission: HandshakeAdmission,
   ) {}
 
   @OnMessage('auth', { reply: 'auth_success' })
@@ -32,6 +35,8 @@ export class AuthMessageHandler {
     @Connection() connection: RealtimeConnection,
   ): Promise<AuthSuccessData> {
     const authentication = await this.authenticator.authenticate(token);
+    // The connection guards decide for the new identity too (auth_error FORBIDDEN, identity kept).
+    await this.admission.recheck(connection, authentication.user);
     const previousUserId = connection.userId;
     this.authenticator.bind(connection, authentication);
     const { user } = authentication;

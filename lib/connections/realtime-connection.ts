@@ -58,6 +58,11 @@ export class RealtimeConnection {
    * closed with 1013 (`writeBufferSize`); set by the server when the connection opens.
    */
   outboundLimit = Number.POSITIVE_INFINITY;
+  /**
+   * @internal The upgrade request, kept only when connection guards are configured: they run
+   * again on it when an `auth` message changes the identity.
+   */
+  handshakeRequest: object | undefined = undefined;
   /** The node's counters (shared by all connections; set by the server when the connection opens). */
   stats: RealtimeStats | undefined = undefined;
   /** Frames held back for a slow reader under the `conflate` policy, by key (see BroadcastEngine). */

@@ -227,7 +227,9 @@ export interface RealtimeModuleOptions {
    * Guards run when a connection opens, before the upgrade, with an `ExecutionContext` of type
    * `'ws'` whose client (`switchToWs().getClient()`, also `switchToHttp().getRequest()`) is the
    * HTTP upgrade request, with `request.user` set when the handshake carried a valid token. A
-   * refusal is HTTP 401 (no user) or 403 before the upgrade. Classes are created by Nest.
+   * refusal is HTTP 401 (no user) or 403 before the upgrade. They run again, on the same request
+   * with `request.user` set to the new user, when an `auth` message changes the identity; a
+   * refusal is then `auth_error FORBIDDEN` and the identity is kept. Classes are created by Nest.
    * @default []
    */
   connectionGuards?: readonly (Type<CanActivate> | CanActivate)[];

@@ -4,10 +4,11 @@ import { ModuleRef } from '@nestjs/core';
 import { type Authentication, Authenticator } from '../auth/authenticator.js';
 import { extractHandshakeToken } from '../auth/extract-token.js';
 import type { RealtimeUser } from '../auth/realtime-user.interface.js';
+import type { RealtimeConnection } from '../connections/realtime-connection.js';
 import { RealtimeException } from '../errors/realtime.exception.js';
 import { instantiateGuard, realtimeContext, runGuard } from '../guards/guard-runner.js';
 import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
-import { ErrorCode } from '../protocol/error-codes.js';
+import { ErrorCode, ErrorFrameType } from '../protocol/error-codes.js';
 import { isPromiseLike, type MaybePromise } from '../utils/maybe-promise.js';
 import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
 
@@ -44,6 +45,49 @@ export class HandshakeAdmission implements OnModuleInit {
     this.guards = await Promise.all(
       this.options.connectionGuards.map((guard) => instantiateGuard(this.moduleRef, guard)),
     );
+  }
+
+  /** True when connection guards are configured (their upgrade request is kept for {@link recheck}). */
+  get hasGuards(): boolean {
+    return this.guards.length > 0;
+  }
+
+  /**
+   * Runs the connection guards again for `connection` about to become `user` (an `auth` message):
+   * they see the connection's upgrade request with `request.user` set to the new user, as at an
+   * upgrade with that user's token. A refusal throws `auth_error FORBIDDEN`, and the connection
+   * keeps its identity: otherwise an `auth` message could switch a socket to a user the guards
+   * would have refused at the door.
+   */
+  async recheck(connection: RealtimeConnection, user: RealtimeUser): Promise<void> {
+    const request = connection.handshakeRequest as HandshakeRequest | undefined;
+    if (this.guards.length === 0 || request === undefined) return;
+    const previous = request.user;
+    request.user = user;
+    try {
+      for (const guard of this.guards) {
+        const context = realtimeContext([request, undefined, undefined, 'connect'], HandshakeAdmission, onConnect);
+        let allowed: boolean;
+        try {
+          allowed = await runGuard(guard, context);
+        } catch (error) {
+          if (!(error instanceof HttpException)) {
+            this.logger.error('A connection guard threw', error instanceof Error ? error.stack : String(error));
+          }
+          allowed = false;
+        }
+        if (!allowed) {
+          throw new RealtimeException(
+            ErrorCode.FORBIDDEN,
+            'refused by a connection guard',
+            undefined,
+            ErrorFrameType.AUTH_ERROR,
+          );
+        }
+      }
+    } finally {
+      request.user = previous;
+    }
   }
 
   /**

@@ -300,6 +300,7 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
     const session = this.sessions.open(now);
     const connection = new RealtimeConnection(randomUUID(), session.id, ws, request.socket, now);
     this.sessions.attach(session, connection);
+    if (this.admission.hasGuards) connection.handshakeRequest = request;
     connection.outboundLimit = this.options.writeBufferSize;
     connection.stats = this.stats;
     initRateLimit(connection, now, this.options.rateLimit);

@@ -339,6 +339,37 @@ describe('pluggable validator and user provider, connection guards and limits (e
     expect(await upgradeStatus(`${t.url}?token=${staff}`)).toBe(101);
   });
 
+  it('runs the connection guards again when an auth message changes the identity (auth_error FORBIDDEN, identity kept)', async () => {
+    t = await createTestApp({
+      auth: { secret: TEST_SECRET },
+      connectionGuards: [DenyQueryGuard, new ConnectionRolesGuard('staff')],
+    });
+    const staff = await connected(`${t.url}?token=${hsToken({ user_id: 's-1', roles: ['staff'] })}`);
+    await staff.next('auth_success');
+    const userOf = () => t!.app.get(ConnectionManager).getByUser('s-1').length;
+    const refused = await staff.request({
+      type: 'auth',
+      id: 'guest',
+      data: { token: hsToken({ user_id: 'g-1', roles: ['guest'] }) },
+    });
+    expect(refused).toMatchObject({
+      type: 'auth_error',
+      id: 'guest',
+      data: { code: 'FORBIDDEN', message: 'refused by a connection guard' },
+    });
+    expect(userOf()).toBe(1);
+    expect(t.app.get(ConnectionManager).getByUser('g-1')).toHaveLength(0);
+    // Another user the guards allow: the identity moves.
+    const moved = await staff.request({
+      type: 'auth',
+      id: 'staff2',
+      data: { token: hsToken({ user_id: 's-2', roles: ['staff'] }) },
+    });
+    expect(moved).toMatchObject({ type: 'auth_success', data: { user_id: 's-2' } });
+    expect(userOf()).toBe(0);
+    await staff.close();
+  });
+
   it('limits connections per user (429 at the upgrade, auth_error by message) and per address', async () => {
     t = await createTestApp({ auth: { secret: TEST_SECRET }, maxConnectionsPerUser: 2, maxConnectionsPerAddress: 3 });
     const url = `${t.url}?token=${hsToken(ada)}`;
