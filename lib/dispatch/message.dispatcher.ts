@@ -13,6 +13,7 @@ import type { Envelope } from '../protocol/envelope.js';
 import { ErrorCode, ErrorFrameType } from '../protocol/error-codes.js';
 import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
 import { Messages } from '../realtime.messages.js';
+import { ErrorLogBudget } from './error-log-budget.js';
 import { Reply } from './reply.js';
 import { InboundQueue } from '../connections/inbound-queue.js';
 
@@ -44,6 +45,7 @@ const QUEUED_FRAME_OVERHEAD = 128;
 @Injectable()
 export class MessageDispatcher {
   private readonly logger = new Logger('RealtimeDispatcher');
+  private readonly errorLogs = new ErrorLogBudget();
   private readonly readBufferSize: number;
 
   constructor(
@@ -214,7 +216,7 @@ export class MessageDispatcher {
     // Nest's pipeline already logged the Errors no filter handled, except HTTP exceptions (a
     // thrown 5xx) and non-Errors; log those and the direct path's errors here.
     if (mapped.internal && (handler.direct || !(error instanceof Error) || error instanceof IntrinsicException)) {
-      this.logger.error(Messages.handlerFailed(message.type), error instanceof Error ? error.stack : String(error));
+      this.logError(connection, Messages.handlerFailed(message.type), error);
     }
     this.stats.countError(handler.type, mapped.data.code);
     this.send(connection, handler.type, { type: mapped.frameType, id: message.id, data: mapped.data });
@@ -222,6 +224,14 @@ export class MessageDispatcher {
 
   private rejected(connection: RealtimeConnection, type: string | undefined, code: string): void {
     if (this.events.isObserved('message.rejected')) this.events.emit('message.rejected', { connection, type, code });
+  }
+
+  /** Logs an error a connection caused, within that connection's {@link ErrorLogBudget}. */
+  private logError(connection: RealtimeConnection, text: string, error: unknown): void {
+    const heldBack = this.errorLogs.take(connection);
+    if (heldBack === undefined) return;
+    const note = heldBack > 0 ? ` (${heldBack} more from connection ${connection.id} not logged)` : '';
+    this.logger.error(`${text}${note}`, error instanceof Error ? error.stack : String(error));
   }
 
   /**
@@ -242,10 +252,7 @@ export class MessageDispatcher {
     try {
       connection.send(envelope);
     } catch (error) {
-      this.logger.error(
-        `A "${envelope.type}" frame could not be serialized`,
-        error instanceof Error ? error.stack : String(error),
-      );
+      this.logError(connection, `A "${envelope.type}" frame could not be serialized`, error);
       this.stats.countError(typeLabel, ErrorCode.INTERNAL);
       connection.send({
         type: ErrorFrameType.ERROR,

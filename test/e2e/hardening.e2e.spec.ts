@@ -74,6 +74,31 @@ describe('hardening (e2e)', () => {
     await client.close();
   });
 
+  it('logs a few of the errors one connection causes, then holds the rest back and says how many', async () => {
+    const lines: string[] = [];
+    const capture = {
+      log: () => undefined,
+      warn: () => undefined,
+      debug: () => undefined,
+      verbose: () => undefined,
+      error: (message: unknown) => lines.push(String(message)),
+    };
+    t = await createTestApp({ rateLimit: false }, { providers: [UnserializableHandlers] }, (app) =>
+      app.useLogger(capture),
+    );
+    const abuser = await TestClient.connect(t.url);
+    const other = await TestClient.connect(t.url);
+    await Promise.all([abuser.next('connected'), other.next('connected')]);
+    // Pipelined: every one fails to serialize (a BigInt), each answered INTERNAL.
+    for (let i = 0; i < 40; i++) abuser.send({ type: 'bigint', id: `b${i}` });
+    for (let i = 0; i < 40; i++) expect((await abuser.next('error')).data.code).toBe('INTERNAL');
+    expect(lines.filter((line) => line.includes('could not be serialized'))).toHaveLength(5);
+    // The budget is per connection: another client's error is still logged.
+    expect((await other.request({ type: 'bigint', id: 'o' })).data.code).toBe('INTERNAL');
+    expect(lines.filter((line) => line.includes('could not be serialized'))).toHaveLength(6);
+    await Promise.all([abuser.close(), other.close()]);
+  });
+
   it('refuses a huge Origin quickly and treats a throwing origin predicate as a refusal', async () => {
     t = await createTestApp({ allowedOrigins: ['https://chat.example.com'] });
     const started = Date.now();
