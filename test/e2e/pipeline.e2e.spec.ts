@@ -140,9 +140,12 @@ describe("router: handlers on any provider, through Nest's pipeline (e2e)", () =
 
   it.each([500, 503, 302])('maps a thrown HTTP %i to INTERNAL, without its message, and logs it', async (status) => {
     const logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    // A connection of its own: the errors one connection causes are logged within a budget.
+    const fresh = await TestClient.connect(t.url);
+    await fresh.next('connected');
     try {
       for (const type of ['http.status', 'http.status.piped']) {
-        expect((await client.request({ type, id: `h5-${type}-${status}`, data: { status } })).data).toEqual({
+        expect((await fresh.request({ type, id: `h5-${type}-${status}`, data: { status } })).data).toEqual({
           code: 'INTERNAL',
           message: 'internal error',
         });
@@ -154,6 +157,7 @@ describe("router: handlers on any provider, through Nest's pipeline (e2e)", () =
       }
     } finally {
       logged.mockRestore();
+      await fresh.close();
     }
   });
 
