@@ -487,8 +487,32 @@ export class RedisClusterAdapter extends ClusterAdapter {
   }
 
   saveSession(sessionId: string, userId: string, ttl: number): void {
-    if (this.pub?.status !== 'ready') return;
-    this.pub.set(this.channels.session(sessionId), userId, 'PX', ttl).catch(() => undefined);
+    void this.writeSession(sessionId, userId, ttl);
+  }
+
+  /**
+   * Records whose session this is, trying again a few times: a write lost here would let another user
+   * resume the session on another node. (A fresh Redis Cluster client fails, rather than queues,
+   * a first command to a shard whose connection is still opening: seen as a flaky cluster test.)
+   */
+  private async writeSession(sessionId: string, userId: string, ttl: number): Promise<void> {
+    const attempts = 4;
+    for (let attempt = 1; !this.stopped && this.pub !== undefined; attempt++) {
+      if (this.pub.status === 'ready') {
+        try {
+          await this.pub.set(this.channels.session(sessionId), userId, 'PX', ttl);
+          return;
+        } catch (error) {
+          if (attempt >= attempts) {
+            this.logger.warn(`could not record session ${sessionId} in Redis: ${(error as Error).message}`);
+            return;
+          }
+        }
+      } else if (attempt >= attempts) {
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt).unref());
+    }
   }
 
   async sessionOwner(sessionId: string): Promise<string | undefined> {
