@@ -318,7 +318,10 @@ export class RedisClusterAdapter extends ClusterAdapter {
             shardedSubscribers: true,
             ...cluster.options,
             enableOfflineQueue: extra.enableOfflineQueue,
-            redisOptions: { ...base, ...cluster.options?.redisOptions, ...extra },
+            // Not `enableOfflineQueue` per node: ioredis opens a shard's connection on its first
+            // command and needs that queue to hold the command meanwhile; without it the first
+            // command to each shard failed (a session record, a publish) on every fresh client.
+            redisOptions: { ...base, ...cluster.options?.redisOptions, ...withoutOfflineQueue(extra) },
           })
         : this.options.url
           ? new Redis(this.options.url, { ...base, ...extra })
@@ -897,6 +900,11 @@ export class RedisClusterAdapter extends ClusterAdapter {
     this.outageLogged = false;
     this.logger.log(`Redis at ${this.address} is back`);
   }
+}
+
+function withoutOfflineQueue(options: RedisOptions): RedisOptions {
+  const { enableOfflineQueue: _queue, ...rest } = options;
+  return rest;
 }
 
 interface Commands {
