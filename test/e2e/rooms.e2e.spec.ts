@@ -285,21 +285,25 @@ describe('rooms, presence and messaging (e2e)', () => {
     expect((await vip.next('chat_message')).data.content).toBe('still here?');
   });
 
-  it('sends room_joined before any broadcast that follows the join', async () => {
+  it('sends room_joined before any broadcast that follows the join, at the position right before the first', async () => {
     const talker = await login('talker');
     await join(talker, 'busy');
     const newcomer = await login('newcomer');
-    for (let i = 0; i < 300; i++) talker.send({ type: 'chat', data: { room_id: 'busy', content: `m${i}` } });
-    await join(newcomer, 'busy');
+    for (let i = 0; i < 150; i++) talker.send({ type: 'chat', data: { room_id: 'busy', content: `m${i}` } });
+    newcomer.send({ type: 'join_room', id: 'late', data: { room_id: 'busy' } });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    for (let i = 150; i < 300; i++) talker.send({ type: 'chat', data: { room_id: 'busy', content: `m${i}` } });
     await until(() => talker.frames.filter((f) => f.type === 'chat_message').length === 300);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    const joined = await newcomer.next('room_joined');
+    const position = joined.data.seq as number;
+    // Joined mid-stream: the second burst was sent after the join.
+    expect(position).toBeLessThan(300);
+    await until(() => newcomer.frames.filter((f) => f.type === 'chat_message').length === 300 - position);
     const types = newcomer.frames.map((f) => f.type);
-    const joinedAt = types.indexOf('room_joined');
-    expect(joinedAt).toBeGreaterThan(-1);
-    expect(types.slice(0, joinedAt)).not.toContain('chat_message');
-    // What it did get is a gap-free tail of the room's sequence.
+    expect(types.slice(0, types.indexOf('room_joined'))).not.toContain('chat_message');
+    // Exactly what followed its position: seq position+1 … 300, no gap, nothing before, nothing twice.
     const seqs = newcomer.frames.filter((f) => f.type === 'chat_message').map((f) => f.seq as number);
-    expect(seqs).toEqual(seqs.map((_, i) => seqs[0] + i));
+    expect(seqs).toEqual(Array.from({ length: 300 - position }, (_, i) => position + 1 + i));
   });
 
   it('publishes lifecycle events to observers and to @OnRealtimeEvent methods', async () => {
