@@ -52,7 +52,7 @@ export class HmacJwtVerifier {
     private readonly options: HmacJwtOptions,
   ) {
     if (key.type !== 'secret') throw new TypeError('HmacJwtVerifier needs a secret KeyObject');
-    if (options.algorithms.length === 0 || !options.algorithms.every((alg) => alg in HASH_OF)) {
+    if (!HmacJwtVerifier.handles(options.algorithms)) {
       throw new TypeError(`HmacJwtVerifier verifies HS256/384/512 only (got ${options.algorithms.join(', ')})`);
     }
     this.algorithms = [...options.algorithms];

@@ -65,25 +65,22 @@ export class HandshakeAdmission implements OnModuleInit {
     const previous = request.user;
     request.user = user;
     try {
-      for (const guard of this.guards) {
-        const context = realtimeContext([request, undefined, undefined, 'connect'], HandshakeAdmission, onConnect);
-        let allowed: boolean;
-        try {
-          allowed = await runGuard(guard, context);
-        } catch (error) {
-          if (!(error instanceof HttpException)) {
-            this.logger.error('A connection guard threw', error instanceof Error ? error.stack : String(error));
-          }
-          allowed = false;
+      let allowed: boolean;
+      try {
+        allowed = await this.passGuards(request);
+      } catch (error) {
+        if (!(error instanceof HttpException)) {
+          this.logger.error('A connection guard threw', error instanceof Error ? error.stack : String(error));
         }
-        if (!allowed) {
-          throw new RealtimeException(
-            ErrorCode.FORBIDDEN,
-            'refused by a connection guard',
-            undefined,
-            ErrorFrameType.AUTH_ERROR,
-          );
-        }
+        allowed = false;
+      }
+      if (!allowed) {
+        throw new RealtimeException(
+          ErrorCode.FORBIDDEN,
+          'refused by a connection guard',
+          undefined,
+          ErrorFrameType.AUTH_ERROR,
+        );
       }
     } finally {
       request.user = previous;
@@ -136,17 +133,26 @@ export class HandshakeAdmission implements OnModuleInit {
     pending: MaybePromise<Authentication> | undefined,
   ): Promise<Authentication | undefined> {
     const authentication = await pending;
+    let allowed: boolean;
+    try {
+      allowed = await this.passGuards(request);
+    } catch (error) {
+      throw new HandshakeRefusal(this.statusOf(error, request));
+    }
+    if (!allowed) throw new HandshakeRefusal(request.user ? 403 : 401);
+    return authentication;
+  }
+
+  /**
+   * Runs the connection guards on `request` in order, as at an upgrade: false as soon as one
+   * refuses, true when all allow; what a guard throws propagates.
+   */
+  private async passGuards(request: HandshakeRequest): Promise<boolean> {
     for (const guard of this.guards) {
       const context = realtimeContext([request, undefined, undefined, 'connect'], HandshakeAdmission, onConnect);
-      let allowed: boolean;
-      try {
-        allowed = await runGuard(guard, context);
-      } catch (error) {
-        throw new HandshakeRefusal(this.statusOf(error, request));
-      }
-      if (!allowed) throw new HandshakeRefusal(request.user ? 403 : 401);
+      if (!(await runGuard(guard, context))) return false;
     }
-    return authentication;
+    return true;
   }
 
   private statusOf(error: unknown, request: HandshakeRequest): number {
