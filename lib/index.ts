@@ -11,6 +11,7 @@ export type {
   ResolvedAuthOptions,
   ResolvedRealtimeOptions,
 } from './interfaces/realtime-options.interface.js';
+export type { TrustProxy, TrustProxyPredicate } from './options/trust-proxy.js';
 export type { RealtimeUser, TokenClaims } from './auth/realtime-user.interface.js';
 export { TokenValidator } from './auth/token-validator.js';
 export { UserProvider } from './auth/user-provider.js';

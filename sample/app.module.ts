@@ -2,6 +2,7 @@ import { type DynamicModule, Logger, Module } from '@nestjs/common';
 import { RealtimeModule } from '../lib/index.js';
 import { RedisClusterAdapter } from '../lib/redis/index.js';
 import { HealthController } from './health.controller.js';
+import { HTTP_HEADERS_TIMEOUT, HttpDeadlines } from './http-deadlines.js';
 import { MetricsController } from './metrics.controller.js';
 import { RoomsController } from './chat/rooms.controller.js';
 import { ChatPageController } from './chat-page/chat-page.controller.js';
@@ -29,6 +30,8 @@ export class AppModule {
           nodeId: config.nodeId,
           allowedOrigins: config.allowedOrigins,
           maxConnections: config.maxConnections,
+          maxConnectionsPerAddress: config.maxConnectionsPerAddress,
+          trustProxy: config.trustProxy,
           authTimeout: config.authTimeoutMs,
           auth: { secret },
           rateLimit: { messagesPerSecond: config.rateLimitPerSec, burst: config.rateLimitBurst },
@@ -48,7 +51,11 @@ export class AppModule {
         MetricsController,
         ...(config.devLogin ? [DevLoginController] : []),
       ],
-      providers: config.devLogin ? [{ provide: DEV_LOGIN_SECRET, useValue: secret }] : [],
+      providers: [
+        { provide: HTTP_HEADERS_TIMEOUT, useValue: config.httpHeadersTimeoutMs },
+        HttpDeadlines,
+        ...(config.devLogin ? [{ provide: DEV_LOGIN_SECRET, useValue: secret }] : []),
+      ],
     };
   }
 }

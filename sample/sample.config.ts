@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { TrustProxy } from '../lib/index.js';
 
 /**
  * The sample is configured only by environment variables (PROTOCOL.md, "The sample app").
@@ -11,6 +12,12 @@ export interface SampleConfig {
   redisClusterNodes: { host: string; port: number }[] | undefined;
   allowedOrigins: string[] | undefined;
   maxConnections: number;
+  /** `MAX_CONNECTIONS_PER_ADDRESS`: connections one client address may hold (0: no limit). */
+  maxConnectionsPerAddress: number;
+  /** `TRUST_PROXY`: proxies trusted to name the client in `X-Forwarded-For` (see {@link trustProxy}). */
+  trustProxy: TrustProxy | undefined;
+  /** `HTTP_HEADERS_TIMEOUT_MS`: request headers must arrive within this; an idle socket is closed after it (0: Node's defaults). */
+  httpHeadersTimeoutMs: number;
   logLevel: string;
   /** HS256 secret; `undefined` means the sample's development secret (with a warning). */
   jwtSecret: string | undefined;
@@ -56,6 +63,18 @@ function clusterNodes(raw: string | undefined): { host: string; port: number }[]
 }
 
 /**
+ * `TRUST_PROXY`: unset or `false`: none; `true`: every hop; a number: that many hops; otherwise
+ * comma-separated addresses or subnets (`loopback`, `10.0.0.0/8`). The same values as Express's
+ * `trust proxy`.
+ */
+function trustProxy(raw: string | undefined): TrustProxy | undefined {
+  if (raw === undefined || raw.trim() === '' || raw === 'false') return undefined;
+  if (raw === 'true') return true;
+  if (/^\d+$/.test(raw.trim())) return Number(raw.trim());
+  return raw;
+}
+
+/**
  * Reads the sample's configuration. With `NODE_ENV=production` it refuses to start (throws)
  * without a `JWT_SECRET` — the development secret is public — or with `DEV_LOGIN=1`, which
  * would let anyone mint tokens.
@@ -82,6 +101,9 @@ export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
     redisClusterNodes: clusterNodes(env.REDIS_CLUSTER_NODES),
     allowedOrigins: origins?.length ? origins : undefined,
     maxConnections: integer('MAX_CONNECTIONS', 10_000, env),
+    maxConnectionsPerAddress: integer('MAX_CONNECTIONS_PER_ADDRESS', 0, env),
+    trustProxy: trustProxy(env.TRUST_PROXY),
+    httpHeadersTimeoutMs: integer('HTTP_HEADERS_TIMEOUT_MS', 10_000, env),
     logLevel: env.LOG_LEVEL || 'log',
     jwtSecret: env.JWT_SECRET || undefined,
     rateLimitPerSec: integer('RATE_LIMIT_PER_SEC', 100, env),

@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { CanActivate, Type } from '@nestjs/common';
 import type { ResolvedRoomSettings, RoomSettings } from '../rooms/room-settings.js';
 import type { ClusterAdapter } from '../cluster/cluster.adapter.js';
+import type { TrustProxy, TrustProxyPredicate } from '../options/trust-proxy.js';
 
 /** Message types handled by the module itself; each can be switched off or replaced. */
 export type BuiltinMessageType =
@@ -246,6 +247,15 @@ export interface RealtimeModuleOptions {
    */
   maxConnectionsPerAddress?: number;
   /**
+   * Proxies trusted to name the client in `X-Forwarded-For`, for `maxConnectionsPerAddress` and
+   * the connection's `remoteAddress` (Express's `trust proxy` values: `true`, a hop count,
+   * addresses/subnets such as `'loopback'` or `['10.0.0.0/8']`, or a predicate). Behind a load
+   * balancer every connection otherwise comes from the balancer's address, and one per-address
+   * limit would be shared by all clients.
+   * @default false (the TCP peer is the client)
+   */
+  trustProxy?: TrustProxy;
+  /**
    * Per-connection message rate limit, or `false` for none.
    * @default { messagesPerSecond: 100, burst: 200, disconnectAfter: 100 }
    */
@@ -254,8 +264,9 @@ export interface RealtimeModuleOptions {
 
 /** Options after defaults were applied and the whole set was validated. */
 export interface ResolvedRealtimeOptions extends Required<
-  Omit<RealtimeModuleOptions, 'allowedOrigins' | 'builtins' | 'auth' | 'rateLimit' | 'rooms' | 'cluster'>
+  Omit<RealtimeModuleOptions, 'allowedOrigins' | 'builtins' | 'auth' | 'rateLimit' | 'rooms' | 'cluster' | 'trustProxy'>
 > {
+  trustProxy: TrustProxyPredicate | undefined;
   cluster: ClusterAdapter;
   allowedOrigins: OriginPredicate | undefined;
   builtins: Record<BuiltinMessageType, boolean>;

@@ -9,6 +9,7 @@ import type {
 import { ClusterAdapter, InMemoryClusterAdapter } from '../cluster/cluster.adapter.js';
 import { DEFAULT_ROOM_SETTINGS, type ResolvedRoomSettings, type RoomSettings } from '../rooms/room-settings.js';
 import { Messages } from '../realtime.messages.js';
+import { compileTrustProxy, type TrustProxyPredicate } from './trust-proxy.js';
 
 /** Thrown at start-up for an invalid option; the message names the option. */
 export class InvalidRealtimeOptionError extends Error {
@@ -99,6 +100,17 @@ function checkInteger(name: string, value: unknown, min: number): number {
   return value;
 }
 
+function resolveTrustProxy(trust: RealtimeModuleOptions['trustProxy']): TrustProxyPredicate | undefined {
+  try {
+    return compileTrustProxy(trust);
+  } catch (error) {
+    throw new InvalidRealtimeOptionError(
+      'trustProxy',
+      `must be a boolean, a hop count, addresses or subnets, or a predicate (${(error as Error).message})`,
+    );
+  }
+}
+
 /** Longer Origin headers are refused outright (real ones are a scheme, a host and a port). */
 const MAX_ORIGIN_LENGTH = 1024;
 
@@ -178,6 +190,7 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions = {}): Res
     auth: resolveAuth(options.auth),
     rateLimit: resolveRateLimit(options.rateLimit),
     connectionGuards,
+    trustProxy: resolveTrustProxy(options.trustProxy),
   } as ResolvedRealtimeOptions;
 }
 

@@ -19,6 +19,7 @@ import { Messages } from '../realtime.messages.js';
 import { type Authentication, Authenticator } from '../auth/authenticator.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { abortHandshake } from './abort-handshake.js';
+import { clientAddressOf } from './client-address.js';
 import { ConnectionSweeper } from './connection.sweeper.js';
 import { HandshakeAdmission, HandshakeRefusal } from './handshake-admission.js';
 import { initRateLimit, takeMessageToken } from './rate-limiter.js';
@@ -187,7 +188,7 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
       return this.reject(socket, 'capacity', 503);
     }
     const addressLimit = this.options.maxConnectionsPerAddress;
-    const address = addressLimit > 0 ? (request.socket.remoteAddress ?? '') : '';
+    const address = addressLimit > 0 ? (clientAddressOf(request, this.options.trustProxy) ?? '') : '';
     if (addressLimit > 0 && (this.perAddress.get(address) ?? 0) >= addressLimit) {
       this.logger.warn(`maxConnectionsPerAddress (${addressLimit}) reached for ${address}: refusing an upgrade`);
       return this.reject(socket, 'address_limit', 429);
@@ -298,7 +299,10 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
   ): void {
     const now = Date.now();
     const session = this.sessions.open(now);
-    const connection = new RealtimeConnection(randomUUID(), session.id, ws, request.socket, now);
+    // Without trusted proxies the address is read from the socket only when first asked for.
+    const trust = this.options.trustProxy;
+    const peer = trust === undefined ? request.socket : clientAddressOf(request, trust);
+    const connection = new RealtimeConnection(randomUUID(), session.id, ws, peer, now);
     this.sessions.attach(session, connection);
     if (this.admission.hasGuards) connection.handshakeRequest = request;
     connection.outboundLimit = this.options.writeBufferSize;

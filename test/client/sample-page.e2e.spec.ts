@@ -11,6 +11,12 @@ describe('the sample configuration', () => {
     expect(() => loadSampleConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET/);
     expect(loadSampleConfig({}).authTimeoutMs).toBe(10_000);
     expect(loadSampleConfig({ AUTH_TIMEOUT_MS: '2500' }).authTimeoutMs).toBe(2500);
+    expect(loadSampleConfig({}).trustProxy).toBeUndefined();
+    expect(loadSampleConfig({ TRUST_PROXY: 'false' }).trustProxy).toBeUndefined();
+    expect(loadSampleConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(loadSampleConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
+    expect(loadSampleConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8' }).trustProxy).toBe('loopback, 10.0.0.0/8');
+    expect(loadSampleConfig({}).httpHeadersTimeoutMs).toBe(10_000);
     expect(() => loadSampleConfig({ NODE_ENV: 'production', JWT_SECRET: 's', DEV_LOGIN: '1' })).toThrow(/DEV_LOGIN=1/);
     // Production done right: a real secret, no dev login.
     expect(loadSampleConfig({ NODE_ENV: 'production', JWT_SECRET: 's' })).toMatchObject({
