@@ -9,7 +9,6 @@ import {
   type RoomFrameParts,
   type Sequenced,
 } from '../cluster/cluster.adapter.js';
-import { isoNow } from '../utils/clock.js';
 import { ClusterChannels } from '../cluster/cluster-channels.js';
 import { RoomFrameOrder } from '../cluster/room-frame-order.js';
 import { newEpoch } from '../utils/epoch.js';
@@ -281,13 +280,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
 
   attach(host: ClusterHost): void {
     this.host = host;
-    this.presence = new RedisPresence(
-      this.channels,
-      host.nodeId,
-      this.nodeTimeout,
-      this.publishCommand,
-      this.logger,
-    );
+    this.presence = new RedisPresence(this.channels, host.nodeId, this.nodeTimeout, this.publishCommand, this.logger);
   }
 
   async start(): Promise<void> {
