@@ -281,10 +281,11 @@ export class RedisPresence {
 
   /** Replaces this node's share of the room with `local` (and its entry in the node's registry). */
   private async writeShare(pub: Redis | Cluster, roomId: string): Promise<void> {
-    const users = this.local.get(roomId);
     const registry = this.channels.nodePresence(this.nodeId);
     try {
-      if (users !== undefined) await pub.sadd(registry, roomId);
+      if (this.local.has(roomId)) await pub.sadd(registry, roomId);
+      // Read after the await: what the node holds now is what the share must say.
+      const users = this.local.get(roomId);
       await (pub as unknown as PresenceCommands).writePresenceShare(
         this.channels.presenceShare(roomId, this.nodeId),
         this.channels.presenceNodes(roomId),
@@ -297,10 +298,5 @@ export class RedisPresence {
       this.stale.add(roomId);
       throw error;
     }
-  }
-
-  /** Rooms where this node has a share (for leak checks). */
-  get roomCount(): number {
-    return this.local.size;
   }
 }
