@@ -92,9 +92,12 @@ export class ClusterChannels {
     return `${this.prefix}:presence-nodes:{${roomId}}`;
   }
 
-  /** Set: rooms where a node has a share of the presence (to purge it when the node dies). */
+  /**
+   * Set: rooms where a node has a share of the presence (to purge it when the node dies). Not
+   * the `node-presence` hash of earlier versions: a new name, so that no node meets the other type.
+   */
   nodePresence(nodeId: string): string {
-    return `${this.prefix}:node-presence:${nodeId}`;
+    return `${this.prefix}:node-presence-rooms:${nodeId}`;
   }
 
   /** Hash: room id → this node's connections in it. */
