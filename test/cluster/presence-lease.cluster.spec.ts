@@ -1,7 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { ClusterChannels, ConnectionManager } from '../../lib/index.js';
+import { ClusterChannels, ConnectionManager, RealtimeHealth } from '../../lib/index.js';
+import { RedisClusterAdapter } from '../../lib/redis/index.js';
 import { crashClusterNode } from '../support/chat.js';
 import { REDIS_BACKENDS, type RedisBackend } from '../support/redis-backends.js';
+import { TestRedis } from '../support/redis-server.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { type Frame, TestClient } from '../support/test-client.js';
 import { hsToken, TEST_SECRET } from '../support/tokens.js';
@@ -102,5 +104,57 @@ describe.each(REDIS_BACKENDS)('cluster presence leases on %s (e2e)', (_name, bac
       leaves: [{ user_id: 'phoenix', username: 'phoenix' }],
     });
     expect(await presentUsers(observer, 'restart-room')).toEqual(['watcher2']);
+  });
+});
+
+describe('cluster presence after Redis lost it (e2e)', () => {
+  let redis: TestRedis;
+  const apps: TestApp[] = [];
+
+  afterEach(async () => {
+    for (const app of apps.splice(0)) await app.close();
+    await redis.stop();
+  });
+
+  it('writes each node’s share again when Redis restarted without persistence', async () => {
+    redis = await TestRedis.start();
+    const make = async (nodeId: string) => {
+      const app = await createTestApp({
+        nodeId,
+        auth: { secret: TEST_SECRET },
+        rateLimit: false,
+        cluster: new RedisClusterAdapter({
+          url: redis.url,
+          prefix: `lost${process.pid}`,
+          heartbeatInterval: 200,
+          nodeTimeout: 1000,
+        }),
+      });
+      apps.push(app);
+      return app;
+    };
+    const [a, b] = [await make('lost-a'), await make('lost-b')];
+    const clients = [
+      await TestClient.connect(`${a.url}?token=${hsToken({ user_id: 'amy' })}`),
+      await TestClient.connect(`${b.url}?token=${hsToken({ user_id: 'bob' })}`),
+    ];
+    for (const client of clients) {
+      await client.next('auth_success');
+      await client.request({ type: 'join_room', id: 'j', data: { room_id: 'kept' } });
+    }
+    const users = async () => {
+      const state = await clients[0].request({ type: 'presence', id: `p-${Math.random()}`, data: { room_id: 'kept' } });
+      return (state.data.users as { user_id: string; connections: number }[])
+        .map((user) => `${user.user_id}:${user.connections}`)
+        .sort();
+    };
+    await until(async () => (await users()).length === 2);
+
+    await redis.stop();
+    await redis.spawn();
+    await until(() => apps.every((app) => app.app.get(RealtimeHealth).check().redis === 'up'), 10_000);
+    // Every key is gone; the nodes' heartbeats put their shares back.
+    await until(async () => (await users()).join() === 'amy:1,bob:1', 5000);
+    for (const client of clients) client.socket.terminate();
   });
 });
