@@ -180,7 +180,7 @@ export class RedisPresence {
     );
   }
 
-  /** The room's presence over every live share, or undefined when Redis could not be read. */
+  /** The room's presence over every share whose lease runs; rejects when Redis could not be read. */
   async state(pub: Redis | Cluster, roomId: string): Promise<ClusterPresenceEntry[]> {
     const pairs = (await (pub as unknown as PresenceCommands).readPresenceShares(
       this.channels.presenceNodes(roomId),
