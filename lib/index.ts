@@ -33,7 +33,7 @@ export {
   type JoinOptions,
   type RoomInfo,
 } from './rooms/room.manager.js';
-export type { PresenceEntry } from './rooms/room.js';
+export type { PresenceEntry } from './presence/presence-tracker.js';
 export { RoomJoinPolicy, AllowAllJoinPolicy } from './rooms/room-join.policy.js';
 export type { RoomSettings, SlowConsumerPolicy } from './rooms/room-settings.js';
 export { isValidRoomId } from './rooms/room-id.js';

@@ -71,19 +71,33 @@ export class ClusterChannels {
     return `${this.prefix}:nodes`;
   }
 
-  /** Hash: user id → connections in the room, cluster-wide (presence). */
-  presence(roomId: string): string {
-    return `${this.prefix}:presence:{${roomId}}`;
+  /**
+   * Hash: user id → `connections:username`, one node's share of a room's presence. It expires
+   * unless the node's heartbeats refresh it (see RedisPresence); in the room's slot.
+   */
+  presenceShare(roomId: string, nodeId: string): string {
+    return `${this.presenceSharePrefix(roomId)}${nodeId}`;
   }
 
-  /** Hash: user id → username, for the room's presence. */
-  presenceNames(roomId: string): string {
-    return `${this.prefix}:presence-names:{${roomId}}`;
+  /** What a node id is appended to for its share of the room's presence (Lua builds the keys). */
+  presenceSharePrefix(roomId: string): string {
+    return `${this.prefix}:presence:{${roomId}}:node:`;
   }
 
-  /** Hash: `room\u0000user` → this node's share of the presence (to purge it when the node dies). */
+  /**
+   * Sorted set: node id → until when (Redis clock, ms) its share of the room's presence counts.
+   * A node whose heartbeats stop drops out of the room's presence once that time has passed.
+   */
+  presenceNodes(roomId: string): string {
+    return `${this.prefix}:presence-nodes:{${roomId}}`;
+  }
+
+  /**
+   * Set: rooms where a node has a share of the presence (to purge it when the node dies). Not
+   * the `node-presence` hash of earlier versions: a new name, so that no node meets the other type.
+   */
   nodePresence(nodeId: string): string {
-    return `${this.prefix}:node-presence:${nodeId}`;
+    return `${this.prefix}:node-presence-rooms:${nodeId}`;
   }
 
   /** Hash: room id → this node's connections in it. */

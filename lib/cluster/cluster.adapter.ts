@@ -129,16 +129,17 @@ export abstract class ClusterAdapter {
   abstract isUserOnlineElsewhere(userId: string): Promise<boolean>;
 
   /**
-   * A user's connections in a room on this node went from 0 to 1 (`delta` 1) or from 1 to 0
-   * (`delta` -1). When that makes the user arrive in or leave the room cluster-wide, the adapter
-   * sends `presence_diff` to the room's members on every node (except `exceptConnectionId`).
+   * This node now has `connections` of the user's connections in the room (0: none). `diff` is
+   * the `presence_diff` to publish to the room's members on every node (except
+   * `exceptConnectionId`) when that makes the user arrive in or leave the room cluster-wide (a
+   * tab on another node means it did not); undefined when nothing is to be announced.
    */
   abstract presenceChanged(
     roomId: string,
     userId: string,
     username: string,
-    delta: 1 | -1,
-    announce: boolean,
+    connections: number,
+    diff: string | undefined,
     exceptConnectionId?: string,
   ): void;
 

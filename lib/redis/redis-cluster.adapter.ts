@@ -9,10 +9,10 @@ import {
   type RoomFrameParts,
   type Sequenced,
 } from '../cluster/cluster.adapter.js';
-import { isoNow } from '../utils/clock.js';
 import { ClusterChannels } from '../cluster/cluster-channels.js';
 import { RoomFrameOrder } from '../cluster/room-frame-order.js';
 import { newEpoch } from '../utils/epoch.js';
+import { RedisPresence } from './redis-presence.js';
 
 /** Options of {@link RedisClusterAdapter}. */
 export interface RedisClusterAdapterOptions {
@@ -40,6 +40,10 @@ export interface RedisClusterAdapterOptions {
   heartbeatInterval?: number;
   /**
    * Milliseconds without a heartbeat after which a node counts as dead and its users are purged.
+   * Also the lease of a node's share of each room's presence, which its heartbeats renew: the
+   * users of a node that died without a goodbye are out of `presence_state` within this time
+   * of its last heartbeat, even when no node is left to purge it (the shares themselves expire
+   * after twice this time).
    * @default 10000
    */
   nodeTimeout?: number;
@@ -164,36 +168,6 @@ return out
 `;
 
 /**
- * A user's connections in a room change by ARGV[3] on one node; when the cluster-wide count
- * crosses 0 the user arrived or left, and `presence_diff` goes to the room channel. Both keys
- * carry the room's hash tag, so this runs in one Redis Cluster slot.
- * KEYS: presence, presence names. ARGV: user, username, delta, room channel, message header,
- * room id, (unused), announce (1/0), timestamp, publish command.
- */
-const PRESENCE = `
-local total = redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[3])
-local kind = nil
-if tonumber(ARGV[3]) > 0 then
-  redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-  if total == tonumber(ARGV[3]) then kind = 'joins' end
-elseif total <= 0 then
-  redis.call('HDEL', KEYS[1], ARGV[1])
-  redis.call('HDEL', KEYS[2], ARGV[1])
-  kind = 'leaves'
-end
-if kind and ARGV[8] == '1' then
-  local entry = cjson.encode({user_id = ARGV[1], username = ARGV[2]})
-  local joins = '[]'
-  local leaves = '[]'
-  if kind == 'joins' then joins = '[' .. entry .. ']' else leaves = '[' .. entry .. ']' end
-  local frame = '{"type":"presence_diff","room":' .. cjson.encode(ARGV[6]) .. ',"data":{"room_id":' ..
-    cjson.encode(ARGV[6]) .. ',"joins":' .. joins .. ',"leaves":' .. leaves .. '},"timestamp":' .. cjson.encode(ARGV[9]) .. '}'
-  redis.call(ARGV[10], ARGV[4], ARGV[5] .. frame)
-end
-return total
-`;
-
-/**
  * A counter field of a hash changes by ARGV[2]; a field that reaches exactly 0 is deleted, so a
  * node's hashes hold only what is there (rooms and presences come and go by the thousand). Not
  * below 0: should a -1 ever land before its +1, the pair still ends at no field at all.
@@ -233,6 +207,8 @@ export class RedisClusterAdapter extends ClusterAdapter {
   private readonly nodeTimeout: number;
   private readonly positionTtl: number;
   private host!: ClusterHost;
+  /** This node's share of presence in Redis (created with the host, which knows the node id). */
+  private presence!: RedisPresence;
   private pub: Redis | Cluster | undefined;
   private sub: Redis | Cluster | undefined;
   /** Redis Cluster: sharded pub/sub; one server: classic pub/sub (works with Redis 6 too). */
@@ -304,6 +280,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
 
   attach(host: ClusterHost): void {
     this.host = host;
+    this.presence = new RedisPresence(this.channels, host.nodeId, this.nodeTimeout, this.publishCommand, this.logger);
   }
 
   async start(): Promise<void> {
@@ -337,7 +314,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
     this.pub.defineCommand('publishRoom', { numberOfKeys: 3, lua: PUBLISH_ROOM });
     this.pub.defineCommand('roomPosition', { numberOfKeys: 2, lua: ROOM_POSITION });
     this.pub.defineCommand('roomHistory', { numberOfKeys: 3, lua: ROOM_HISTORY });
-    this.pub.defineCommand('presence', { numberOfKeys: 2, lua: PRESENCE });
+    RedisPresence.define(this.pub);
     this.pub.defineCommand('countField', { numberOfKeys: 1, lua: COUNT_FIELD });
     this.sub.on(this.sharded ? 'smessage' : 'message', (channel: string, message: string) =>
       this.receive(channel, message),
@@ -346,6 +323,9 @@ export class RedisClusterAdapter extends ClusterAdapter {
       this.wasReady = true;
       this.back();
       void this.register();
+      // What changed while Redis was away (or was purged meanwhile, had this node been silent for
+      // too long) is written again.
+      void this.presence.rewrite(this.pub!).catch(() => undefined);
       this.order.runRepairs();
     });
     this.pub.on('close', () => this.lost());
@@ -379,6 +359,9 @@ export class RedisClusterAdapter extends ClusterAdapter {
     } else {
       this.logger.log(`connected to Redis at ${this.address}`);
       await this.subscribeBase();
+      // A node restarted under the same id (after a crash) takes back what its previous life left:
+      // that node never said goodbye, and its heartbeats are this one's now, so no one else would.
+      await this.presence.purge(this.pub, this.host.nodeId).catch(() => undefined);
     }
     this.heartbeat = setInterval(() => void this.beat(), this.heartbeatInterval).unref();
   }
@@ -601,20 +584,11 @@ export class RedisClusterAdapter extends ClusterAdapter {
     roomId: string,
     userId: string,
     username: string,
-    delta: 1 | -1,
-    announce: boolean,
+    connections: number,
+    diff: string | undefined,
     exceptConnectionId?: string,
   ): void {
-    if (this.pub?.status !== 'ready') return;
-    const write = this.runPresence(
-      this.host.nodeId,
-      roomId,
-      userId,
-      username,
-      delta,
-      announce,
-      exceptConnectionId,
-    ).catch((error: Error) => this.logger.warn(`presence update failed: ${error.message}`));
+    const write = this.presence.changed(this.pub, roomId, userId, username, connections, diff, exceptConnectionId);
     // A presence read on this node waits for this node's writes to the room: a connection that
     // joins and then asks for `presence` finds itself in it (PROTOCOL.md, "Ordering"). Writes to
     // one room complete in the order they were made, so the latest one stands for all.
@@ -622,45 +596,6 @@ export class RedisClusterAdapter extends ClusterAdapter {
     void write.then(() => {
       if (this.presenceWrites.get(roomId) === write) this.presenceWrites.delete(roomId);
     });
-  }
-
-  /**
-   * Applies a presence change of `node`: to the node's share, which the purge of a dead node reads
-   * (a key in another slot), then to the room (one script, in the room's slot).
-   */
-  private async runPresence(
-    node: string,
-    roomId: string,
-    userId: string,
-    username: string,
-    delta: number,
-    announce: boolean,
-    exceptConnectionId?: string,
-  ): Promise<void> {
-    const header = ['P', this.host.nodeId, exceptConnectionId ?? ''].join(SEPARATOR) + SEPARATOR;
-    // The node's share is written first: a node that dies between the two writes leaves a share
-    // that its purge will take back, never a presence that nobody can take back.
-    if (node === this.host.nodeId) {
-      await (this.pub as unknown as Commands).countField(
-        this.channels.nodePresence(node),
-        `${roomId}\u0000${userId}`,
-        delta,
-      );
-    }
-    await (this.pub as unknown as Commands).presence(
-      this.channels.presence(roomId),
-      this.channels.presenceNames(roomId),
-      userId,
-      username,
-      delta,
-      this.channels.room(roomId),
-      header,
-      roomId,
-      '',
-      announce ? '1' : '0',
-      isoNow(),
-      this.publishCommand.toUpperCase(),
-    );
   }
 
   membersChanged(roomId: string, delta: 1 | -1): void {
@@ -677,13 +612,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
     const pending = this.presenceWrites.get(roomId);
     if (pending !== undefined) await pending;
     try {
-      const [counts, names] = await Promise.all([
-        this.pub.hgetall(this.channels.presence(roomId)),
-        this.pub.hgetall(this.channels.presenceNames(roomId)),
-      ]);
-      return Object.entries(counts)
-        .filter(([, count]) => Number(count) > 0)
-        .map(([user_id, count]) => ({ user_id, username: names[user_id] ?? user_id, connections: Number(count) }));
+      return await this.presence.state(this.pub, roomId);
     } catch {
       return undefined;
     }
@@ -713,18 +642,11 @@ export class RedisClusterAdapter extends ClusterAdapter {
   private async purgeNode(node: string): Promise<number> {
     const pub = this.pub!;
     const users = await pub.smembers(this.channels.nodeUsers(node));
-    const shares = await pub.hgetall(this.channels.nodePresence(node));
-    for (const [field, count] of Object.entries(shares)) {
-      if (Number(count) <= 0) continue;
-      const [roomId, userId] = field.split('\u0000');
-      const names = await pub.hget(this.channels.presenceNames(roomId), userId);
-      await this.runPresence(node, roomId, userId, names ?? userId, -Number(count), true);
-    }
+    await this.presence.purge(pub, node);
     // One command each: in a Redis Cluster these keys live in different slots.
     await Promise.all([
       ...users.map((userId) => pub.hdel(this.channels.online(userId), node)),
       pub.del(this.channels.nodeUsers(node)),
-      pub.del(this.channels.nodePresence(node)),
       pub.del(this.channels.nodeRooms(node)),
     ]);
     return users.length;
@@ -840,6 +762,8 @@ export class RedisClusterAdapter extends ClusterAdapter {
     try {
       const now = Date.now();
       await pub.zadd(this.channels.nodes(), now, this.host.nodeId);
+      // A failed renewal is tried again at the next beat, well within the lease (nodeTimeout).
+      await this.presence.renew(pub).catch((error: Error) => this.logger.debug(`presence renewal: ${error.message}`));
       const dead = await pub.zrangebyscore(this.channels.nodes(), '-inf', now - this.nodeTimeout);
       for (const node of dead) {
         // Only the node whose ZREM removes the dead node purges it: no double decrement.
@@ -911,6 +835,5 @@ interface Commands {
   roomPosition(...args: (string | number)[]): Promise<unknown>;
   roomHistory(...args: (string | number)[]): Promise<unknown>;
   publishRoom(...args: (string | number)[]): Promise<unknown>;
-  presence(...args: (string | number)[]): Promise<unknown>;
   countField(key: string, field: string, delta: number): Promise<unknown>;
 }

@@ -14,7 +14,9 @@ import { JoinPipeline } from './join.pipeline.js';
 import { assertValidRoomId } from './room-id.js';
 import { ReplayGate } from './replay-gate.js';
 import { type ReplayResult, RoomReplay } from './room-replay.js';
-import { type PresenceEntry, Room } from './room.js';
+import type { PresenceEntry } from '../presence/presence-tracker.js';
+import { RoomPresence } from '../presence/room-presence.js';
+import { Room } from './room.js';
 import { type BroadcastOptions, type BroadcastResult, RoomBroadcaster } from './room-broadcaster.js';
 import { RoomDelivery } from './room-delivery.js';
 import { RoomSequencer } from './room-sequencer.js';
@@ -45,13 +47,15 @@ export interface JoinOptions {
  * leaves all its rooms. `presence_diff` goes to the members when a *user* arrives or leaves
  * (not for each of their tabs).
  *
- * This class owns membership and presence; sending is delegated to a RoomBroadcaster and the
- * write to a room's members (through replay gates) to a RoomDelivery, both sharing its `rooms`
- * and sequencer.
+ * This class owns membership; who is present (per user) is counted by a PresenceTracker and,
+ * in a cluster, by the adapter. Sending is delegated to a RoomBroadcaster and the write to a
+ * room's members (through replay gates) to a RoomDelivery, both sharing its `rooms` and sequencer.
  */
 @Injectable()
 export class RoomManager {
   private readonly rooms = new Map<string, Room>();
+  /** Who is present in this node's rooms, and the announcements of arrivals and departures. */
+  private readonly roomPresence: RoomPresence;
   /** Sequences outlive membership for as long as a session may come back to ask for them. */
   readonly sequencer: RoomSequencer;
   private readonly replay: RoomReplay;
@@ -71,6 +75,7 @@ export class RoomManager {
     this.sequencer = new RoomSequencer(Math.max(options.sessionTtl, 60_000));
     this.replay = new RoomReplay(this.sequencer, cluster);
     this.delivery = new RoomDelivery(engine, statsCounters);
+    this.roomPresence = new RoomPresence(this.delivery, cluster);
     this.broadcaster = new RoomBroadcaster(
       this.rooms,
       this.sequencer,
@@ -126,7 +131,7 @@ export class RoomManager {
 
   /** Users in a room with their connection counts (authenticated members only). */
   presence(roomId: string): PresenceEntry[] {
-    return this.rooms.get(roomId)?.presence() ?? [];
+    return this.roomPresence.state(roomId);
   }
 
   /** Presence of a room across the cluster (this node's alone without a cluster or while it is down). */
@@ -358,25 +363,13 @@ export class RoomManager {
       return room.size;
     }
     if (gate !== undefined) (room.gates ??= new Map()).set(connection, gate);
-    const arrived = room.add(connection);
+    room.add(connection);
     connection.addRoom(roomId);
     this.sessions.get(connection.sessionId)?.addRoom(roomId);
     joined.data.client_count = room.size;
     if (!silent) connection.send(joined);
-    const clustered = this.cluster.status !== 'off';
-    if (clustered) {
-      this.cluster.membersChanged(roomId, 1);
-      // The cluster counts every connection (presence_state's `connections` is cluster-wide),
-      // decides whether the user arrived (a tab elsewhere means no) and sends presence_diff.
-      const userId = connection.userId;
-      if (userId !== undefined) {
-        const username = connection.user?.username ?? userId;
-        this.cluster.presenceChanged(roomId, userId, username, 1, this.sendsPresenceDiffs(room), connection.id);
-      }
-    } else if (arrived && this.sendsPresenceDiffs(room)) {
-      const userId = connection.userId!;
-      this.presenceDiff(room, 'joins', userId, connection.user?.username ?? userId, connection);
-    }
+    if (this.cluster.status !== 'off') this.cluster.membersChanged(roomId, 1);
+    this.roomPresence.arrived(room, connection);
     if (this.events.isObserved('room.joined')) {
       this.events.emit('room.joined', { connection, roomId, clientCount: room.size });
     }
@@ -418,17 +411,10 @@ export class RoomManager {
     userId: string | undefined,
     reason: 'leave' | 'disconnect' | 'policy' | 'kick',
   ): boolean {
-    if (!room.members.has(connection)) return false;
-    const username = userId === undefined ? undefined : room.users.get(userId)?.username;
-    const departed = room.remove(connection, userId);
+    if (!room.remove(connection)) return false;
     connection.removeRoom(room.id);
-    const announce = this.sendsPresenceDiffs(room);
-    if (this.cluster.status !== 'off') {
-      this.cluster.membersChanged(room.id, -1);
-      if (userId !== undefined) this.cluster.presenceChanged(room.id, userId, username ?? userId, -1, announce);
-    } else if (departed && room.size > 0 && announce) {
-      this.presenceDiff(room, 'leaves', userId!, username ?? userId!);
-    }
+    if (this.cluster.status !== 'off') this.cluster.membersChanged(room.id, -1);
+    this.roomPresence.departed(room, userId);
     if (room.size === 0) {
       this.rooms.delete(room.id);
       this.statsCounters.activeRooms--;
@@ -469,27 +455,8 @@ export class RoomManager {
    */
   private moveMemberToUser(room: Room, connection: RealtimeConnection, previousUserId: string | undefined): void {
     if (previousUserId === connection.userId) return;
-    const gate = room.gates?.get(connection);
-    const previousName = previousUserId === undefined ? undefined : room.users.get(previousUserId)?.username;
-    const departed = room.remove(connection, previousUserId);
-    const arrived = room.add(connection);
-    if (gate !== undefined) (room.gates ??= new Map()).set(connection, gate);
-    const announce = this.sendsPresenceDiffs(room);
-    if (this.cluster.status !== 'off') {
-      // Every connection counts in the cluster's presence (see addMember).
-      if (previousUserId !== undefined) {
-        this.cluster.presenceChanged(room.id, previousUserId, previousName ?? previousUserId, -1, announce);
-      }
-      const userId = connection.userId!;
-      const username = connection.user?.username ?? userId;
-      this.cluster.presenceChanged(room.id, userId, username, 1, announce, connection.id);
-      return;
-    }
-    if (departed && announce) this.presenceDiff(room, 'leaves', previousUserId!, previousName ?? previousUserId!);
-    if (arrived && announce) {
-      const userId = connection.userId!;
-      this.presenceDiff(room, 'joins', userId, connection.user?.username ?? userId, connection);
-    }
+    this.roomPresence.departed(room, previousUserId);
+    this.roomPresence.arrived(room, connection);
   }
 
   /**
@@ -536,30 +503,5 @@ export class RoomManager {
   /** @internal An announcement from the cluster. */
   deliverClusterAllFrame(frame: string): number {
     return this.broadcaster.deliverClusterAllFrame(frame);
-  }
-
-  private sendsPresenceDiffs(room: Room): boolean {
-    return room.settings.presence && room.size <= room.settings.presenceDiffLimit;
-  }
-
-  /**
-   * `presence_diff` to the room's members. It carries `room` but no `seq`: presence is state, not
-   * history, and is not replayed on resume (a resuming client asks for `presence`).
-   */
-  private presenceDiff(
-    room: Room,
-    kind: 'joins' | 'leaves',
-    userId: string,
-    username: string,
-    /** The connection whose arrival this is: it knows, and gets `presence_state` if it asks. */
-    except?: RealtimeConnection,
-  ): void {
-    const entry = [{ user_id: userId, username }];
-    const frame = this.engine.serialize({
-      type: 'presence_diff',
-      room: room.id,
-      data: { room_id: room.id, joins: kind === 'joins' ? entry : [], leaves: kind === 'leaves' ? entry : [] },
-    });
-    this.delivery.deliverToRoom(room, -1, '', frame, room.settings.slowConsumer, except);
   }
 }

@@ -264,7 +264,9 @@ describe.each(REDIS_BACKENDS)('Redis cluster adapter: two nodes on %s (e2e)', (_
       const fieldsOf = async (key: string) => Object.keys(await raw.hgetall(key));
       await until(async () => (await fieldsOf(channels.nodeRooms('node-a'))).every((f) => !f.startsWith('churn-')));
       expect((await fieldsOf(channels.nodeRooms('node-a'))).filter((f) => f.startsWith('churn-'))).toEqual([]);
-      expect((await fieldsOf(channels.nodePresence('node-a'))).filter((f) => f.startsWith('churn-'))).toEqual([]);
+      // Presence: no room left in the node's registry, and no share of any of the rooms.
+      expect((await raw.smembers(channels.nodePresence('node-a'))).filter((f) => f.startsWith('churn-'))).toEqual([]);
+      for (const room of rooms) expect(await raw.exists(channels.presenceShare(room, 'node-a'))).toBe(0);
     } finally {
       raw.disconnect();
     }
