@@ -9,6 +9,9 @@ const KEYWORDS = new Set(['and', 'or', 'unless', 'bool', 'offset', 'atan2', 'inf
 /** Keywords followed by a parenthesized list of label names, not of expressions. */
 const LABEL_LIST_KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right']);
 
+/** `by (...)` / `without (...)` right after a name: the name is an aggregation, not a metric. */
+const AGGREGATION_MODIFIER = /^(by|without)\s*\(/i;
+
 const IDENTIFIER = /[A-Za-z_:][A-Za-z0-9_:]*/y;
 const NUMBER_OR_DURATION = /(0x[0-9a-fA-F]+|[0-9][0-9.eE_a-zA-Z]*)/y;
 
@@ -41,8 +44,9 @@ export function metricNamesIn(expression: string): Set<string> {
       const lower = word.toLowerCase();
       if (LABEL_LIST_KEYWORDS.has(lower)) {
         if (expression[i] === '(') i = afterBracket(expression, i);
-      } else if (expression[i] === '(' || KEYWORDS.has(lower)) {
-        // A function or aggregation (its arguments are read as the loop goes on), or a keyword.
+      } else if (expression[i] === '(' || KEYWORDS.has(lower) || AGGREGATION_MODIFIER.test(expression.slice(i))) {
+        // A function or aggregation (its arguments are read as the loop goes on; `sum by (le) (`
+        // puts the grouping first), or a keyword.
       } else {
         names.add(word);
       }
