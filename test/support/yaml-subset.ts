@@ -30,7 +30,7 @@ class SubsetParser {
     if (!first) return null;
     const value = this.parseBlock(first.indent);
     const rest = this.peek();
-    if (rest) this.fail(rest.number, `unexpected indentation`);
+    if (rest) this.fail(rest.number, `unexpected "${rest.text}" (indentation?)`);
     return value;
   }
 
@@ -58,7 +58,8 @@ class SubsetParser {
   private parseSequence(indent: number): YamlValue[] {
     const items: YamlValue[] = [];
     for (let line = this.peek(); line && line.indent === indent; line = this.peek()) {
-      if (!(line.text === '-' || line.text.startsWith('- '))) this.fail(line.number, 'expected a "- " item');
+      // A key at the sequence's indentation: the sequence was a value of the mapping it is in.
+      if (!(line.text === '-' || line.text.startsWith('- '))) break;
       const rest = line.text.slice(1).trimStart();
       if (rest === '' || rest.startsWith('#')) {
         this.index++;
