@@ -109,6 +109,7 @@ describe('docs/examples/docker-compose.yml', () => {
         port: 3000,
         redisUrl: 'redis://redis:6379',
         trustProxy: nginxAddress,
+        allowedOrigins: [`http://localhost:${nginxService.ports![0].split(':')[0]}`],
         maxConnections: 10_000,
         maxConnectionsPerAddress: 50,
         devLogin: false,
