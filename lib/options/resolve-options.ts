@@ -241,7 +241,11 @@ function resolveRoomSettings(settings: RoomSettings, origin: string): ResolvedRo
   return Object.freeze(resolved);
 }
 
-const HISTORY_DEFAULTS = { maxBytes: 64 * 1024 * 1024, maxConcurrentReplays: 16, replayChunkBytes: 256 * 1024 } as const;
+const HISTORY_DEFAULTS = {
+  maxBytes: 64 * 1024 * 1024,
+  maxConcurrentReplays: 16,
+  replayChunkBytes: 256 * 1024,
+} as const;
 const RESUME_DEFAULTS = { maxRooms: 100 } as const;
 
 function resolveHistory(history: RealtimeModuleOptions['history']): ResolvedRealtimeOptions['history'] {
