@@ -49,7 +49,8 @@ describe('history memory bounds, one node (e2e)', () => {
       auth: { secret: TEST_SECRET },
       rateLimit: false,
       rooms: ROOM_SETTINGS,
-      history: { maxBytes: NODE_BUDGET },
+      // One replay at a time on the node: resumes queue for it.
+      history: { maxBytes: NODE_BUDGET, maxConcurrentReplays: 1 },
       resume: { maxRooms: 3 },
     });
   });
@@ -159,6 +160,43 @@ describe('history memory bounds, one node (e2e)', () => {
     manager.purgeIdleSequences(Date.now() + 121_000);
     expect(manager.sequencer.peek('r-alone')?.history).toBeUndefined();
     expect(manager.sequencer.budget.bytes).toBe(0);
+  });
+
+  it('replays every resume in full when the node runs one replay at a time (the others wait their turn)', async () => {
+    const clients = await Promise.all(['ann', 'cid', 'dee'].map((user) => resumer(user)));
+    for (const client of clients) {
+      await client.join('r-queue-1');
+      await client.join('r-queue-2');
+    }
+    const bob = await talker('bob', 'r-queue-1');
+    const eve = await talker('eve', 'r-queue-2');
+    await Promise.all(clients.map((client) => client.client.close()));
+    await say(
+      bob,
+      'r-queue-1',
+      range(1, 10).map((i) => `q1 ${i}`),
+    );
+    await say(
+      eve,
+      'r-queue-2',
+      range(1, 10).map((i) => `q2 ${i}`),
+    );
+    // The node's only replay slot is taken: the three resumes are answered, and their replays wait.
+    const release = await rooms().replays.acquire();
+    const resumed = await Promise.all(clients.map((client) => client.reconnect(t.url)));
+    expect(resumed.map((r) => r.type)).toEqual(['resumed', 'resumed', 'resumed']);
+    await until(() => rooms().replays.queued === 3);
+    expect(clients.map((client) => client.roomFrames('r-queue-1').length)).toEqual([0, 0, 0]);
+    release();
+    for (const client of clients) {
+      await until(() => client.roomFrames('r-queue-1').length === 10 && client.roomFrames('r-queue-2').length === 10);
+      expect(client.roomFrames('r-queue-1').map((f) => f.seq)).toEqual(range(1, 10));
+      expect(client.roomFrames('r-queue-2').map((f) => f.seq)).toEqual(range(1, 10));
+      expect(client.failures).toEqual([]);
+      sockets.push(client.client);
+    }
+    expect(rooms().replays.active).toBe(0);
+    expect(rooms().replays.queued).toBe(0);
   });
 
   it('refuses a resume naming more rooms than resume.maxRooms with BAD_REQUEST, and joins none of them', async () => {
