@@ -6,8 +6,10 @@ export type {
   JwtAlgorithm,
   OriginPredicate,
   RealtimeAuthOptions,
+  RealtimeHistoryOptions,
   RealtimeModuleOptions,
   RealtimeRateLimitOptions,
+  RealtimeResumeOptions,
   ResolvedAuthOptions,
   ResolvedRealtimeOptions,
 } from './interfaces/realtime-options.interface.js';

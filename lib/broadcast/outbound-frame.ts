@@ -29,11 +29,22 @@ const TEXT_FRAME = Object.freeze({ binary: false });
  */
 const PREFRAMING = typeof Sender?.frame === 'function' && typeof Sender.prototype.sendFrame === 'function';
 
-/** Frames a serialized payload once for all its recipients. */
+/**
+ * Frames a serialized payload once for all its recipients. The payload is then a view into the
+ * framed buffer rather than a second copy: a frame kept for a while (room history, a conflated
+ * frame) costs its bytes once.
+ */
 export function prepareFrame(payload: Buffer): OutboundFrame {
   if (!PREFRAMING) return { payload, wire: undefined };
   const [header, data] = Sender!.frame!(payload, FRAME_OPTIONS);
-  return { payload, wire: data === undefined ? header : Buffer.concat([header, data], header.length + data.length) };
+  if (data === undefined) return { payload: header.subarray(header.length - payload.length), wire: header };
+  const wire = Buffer.concat([header, data], header.length + data.length);
+  return { payload: wire.subarray(header.length), wire };
+}
+
+/** Bytes a prepared frame holds (its payload is a view into `wire` when there is one). */
+export function frameBytes(frame: OutboundFrame): number {
+  return frame.wire?.length ?? frame.payload.length;
 }
 
 /**

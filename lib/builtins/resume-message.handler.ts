@@ -9,7 +9,7 @@ import type { Envelope } from '../protocol/envelope.js';
 import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
 import { RealtimeStats } from '../connections/realtime-stats.js';
 import type { ReplayGate } from '../rooms/replay-gate.js';
-import type { ReplayResult } from '../rooms/room-replay.js';
+import type { Sequenced } from '../cluster/cluster.adapter.js';
 import { RoomManager } from '../rooms/room.manager.js';
 import { SessionManager } from '../sessions/session.manager.js';
 import { parseResumeRequest } from './resume-request.js';
@@ -17,7 +17,8 @@ import { parseResumeRequest } from './resume-request.js';
 interface ResumingRoom {
   roomId: string;
   gate: ReplayGate;
-  replay: Promise<ReplayResult | undefined>;
+  /** The client's position, or undefined for a room of the session it named no position for. */
+  from: Sequenced | undefined;
   released: boolean;
 }
 
@@ -28,6 +29,11 @@ interface ResumingRoom {
  * and no duplicate in the switch. A room that cannot be replayed gets `resume_failed` (it is
  * still joined). A session id is no credential: a session known to belong to another user is
  * refused; the rooms are whatever the user may join anyway.
+ *
+ * Bounds: one `resume` names at most `resume.maxRooms` rooms (`BAD_REQUEST` otherwise; the
+ * session's other rooms are added only up to that count); a connection's messages are handled one
+ * at a time, so it has one `resume` under way at most, and its rooms are replayed one after the
+ * other, each within a slot of the node's `history.maxConcurrentReplays`.
  */
 @Injectable()
 export class ResumeMessageHandler {
@@ -43,7 +49,8 @@ export class ResumeMessageHandler {
 
   @OnMessage('resume', { reply: 'resumed' })
   async resume(@Connection() connection: RealtimeConnection, @Message() message: Envelope): Promise<void> {
-    const request = parseResumeRequest(message.data, this.options.maxRoomsPerConnection);
+    const maxRooms = this.options.resume.maxRooms;
+    const request = parseResumeRequest(message.data, maxRooms);
     const previous = this.sessions.get(request.sessionId);
     const owner = previous?.userId ?? (await this.cluster.sessionOwner(request.sessionId));
     if (owner !== undefined && owner !== connection.userId) {
@@ -53,16 +60,19 @@ export class ResumeMessageHandler {
     // session (joined back from the current position).
     const targets = new Map<string, { seq: number; epoch: string } | undefined>(request.rooms);
     if (previous !== undefined && previous.id !== connection.sessionId) {
-      for (const roomId of previous.rooms) if (!targets.has(roomId)) targets.set(roomId, undefined);
+      for (const roomId of previous.rooms) {
+        if (targets.size >= maxRooms) break;
+        if (!targets.has(roomId)) targets.set(roomId, undefined);
+      }
     }
     const restored: string[] = [];
     const resuming: ResumingRoom[] = [];
     try {
       for (const [roomId, from] of targets) {
         try {
-          const started = await this.rooms.resumeRoom(connection, roomId, from);
+          const started = await this.rooms.resumeRoom(connection, roomId);
           if (started === 'member') this.stats.countResumedRoom('already_member');
-          else if (started) resuming.push({ roomId, ...started, released: false });
+          else if (started) resuming.push({ roomId, gate: started, from, released: false });
           if (started) restored.push(roomId);
         } catch (error) {
           // The room is not joined: a refusal (policy, guard) or a failure of the app's own code.
@@ -93,20 +103,24 @@ export class ResumeMessageHandler {
   /** Sends what one room missed (or why it cannot) and opens its gate. */
   private async finish(
     connection: RealtimeConnection,
-    { roomId, gate, replay }: ResumingRoom,
+    { roomId, gate, from }: ResumingRoom,
     requestId: string | number | undefined,
   ): Promise<void> {
-    const result = await replay;
     // Left meanwhile (a leave_room sent right after `resumed`): nothing more to say about it.
     if (!this.rooms.isGated(connection, roomId, gate)) return;
-    if (result === undefined) {
+    if (from === undefined) {
       if (await this.rooms.openAtCurrentPosition(connection, roomId, gate, requestId)) {
         this.stats.countResumedRoom('rejoined');
       }
-    } else if (result.ok) {
-      this.rooms.releaseGate(connection, roomId, gate, result.position, result.frames);
+      return;
+    }
+    const result = await this.rooms.replayRoom(connection, roomId, gate, from);
+    // Closed, or left the room, during the replay.
+    if (result === undefined) return;
+    this.stats.replayedFrames += result.sent;
+    if (result.ok) {
+      this.rooms.releaseGate(connection, roomId, gate, result.position);
       this.stats.countResumedRoom('replayed');
-      this.stats.replayedFrames += result.frames.length;
     } else {
       this.stats.countResumedRoom(result.reason);
       // Sent only to the sender because of its `resume`: it carries the request id (PROTOCOL.md).

@@ -56,6 +56,11 @@ export class ClusterChannels {
     return `${this.prefix}:history:{${roomId}}`;
   }
 
+  /** Integer: bytes of the frames in the room's history stream (its byte cap is enforced on publish). */
+  historyBytes(roomId: string): string {
+    return `${this.prefix}:history-bytes:{${roomId}}`;
+  }
+
   /** String: the user a session belongs to (checked on resume, on any node). */
   session(sessionId: string): string {
     return `${this.prefix}:session:${sessionId}`;

@@ -59,11 +59,24 @@ export interface HistoryLimits {
   size: number;
   /** Milliseconds an entry stays replayable. */
   ttl: number;
+  /** Bytes of frames kept (the oldest go first). */
+  maxBytes: number;
+}
+
+/** How much of a room's history one read returns: a replay reads it in chunks. */
+export interface HistoryChunk {
+  /** Bytes of frames per read (at least one entry is returned whatever its size). */
+  maxBytes: number;
+  /** Last `seq` to read (the position the replay goes up to). @default the room's current seq */
+  toSeq?: number;
 }
 
 /** A room's position and the replayable frames after a given `seq`, as the cluster holds them. */
 export interface ClusterHistory extends Sequenced {
-  /** Frames after the asked `seq`, oldest first, within the ttl; may not reach back to it. */
+  /**
+   * Frames after the asked `seq`, oldest first, within the ttl; may not reach back to it, and
+   * stops at the chunk's byte cap (then the next read starts after the last entry).
+   */
   entries: { seq: number; frame: string }[];
 }
 
@@ -99,8 +112,16 @@ export abstract class ClusterAdapter {
   /** A room's current cluster-wide position (starting its epoch if it has none), or `undefined` when unavailable. */
   abstract roomPosition(roomId: string): Promise<Sequenced | undefined>;
 
-  /** A room's history after `afterSeq` within `ttl` ms, or `undefined` when unavailable. */
-  abstract roomHistory(roomId: string, afterSeq: number, ttl: number): Promise<ClusterHistory | undefined>;
+  /**
+   * A room's history after `afterSeq` within `ttl` ms — all of it, or one `chunk` — or
+   * `undefined` when unavailable.
+   */
+  abstract roomHistory(
+    roomId: string,
+    afterSeq: number,
+    ttl: number,
+    chunk?: HistoryChunk,
+  ): Promise<ClusterHistory | undefined>;
 
   /** Records which user a session belongs to, for `ttl` ms, so that any node can check a `resume`. */
   abstract saveSession(sessionId: string, userId: string, ttl: number): void;

@@ -41,6 +41,7 @@ export class RealtimeEmitter implements OnModuleInit, OnApplicationShutdown {
     this.history = {
       size: history.size ?? DEFAULT_ROOM_SETTINGS.historySize,
       ttl: history.ttl ?? DEFAULT_ROOM_SETTINGS.historyTtl,
+      maxBytes: history.maxBytes ?? DEFAULT_ROOM_SETTINGS.historyMaxBytes,
     };
   }
 
@@ -91,7 +92,7 @@ export class RealtimeEmitter implements OnModuleInit, OnApplicationShutdown {
 export class RealtimeEmitterModule {
   /**
    * `history`: what the nodes keep of the emitter's broadcasts for replay; give the same values
-   * as the rooms' `historySize`/`historyTtl` settings.
+   * as the rooms' `historySize`/`historyTtl`/`historyMaxBytes` settings.
    */
   static forRoot(options: {
     cluster: ClusterAdapter;

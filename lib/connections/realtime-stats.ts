@@ -97,6 +97,10 @@ export class RealtimeStats implements OnModuleDestroy {
   readonly resumedRooms = new Map<string, number>();
   /** Frames sent from a room's history on `resume`. */
   replayedFrames = 0;
+  /** Bytes of room history held on this node. */
+  historyBytes = 0;
+  /** History entries evicted before they aged out, by reason (`room_bytes`, `node_bytes`). */
+  readonly historyEvicted = new Map<string, number>();
   /** Messages this node published to the cluster (room broadcasts, user messages, announcements, kicks). */
   clusterPublished = 0;
   /** Messages this node received from the cluster and delivered (or found nobody for). */
@@ -154,6 +158,10 @@ export class RealtimeStats implements OnModuleDestroy {
   countRoomOperation(operation: 'join' | 'leave', result: string): void {
     const key = `${operation}\u0000${result}`;
     this.roomOperations.set(key, (this.roomOperations.get(key) ?? 0) + 1);
+  }
+
+  countHistoryEviction(reason: string, entries: number): void {
+    this.historyEvicted.set(reason, (this.historyEvicted.get(reason) ?? 0) + entries);
   }
 
   countResumedRoom(result: string): void {

@@ -84,6 +84,42 @@ export interface RealtimeRateLimitOptions {
   disconnectAfter?: number;
 }
 
+/** Node-wide bounds of room history and of its replay on `resume`. */
+export interface RealtimeHistoryOptions {
+  /**
+   * Bytes of room history (frames as sent, all rooms together) this node keeps at most; past it
+   * the oldest entries of the least recently written rooms are evicted
+   * (`websocket_history_evicted_total{reason="node_bytes"}`), and a client that missed them gets
+   * `resume_failed history_expired`. Each room is also capped by its `historyMaxBytes`.
+   * @default 67108864 (64 MiB)
+   */
+  maxBytes?: number;
+  /**
+   * Room replays (one room of one `resume`) running at once on this node; more wait their turn.
+   * A connection replays its rooms one at a time.
+   * @default 16
+   */
+  maxConcurrentReplays?: number;
+  /**
+   * Bytes of history read from the cluster (Redis) per call during a replay: the next chunk is
+   * read only once the connection has written the previous one out (its outbound buffer below
+   * half of `writeBufferSize`), so a replay holds about one chunk in memory and never stalls
+   * Redis with one huge read.
+   * @default 262144 (256 KiB)
+   */
+  replayChunkBytes?: number;
+}
+
+/** Bounds of one `resume` message. */
+export interface RealtimeResumeOptions {
+  /**
+   * Rooms one `resume` may name (never more than `maxRoomsPerConnection`); more is
+   * `error BAD_REQUEST` and nothing is resumed.
+   * @default 100
+   */
+  maxRooms?: number;
+}
+
 /** Decides whether a browser `Origin` may open a connection. */
 export type OriginPredicate = (origin: string | undefined, request: IncomingMessage) => boolean;
 
@@ -215,6 +251,16 @@ export interface RealtimeModuleOptions {
    */
   maxRoomsPerConnection?: number;
   /**
+   * Node-wide bounds of room history (memory) and of replays on `resume`.
+   * @default { maxBytes: 64 MiB, maxConcurrentReplays: 16, replayChunkBytes: 256 KiB }
+   */
+  history?: RealtimeHistoryOptions;
+  /**
+   * Bounds of one `resume` message.
+   * @default { maxRooms: 100 }
+   */
+  resume?: RealtimeResumeOptions;
+  /**
    * How rooms, users and announcements reach other nodes: `new RedisClusterAdapter({ url })`
    * (from `nest-realtime/redis`), or your own `ClusterAdapter`.
    * @default an in-memory adapter (one node)
@@ -264,9 +310,14 @@ export interface RealtimeModuleOptions {
 
 /** Options after defaults were applied and the whole set was validated. */
 export interface ResolvedRealtimeOptions extends Required<
-  Omit<RealtimeModuleOptions, 'allowedOrigins' | 'builtins' | 'auth' | 'rateLimit' | 'rooms' | 'cluster' | 'trustProxy'>
+  Omit<
+    RealtimeModuleOptions,
+    'allowedOrigins' | 'builtins' | 'auth' | 'rateLimit' | 'rooms' | 'cluster' | 'history' | 'resume' | 'trustProxy'
+  >
 > {
   trustProxy: TrustProxyPredicate | undefined;
+  history: Required<RealtimeHistoryOptions>;
+  resume: Required<RealtimeResumeOptions>;
   cluster: ClusterAdapter;
   allowedOrigins: OriginPredicate | undefined;
   builtins: Record<BuiltinMessageType, boolean>;

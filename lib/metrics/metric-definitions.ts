@@ -26,6 +26,8 @@ export const METRIC = {
   conflatedFrames: 'websocket_conflated_frames_total',
   resumedRooms: 'websocket_resumed_rooms_total',
   replayedMessages: 'websocket_replayed_messages_total',
+  historyEvicted: 'websocket_history_evicted_total',
+  historyBytes: 'websocket_history_bytes',
   clusterPublished: 'websocket_cluster_published_total',
   clusterReceived: 'websocket_cluster_received_total',
 } as const;
@@ -165,6 +167,15 @@ export const COUNTER_DEFINITIONS = [
     },
   },
   scalarCounter(METRIC.replayedMessages, 'Room messages sent from history on resume', (s) => s.replayedFrames),
+  {
+    name: METRIC.historyEvicted,
+    help: 'Room history entries evicted before they aged out, by reason: room_bytes (the room cap), node_bytes (the node budget)',
+    labelNames: ['reason'],
+    collect(this: Counter<string>) {
+      this.reset();
+      for (const [reason, count] of sumMaps((s) => s.historyEvicted)) this.labels(reason).inc(count);
+    },
+  },
   scalarCounter(METRIC.clusterPublished, 'Messages published to the cluster by this node', (s) => s.clusterPublished),
   scalarCounter(METRIC.clusterReceived, 'Messages received from the cluster by this node', (s) => s.clusterReceived),
 ];
@@ -196,4 +207,5 @@ export function latencySamples(
 export const GAUGE_DEFINITIONS = [
   scalarGauge(METRIC.activeConnections, 'Open WebSocket connections', (s) => s.activeConnections),
   scalarGauge(METRIC.activeRooms, 'Rooms with at least one member on this node', (s) => s.activeRooms),
+  scalarGauge(METRIC.historyBytes, 'Bytes of room history held on this node (for resume)', (s) => s.historyBytes),
 ];

@@ -189,6 +189,8 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions = {}): Res
     cluster: resolveCluster(options.cluster),
     auth: resolveAuth(options.auth),
     rateLimit: resolveRateLimit(options.rateLimit),
+    history: resolveHistory(options.history),
+    resume: resolveResume(options.resume, merged.maxRoomsPerConnection),
     connectionGuards,
     trustProxy: resolveTrustProxy(options.trustProxy),
   } as ResolvedRealtimeOptions;
@@ -242,10 +244,46 @@ function resolveRoomSettings(settings: RoomSettings, origin: string): ResolvedRo
   checkInteger(`${origin}.presenceDiffLimit`, resolved.presenceDiffLimit, 0);
   checkInteger(`${origin}.historySize`, resolved.historySize, 0);
   checkInteger(`${origin}.historyTtl`, resolved.historyTtl, 1);
+  checkInteger(`${origin}.historyMaxBytes`, resolved.historyMaxBytes, 1);
+  if (typeof resolved.historyWithoutMembers !== 'boolean') {
+    throw new InvalidRealtimeOptionError(`${origin}.historyWithoutMembers`, 'must be a boolean');
+  }
   if (!['disconnect', 'drop', 'conflate'].includes(resolved.slowConsumer)) {
     throw new InvalidRealtimeOptionError(`${origin}.slowConsumer`, "must be 'disconnect', 'drop' or 'conflate'");
   }
   return Object.freeze(resolved);
+}
+
+const HISTORY_DEFAULTS = {
+  maxBytes: 64 * 1024 * 1024,
+  maxConcurrentReplays: 16,
+  replayChunkBytes: 256 * 1024,
+} as const;
+const RESUME_DEFAULTS = { maxRooms: 100 } as const;
+
+function resolveHistory(history: RealtimeModuleOptions['history']): ResolvedRealtimeOptions['history'] {
+  if (history !== undefined && (typeof history !== 'object' || history === null)) {
+    throw new InvalidRealtimeOptionError('history', 'must be an object');
+  }
+  const merged = { ...HISTORY_DEFAULTS, ...history };
+  checkInteger('history.maxBytes', merged.maxBytes, 1);
+  checkInteger('history.maxConcurrentReplays', merged.maxConcurrentReplays, 1);
+  // Below one typical frame a chunk would be one entry per Redis call: allowed, but not below 1 KiB.
+  checkInteger('history.replayChunkBytes', merged.replayChunkBytes, 1024);
+  return merged;
+}
+
+function resolveResume(
+  resume: RealtimeModuleOptions['resume'],
+  maxRoomsPerConnection: number,
+): ResolvedRealtimeOptions['resume'] {
+  if (resume !== undefined && (typeof resume !== 'object' || resume === null)) {
+    throw new InvalidRealtimeOptionError('resume', 'must be an object');
+  }
+  const merged = { ...RESUME_DEFAULTS, ...resume };
+  checkInteger('resume.maxRooms', merged.maxRooms, 1);
+  // A resume joins its rooms: it can never take more than a connection may be in.
+  return { maxRooms: Math.min(merged.maxRooms, maxRoomsPerConnection) };
 }
 
 function resolveCluster(cluster: RealtimeModuleOptions['cluster']): ClusterAdapter {

@@ -5,6 +5,7 @@ import {
   type ClusterHistory,
   type ClusterHost,
   type ClusterPresenceEntry,
+  type HistoryChunk,
   type HistoryLimits,
   type RoomFrameParts,
   type Sequenced,
@@ -95,8 +96,13 @@ function redisAddress(options: RedisClusterAdapterOptions): string | undefined {
  * `epoch`: one serialization per message, done by the publisher. A missing epoch key means the
  * room's history was lost (new room, FLUSHALL, restart without persistence): a new epoch starts
  * and whatever history is left over from before goes.
- * KEYS: seq, epoch, history. ARGV: channel, new epoch, header, prefix, middle, suffix, publish
- * command, history size, history ttl ms, position ttl ms.
+ *
+ * The history is trimmed exactly, to `size` entries and `maxBytes` bytes of frames (a counter
+ * beside the stream), oldest first: a room of big messages cannot grow Redis past its cap, and
+ * what is held is always a gap-free run of seqs up to the latest. Usually one entry goes per
+ * entry added, so the loop is O(1) amortized.
+ * KEYS: seq, epoch, history, history bytes. ARGV: channel, new epoch, header, prefix, middle,
+ * suffix, publish command, history size, history ttl ms, position ttl ms, history max bytes.
  */
 const PUBLISH_ROOM = `
 local seq = redis.call('INCR', KEYS[1])
@@ -104,23 +110,32 @@ local epoch = redis.call('GET', KEYS[2])
 if not epoch then
   epoch = ARGV[2]
   redis.call('SET', KEYS[2], epoch)
-  redis.call('DEL', KEYS[3])
+  redis.call('DEL', KEYS[3], KEYS[4])
 end
-if tonumber(ARGV[8]) > 0 then
+local size = tonumber(ARGV[8])
+if size > 0 then
   local now = redis.call('TIME')
   local ms = now[1] * 1000 + math.floor(now[2] / 1000)
-  local added = redis.pcall('XADD', KEYS[3], 'MAXLEN', '~', ARGV[8], seq .. '-0', 't', ms, 'f',
-    ARGV[4] .. seq .. ARGV[5] .. epoch .. ARGV[6])
+  local added = redis.pcall('XADD', KEYS[3], seq .. '-0', 't', ms, 'f', ARGV[4] .. seq .. ARGV[5] .. epoch .. ARGV[6])
   if type(added) == 'table' and added.err then
     -- An entry at or above this seq: the counter was lost (evicted) while the history was not.
     -- Positions under the old epoch mean nothing now: a new epoch, a new history.
     epoch = ARGV[2]
     redis.call('SET', KEYS[2], epoch)
-    redis.call('DEL', KEYS[3])
-    redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[8], seq .. '-0', 't', ms, 'f',
-      ARGV[4] .. seq .. ARGV[5] .. epoch .. ARGV[6])
+    redis.call('DEL', KEYS[3], KEYS[4])
+    redis.call('XADD', KEYS[3], seq .. '-0', 't', ms, 'f', ARGV[4] .. seq .. ARGV[5] .. epoch .. ARGV[6])
+  end
+  local length = redis.call('XLEN', KEYS[3])
+  local bytes = redis.call('INCRBY', KEYS[4], #ARGV[4] + #tostring(seq) + #ARGV[5] + #epoch + #ARGV[6])
+  local maxBytes = tonumber(ARGV[11])
+  while length > size or (bytes > maxBytes and length > 0) do
+    local oldest = redis.call('XRANGE', KEYS[3], '-', '+', 'COUNT', 1)[1]
+    redis.call('XDEL', KEYS[3], oldest[1])
+    bytes = redis.call('DECRBY', KEYS[4], #oldest[2][4])
+    length = length - 1
   end
   redis.call('PEXPIRE', KEYS[3], ARGV[9])
+  redis.call('PEXPIRE', KEYS[4], ARGV[9])
 end
 local frame = ARGV[4] .. seq .. ARGV[5] .. epoch .. ARGV[6]
 redis.call('PEXPIRE', KEYS[1], ARGV[10])
@@ -145,23 +160,39 @@ return {tonumber(redis.call('GET', KEYS[1]) or '0'), epoch}
 `;
 
 /**
- * A room's position and its history after a seq, read atomically, without entries older than
- * the ttl. KEYS: seq, epoch, history. ARGV: after seq, ttl ms. Returns {seq, epoch or false,
- * seq1, frame1, seq2, frame2, ...}.
+ * A room's position and one chunk of its history after a seq, read atomically, without entries
+ * older than the ttl: entries up to `to` (0: the room's seq) until `max bytes` of frames are
+ * reached (at least one entry). Read a few entries at a time, so a call costs about one chunk
+ * whatever the size of the stream. KEYS: seq, epoch, history. ARGV: after seq, ttl ms, max
+ * bytes, to. Returns {seq, epoch or false, seq1, frame1, seq2, frame2, ...}.
  */
 const ROOM_HISTORY = `
 local seq = tonumber(redis.call('GET', KEYS[1]) or '0')
 local epoch = redis.call('GET', KEYS[2])
 local after = tonumber(ARGV[1])
 local out = {seq, epoch}
-if not epoch or after >= seq then return out end
+local last = seq
+local to = tonumber(ARGV[4])
+if to > 0 and to < last then last = to end
+if not epoch or after >= last then return out end
 local now = redis.call('TIME')
 local oldest = now[1] * 1000 + math.floor(now[2] / 1000) - tonumber(ARGV[2])
-for _, entry in ipairs(redis.call('XRANGE', KEYS[3], (after + 1) .. '-0', '+', 'COUNT', seq - after)) do
-  local fields = entry[2]
-  if tonumber(fields[2]) >= oldest then
-    out[#out + 1] = string.match(entry[1], '^(%d+)')
-    out[#out + 1] = fields[4]
+local budget = tonumber(ARGV[3])
+local bytes = 0
+local cursor = after + 1
+while cursor <= last and bytes < budget do
+  local batch = redis.call('XRANGE', KEYS[3], cursor .. '-0', last .. '-0', 'COUNT', 8)
+  if #batch == 0 then break end
+  for _, entry in ipairs(batch) do
+    local fields = entry[2]
+    local at = tonumber(string.match(entry[1], '^(%d+)'))
+    cursor = at + 1
+    if tonumber(fields[2]) >= oldest then
+      out[#out + 1] = at
+      out[#out + 1] = fields[4]
+      bytes = bytes + #fields[4]
+      if bytes >= budget then break end
+    end
   end
 end
 return out
@@ -311,7 +342,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
     // re-subscribes channels whose SUBSCRIBE succeeded. Joins do not wait for it then (watchRoom).
     this.sub = create({ enableOfflineQueue: true, maxRetriesPerRequest: null });
     for (const client of [this.pub, this.sub]) client.on('error', (error) => this.connectionError(error));
-    this.pub.defineCommand('publishRoom', { numberOfKeys: 3, lua: PUBLISH_ROOM });
+    this.pub.defineCommand('publishRoom', { numberOfKeys: 4, lua: PUBLISH_ROOM });
     this.pub.defineCommand('roomPosition', { numberOfKeys: 2, lua: ROOM_POSITION });
     this.pub.defineCommand('roomHistory', { numberOfKeys: 3, lua: ROOM_HISTORY });
     RedisPresence.define(this.pub);
@@ -410,6 +441,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
         this.channels.seq(roomId),
         this.channels.epoch(roomId),
         this.channels.history(roomId),
+        this.channels.historyBytes(roomId),
         this.channels.room(roomId),
         newEpoch(),
         header,
@@ -420,6 +452,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
         history.size,
         history.ttl,
         this.positionTtl,
+        history.maxBytes,
       )) as [number, string];
       const sequenced = { seq: Number(seq), epoch };
       if (this.rooms.has(roomId)) {
@@ -451,7 +484,12 @@ export class RedisClusterAdapter extends ClusterAdapter {
     }
   }
 
-  async roomHistory(roomId: string, afterSeq: number, ttl: number): Promise<ClusterHistory | undefined> {
+  async roomHistory(
+    roomId: string,
+    afterSeq: number,
+    ttl: number,
+    chunk?: HistoryChunk,
+  ): Promise<ClusterHistory | undefined> {
     if (this.pub?.status !== 'ready') return undefined;
     try {
       const reply = (await (this.pub as unknown as Commands).roomHistory(
@@ -460,6 +498,8 @@ export class RedisClusterAdapter extends ClusterAdapter {
         this.channels.history(roomId),
         afterSeq,
         ttl,
+        chunk?.maxBytes ?? Number.MAX_SAFE_INTEGER,
+        chunk?.toSeq ?? 0,
       )) as (string | number | null)[];
       // No epoch: the room has no history at all (never used, or lost): any position is stale.
       const epoch = typeof reply[1] === 'string' ? reply[1] : '';

@@ -111,6 +111,7 @@ export class RoomBroadcaster {
     const sequenced = await this.cluster.publishRoom(roomId, parts, except?.id, {
       size: settings.historySize,
       ttl: settings.historyTtl,
+      maxBytes: settings.historyMaxBytes,
     });
     if (sequenced) {
       return {
@@ -134,13 +135,17 @@ export class RoomBroadcaster {
     except: RealtimeConnection | undefined,
     options: BroadcastOptions,
   ): BroadcastResult {
-    const sequence = this.sequencer.next(roomId, Date.now());
-    const { seq, epoch } = sequence;
+    const now = Date.now();
     const room = this.rooms.get(roomId);
     const settings = this.settingsOf(roomId);
-    if (!room && settings.historySize === 0) return { room_id: roomId, seq, epoch, delivered: 0 };
+    // Decided before numbering: whether the room had members is what counts, not this broadcast.
+    const keep = this.sequencer.keepsHistory(roomId, settings, room !== undefined, now);
+    const sequence = this.sequencer.next(roomId, now);
+    const { seq, epoch } = sequence;
+    // A room nobody is in and nobody can resume: numbered (seq stays gap-free), not serialized.
+    if (!room && !keep) return { room_id: roomId, seq, epoch, delivered: 0 };
     const frame = this.engine.serialize({ type, room: roomId, seq, epoch, data } as Envelope);
-    this.sequencer.record(sequence, frame, settings);
+    if (keep) this.sequencer.record(sequence, frame, settings);
     if (!room) return { room_id: roomId, seq, epoch, delivered: 0 };
     const delivered = this.delivery.deliverToRoom(
       room,

@@ -71,6 +71,17 @@ export class RoomDelivery {
     if (gate.done || gate.passed(room.seq, room.epoch)) this.removeGate(room, connection);
   }
 
+  /**
+   * Writes one replayed frame to a gated member (under the room's policy, as releaseGate);
+   * false once the connection is no longer open.
+   */
+  writeReplayed(room: Room, connection: RealtimeConnection, frame: OutboundFrame): boolean {
+    // A replay is history the client asked for: never conflated into one frame per key.
+    const policy = room.settings.slowConsumer === 'conflate' ? 'disconnect' : room.settings.slowConsumer;
+    if (this.engine.deliverOne(connection, frame, policy)) this.statsCounters.messagesSent++;
+    return connection.socket.readyState === 1;
+  }
+
   private removeGate(room: Room, connection: RealtimeConnection): void {
     if (room.gates?.delete(connection) && room.gates.size === 0) room.gates = undefined;
   }

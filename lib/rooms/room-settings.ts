@@ -36,6 +36,22 @@ export interface RoomSettings {
    * @default 300000 (5 minutes)
    */
   historyTtl?: number;
+  /**
+   * Bytes of the room's history (the frames as sent) kept at most, on this node and, with a
+   * cluster, in Redis: the oldest entries go first. With the node-wide `history.maxBytes`, what
+   * bounds history memory whatever the message sizes.
+   * @default 1048576 (1 MiB)
+   */
+  historyMaxBytes?: number;
+  /**
+   * Keep history for the room while nobody on this node is (or recently was) in it, e.g. for
+   * REST posts to a room clients join later and replay from its start. Off by default: a room's
+   * broadcasts are kept while it has members here, and for `max(sessionTtl, 60 s)` after the last
+   * one left (a dropped session may come back and `resume`), so that posts to rooms nobody joins
+   * cost no memory. Numbering (`seq`) is the same either way.
+   * @default false
+   */
+  historyWithoutMembers?: boolean;
 }
 
 export type ResolvedRoomSettings = Required<RoomSettings>;
@@ -46,4 +62,6 @@ export const DEFAULT_ROOM_SETTINGS: ResolvedRoomSettings = Object.freeze({
   slowConsumer: 'disconnect',
   historySize: 100,
   historyTtl: 300_000,
+  historyMaxBytes: 1024 * 1024,
+  historyWithoutMembers: false,
 });

@@ -2,9 +2,11 @@ import { Inject, Injectable } from '@nestjs/common';
 import { BroadcastEngine } from '../broadcast/broadcast.engine.js';
 import { type OutboundFrame, prepareFrame } from '../broadcast/outbound-frame.js';
 import { ClusterAdapter, type Sequenced } from '../cluster/cluster.adapter.js';
+import { closeSlowConsumer } from '../connections/close-slow-consumer.js';
 import { ConnectionManager } from '../connections/connection.manager.js';
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
 import { RealtimeStats, type ServerStats } from '../connections/realtime-stats.js';
+import { waitForDrain } from '../connections/wait-for-drain.js';
 import { RealtimeException, RealtimeForbiddenException } from '../errors/realtime.exception.js';
 import { EventPublisher } from '../events/event.publisher.js';
 import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
@@ -13,7 +15,8 @@ import { SessionManager } from '../sessions/session.manager.js';
 import { JoinPipeline } from './join.pipeline.js';
 import { assertValidRoomId } from './room-id.js';
 import { ReplayGate } from './replay-gate.js';
-import { type ReplayResult, RoomReplay } from './room-replay.js';
+import { ReplayLimiter } from './replay-limiter.js';
+import { REPLAY_ABANDONED, type ReplayResult, type ReplaySink, RoomReplay } from './room-replay.js';
 import type { PresenceEntry } from '../presence/presence-tracker.js';
 import { RoomPresence } from '../presence/room-presence.js';
 import { Room } from './room.js';
@@ -59,6 +62,8 @@ export class RoomManager {
   /** Sequences outlive membership for as long as a session may come back to ask for them. */
   readonly sequencer: RoomSequencer;
   private readonly replay: RoomReplay;
+  /** Replays running at once on this node (`history.maxConcurrentReplays`). */
+  readonly replays: ReplayLimiter;
   private readonly delivery: RoomDelivery;
   private readonly broadcaster: RoomBroadcaster;
 
@@ -72,8 +77,9 @@ export class RoomManager {
     private readonly statsCounters: RealtimeStats,
     private readonly cluster: ClusterAdapter,
   ) {
-    this.sequencer = new RoomSequencer(Math.max(options.sessionTtl, 60_000));
-    this.replay = new RoomReplay(this.sequencer, cluster);
+    this.sequencer = new RoomSequencer(Math.max(options.sessionTtl, 60_000), options.history.maxBytes, statsCounters);
+    this.replay = new RoomReplay(this.sequencer, cluster, options.history.replayChunkBytes);
+    this.replays = new ReplayLimiter(options.history.maxConcurrentReplays);
     this.delivery = new RoomDelivery(engine, statsCounters);
     this.roomPresence = new RoomPresence(this.delivery, cluster);
     this.broadcaster = new RoomBroadcaster(
@@ -229,33 +235,67 @@ export class RoomManager {
   }
 
   /**
-   * A `resume` of one room: joins it (policy and guards re-checked) behind a gate, replays what
-   * the connection missed since `from`, then lets live frames through with nothing lost or
-   * doubled in between. Resolves with the gate and the replay under way (`undefined` for a
-   * room without a position: joined from the current one), `'member'` when the connection is in
-   * the room already (live frames reach it: nothing to replay), `undefined` when it closed; throws
-   * `FORBIDDEN` when the join is refused.
+   * The first half of a `resume` of one room: joins it (policy and guards re-checked) behind a
+   * gate that holds the room's live frames for the connection until its replay is done
+   * ({@link replayRoom}, then {@link releaseGate}). Resolves with the gate, `'member'` when the
+   * connection is in the room already (live frames reach it: nothing to replay), `undefined`
+   * when it closed; throws `FORBIDDEN` when the join is refused.
    */
-  async resumeRoom(
-    connection: RealtimeConnection,
-    roomId: string,
-    from: Sequenced | undefined,
-  ): Promise<{ gate: ReplayGate; replay: Promise<ReplayResult | undefined> } | 'member' | undefined> {
+  async resumeRoom(connection: RealtimeConnection, roomId: string): Promise<ReplayGate | 'member' | undefined> {
     if (this.isMember(connection, roomId)) return 'member';
     if (!(await this.admit(connection, roomId, false))) return undefined;
     if (this.isMember(connection, roomId)) return 'member';
     const gate = new ReplayGate();
     this.addMember(connection, roomId, undefined, undefined, true, gate);
-    const settings = this.broadcaster.settingsOf(roomId);
-    const replay =
-      from === undefined
-        ? Promise.resolve(undefined)
-        : this.replay.since(roomId, from, settings).catch((): ReplayResult => ({
-            ok: false,
-            reason: 'unavailable',
-            position: undefined,
-          }));
-    return { gate, replay };
+    return gate;
+  }
+
+  /**
+   * Writes what a gated member missed in the room since `from`, paced by its outbound buffer,
+   * within a slot of the node's replay limit. Resolves with how it ended (the caller then opens
+   * the gate at the position), or `undefined` when the connection closed or left the room.
+   */
+  async replayRoom(
+    connection: RealtimeConnection,
+    roomId: string,
+    gate: ReplayGate,
+    from: Sequenced,
+  ): Promise<ReplayResult | undefined> {
+    const release = await this.replays.acquire();
+    try {
+      if (!this.isGated(connection, roomId, gate)) return undefined;
+      const settings = this.broadcaster.settingsOf(roomId);
+      const result = await this.replay
+        .run(roomId, from, settings, this.replaySink(connection, roomId, gate))
+        .catch((): ReplayResult => ({ ok: false, reason: 'unavailable', position: undefined, sent: 0 }));
+      if (result === REPLAY_ABANDONED || !this.isGated(connection, roomId, gate)) return undefined;
+      return result;
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * Writes a replay to a gated member. Past half of `writeBufferSize` the replay waits for the
+   * reader (up to `writeTimeout`, after which it is a slow consumer: 1013), so a replay never
+   * takes more than about one chunk of memory per connection.
+   */
+  private replaySink(connection: RealtimeConnection, roomId: string, gate: ReplayGate): ReplaySink {
+    const below = Math.floor(this.options.writeBufferSize / 2);
+    const timeout = this.options.writeTimeout > 0 ? this.options.writeTimeout : 30_000;
+    return {
+      write: (frame) =>
+        this.isGated(connection, roomId, gate) &&
+        this.delivery.writeReplayed(this.rooms.get(roomId)!, connection, frame),
+      get backlogged() {
+        return connection.socket.bufferedAmount > below;
+      },
+      drained: async () => {
+        const result = await waitForDrain(connection, below, timeout);
+        if (result === 'timeout') closeSlowConsumer(connection, this.statsCounters);
+        return result === 'drained' && this.isGated(connection, roomId, gate);
+      },
+    };
   }
 
   /**
@@ -416,6 +456,7 @@ export class RoomManager {
     if (this.cluster.status !== 'off') this.cluster.membersChanged(room.id, -1);
     this.roomPresence.departed(room, userId);
     if (room.size === 0) {
+      this.sequencer.membersLeft(room.id, Date.now());
       this.rooms.delete(room.id);
       this.statsCounters.activeRooms--;
       this.cluster.unwatchRoom(room.id);

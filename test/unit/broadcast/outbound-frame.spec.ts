@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import * as ws from 'ws';
-import { prepareFrame } from '../../../lib/broadcast/outbound-frame.js';
+import { frameBytes, prepareFrame } from '../../../lib/broadcast/outbound-frame.js';
 
 /** ws exports its frame parser; its typings do not declare it. */
 const { Receiver } = ws as unknown as {
@@ -25,5 +25,15 @@ describe('prepareFrame', () => {
     });
     receiver.write(frame.wire!);
     expect(messages).toEqual([payload.toString()]);
+  });
+
+  it.each([7, 200, 70_000])('holds a %i-byte payload once: the payload is a view into the framed buffer', (size) => {
+    const payload = Buffer.from(JSON.stringify({ type: 'x', data: 'a'.repeat(size) }));
+    const frame = prepareFrame(payload);
+    // Same memory, not a second copy: what a history entry or a conflated frame costs is its wire size.
+    expect(frame.payload.buffer).toBe(frame.wire!.buffer);
+    expect(frame.payload.byteOffset).toBe(frame.wire!.byteOffset + frame.wire!.length - payload.length);
+    expect(frame.payload.equals(payload)).toBe(true);
+    expect(frameBytes(frame)).toBe(frame.wire!.length);
   });
 });

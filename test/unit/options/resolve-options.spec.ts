@@ -103,3 +103,33 @@ describe('resolveRealtimeOptions', () => {
     expect(resolveRealtimeOptions({ allowedOrigins: ['*'] }).allowedOrigins).toBeUndefined();
   });
 });
+
+describe('history and resume bounds', () => {
+  it('defaults the node budget, replay limits, per-room byte cap and resume room limit', () => {
+    const resolved = resolveRealtimeOptions();
+    expect(resolved.history).toEqual({
+      maxBytes: 64 * 1024 * 1024,
+      maxConcurrentReplays: 16,
+      replayChunkBytes: 256 * 1024,
+    });
+    expect(resolved.resume).toEqual({ maxRooms: 100 });
+    expect(resolved.rooms('any')).toMatchObject({ historyMaxBytes: 1024 * 1024, historyWithoutMembers: false });
+  });
+
+  it('never lets a resume name more rooms than a connection may be in', () => {
+    expect(resolveRealtimeOptions({ maxRoomsPerConnection: 20 }).resume.maxRooms).toBe(20);
+    expect(resolveRealtimeOptions({ maxRoomsPerConnection: 20, resume: { maxRooms: 5 } }).resume.maxRooms).toBe(5);
+  });
+
+  it.each([
+    [{ history: { maxBytes: 0 } }, 'history.maxBytes', 'must be at least 1'],
+    [{ history: { maxConcurrentReplays: 0 } }, 'history.maxConcurrentReplays', 'must be at least 1'],
+    [{ history: { replayChunkBytes: 512 } }, 'history.replayChunkBytes', 'must be at least 1024'],
+    [{ history: 5 }, 'history', 'must be an object'],
+    [{ resume: { maxRooms: 0 } }, 'resume.maxRooms', 'must be at least 1'],
+    [{ rooms: { historyMaxBytes: 0 } }, 'rooms.historyMaxBytes', 'must be at least 1'],
+    [{ rooms: { historyWithoutMembers: 'yes' } }, 'rooms.historyWithoutMembers', 'must be a boolean'],
+  ] as const)('rejects %j naming %s', (options, name, problem) => {
+    expect(() => resolveRealtimeOptions(options as never)).toThrow(`RealtimeModule option "${name}" ${problem}`);
+  });
+});

@@ -110,7 +110,7 @@ describe('ReplayGate', () => {
 
 describe('RoomHistory', () => {
   it('replays what it holds after a position, and nothing when it cannot reach back', () => {
-    const history = new RoomHistory(3, 1000);
+    const history = new RoomHistory({ size: 3, ttl: 1000, maxBytes: Number.MAX_SAFE_INTEGER });
     for (let seq = 1; seq <= 5; seq++) history.push(seq, 100 * seq, frameOf(seq));
     expect(history.count).toBe(3);
     expect(history.since(2, 5, 600)?.map((e) => e.seq)).toEqual([3, 4, 5]);
@@ -125,7 +125,7 @@ describe('RoomHistory', () => {
   it('never holds more than its size, whatever the traffic', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 50 }), fc.nat(500), (size, messages) => {
-        const history = new RoomHistory(size, 1000);
+        const history = new RoomHistory({ size, ttl: 1000, maxBytes: Number.MAX_SAFE_INTEGER });
         for (let seq = 1; seq <= messages; seq++) history.push(seq, 0, frameOf(seq));
         expect(history.count).toBe(Math.min(size, messages));
         const from = Math.max(0, messages - size);
