@@ -1,5 +1,6 @@
 import type { Counter, Gauge } from 'prom-client';
 import { LATENCY_BUCKETS, RealtimeStats } from '../connections/realtime-stats.js';
+import { HISTORY_EVICTION_REASONS } from '../rooms/history-budget.js';
 
 export { LATENCY_BUCKETS };
 
@@ -173,6 +174,9 @@ export const COUNTER_DEFINITIONS = [
     labelNames: ['reason'],
     collect(this: Counter<string>) {
       this.reset();
+      // Both reasons exist from the start (at 0), so rate() and alerts see a series before the
+      // first eviction.
+      for (const reason of HISTORY_EVICTION_REASONS) this.labels(reason).inc(0);
       for (const [reason, count] of sumMaps((s) => s.historyEvicted)) this.labels(reason).inc(count);
     },
   },

@@ -5,6 +5,9 @@ export type HistoryEviction =
   /** The node's budget for all rooms (`history.maxBytes`): the least recently used rooms gave way. */
   | 'node_bytes';
 
+/** Every {@link HistoryEviction}, for metrics that show each reason from the start. */
+export const HISTORY_EVICTION_REASONS: readonly HistoryEviction[] = ['room_bytes', 'node_bytes'];
+
 /** What the budget needs of a room's history: its size, and a way to give up its oldest entry. */
 export interface BudgetedHistory {
   readonly bytes: number;
