@@ -43,6 +43,24 @@ describe('exceedsJsonDepth', () => {
     );
   });
 
+  it('skips long strings full of quotes, backslashes and brackets exactly (the indexOf path)', () => {
+    const tricky = fc.string({ maxLength: 300, unit: fc.constantFrom('a', '"', '\\', '[', '{', ']', '}', ' ') });
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(tricky, fc.array(tricky, { maxLength: 3 })), { maxLength: 4 }),
+        fc.integer({ min: 1, max: 4 }),
+        (values, maxDepth) => {
+          const text = JSON.stringify({ type: 'echo', data: values });
+          expect(exceedsJsonDepth(text, maxDepth)).toBe(depthOf(JSON.parse(text)) > maxDepth);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+    const escapedQuotes = JSON.stringify({ a: '"'.repeat(5000), b: '\\'.repeat(5000), c: [[[]]] });
+    expect(exceedsJsonDepth(escapedQuotes, 3)).toBe(true);
+    expect(exceedsJsonDepth(escapedQuotes, 4)).toBe(false);
+  });
+
   it('stops at the first level too deep, and lets an unterminated string through to JSON.parse', () => {
     expect(exceedsJsonDepth('['.repeat(33) + 'not even JSON', 32)).toBe(true);
     expect(exceedsJsonDepth('{"a":"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[', 32)).toBe(false);
