@@ -1,10 +1,13 @@
 import { type DynamicModule, Logger, Module } from '@nestjs/common';
+import { ThrottlerModule } from '@nestjs/throttler';
 import { RealtimeModule } from '../lib/index.js';
 import { RedisClusterAdapter } from '../lib/redis/index.js';
 import { HealthController } from './health.controller.js';
 import { HTTP_HEADERS_TIMEOUT, HttpDeadlines } from './http-deadlines.js';
 import { MetricsController } from './metrics.controller.js';
 import { RoomsController } from './chat/rooms.controller.js';
+import { RoomAccessModule } from './chat/room-access.module.js';
+import { RoleRoomJoinPolicy } from './chat/role-room-join.policy.js';
 import { ChatPageController } from './chat-page/chat-page.controller.js';
 import { DEV_LOGIN_SECRET, DevLoginController } from './dev/dev-login.controller.js';
 import { loadSampleConfig, randomDevelopmentSecret, type SampleConfig } from './sample.config.js';
@@ -23,10 +26,21 @@ export class AppModule {
       );
     }
     const secret = config.jwtSecret ?? randomDevelopmentSecret();
+    const roomAccess = RoomAccessModule.register(config.adminRoomPrefixes);
     return {
       module: AppModule,
       imports: [
+        roomAccess,
+        // REST posts per user per minute (UserThrottlerGuard on the route); in memory, so per node.
+        ThrottlerModule.forRoot({
+          throttlers: [{ ttl: 60_000, limit: config.restRateLimit }],
+          skipIf: () => config.restRateLimit === 0,
+        }),
         RealtimeModule.forRoot({
+          // The same RoomAccess rule as the REST posts; built inside the RealtimeModule, hence
+          // the roomAccess module in its imports.
+          joinPolicy: RoleRoomJoinPolicy,
+          imports: [roomAccess],
           nodeId: config.nodeId,
           allowedOrigins: config.allowedOrigins,
           maxConnections: config.maxConnections,

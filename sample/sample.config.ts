@@ -27,6 +27,13 @@ export interface SampleConfig {
   authTimeoutMs: number;
   /** `POST /dev/token` (password-less login for the chat page): on with the dev secret or `DEV_LOGIN=1`. */
   devLogin: boolean;
+  /**
+   * `ADMIN_ROOM_PREFIXES`: rooms whose id starts with one of these are for users with the `admin`
+   * role (WebSocket joins and REST posts alike). Default `admin-,staff-`; empty: no such rooms.
+   */
+  adminRoomPrefixes: string[];
+  /** `REST_RATE_LIMIT`: REST posts (`POST /rooms/:id/messages`) per user per minute; 0: unlimited. */
+  restRateLimit: number;
 }
 
 /**
@@ -47,6 +54,14 @@ function integer(name: string, fallback: number, env: NodeJS.ProcessEnv): number
     throw new Error(`Environment variable ${name} must be a non-negative integer (got "${raw}")`);
   }
   return value;
+}
+
+/** A comma-separated list, items trimmed, empty items dropped. */
+function list(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
 }
 
 /** `host:port,host:port` (a bracketed IPv6 host allowed) as ioredis cluster seeds. */
@@ -91,9 +106,7 @@ export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
       throw new Error('NODE_ENV=production: DEV_LOGIN=1 would let anyone mint tokens; unset it');
     }
   }
-  const origins = env.ALLOWED_ORIGINS?.split(',')
-    .map((o) => o.trim())
-    .filter(Boolean);
+  const origins = env.ALLOWED_ORIGINS === undefined ? undefined : list(env.ALLOWED_ORIGINS);
   return {
     port: integer('PORT', 3000, env),
     nodeId: env.NODE_ID || undefined,
@@ -110,5 +123,7 @@ export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
     rateLimitBurst: integer('RATE_LIMIT_BURST', 200, env),
     authTimeoutMs: integer('AUTH_TIMEOUT_MS', 10_000, env),
     devLogin: env.DEV_LOGIN === '1' || (!env.JWT_SECRET && env.DEV_LOGIN !== '0'),
+    adminRoomPrefixes: list(env.ADMIN_ROOM_PREFIXES ?? 'admin-,staff-'),
+    restRateLimit: integer('REST_RATE_LIMIT', 60, env),
   };
 }

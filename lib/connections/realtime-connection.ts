@@ -27,8 +27,12 @@ export class RealtimeConnection {
   tokenExpiresAt = 0;
   /** Epoch ms at which `TOKEN_EXPIRED` was sent; 0 while the token is valid. */
   tokenExpiredAt = 0;
-  /** Rate limiter: tokens left in the bucket, when it was last refilled, refusals in a row. */
+  /**
+   * Rate limiter: messages and bytes left in the buckets, when they were last refilled, refusals
+   * in a row.
+   */
   rateTokens = 0;
+  rateBytes = 0;
   rateRefilledAt = 0;
   rateViolations = 0;
   /** Application data attached to the connection; created on first use. */

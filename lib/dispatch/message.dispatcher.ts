@@ -47,6 +47,7 @@ export class MessageDispatcher {
   private readonly logger = new Logger('RealtimeDispatcher');
   private readonly errorLogs = new ErrorLogBudget();
   private readonly readBufferSize: number;
+  private readonly maxJsonDepth: number;
 
   constructor(
     private readonly registry: MessageHandlerRegistry,
@@ -56,6 +57,7 @@ export class MessageDispatcher {
     @Inject(RESOLVED_REALTIME_OPTIONS) options: ResolvedRealtimeOptions,
   ) {
     this.readBufferSize = options.readBufferSize;
+    this.maxJsonDepth = options.maxJsonDepth;
   }
 
   /**
@@ -102,7 +104,7 @@ export class MessageDispatcher {
   private handle(connection: RealtimeConnection, frame: Buffer): void {
     let message: Envelope;
     try {
-      message = decodeEnvelope(frame.toString());
+      message = decodeEnvelope(frame.toString(), this.maxJsonDepth);
     } catch (error) {
       const malformed = error as MalformedMessageError;
       this.stats.countReceived(MessageLabel.INVALID, frame.length);

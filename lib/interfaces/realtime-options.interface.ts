@@ -64,7 +64,11 @@ export interface RealtimeAuthOptions {
   expiryGracePeriod?: number;
 }
 
-/** Per-connection message rate limit: a token bucket. */
+/**
+ * Per-connection rate limit: two token buckets, one counting messages and one counting bytes.
+ * A frame either bucket cannot pay for is answered `RATE_LIMITED` without being parsed; refusals
+ * of either kind count toward `disconnectAfter`.
+ */
 export interface RealtimeRateLimitOptions {
   /**
    * Refill rate: messages per second.
@@ -82,6 +86,23 @@ export interface RealtimeRateLimitOptions {
    * @default 100
    */
   disconnectAfter?: number;
+  /**
+   * Refill rate of the byte bucket: inbound frame bytes per second, counted before parsing (a
+   * frame's parse and handling cost grows with its size, which the message count does not see:
+   * 1 MiB frames at 100 messages/s would be 100 MiB/s of JSON). 0 turns the byte limit off.
+   *
+   * 1 MiB/s sustained is far above chat traffic (100 messages/s of 10 KiB each), while it caps
+   * what one connection makes the node parse at about 1 MiB of JSON per second.
+   * @default 1048576 (1 MiB/s)
+   */
+  bytesPerSecond?: number;
+  /**
+   * Size of the byte bucket: bytes accepted in a burst. Must be at least `maxMessageSize`, or a
+   * frame of the largest allowed size would never be accepted. Two largest frames back to back
+   * pass (an upload and its retry), after which large frames are paced at `bytesPerSecond`.
+   * @default 2 × maxMessageSize (2 MiB)
+   */
+  byteBurst?: number;
 }
 
 /** Node-wide bounds of room history and of its replay on `resume`. */
@@ -155,6 +176,13 @@ export interface RealtimeModuleOptions {
    * @default 1048576 (1 MiB)
    */
   maxMessageSize?: number;
+  /**
+   * Deepest nesting of objects/arrays accepted in an inbound message (the envelope is level 1,
+   * its `data` level 2). Checked on the raw text before parsing, so a deeply nested frame is
+   * answered `BAD_MESSAGE` before the parser, validators or handlers recurse into it.
+   * @default 32
+   */
+  maxJsonDepth?: number;
   /**
    * Milliseconds an upgrade may take from the HTTP request to the open socket (including
    * asynchronous admission checks); after it the request gets HTTP 408.

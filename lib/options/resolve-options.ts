@@ -22,6 +22,7 @@ export class InvalidRealtimeOptionError extends Error {
 const NUMERIC_DEFAULTS = {
   maxConnections: 10_000,
   maxMessageSize: 1024 * 1024,
+  maxJsonDepth: 32,
   handshakeTimeout: 10_000,
   pingInterval: 54_000,
   pongTimeout: 60_000,
@@ -39,7 +40,14 @@ const NUMERIC_DEFAULTS = {
   maxRoomsPerConnection: 1000,
 } as const;
 
-const RATE_LIMIT_DEFAULTS = { messagesPerSecond: 100, burst: 200, disconnectAfter: 100 } as const;
+const RATE_LIMIT_DEFAULTS = {
+  messagesPerSecond: 100,
+  burst: 200,
+  disconnectAfter: 100,
+  bytesPerSecond: 1024 * 1024,
+} as const;
+/** `rateLimit.byteBurst` defaults to this many frames of `maxMessageSize`. */
+const BYTE_BURST_FRAMES = 2;
 const DEFAULT_EXPIRY_GRACE = 30_000;
 
 /** The documented defaults of {@link RealtimeModuleOptions}. */
@@ -51,6 +59,7 @@ type NumericOption = keyof typeof NUMERIC_DEFAULTS;
 const POSITIVE: readonly NumericOption[] = [
   'maxConnections',
   'maxMessageSize',
+  'maxJsonDepth',
   'handshakeTimeout',
   'pingInterval',
   'pongTimeout',
@@ -188,7 +197,7 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions = {}): Res
     joinGuards: checkGuards('joinGuards', options.joinGuards),
     cluster: resolveCluster(options.cluster),
     auth: resolveAuth(options.auth),
-    rateLimit: resolveRateLimit(options.rateLimit),
+    rateLimit: resolveRateLimit(options.rateLimit, merged.maxMessageSize),
     history: resolveHistory(options.history),
     resume: resolveResume(options.resume, merged.maxRoomsPerConnection),
     connectionGuards,
@@ -352,11 +361,22 @@ function resolveAuth(auth: RealtimeModuleOptions['auth']): ResolvedAuthOptions |
   };
 }
 
-function resolveRateLimit(rateLimit: RealtimeModuleOptions['rateLimit']): ResolvedRealtimeOptions['rateLimit'] {
+function resolveRateLimit(
+  rateLimit: RealtimeModuleOptions['rateLimit'],
+  maxMessageSize: number,
+): ResolvedRealtimeOptions['rateLimit'] {
   if (rateLimit === false) return undefined;
-  const merged = { ...RATE_LIMIT_DEFAULTS, ...(rateLimit ?? {}) };
+  const merged = { byteBurst: BYTE_BURST_FRAMES * maxMessageSize, ...RATE_LIMIT_DEFAULTS, ...(rateLimit ?? {}) };
   checkInteger('rateLimit.messagesPerSecond', merged.messagesPerSecond, 1);
   checkInteger('rateLimit.burst', merged.burst, 1);
   checkInteger('rateLimit.disconnectAfter', merged.disconnectAfter, 0);
+  checkInteger('rateLimit.bytesPerSecond', merged.bytesPerSecond, 0);
+  checkInteger('rateLimit.byteBurst', merged.byteBurst, 1);
+  if (merged.bytesPerSecond > 0 && merged.byteBurst < maxMessageSize) {
+    throw new InvalidRealtimeOptionError(
+      'rateLimit.byteBurst',
+      `must be at least maxMessageSize (${maxMessageSize}), or a frame of the largest allowed size is always refused (got ${merged.byteBurst})`,
+    );
+  }
   return merged;
 }

@@ -1,4 +1,5 @@
 import { type Envelope, MAX_ID_LENGTH } from './envelope.js';
+import { exceedsJsonDepth } from './json-depth.js';
 
 const TYPE_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 
@@ -29,11 +30,15 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 /**
  * Parses one text frame into an envelope and checks its shape (PROTOCOL.md, "Envelope").
- * Throws {@link MalformedMessageError} for anything that is not a valid envelope; the caller
- * answers `BAD_MESSAGE`. The parsed object is returned as-is (no copy) to keep the hot path
+ * Throws {@link MalformedMessageError} for anything that is not a valid envelope, or that nests
+ * objects/arrays deeper than `maxDepth` (the envelope itself is depth 1); the caller answers
+ * `BAD_MESSAGE`. The parsed object is returned as-is (no copy) to keep the hot path
  * allocation-free beyond `JSON.parse` itself.
  */
-export function decodeEnvelope(text: string): Envelope {
+export function decodeEnvelope(text: string, maxDepth = Number.POSITIVE_INFINITY): Envelope {
+  if (exceedsJsonDepth(text, maxDepth)) {
+    throw new MalformedMessageError(`message nests deeper than ${maxDepth} levels`);
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -22,7 +22,7 @@ import { abortHandshake } from './abort-handshake.js';
 import { clientAddressOf } from './client-address.js';
 import { ConnectionSweeper } from './connection.sweeper.js';
 import { HandshakeAdmission, HandshakeRefusal } from './handshake-admission.js';
-import { initRateLimit, takeMessageToken } from './rate-limiter.js';
+import { initRateLimit, RateVerdict, takeRateTokens } from './rate-limiter.js';
 import { isPromiseLike } from '../utils/maybe-promise.js';
 import { claimUpgradePath } from './upgrade-claim.js';
 
@@ -368,10 +368,13 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
       return;
     }
     const rateLimit = this.options.rateLimit;
-    if (rateLimit !== undefined && !takeMessageToken(connection, now, rateLimit)) {
-      this.stats.countReceived(MessageLabel.RATE_LIMITED, data.length);
-      this.rateLimited(connection, rateLimit.disconnectAfter);
-      return;
+    if (rateLimit !== undefined) {
+      const verdict = takeRateTokens(connection, now, rateLimit, data.length);
+      if (verdict !== RateVerdict.ACCEPTED) {
+        this.stats.countReceived(MessageLabel.RATE_LIMITED, data.length);
+        this.rateLimited(connection, rateLimit.disconnectAfter, verdict);
+        return;
+      }
     }
     try {
       this.dispatcher.dispatch(connection, data);
@@ -385,18 +388,19 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /** The message is dropped unhandled (not even parsed); sustained abuse closes with 1008. */
-  private rateLimited(connection: RealtimeConnection, disconnectAfter: number): void {
+  private rateLimited(connection: RealtimeConnection, disconnectAfter: number, verdict: RateVerdict): void {
     this.stats.rateLimited++;
     if (this.events.isObserved('message.rejected')) {
       this.events.emit('message.rejected', { connection, type: undefined, code: ErrorCode.RATE_LIMITED });
     }
     if (disconnectAfter > 0 && connection.rateViolations >= disconnectAfter) {
-      this.logger.warn(`connection ${connection.id} exceeded the message rate limit: closing with 1008`);
+      this.logger.warn(`connection ${connection.id} exceeded the rate limit: closing with 1008`);
       this.stats.countServerClose(CloseCode.POLICY_VIOLATION);
       connection.close(CloseCode.POLICY_VIOLATION, 'rate limit exceeded');
       return;
     }
-    this.dispatcher.sendError(connection, MessageLabel.RATE_LIMITED, ErrorCode.RATE_LIMITED, 'too many messages');
+    const message = verdict === RateVerdict.TOO_MANY_BYTES ? 'too many bytes' : 'too many messages';
+    this.dispatcher.sendError(connection, MessageLabel.RATE_LIMITED, ErrorCode.RATE_LIMITED, message);
   }
 
   private handleClose(connection: RealtimeConnection, code: number, reason: Buffer): void {

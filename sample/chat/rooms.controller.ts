@@ -2,11 +2,15 @@ import { Body, Controller, Get, HttpCode, Param, Post, Req, UseGuards, Validatio
 import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
 import {
   type ChatMessageData,
+  isValidRoomId,
+  RealtimeForbiddenException,
   RealtimeHttpAuthGuard,
   type RealtimeUser,
   type RoomInfo,
   RoomManager,
 } from '../../lib/index.js';
+import { RoomAccess } from './room-access.js';
+import { UserThrottlerGuard } from './user-throttler.guard.js';
 
 export class PostMessageDto {
   @IsString()
@@ -21,7 +25,10 @@ export class PostMessageDto {
  */
 @Controller('rooms')
 export class RoomsController {
-  constructor(private readonly rooms: RoomManager) {}
+  constructor(
+    private readonly rooms: RoomManager,
+    private readonly access: RoomAccess,
+  ) {}
 
   /** The rooms, to authenticated users only (room names can say more than their owners want). */
   @Get()
@@ -31,15 +38,23 @@ export class RoomsController {
     return this.rooms.clusterList();
   }
 
-  /** Broadcasts a `chat_message` to the room's members, as the token's user. */
+  /**
+   * Broadcasts a `chat_message` to the room's members, as the token's user: 403 when the user
+   * could not join the room over WebSocket either (the same {@link RoomAccess} rule), 429 past
+   * `REST_RATE_LIMIT` posts per user per minute (refused posts count too).
+   */
   @Post(':id/messages')
   @HttpCode(202)
-  @UseGuards(RealtimeHttpAuthGuard)
+  @UseGuards(RealtimeHttpAuthGuard, UserThrottlerGuard)
   async post(
     @Param('id') roomId: string,
     @Body(new ValidationPipe({ whitelist: true })) body: PostMessageDto,
     @Req() request: { user: RealtimeUser },
   ): Promise<{ room_id: string; seq: number }> {
+    // A bad room id is a 400 from RoomManager below, whatever its prefix.
+    if (isValidRoomId(roomId) && !this.access.allows(request.user, roomId)) {
+      throw new RealtimeForbiddenException(`not allowed to post to room "${roomId}"`);
+    }
     const data: ChatMessageData = {
       room_id: roomId,
       user_id: request.user.id,

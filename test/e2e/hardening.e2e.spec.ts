@@ -55,7 +55,9 @@ describe('hardening (e2e)', () => {
   });
 
   it('answers INTERNAL for a reply that cannot be serialized, and keeps the connection', async () => {
-    t = await createTestApp({}, { providers: [UnserializableHandlers] });
+    // maxJsonDepth (default 32) would refuse the deep frame below as BAD_MESSAGE before any
+    // handler (test/e2e/json-depth.e2e.spec.ts); lifted here so that the echo's reply is what fails.
+    t = await createTestApp({ maxJsonDepth: 1_000_000 }, { providers: [UnserializableHandlers] });
     const client = await TestClient.connect(t.url);
     await client.next('connected');
     let nested = '1';

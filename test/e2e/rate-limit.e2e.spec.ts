@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { RealtimeStats } from '../../lib/index.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { TestClient } from '../support/test-client.js';
+import { until } from '../support/until.js';
 
 async function collect(client: TestClient, count: number, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -9,6 +10,14 @@ async function collect(client: TestClient, count: number, timeoutMs = 10_000): P
     if (Date.now() > deadline) throw new Error(`only ${client.frames.length} of ${count} frames`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** The text of an `echo` frame of exactly `size` bytes (ASCII padding in `data`). */
+function echoOfSize(id: string, size: number): string {
+  const empty = JSON.stringify({ type: 'echo', id, data: '' });
+  const text = JSON.stringify({ type: 'echo', id, data: 'x'.repeat(size - empty.length) });
+  expect(Buffer.byteLength(text)).toBe(size);
+  return text;
 }
 
 describe('rate limiting (e2e)', () => {
@@ -66,6 +75,78 @@ describe('rate limiting (e2e)', () => {
     for (let i = 0; i < 3; i++) client.send({ type: 'echo', id: `b${i}` });
     await collect(client, 7);
     expect(client.frames.slice(4).map((f) => f.type)).toEqual(['echo_response', 'echo_response', 'error']);
+    await client.close();
+  });
+
+  it('limits bytes per second: large frames beyond the byte burst get RATE_LIMITED unparsed, a neighbour is served', async () => {
+    // 1 000 bytes/s: the refill over the test's duration is far below one 99 000-byte frame.
+    t = await createTestApp({
+      maxMessageSize: 100_000,
+      rateLimit: { messagesPerSecond: 1000, burst: 1000, bytesPerSecond: 1000, byteBurst: 250_000, disconnectAfter: 0 },
+    });
+    const flooder = await TestClient.connect(t.url);
+    const neighbour = await TestClient.connect(t.url);
+    await Promise.all([flooder.next('connected'), neighbour.next('connected')]);
+    for (let i = 0; i < 10; i++) flooder.sendRaw(echoOfSize(`big${i}`, 99_000));
+    for (let i = 0; i < 20; i++) neighbour.send({ type: 'echo', id: `n${i}`, data: i });
+    await collect(flooder, 11);
+    await collect(neighbour, 21);
+
+    const replies = flooder.frames.slice(1);
+    expect(replies.map((f) => [f.type, f.id])).toEqual([
+      ['echo_response', 'big0'],
+      ['echo_response', 'big1'],
+      ...Array.from({ length: 8 }, () => ['error', undefined]),
+    ]);
+    expect(replies.slice(2).every((f) => f.data.code === 'RATE_LIMITED' && f.data.message === 'too many bytes')).toBe(
+      true,
+    );
+    expect(t.app.get(RealtimeStats).rateLimited).toBe(8);
+    expect(neighbour.frames.slice(1).map((f) => f.id)).toEqual(Array.from({ length: 20 }, (_, i) => `n${i}`));
+    expect(flooder.socket.readyState).toBe(1);
+  });
+
+  it('closes with 1008 only after disconnectAfter refusals in a row: an accepted frame in between starts the count again', async () => {
+    // Byte refusals make the sequence independent of timing: the byte bucket (1 000 bytes,
+    // refilled at 1 byte/s) takes one 900-byte frame, then only small ones.
+    t = await createTestApp({
+      maxMessageSize: 1000,
+      rateLimit: { messagesPerSecond: 1000, burst: 1000, bytesPerSecond: 1, byteBurst: 1000, disconnectAfter: 3 },
+    });
+    const client = await TestClient.connect(t.url);
+    await client.next('connected');
+    const big = (id: string) => echoOfSize(id, 900);
+    const small = (id: string) => echoOfSize(id, 45);
+    const sequence = [big('b0'), big('r1'), big('r2'), small('s0'), big('r3'), big('r4'), small('s1')];
+    for (const frame of [...sequence, big('r5'), big('r6'), big('r7'), small('after')]) client.sendRaw(frame);
+
+    expect(await client.closed).toEqual({ code: 1008, reason: 'rate limit exceeded' });
+    expect(client.frames.slice(1).map((f) => (f.type === 'error' ? f.data.code : f.id))).toEqual([
+      'b0',
+      'RATE_LIMITED',
+      'RATE_LIMITED',
+      's0',
+      'RATE_LIMITED',
+      'RATE_LIMITED',
+      's1',
+      'RATE_LIMITED',
+      'RATE_LIMITED',
+    ]);
+  });
+
+  it('refuses a message while less than a whole one has refilled', async () => {
+    t = await createTestApp({ rateLimit: { messagesPerSecond: 1, burst: 1, disconnectAfter: 0 } });
+    const client = await TestClient.connect(t.url);
+    await client.next('connected');
+    expect((await client.request({ type: 'echo', id: 'first' })).type).toBe('echo_response');
+    // A few milliseconds later (well below the second a message takes to refill) the bucket holds
+    // a fraction of a message: refused.
+    const answered = Date.now();
+    await until(() => Date.now() >= answered + 5);
+    client.send({ type: 'echo', id: 'second' });
+    // A refused frame is not parsed: its error carries no id.
+    const second = await client.next();
+    expect([second.type, second.data]).toEqual(['error', { code: 'RATE_LIMITED', message: 'too many messages' }]);
     await client.close();
   });
 

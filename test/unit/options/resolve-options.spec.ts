@@ -81,9 +81,39 @@ describe('resolveRealtimeOptions', () => {
       expiryGracePeriod: 30_000,
     });
     expect(resolveRealtimeOptions({ auth: { publicKey: 'k' } }).auth?.algorithms).toEqual(['RS256', 'ES256']);
-    expect(resolved.rateLimit).toEqual({ messagesPerSecond: 100, burst: 200, disconnectAfter: 100 });
+    expect(resolved.rateLimit).toEqual({
+      messagesPerSecond: 100,
+      burst: 200,
+      disconnectAfter: 100,
+      bytesPerSecond: 1_048_576,
+      byteBurst: 2_097_152,
+    });
     expect(resolveRealtimeOptions({ rateLimit: false }).rateLimit).toBeUndefined();
+    expect(resolved.maxJsonDepth).toBe(32);
     expect(resolveRealtimeOptions().auth).toBeUndefined();
+  });
+
+  it('sizes the byte burst from maxMessageSize unless given, and refuses one a largest frame cannot pass', () => {
+    expect(resolveRealtimeOptions({ maxMessageSize: 4096 }).rateLimit).toMatchObject({ byteBurst: 8192 });
+    expect(
+      resolveRealtimeOptions({ maxMessageSize: 4096, rateLimit: { byteBurst: 5000, bytesPerSecond: 10 } }).rateLimit,
+    ).toMatchObject({
+      byteBurst: 5000,
+      bytesPerSecond: 10,
+    });
+    expect(() => resolveRealtimeOptions({ maxMessageSize: 4096, rateLimit: { byteBurst: 4095 } })).toThrow(
+      'RealtimeModule option "rateLimit.byteBurst" must be at least maxMessageSize (4096)',
+    );
+    // With the byte limit off, the bucket size does not matter.
+    expect(
+      resolveRealtimeOptions({ maxMessageSize: 4096, rateLimit: { bytesPerSecond: 0, byteBurst: 1 } }).rateLimit,
+    ).toMatchObject({ bytesPerSecond: 0 });
+    expect(() => resolveRealtimeOptions({ rateLimit: { bytesPerSecond: -1 } })).toThrow(
+      'RealtimeModule option "rateLimit.bytesPerSecond" must be at least 0',
+    );
+    expect(() => resolveRealtimeOptions({ maxJsonDepth: 0 })).toThrow(
+      'RealtimeModule option "maxJsonDepth" must be at least 1',
+    );
   });
 
   it('accepts 0 to switch the optional timeouts off', () => {
