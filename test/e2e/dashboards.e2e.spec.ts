@@ -6,7 +6,7 @@ import { METRIC } from '../../lib/metrics/metric-definitions.js';
 import { nextEvent, SampleServer } from '../client/sample-server.js';
 import { familyOf, metricFamilies, metricNamesIn } from '../support/promql-metric-names.js';
 import { until } from '../support/until.js';
-import { parseYaml } from '../support/yaml-subset.js';
+import { parse as parseYaml } from 'yaml';
 
 const DASHBOARD_FILE = new URL('../../dashboards/nest-realtime.json', import.meta.url);
 const ALERTS_FILE = new URL('../../dashboards/alerts.yml', import.meta.url);
