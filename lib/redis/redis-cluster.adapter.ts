@@ -260,6 +260,8 @@ export class RedisClusterAdapter extends ClusterAdapter {
   private wasReady = false;
   /** A warning was logged for the current outage (one per outage, not one per retry). */
   private outageLogged = false;
+  /** The first registration of this process (see register): start-up waits for it. */
+  private firstRegistration: Promise<void> | undefined;
 
   constructor(private readonly options: RedisClusterAdapterOptions = {}) {
     super();
@@ -343,9 +345,11 @@ export class RedisClusterAdapter extends ClusterAdapter {
       this.receive(channel, message),
     );
     this.pub.on('ready', () => {
+      const first = !this.wasReady;
       this.wasReady = true;
       this.back();
-      void this.register();
+      const registration = this.register(first);
+      if (first) this.firstRegistration = registration;
       this.order.runRepairs();
     });
     this.pub.on('close', () => this.lost());
@@ -378,6 +382,8 @@ export class RedisClusterAdapter extends ClusterAdapter {
       this.unreachable(reason ?? failure.message);
     } else {
       this.logger.log(`connected to Redis at ${this.address}`);
+      // A previous process's leftovers are purged before this one admits anybody.
+      await this.firstRegistration;
       await this.subscribeBase();
     }
     this.heartbeat = setInterval(() => void this.beat(), this.heartbeatInterval).unref();
@@ -814,11 +820,31 @@ export class RedisClusterAdapter extends ClusterAdapter {
     }
   }
 
-  /** (Re)registers this node and its users: at start and whenever Redis comes back. */
-  private async register(): Promise<void> {
+  /**
+   * (Re)registers this node and its users: at start and whenever Redis comes back.
+   *
+   * The first time, what a previous process with this node id left behind is purged: a node that
+   * crashed and came back under the same id (a restarted pod, a process manager) heartbeats again
+   * before any other node sees it dead, so nobody else would ever purge its old users and
+   * presence — they would stay online forever. Only the node whose ZREM removes the old
+   * heartbeat purges, as in {@link beat}, so a node that another one is purging as dead right
+   * now is not purged twice. (Two live processes sharing a node id are a misconfiguration this
+   * cannot fix.)
+   */
+  private async register(first = false): Promise<void> {
     if (this.stopped || this.pub?.status !== 'ready') return;
     const node = this.host.nodeId;
     const pub = this.pub;
+    if (first) {
+      try {
+        if ((await pub.zrem(this.channels.nodes(), node)) === 1) {
+          const users = await this.purgeNode(node);
+          if (users > 0) this.logger.warn(`node ${node} restarted: purged ${users} user(s) of its previous process`);
+        }
+      } catch (error) {
+        this.logger.warn(`could not purge the previous process of node ${node}: ${(error as Error).message}`);
+      }
+    }
     await Promise.all([
       pub.zadd(this.channels.nodes(), Date.now(), node),
       ...[...this.users].flatMap((userId) => [

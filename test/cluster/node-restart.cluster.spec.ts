@@ -1,0 +1,66 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { PresenceStateData } from '../../lib/client/index.js';
+import { nextEvent, SampleServer } from '../client/sample-server.js';
+import { crashClusterNode } from '../support/chat.js';
+import { TestRedis } from '../support/redis-server.js';
+import { until } from '../support/until.js';
+
+/**
+ * A node that crashes and comes back under the same NODE_ID (a restarted pod of a StatefulSet,
+ * a process manager's restart) within `nodeTimeout`: its heartbeat resumes before any other
+ * node sees it dead, so nobody else ever purges what its previous process had registered. The
+ * chaos soak found the ghosts: users online and present in rooms forever.
+ */
+describe('a node restarted under the same id (cluster e2e)', () => {
+  let redis: TestRedis;
+  let observer: SampleServer;
+  beforeAll(async () => {
+    redis = await TestRedis.start();
+    observer = await SampleServer.start({ REDIS_URL: redis.url, NODE_ID: 'observer' });
+  });
+  afterAll(async () => {
+    await observer?.close();
+    await redis?.stop();
+  });
+
+  it("purges its previous process's users and presence when it starts", async () => {
+    const crashed = await SampleServer.start({ REDIS_URL: redis.url, NODE_ID: 'restarted' });
+    const ann = crashed.client('ann', { reconnect: false });
+    const bob = observer.client('bob');
+    let restarted: SampleServer | undefined;
+    try {
+      await Promise.all([ann.connect(), bob.connect()]);
+      await ann.join('lobby');
+      await bob.join('lobby');
+      // Polled every 100 ms: well below the sample's rate limit.
+      const presence = async () => {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        return (await bob.request<PresenceStateData>('presence', { room_id: 'lobby' })).data.users.map(
+          (u) => u.user_id,
+        );
+      };
+      await until(async () => (await presence()).includes('ann'));
+
+      // The crash: Redis connections cut first, so the close cannot unregister anything.
+      crashClusterNode(crashed.app);
+      const annGone = nextEvent(ann, 'closed');
+      await crashed.close();
+      await annGone;
+      const leave = new Promise((resolve) =>
+        bob.on('presence_diff', (diff) => diff.leaves.some((u) => u.user_id === 'ann') && resolve(diff)),
+      );
+      restarted = await SampleServer.start({ REDIS_URL: redis.url, NODE_ID: 'restarted' });
+
+      // Well within nodeTimeout (10 s), and the node heartbeats again: only the restart purges.
+      await until(async () => !(await presence()).includes('ann'), 8000);
+      expect(await presence()).toEqual(['bob']);
+      await leave;
+      await expect(bob.request('private_message', { target_user_id: 'ann', content: 'hi?' })).rejects.toMatchObject({
+        code: 'USER_OFFLINE',
+      });
+    } finally {
+      await Promise.all([ann.disconnect(), bob.disconnect()]);
+      await restarted?.close();
+    }
+  });
+});
