@@ -12,6 +12,7 @@ import {
 import { isoNow } from '../utils/clock.js';
 import { ClusterChannels } from '../cluster/cluster-channels.js';
 import { RoomFrameOrder } from '../cluster/room-frame-order.js';
+import { NodeShares } from './node-shares.js';
 import { newEpoch } from '../utils/epoch.js';
 
 /** Options of {@link RedisClusterAdapter}. */
@@ -246,6 +247,8 @@ export class RedisClusterAdapter extends ClusterAdapter {
   /** SUBSCRIBEs of rooms in flight: a second member's join waits for the first one's. */
   private readonly subscribing = new Map<string, Promise<void>>();
   private readonly users = new Set<string>();
+  /** This node's room counts and presence shares, written back after Redis lost them. */
+  private readonly shares = new NodeShares();
   /** Per room, the latest presence write of this node still on its way (see presenceChanged). */
   private readonly presenceWrites = new Map<string, Promise<void>>();
   private stopped = false;
@@ -416,6 +419,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
     this.sub?.disconnect();
     this.rooms.clear();
     this.users.clear();
+    this.shares.clear();
     this.order.clear();
     this.subscribing.clear();
   }
@@ -611,6 +615,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
     announce: boolean,
     exceptConnectionId?: string,
   ): void {
+    this.shares.presenceChanged(roomId, userId, username, delta);
     if (this.pub?.status !== 'ready') return;
     const write = this.runPresence(
       this.host.nodeId,
@@ -670,6 +675,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
   }
 
   membersChanged(roomId: string, delta: 1 | -1): void {
+    this.shares.roomChanged(roomId, delta);
     if (this.pub?.status !== 'ready') return;
     // Only this node's own counts are written; the cluster total is summed over the live nodes
     // when asked. Nothing to keep in step, and a dead node's counts vanish with its purge.
@@ -852,6 +858,39 @@ export class RedisClusterAdapter extends ClusterAdapter {
         pub.sadd(this.channels.nodeUsers(node), userId),
       ]),
     ]).catch(() => undefined);
+    // Also the first time: a node that started while Redis was away has members already.
+    await this.restoreShares().catch(() => undefined);
+  }
+
+  /**
+   * When Redis is (back) there: brings this node's room counts and presence shares in Redis back to what
+   * the node has, whether Redis lost them (restart, flush, purge) or kept them (a dropped
+   * connection). The room hash is only this node's: replaced whole, by two commands sent in one
+   * tick so that no change of this node comes between them. The presence is a sum over the
+   * nodes: each share is moved by the difference, which commutes with the changes made
+   * meanwhile (they are in both the node's count and their own write).
+   */
+  private async restoreShares(): Promise<void> {
+    const pub = this.pub!;
+    const node = this.host.nodeId;
+    const counts = this.shares.roomCounts();
+    await Promise.all([
+      pub.del(this.channels.nodeRooms(node)),
+      ...(Object.keys(counts).length > 0 ? [pub.hset(this.channels.nodeRooms(node), counts)] : []),
+    ]);
+    const recorded = await pub.hgetall(this.channels.nodePresence(node));
+    for (const field of new Set([...Object.keys(recorded), ...this.shares.presenceFields()])) {
+      const share = this.shares.presenceShare(field);
+      const { roomId, userId } = share ?? NodeShares.parseField(field);
+      const old = Number(recorded[field] ?? 0);
+      if (old < 0) {
+        // A leave written while the join's +1 was lost: the room's presence never counted it
+        // (its script stops at 0), so only the node's share is set right.
+        await (this.pub as unknown as Commands).countField(this.channels.nodePresence(node), field, -old);
+      }
+      const delta = (share?.count ?? 0) - Math.max(old, 0);
+      if (delta !== 0) await this.runPresence(node, roomId, userId, share?.username ?? userId, delta, false);
+    }
   }
 
   private async unregister(): Promise<void> {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Redis } from 'ioredis';
 import type { PresenceStateData } from '../../lib/client/index.js';
 import { nextEvent, SampleServer } from '../client/sample-server.js';
 import { crashClusterNode } from '../support/chat.js';
@@ -61,6 +62,63 @@ describe('a node restarted under the same id (cluster e2e)', () => {
     } finally {
       await Promise.all([ann.disconnect(), bob.disconnect()]);
       await restarted?.close();
+    }
+  });
+});
+
+/**
+ * Redis restarted empty while members stay connected: each node writes its room counts and
+ * presence shares back (as it does its users), so the presence is right again and the leaves
+ * that follow take the counters to nothing — not below zero, in hashes without a TTL, for ever.
+ */
+describe('a Redis restart under connected members (cluster e2e)', () => {
+  let redis: TestRedis;
+  let nodeA: SampleServer;
+  let nodeB: SampleServer;
+  beforeAll(async () => {
+    redis = await TestRedis.start();
+    [nodeA, nodeB] = await Promise.all([
+      SampleServer.start({ REDIS_URL: redis.url, NODE_ID: 'a' }),
+      SampleServer.start({ REDIS_URL: redis.url, NODE_ID: 'b' }),
+    ]);
+  });
+  afterAll(async () => {
+    await nodeA?.close();
+    await nodeB?.close();
+    await redis?.stop();
+  });
+
+  it('restores presence and room counts, and leaves no counter behind', async () => {
+    const ann = nodeA.client('ann');
+    const bob = nodeB.client('bob');
+    const inspect = new Redis({ port: redis.port, host: '127.0.0.1', lazyConnect: true });
+    try {
+      await Promise.all([ann.connect(), bob.connect()]);
+      await ann.join('lobby');
+      await bob.join('lobby');
+      const presence = async () => {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const users = (await bob.request<PresenceStateData>('presence', { room_id: 'lobby' })).data.users;
+        return users.map((u) => u.user_id).sort();
+      };
+      await until(async () => (await presence()).length === 2);
+
+      await redis.stop();
+      await redis.spawn();
+      await inspect.connect();
+      await until(async () => (await presence()).join() === 'ann,bob', 8000);
+      await until(async () => (await inspect.hgetall('nest-realtime:node-rooms:a')).lobby === '1', 8000);
+
+      await ann.disconnect();
+      await until(async () => (await presence()).join() === 'bob');
+      await until(async () => (await inspect.exists('nest-realtime:node-rooms:a')) === 0);
+      expect(await inspect.hgetall('nest-realtime:node-rooms:a')).toEqual({});
+      expect(await inspect.hgetall('nest-realtime:node-presence:a')).toEqual({});
+      expect(await inspect.hgetall('nest-realtime:node-rooms:b')).toEqual({ lobby: '1' });
+      expect(await inspect.hgetall('nest-realtime:presence:{lobby}')).toEqual({ bob: '1' });
+    } finally {
+      inspect.disconnect();
+      await Promise.all([ann.disconnect(), bob.disconnect()]);
     }
   });
 });
