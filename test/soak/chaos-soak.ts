@@ -64,6 +64,7 @@ async function main(): Promise<number> {
   rmSync(logDir, { recursive: true, force: true });
   mkdirSync(logDir, { recursive: true });
   log(`config ${JSON.stringify(config)}`);
+  const began = Date.now();
 
   const redis = await TestRedis.start();
   const proxies = await Promise.all([0, 1, 2].map(() => FaultProxy.start(redis.port)));
@@ -172,6 +173,7 @@ async function main(): Promise<number> {
       `redis keys left      ${keys.map((k) => `${k.pattern} ×${k.count}${k.withoutTtl ? ` (${k.withoutTtl} without TTL)` : ''}`).join(', ') || 'none'}`,
     );
     console.log(`leaks                ${leaks}`);
+    console.log(`wall time            ${Math.round((Date.now() - began) / 1000)} s (without the build)`);
     for (const example of judged.examples) console.log(`  ${example}`);
 
     if (judged.losses) failures.push(`${judged.losses} losses`);

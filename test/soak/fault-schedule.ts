@@ -26,8 +26,9 @@ export const CYCLE_SECONDS = 60;
  * quiet time after each for clients to reconnect and resume before the next one:
  * added latency (node 0 ↔ Redis), a crash and restart (node 1), a stalled Redis connection
  * (node 2: bytes held, nothing closed, shorter than the adapter's command timeout), a deploy
- * (node 0 drained with 1012, then restarted), and a Redis restart (empty: every room's history
- * and epoch are gone, which clients must be told about).
+ * (node 0 drained with 1012, then restarted), a Redis restart (empty: every room's history
+ * and epoch are gone, which clients must be told about), and in longer runs a stall longer than
+ * the adapter's command timeout (node 1).
  */
 export function faultCycle({ redis, nodes, proxies, sleep }: FaultTargets): Fault[] {
   return [
@@ -73,6 +74,18 @@ export function faultCycle({ redis, nodes, proxies, sleep }: FaultTargets): Faul
         await redis.stop();
         await sleep(1000);
         await redis.spawn();
+      },
+    },
+    {
+      // Past the adapter's 5 s command timeout: publishes fail over to local delivery while the
+      // stalled bytes (and the echoes of what Redis did sequence) are still on their way. Only
+      // in runs longer than one cycle (it needs the next cycle's first seconds to play out).
+      at: 52,
+      name: `stall the connections between ${nodes[1].id} and Redis for 7 s`,
+      inject: async () => {
+        proxies[1].stall();
+        await sleep(7000);
+        proxies[1].resume();
       },
     },
   ];
