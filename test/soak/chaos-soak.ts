@@ -157,6 +157,9 @@ async function main(): Promise<number> {
     console.log(`resume_failed        ${JSON.stringify(figures.resumeFailed)}; reconnects ${figures.reconnects}`);
     console.log(`losses               ${judged.losses}`);
     console.log(`duplicates           ${judged.duplicates} (on the wire, before the SDK: ${figures.wireDuplicates})`);
+    console.log(
+      `re-delivered         ${judged.redeliveredAcrossEpochs} in a new epoch, after epoch_changed (a publish that timed out but reached Redis: README.md)`,
+    );
     console.log(`reorderings          ${judged.reorderings} (on the wire, before the SDK: ${figures.wireReorderings})`);
     console.log(`crossings            ${judged.crossings} (a frame in the wrong room or with the wrong user)`);
     console.log(`client errors        ${JSON.stringify(figures.clientErrors)}`);

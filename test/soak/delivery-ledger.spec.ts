@@ -61,6 +61,14 @@ describe('DeliveryLedger (the soak test judge)', () => {
     expect(ledger.judge()).toMatchObject({ duplicates: 2, reorderings: 2 });
   });
 
+  it('counts a copy in a new epoch, after the epoch change was told, as a re-delivery rather than a duplicate', () => {
+    const ledger = ledgerWith('b');
+    ledger.delivered('b', userOf, frame(1, 1, 'local'));
+    ledger.told('b', 'r', 'e2', undefined, 30);
+    ledger.delivered('b', userOf, frame(7, 1, 'e2'));
+    expect(ledger.judge()).toMatchObject({ duplicates: 0, redeliveredAcrossEpochs: 1 });
+  });
+
   it('excuses what a resume_failed position covers, and no more', () => {
     const ledger = ledgerWith('a', 'b');
     for (let n = 1; n <= 4; n++) {
