@@ -152,7 +152,7 @@ async function main(): Promise<number> {
     );
     console.log(`published            ${judged.published} (acknowledged or delivered to someone)`);
     console.log(
-      `member deliveries    ${judged.delivered} of ${judged.expected} owed; ${judged.excused} excused by resume_failed / epoch change`,
+      `member deliveries    ${judged.delivered} of ${judged.expected} owed; ${judged.excused} excused by resume_failed / epoch change (${judged.excusedUnseenEpoch} of them in another node's local epoch during a Redis outage)`,
     );
     console.log(`resume_failed        ${JSON.stringify(figures.resumeFailed)}; reconnects ${figures.reconnects}`);
     console.log(`losses               ${judged.losses}`);

@@ -108,6 +108,16 @@ describe('DeliveryLedger (the soak test judge)', () => {
     expect(silent.judge()).toMatchObject({ excused: 0, losses: 1 });
   });
 
+  it("excuses a message of another node's local epoch when the member was told of an epoch change after that epoch began", () => {
+    const ledger = ledgerWith('a', 'b');
+    acked(ledger, 1, 'a', 40);
+    ledger.delivered('a', userOf, frame(1, 1, 'local-a'));
+    ledger.told('b', 'r', 'e2', 0, 45); // b's own node came back from the outage first
+    acked(ledger, 2, 'a', 50);
+    ledger.delivered('a', userOf, frame(2, 2, 'local-a'));
+    expect(ledger.judge()).toMatchObject({ excused: 2, excusedUnseenEpoch: 2, losses: 0 });
+  });
+
   it('counts a frame of another room or with another user id as a crossing', () => {
     const ledger = ledgerWith('a', 'b');
     ledger.delivered('b', userOf, { ...frame(1, 1), userId: 'user-b' });
