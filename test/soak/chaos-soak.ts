@@ -146,7 +146,10 @@ async function main(): Promise<number> {
     console.log(
       `run                  ${seconds} s of traffic at ${config.messagesPerSecond} chats/s, pipeline ${config.pipeline}`,
     );
-    console.log(`faults injected      ${faults.length}: ${faults.join('; ')}`);
+    const byKind = new Map<string, number>();
+    for (const fault of faults) byKind.set(fault, (byKind.get(fault) ?? 0) + 1);
+    const kinds = [...byKind].map(([fault, times]) => (times > 1 ? `${times}× ${fault}` : fault));
+    console.log(`faults injected      ${faults.length}: ${kinds.join('; ')}`);
     console.log(
       `messages sent        ${figures.sent}, acknowledged ${figures.acknowledged}, not acknowledged ${JSON.stringify(figures.unacknowledged)}`,
     );
