@@ -12,6 +12,7 @@ import {
 } from '../cluster/cluster.adapter.js';
 import { ClusterChannels } from '../cluster/cluster-channels.js';
 import { RoomFrameOrder } from '../cluster/room-frame-order.js';
+import { NodeShares } from './node-shares.js';
 import { newEpoch } from '../utils/epoch.js';
 import { RedisPresence } from './redis-presence.js';
 
@@ -253,6 +254,8 @@ export class RedisClusterAdapter extends ClusterAdapter {
   /** SUBSCRIBEs of rooms in flight: a second member's join waits for the first one's. */
   private readonly subscribing = new Map<string, Promise<void>>();
   private readonly users = new Set<string>();
+  /** This node's room counts and presence shares, written back after Redis lost them. */
+  private readonly shares = new NodeShares();
   /** Per room, the latest presence write of this node still on its way (see presenceChanged). */
   private readonly presenceWrites = new Map<string, Promise<void>>();
   private stopped = false;
@@ -267,6 +270,8 @@ export class RedisClusterAdapter extends ClusterAdapter {
   private wasReady = false;
   /** A warning was logged for the current outage (one per outage, not one per retry). */
   private outageLogged = false;
+  /** The first registration of this process (see register): start-up waits for it. */
+  private firstRegistration: Promise<void> | undefined;
 
   constructor(private readonly options: RedisClusterAdapterOptions = {}) {
     super();
@@ -351,12 +356,15 @@ export class RedisClusterAdapter extends ClusterAdapter {
       this.receive(channel, message),
     );
     this.pub.on('ready', () => {
+      const first = !this.wasReady;
       this.wasReady = true;
       this.back();
-      void this.register();
+      const registration = this.register(first);
+      if (first) this.firstRegistration = registration;
       // What changed while Redis was away (or was purged meanwhile, had this node been silent for
-      // too long) is written again.
-      void this.presence.rewrite(this.pub!).catch(() => undefined);
+      // too long) is written again — after the registration, which may first purge what a
+      // previous process of this node left.
+      void registration.then(() => this.presence.rewrite(this.pub!)).catch(() => undefined);
       this.order.runRepairs();
     });
     this.pub.on('close', () => this.lost());
@@ -389,6 +397,8 @@ export class RedisClusterAdapter extends ClusterAdapter {
       this.unreachable(reason ?? failure.message);
     } else {
       this.logger.log(`connected to Redis at ${this.address}`);
+      // A previous process's leftovers are purged before this one admits anybody.
+      await this.firstRegistration;
       await this.subscribeBase();
       // A node restarted under the same id (after a crash) takes back what its previous life left:
       // that node never said goodbye, and its heartbeats are this one's now, so no one else would.
@@ -424,6 +434,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
     this.sub?.disconnect();
     this.rooms.clear();
     this.users.clear();
+    this.shares.clear();
     this.order.clear();
     this.subscribing.clear();
   }
@@ -639,6 +650,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
   }
 
   membersChanged(roomId: string, delta: 1 | -1): void {
+    this.shares.roomChanged(roomId, delta);
     if (this.pub?.status !== 'ready') return;
     // Only this node's own counts are written; the cluster total is summed over the live nodes
     // when asked. Nothing to keep in step, and a dead node's counts vanish with its purge.
@@ -776,11 +788,31 @@ export class RedisClusterAdapter extends ClusterAdapter {
     }
   }
 
-  /** (Re)registers this node and its users: at start and whenever Redis comes back. */
-  private async register(): Promise<void> {
+  /**
+   * (Re)registers this node and its users: at start and whenever Redis comes back.
+   *
+   * The first time, what a previous process with this node id left behind is purged: a node that
+   * crashed and came back under the same id (a restarted pod, a process manager) heartbeats again
+   * before any other node sees it dead, so nobody else would ever purge its old users and
+   * presence — they would stay online forever. Only the node whose ZREM removes the old
+   * heartbeat purges, as in {@link beat}, so a node that another one is purging as dead right
+   * now is not purged twice. (Two live processes sharing a node id are a misconfiguration this
+   * cannot fix.)
+   */
+  private async register(first = false): Promise<void> {
     if (this.stopped || this.pub?.status !== 'ready') return;
     const node = this.host.nodeId;
     const pub = this.pub;
+    if (first) {
+      try {
+        if ((await pub.zrem(this.channels.nodes(), node)) === 1) {
+          const users = await this.purgeNode(node);
+          if (users > 0) this.logger.warn(`node ${node} restarted: purged ${users} user(s) of its previous process`);
+        }
+      } catch (error) {
+        this.logger.warn(`could not purge the previous process of node ${node}: ${(error as Error).message}`);
+      }
+    }
     await Promise.all([
       pub.zadd(this.channels.nodes(), Date.now(), node),
       ...[...this.users].flatMap((userId) => [
@@ -788,6 +820,24 @@ export class RedisClusterAdapter extends ClusterAdapter {
         pub.sadd(this.channels.nodeUsers(node), userId),
       ]),
     ]).catch(() => undefined);
+    // Also the first time: a node that started while Redis was away has members already.
+    await this.restoreShares().catch(() => undefined);
+  }
+
+  /**
+   * When Redis is (back) there: brings this node's room counts in Redis back to what the node
+   * has, whether Redis lost them (restart, flush, purge) or kept them (a dropped connection). The
+   * hash is only this node's: replaced whole, by two commands sent in one tick so that no change
+   * of this node comes between them. (Presence is rewritten the same way by RedisPresence.)
+   */
+  private async restoreShares(): Promise<void> {
+    const pub = this.pub!;
+    const node = this.host.nodeId;
+    const counts = this.shares.roomCounts();
+    await Promise.all([
+      pub.del(this.channels.nodeRooms(node)),
+      ...(Object.keys(counts).length > 0 ? [pub.hset(this.channels.nodeRooms(node), counts)] : []),
+    ]);
   }
 
   private async unregister(): Promise<void> {
