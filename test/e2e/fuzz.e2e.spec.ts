@@ -5,7 +5,7 @@ import WebSocket from 'ws';
 import { ErrorCode } from '../../lib/index.js';
 import { ErrorFrameType } from '../../lib/protocol/error-codes.js';
 import { useCleanup } from '../support/cleanup.js';
-import { frameText, nested } from '../support/fuzz-frames.js';
+import { frameText, nested, PROTOTYPE_KEYS } from '../support/fuzz-frames.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { type Frame, TestClient } from '../support/test-client.js';
 import { hsToken, TEST_SECRET } from '../support/tokens.js';
@@ -115,6 +115,43 @@ describe('fuzzing the server through real sockets (issue 14)', () => {
     expect(codes.get(ErrorCode.BAD_REQUEST)).toBeGreaterThan(0);
     expect(codes.get(ErrorCode.INTERNAL)).toBeUndefined();
     expect(errorLog()).toEqual([]);
+  });
+
+  // Room ids and user ids are keys of the server's own tables: one named like a prototype key is
+  // an ordinary room or user, never a lookup that lands on Object.prototype.
+  it.each(PROTOTYPE_KEYS)('treats a room and a user named "%s" like any other', async (name) => {
+    const t = await start();
+    const before = prototypeNames();
+    const ann = await member(t, name, name);
+    const bob = await member(t, 'bob');
+    expect(await bob.request({ type: 'join_room', id: 'j', data: { room_id: name } })).toMatchObject({
+      type: 'room_joined',
+      data: { room_id: name, client_count: 2 },
+    });
+    bob.send({ type: 'chat', data: { room_id: name, content: 'hi' } });
+    expect((await ann.next('chat_message')).data).toMatchObject({ room_id: name, user_id: 'bob', content: 'hi' });
+    bob.send({ type: 'private_message', data: { target_user_id: name, content: 'psst' } });
+    expect((await ann.next('private_message')).data).toMatchObject({ from_user_id: 'bob', content: 'psst' });
+    const presence = await ann.request({ type: 'presence', id: 'p', data: { room_id: name } });
+    expect(presence.data.users.map((u: { user_id: string }) => u.user_id).sort()).toEqual(['bob', name].sort());
+    // The same names in a resume's rooms map and as a user nobody is: answers, not crashes.
+    const resume = await bob.request({
+      type: 'resume',
+      id: 'r',
+      data: { session_id: name, rooms: JSON.parse(`{${JSON.stringify(name)}:{"seq":0,"epoch":"e"}}`) },
+    });
+    expectProtocolFrames([resume]);
+    const offline = await bob.request({
+      type: 'private_message',
+      id: 'o',
+      data: { target_user_id: `${name}-x`, content: 'x' },
+    });
+    expect(offline.data.code).toBe(ErrorCode.USER_OFFLINE);
+    expect(await ann.request({ type: 'leave_room', id: 'l', data: { room_id: name } })).toMatchObject({
+      type: 'room_left',
+      data: { room_id: name },
+    });
+    expect(prototypeNames()).toEqual(before);
   });
 
   // A depth cap in the decoder may turn some of these into BAD_MESSAGE; either answer is right.
