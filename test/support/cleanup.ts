@@ -1,9 +1,7 @@
 import { afterEach } from '@jest/globals';
 
-/** Anything a test starts and must stop: an app, a client, a redis-server, a timer. */
-export interface Closable {
-  close(): unknown;
-}
+/** Anything a test starts and must stop: an app or a client (`close`), a redis-server (`stop`). */
+export type Closable = { close(): unknown } | { stop(): unknown };
 
 /**
  * A per-test cleanup registry. A test registers what it starts *as it starts it*; after each test,
@@ -31,7 +29,7 @@ export function useCleanup(): CleanupRegistry {
   const pending: (() => unknown)[] = [];
   const registry: CleanupRegistry = {
     track(thing) {
-      pending.push(() => thing.close());
+      pending.push(() => ('close' in thing ? thing.close() : thing.stop()));
       return thing;
     },
     defer(run) {
