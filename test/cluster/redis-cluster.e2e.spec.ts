@@ -15,6 +15,7 @@ import { createTestApp, type TestApp } from '../support/test-app.js';
 import { type Frame, TestClient } from '../support/test-client.js';
 import { hsToken, TEST_SECRET } from '../support/tokens.js';
 import { until } from '../support/until.js';
+import { useCleanup } from '../support/cleanup.js';
 
 describe.each(REDIS_BACKENDS)('Redis cluster adapter: two nodes on %s (e2e)', (_name, backendFactory) => {
   let backend: RedisBackend;
@@ -372,11 +373,13 @@ describe('Redis faults (e2e)', () => {
 });
 
 describe('the sample with REDIS_URL (e2e)', () => {
+  const cleanup = useCleanup();
+
   it('reports redis up, then degraded with HTTP 200 while Redis is down, then ok again', async () => {
     const { Test } = await import('@nestjs/testing');
     const { AppModule } = await import('../../sample/app.module.js');
     const { loadSampleConfig } = await import('../../sample/sample.config.js');
-    const redis = await TestRedis.start();
+    const redis = cleanup.track(await TestRedis.start());
     const config = loadSampleConfig({
       JWT_SECRET: TEST_SECRET,
       REDIS_URL: redis.url,
@@ -384,7 +387,7 @@ describe('the sample with REDIS_URL (e2e)', () => {
       LOG_LEVEL: 'error',
     });
     const moduleRef = await Test.createTestingModule({ imports: [AppModule.register(config)] }).compile();
-    const app = moduleRef.createNestApplication({ logger: false });
+    const app = cleanup.track(moduleRef.createNestApplication({ logger: false }));
     await app.listen(0, '127.0.0.1');
     const http = `http://127.0.0.1:${app.getHttpServer().address().port}`;
     expect(await (await fetch(`${http}/health`)).json()).toEqual({ status: 'ok', node_id: 's1', redis: 'up' });
@@ -398,8 +401,6 @@ describe('the sample with REDIS_URL (e2e)', () => {
       async () => ((await (await fetch(`${http}/health`)).json()) as { status: string }).status === 'ok',
       10_000,
     );
-    await app.close();
-    await redis.stop();
   });
 });
 
