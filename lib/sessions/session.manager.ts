@@ -8,6 +8,7 @@ import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.int
 import { CloseCode } from '../protocol/close-codes.js';
 import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
 import { RealtimeSession } from './realtime-session.js';
+import { fitCloseReason } from '../utils/close-reason.js';
 
 /**
  * The registry of sessions on this node. Every connection belongs to one (its id is sent as
@@ -120,7 +121,7 @@ export class SessionManager {
     const closing = this.connections.getByUser(userId);
     for (const connection of closing) {
       this.stats.countServerClose(CloseCode.KICKED);
-      connection.close(CloseCode.KICKED, reason.slice(0, 120));
+      connection.close(CloseCode.KICKED, fitCloseReason(reason));
     }
     for (const session of this.byUser(userId)) this.sessions.delete(session.id);
     return closing.length;
