@@ -238,6 +238,35 @@ describe('RealtimeClient against the sample server (Node, ws)', () => {
     expect((await ann.request('echo', 'fresh')).data).toBe('fresh');
   });
 
+  it('asks for the fresh token tokenRefreshMargin before the current one expires', async () => {
+    // Four-second tokens and a one-second margin: the refresh is due one second before `exp`
+    // (the default 30 s margin would refresh halfway, two seconds before). A busy machine only
+    // makes the timer late, never early, so "not before exp - margin" is a safe bound.
+    const margin = 1000;
+    const expiryOf = (token: string) =>
+      (JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as { exp: number }).exp * 1000;
+    const asked: { at: number; expiresAt: number }[] = [];
+    let current = '';
+    const ann = track(
+      server.client('ann', {
+        tokenRefreshMargin: margin,
+        token: () => {
+          const expiresAt = asked.length === 0 ? 0 : expiryOf(current);
+          asked.push({ at: Date.now(), expiresAt });
+          current = server.token('ann', 4);
+          return current;
+        },
+      }),
+    );
+    await ann.connect();
+    await until(() => asked.length === 2, 8000);
+    const refresh = asked[1];
+    // Timers may fire a millisecond early; the margin is honoured within that.
+    expect(refresh.at).toBeGreaterThanOrEqual(refresh.expiresAt - margin - 5);
+    expect(refresh.at).toBeLessThan(refresh.expiresAt);
+    expect(ann.reconnects).toBe(0);
+  }, 15_000);
+
   it('queues messages while offline (bounded) and sends them after re-authentication', async () => {
     const ann = track(server.client('ann', { reconnect: { baseDelay: 50, maxDelay: 50 }, offlineQueueSize: 3 }));
     const bob = track(server.client('bob'));
