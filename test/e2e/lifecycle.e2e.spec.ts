@@ -204,11 +204,12 @@ describe('connection lifecycle, admission and shutdown (e2e)', () => {
     expect(health.check().status).toBe('ok');
     const closing = t.close();
     t = undefined;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await until(() => health.check().status === 'draining');
     expect(await upgradeStatus(url)).toBe(503);
-    expect(health.check().status).toBe('draining');
+    // Only termination after shutdownTimeout ends this close (the client never answers): without
+    // it the close would hang and the test time out. It did wait that long for the client first.
     await closing;
-    expect(Date.now() - started).toBeLessThan(1500);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(400);
     expect(manager.count).toBe(0);
     stubborn.socket.resume();
     expect([1006, 1012]).toContain((await stubborn.closed).code);
