@@ -69,10 +69,14 @@ describe.each(REDIS_BACKENDS)('Redis cluster adapter: two nodes on %s (e2e)', (_
       onA.send({ type: 'chat', data: { room_id: 'x-chat', content: `a${i}` } });
       onB.send({ type: 'chat', data: { room_id: 'x-chat', content: `b${i}` } });
     }
+    // Then one last message: once it is in, any duplicate of the 40 is in too.
+    await until(() => onA.frames.filter((f) => f.type === 'chat_message').length >= 40);
+    onA.send({ type: 'chat', data: { room_id: 'x-chat', content: 'marker' } });
     const seen = async (c: TestClient) => {
-      await until(() => c.frames.filter((f) => f.type === 'chat_message').length >= 40);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      return c.frames.filter((f) => f.type === 'chat_message');
+      await until(() => c.frames.some((f) => f.type === 'chat_message' && f.data.content === 'marker'));
+      const chats = c.frames.filter((f) => f.type === 'chat_message');
+      expect(chats.at(-1)?.data.content).toBe('marker');
+      return chats.slice(0, -1);
     };
     const [atA, atB, atB2] = await Promise.all([seen(onA), seen(onB), seen(alsoB)]);
     for (const frames of [atA, atB, atB2]) {
@@ -143,8 +147,15 @@ describe.each(REDIS_BACKENDS)('Redis cluster adapter: two nodes on %s (e2e)', (_
     for (const c of [admin, ...others]) {
       expect((await c.next('announcement')).data).toMatchObject({ content: 'maintenance', from_user_id: 'root' });
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    for (const c of [admin, ...others]) expect(c.frames.filter((f) => f.type === 'announcement')).toHaveLength(1);
+    // A second announcement: once it is in, any duplicate of the first is in too.
+    admin.send({ type: 'admin_message', data: { content: 'marker' } });
+    for (const c of [admin, ...others]) {
+      expect((await c.next('announcement')).data.content).toBe('marker');
+      expect(c.frames.filter((f) => f.type === 'announcement').map((f) => f.data.content)).toEqual([
+        'maintenance',
+        'marker',
+      ]);
+    }
   });
 
   it('broadcasts from a RoomManager on node A (as a REST controller would) to members on node B', async () => {
