@@ -107,8 +107,8 @@ export class SessionManager {
 
   /**
    * Closes every connection of `userId` on this node with 4003 ("do not reconnect
-   * automatically") and forgets its sessions, so they cannot be resumed. Returns the number of
-   * connections closed.
+   * automatically") and forgets its sessions, so they cannot be resumed. `reason` is the close
+   * frame's reason, cut to 123 UTF-8 bytes. Returns the number of connections closed.
    */
   disconnectUser(userId: string, reason = 'disconnected by the server'): number {
     const closed = this.disconnectUserLocally(userId, reason);
