@@ -8,6 +8,7 @@ import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.int
 import { CloseCode } from '../protocol/close-codes.js';
 import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
 import { RealtimeSession } from './realtime-session.js';
+import { fitCloseReason } from '../utils/close-reason.js';
 
 /**
  * The registry of sessions on this node. Every connection belongs to one (its id is sent as
@@ -106,8 +107,8 @@ export class SessionManager {
 
   /**
    * Closes every connection of `userId` on this node with 4003 ("do not reconnect
-   * automatically") and forgets its sessions, so they cannot be resumed. Returns the number of
-   * connections closed.
+   * automatically") and forgets its sessions, so they cannot be resumed. `reason` is the close
+   * frame's reason, cut to 123 UTF-8 bytes. Returns the number of connections closed.
    */
   disconnectUser(userId: string, reason = 'disconnected by the server'): number {
     const closed = this.disconnectUserLocally(userId, reason);
@@ -120,7 +121,7 @@ export class SessionManager {
     const closing = this.connections.getByUser(userId);
     for (const connection of closing) {
       this.stats.countServerClose(CloseCode.KICKED);
-      connection.close(CloseCode.KICKED, reason.slice(0, 120));
+      connection.close(CloseCode.KICKED, fitCloseReason(reason));
     }
     for (const session of this.byUser(userId)) this.sessions.delete(session.id);
     return closing.length;

@@ -81,8 +81,10 @@ describe('the sample chat page in headless Chromium', () => {
       timeout: 10_000,
     });
     await ann.waitForSelector('#state[data-state="open"]');
-    await new Promise((resolve) => setTimeout(resolve, 200)); // a duplicate would show up by now
-    expect(await shown(ann)).toEqual(expected);
+    // A last message: once ann shows it, any duplicate of the earlier ones is shown too.
+    await say(bob, 'marker');
+    await ann.waitForSelector('#messages li.chat >> text=marker');
+    expect(await shown(ann)).toEqual([...expected, 'bob: marker']);
     const seqs = await ann.$$eval('#messages li.chat', (items) =>
       items.map((item) => Number(item.getAttribute('data-seq'))),
     );

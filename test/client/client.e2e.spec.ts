@@ -182,7 +182,7 @@ describe('RealtimeClient against the sample server (Node, ws)', () => {
       const closed = nextEvent(client, 'closed');
       server.closeUser(`u${code}`, code);
       expect(await closed).toMatchObject({ code });
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      // The client decides when the socket closes: 'reconnecting' would have come before 'closed'.
       expect(retried).toBe(false);
       expect(client.state).toBe('closed');
     }
@@ -192,7 +192,7 @@ describe('RealtimeClient against the sample server (Node, ws)', () => {
     await ann.disconnect();
     expect(ann.state).toBe('closed');
     await until(() => server.connectionsOf('ann').length === 0);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Closed for good: a reconnect would have been announced ('reconnecting') when the socket closed.
     expect(retried).toBe(false);
     expect(() => ann.send('echo', 1)).toThrow(ClientClosedError);
   });
@@ -237,6 +237,35 @@ describe('RealtimeClient against the sample server (Node, ws)', () => {
     expect(ann.reconnects).toBe(0);
     expect((await ann.request('echo', 'fresh')).data).toBe('fresh');
   });
+
+  it('asks for the fresh token tokenRefreshMargin before the current one expires', async () => {
+    // Four-second tokens and a one-second margin: the refresh is due one second before `exp`
+    // (the default 30 s margin would refresh halfway, two seconds before). A busy machine only
+    // makes the timer late, never early, so "not before exp - margin" is a safe bound.
+    const margin = 1000;
+    const expiryOf = (token: string) =>
+      (JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as { exp: number }).exp * 1000;
+    const asked: { at: number; expiresAt: number }[] = [];
+    let current = '';
+    const ann = track(
+      server.client('ann', {
+        tokenRefreshMargin: margin,
+        token: () => {
+          const expiresAt = asked.length === 0 ? 0 : expiryOf(current);
+          asked.push({ at: Date.now(), expiresAt });
+          current = server.token('ann', 4);
+          return current;
+        },
+      }),
+    );
+    await ann.connect();
+    await until(() => asked.length === 2, 8000);
+    const refresh = asked[1];
+    // Timers may fire a millisecond early; the margin is honoured within that.
+    expect(refresh.at).toBeGreaterThanOrEqual(refresh.expiresAt - margin - 5);
+    expect(refresh.at).toBeLessThan(refresh.expiresAt);
+    expect(ann.reconnects).toBe(0);
+  }, 15_000);
 
   it('queues messages while offline (bounded) and sends them after re-authentication', async () => {
     const ann = track(server.client('ann', { reconnect: { baseDelay: 50, maxDelay: 50 }, offlineQueueSize: 3 }));
@@ -305,9 +334,13 @@ describe('RealtimeClient against the sample server (Node, ws)', () => {
     await reopened;
     await sendSome(total - 40);
 
-    await until(() => received.length >= total, 5000);
-    await new Promise((resolve) => setTimeout(resolve, 100)); // any duplicate would have arrived by now
-    expect(received.map((frame) => frame.data!.content)).toEqual(Array.from({ length: total }, (_, i) => `m${i + 1}`));
+    // A last message after all the others: once it is in, any duplicate sent before it is in too.
+    await bob.chat('resume-room', 'marker');
+    await until(() => received.some((frame) => frame.data!.content === 'marker'), 5000);
+    expect(received.map((frame) => frame.data!.content)).toEqual([
+      ...Array.from({ length: total }, (_, i) => `m${i + 1}`),
+      'marker',
+    ]);
     const seqs = received.map((frame) => frame.seq!);
     seqs.slice(1).forEach((seq, i) => expect(seq).toBe(seqs[i] + 1));
     expect(failures).toEqual([]);

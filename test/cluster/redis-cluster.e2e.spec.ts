@@ -15,6 +15,7 @@ import { createTestApp, type TestApp } from '../support/test-app.js';
 import { type Frame, TestClient } from '../support/test-client.js';
 import { hsToken, TEST_SECRET } from '../support/tokens.js';
 import { until } from '../support/until.js';
+import { useCleanup } from '../support/cleanup.js';
 
 describe.each(REDIS_BACKENDS)('Redis cluster adapter: two nodes on %s (e2e)', (_name, backendFactory) => {
   let backend: RedisBackend;
@@ -68,10 +69,14 @@ describe.each(REDIS_BACKENDS)('Redis cluster adapter: two nodes on %s (e2e)', (_
       onA.send({ type: 'chat', data: { room_id: 'x-chat', content: `a${i}` } });
       onB.send({ type: 'chat', data: { room_id: 'x-chat', content: `b${i}` } });
     }
+    // Then one last message: once it is in, any duplicate of the 40 is in too.
+    await until(() => onA.frames.filter((f) => f.type === 'chat_message').length >= 40);
+    onA.send({ type: 'chat', data: { room_id: 'x-chat', content: 'marker' } });
     const seen = async (c: TestClient) => {
-      await until(() => c.frames.filter((f) => f.type === 'chat_message').length >= 40);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      return c.frames.filter((f) => f.type === 'chat_message');
+      await until(() => c.frames.some((f) => f.type === 'chat_message' && f.data.content === 'marker'));
+      const chats = c.frames.filter((f) => f.type === 'chat_message');
+      expect(chats.at(-1)?.data.content).toBe('marker');
+      return chats.slice(0, -1);
     };
     const [atA, atB, atB2] = await Promise.all([seen(onA), seen(onB), seen(alsoB)]);
     for (const frames of [atA, atB, atB2]) {
@@ -142,8 +147,15 @@ describe.each(REDIS_BACKENDS)('Redis cluster adapter: two nodes on %s (e2e)', (_
     for (const c of [admin, ...others]) {
       expect((await c.next('announcement')).data).toMatchObject({ content: 'maintenance', from_user_id: 'root' });
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    for (const c of [admin, ...others]) expect(c.frames.filter((f) => f.type === 'announcement')).toHaveLength(1);
+    // A second announcement: once it is in, any duplicate of the first is in too.
+    admin.send({ type: 'admin_message', data: { content: 'marker' } });
+    for (const c of [admin, ...others]) {
+      expect((await c.next('announcement')).data.content).toBe('marker');
+      expect(c.frames.filter((f) => f.type === 'announcement').map((f) => f.data.content)).toEqual([
+        'maintenance',
+        'marker',
+      ]);
+    }
   });
 
   it('broadcasts from a RoomManager on node A (as a REST controller would) to members on node B', async () => {
@@ -350,22 +362,37 @@ describe('Redis faults (e2e)', () => {
       () => a!.app.get(RealtimeHealth).check().redis === 'up' && b!.app.get(RealtimeHealth).check().redis === 'up',
       10_000,
     );
-    // Subscriptions come back by themselves: cross-node delivery works again.
+    // Subscriptions come back by themselves: cross-node delivery works again. Each try is a new
+    // message, and every one of them is checked on both nodes below.
+    const after: string[] = [];
+    const chats = (client: TestClient) => client.frames.filter((f) => f.type === 'chat_message');
     await until(async () => {
-      onA.send({ type: 'chat', data: { room_id: 'resilient', content: 'after' } });
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      return onB.frames.some((f) => f.type === 'chat_message' && f.data.content === 'after');
+      const content = `after ${after.length + 1}`;
+      after.push(content);
+      onA.send({ type: 'chat', data: { room_id: 'resilient', content } });
+      await until(() => chats(alsoA).some((f) => f.data.content === content));
+      return chats(onB).some((f) => f.data.content === content);
     }, 10_000);
+    // Node A: everything once, in order.
+    for (const c of [onA, alsoA]) expect(chats(c).map((f) => f.data.content)).toEqual(['during outage', ...after]);
+    // Node B: nothing of the outage, then a gap-free run that reaches the last message.
+    const atB = chats(onB);
+    const firstAtB = after.indexOf(atB[0].data.content as string);
+    expect(firstAtB).toBeGreaterThanOrEqual(0);
+    expect(atB.map((f) => f.data.content)).toEqual(after.slice(firstAtB));
+    expect(atB.map((f) => f.seq)).toEqual(atB.map((_, i) => (atB[0].seq as number) + i));
     for (const c of [onA, alsoA, onB]) await c.close();
   });
 });
 
 describe('the sample with REDIS_URL (e2e)', () => {
+  const cleanup = useCleanup();
+
   it('reports redis up, then degraded with HTTP 200 while Redis is down, then ok again', async () => {
     const { Test } = await import('@nestjs/testing');
     const { AppModule } = await import('../../sample/app.module.js');
     const { loadSampleConfig } = await import('../../sample/sample.config.js');
-    const redis = await TestRedis.start();
+    const redis = cleanup.track(await TestRedis.start());
     const config = loadSampleConfig({
       JWT_SECRET: TEST_SECRET,
       REDIS_URL: redis.url,
@@ -373,7 +400,7 @@ describe('the sample with REDIS_URL (e2e)', () => {
       LOG_LEVEL: 'error',
     });
     const moduleRef = await Test.createTestingModule({ imports: [AppModule.register(config)] }).compile();
-    const app = moduleRef.createNestApplication({ logger: false });
+    const app = cleanup.track(moduleRef.createNestApplication({ logger: false }));
     await app.listen(0, '127.0.0.1');
     const http = `http://127.0.0.1:${app.getHttpServer().address().port}`;
     expect(await (await fetch(`${http}/health`)).json()).toEqual({ status: 'ok', node_id: 's1', redis: 'up' });
@@ -387,8 +414,6 @@ describe('the sample with REDIS_URL (e2e)', () => {
       async () => ((await (await fetch(`${http}/health`)).json()) as { status: string }).status === 'ok',
       10_000,
     );
-    await app.close();
-    await redis.stop();
   });
 });
 

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { ConnectionManager, ConnectionRolesGuard, RealtimeStats } from '../../lib/index.js';
+import { until } from '../support/until.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { TestClient, upgradeStatus } from '../support/test-client.js';
 import { ecKeys, forgeToken, hmac, hsToken, nowSeconds, rsaKeys, signWithKey, TEST_SECRET } from '../support/tokens.js';
@@ -261,6 +262,8 @@ describe('authentication deadline (e2e)', () => {
     const squatter = await connected(t.url);
     const late = await connected(t.url);
     const atHandshake = await connected(`${t.url}?token=${hsToken(ada)}`);
+    // Opened after the others: its deadline comes last, so once it is closed, theirs have passed.
+    const lastSquatter = await connected(t.url);
     expect((await late.request({ type: 'auth', id: 'a', data: { token: hsToken(ada) } })).type).toBe('auth_success');
     // Pings keep a socket alive, not anonymous: the deadline counts from the upgrade.
     const pinging = setInterval(() => squatter.send({ type: 'ping' }), 100);
@@ -270,7 +273,7 @@ describe('authentication deadline (e2e)', () => {
       clearInterval(pinging);
     }
     expect(Date.now() - opened).toBeGreaterThanOrEqual(600);
-    await new Promise((resolve) => setTimeout(resolve, 1200));
+    expect(await lastSquatter.closed).toEqual({ code: 4001, reason: 'authentication timeout' });
     expect(await late.request({ type: 'echo', id: 'e1', data: 1 })).toMatchObject({ type: 'echo_response' });
     expect(await atHandshake.request({ type: 'echo', id: 'e2', data: 2 })).toMatchObject({ type: 'echo_response' });
     await Promise.all([late.close(), atHandshake.close()]);
@@ -383,7 +386,7 @@ describe('pluggable validator and user provider, connection guards and limits (e
     });
     expect(await upgradeStatus(t.url)).toBe(429); // 4th connection from 127.0.0.1
     await a.close();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await until(() => t!.app.get(ConnectionManager).getByUser(ada.user_id).length === 1);
     expect((await c.request({ type: 'auth', id: 'l2', data: { token: hsToken(ada) } })).type).toBe('auth_success');
     await Promise.all([b.close(), c.close()]);
   });

@@ -12,13 +12,26 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Handlers that take time, ordered (the default) and declared concurrent. */
 @Injectable()
 class SlowHandlers {
-  /** Order in which the handlers started. */
+  /** Order in which the handlers started, and in which `slow` ones finished. */
   readonly started: string[] = [];
+  readonly finished: string[] = [];
+  private gate: Promise<void> | undefined;
+
+  /** Holds `slow` handlers (instead of their 60 ms) until the returned function is called. */
+  hold(): () => void {
+    let release!: () => void;
+    this.gate = new Promise((resolve) => (release = resolve));
+    return () => {
+      this.gate = undefined;
+      release();
+    };
+  }
 
   @OnMessage('slow', { reply: 'slow_done' })
   async slow(@MessageData('label') label: string): Promise<string> {
     this.started.push(label);
-    await sleep(60);
+    await (this.gate ?? sleep(60));
+    this.finished.push(label);
     return label;
   }
 
@@ -173,11 +186,16 @@ describe('per-connection ordering: pipelined clients (e2e)', () => {
     const handlers = t.app.get(SlowHandlers);
     handlers.started.length = 0;
     const ann = await login('ann');
+    const other = await login('other');
+    const release = handlers.hold();
     ann.send({ type: 'slow', id: 'a', data: { label: 'a' } });
     ann.send({ type: 'slow', id: 'b', data: { label: 'b' } });
-    await sleep(30);
+    await until(() => handlers.started.length > 0);
+    // Another connection is served meanwhile: had the second started, it would have by now.
+    await other.request({ type: 'ping', id: 'marker' });
     // The second has not started while the first is under way.
     expect(handlers.started).toEqual(['a']);
+    release();
     const frames = await received(ann, 4);
     expect(frames.slice(2).map((f) => f.id)).toEqual(['a', 'b']);
   });
@@ -191,7 +209,10 @@ describe('per-connection ordering: pipelined clients (e2e)', () => {
     ann.send({ type: 'slow', id: 'b', data: { label: 'after-close' } });
     ann.socket.terminate();
     await ann.closed;
-    await sleep(150);
+    await until(() => handlers.finished.includes('before-close'));
+    // Another connection is served after that: had a queued message run, it would have by now.
+    const other = await login('other');
+    await other.request({ type: 'ping', id: 'marker' });
     expect(handlers.started).toEqual(['before-close']);
     expect(t.app.get(RoomManager).has('after-close')).toBe(false);
   });

@@ -7,6 +7,7 @@ import { createTestApp, type TestApp } from '../support/test-app.js';
 import { TestClient } from '../support/test-client.js';
 import { hsToken, TEST_SECRET } from '../support/tokens.js';
 import { until } from '../support/until.js';
+import { useCleanup } from '../support/cleanup.js';
 import { VipJoinPolicy } from './rooms-fixtures.js';
 
 /** The VIP policy, whose own store fails for `boom-*` rooms (not a refusal: an error). */
@@ -22,20 +23,22 @@ const ROOM_SETTINGS = (roomId: string) =>
 
 describe('resume after a reconnect, one node (e2e)', () => {
   let t: TestApp;
-  const sockets: TestClient[] = [];
+  // Every client is registered as it is made, so that a failed assertion leaves nothing connected
+  // for the next test (whose afterEach would otherwise wait for a connection count of 0 forever).
+  const cleanup = useCleanup();
 
   const tokenOf = (userId: string, roles: string[] = []) => hsToken({ user_id: userId, roles });
 
   async function resumer(userId: string, roles: string[] = []): Promise<ResumingClient> {
     const client = new ResumingClient(tokenOf(userId, roles));
+    // Whichever connection it is on by then (it reconnects).
+    cleanup.defer(() => client.client?.close());
     await client.connect(t.url);
     return client;
   }
 
   async function talker(userId: string, roomId: string): Promise<TestClient> {
-    const client = await memberOf(t.url, tokenOf(userId), roomId);
-    sockets.push(client);
-    return client;
+    return cleanup.track(await memberOf(t.url, tokenOf(userId), roomId));
   }
 
   const away = (client: ResumingClient) => client.client.close();
@@ -46,7 +49,7 @@ describe('resume after a reconnect, one node (e2e)', () => {
     });
   });
   afterEach(async () => {
-    await Promise.all(sockets.splice(0).map((c) => c.close()));
+    await cleanup.run();
     await until(() => t.app.get(ConnectionManager).count === 0);
   });
   afterAll(() => t.close());
@@ -79,7 +82,6 @@ describe('resume after a reconnect, one node (e2e)', () => {
     expect(frames.map((f) => f.data.content)).toEqual(['before', ...missed, 'live']);
     expect(new Set(frames.map((f) => f.epoch)).size).toBe(1);
     expect(ann.failures).toEqual([]);
-    sockets.push(ann.client);
   });
 
   it('replays nothing and fails nothing when nothing was missed, and keeps the membership', async () => {
@@ -92,7 +94,6 @@ describe('resume after a reconnect, one node (e2e)', () => {
     await say(bob, 'r-quiet', ['hello']);
     await until(() => ann.roomFrames('r-quiet').length === 1);
     expect(seqsOf(ann.roomFrames('r-quiet'))).toEqual([1]);
-    sockets.push(ann.client);
   });
 
   it('answers resume_failed when the history no longer reaches back (size), and still restores the room', async () => {
@@ -118,7 +119,6 @@ describe('resume after a reconnect, one node (e2e)', () => {
     await say(bob, 'short-room', ['after']);
     await until(() => ann.roomFrames('short-room').length === 1);
     expect(ann.roomFrames('short-room')[0]).toMatchObject({ seq: 9, data: { content: 'after' } });
-    sockets.push(ann.client);
   });
 
   it('answers resume_failed when the missed messages are older than the history ttl', async () => {
@@ -135,7 +135,6 @@ describe('resume after a reconnect, one node (e2e)', () => {
       seq: 2,
     });
     expect(ann.roomFrames('brief-room')).toEqual([]);
-    sockets.push(ann.client);
   });
 
   it('answers resume_failed epoch_changed for a position of another epoch or from the future', async () => {
@@ -151,15 +150,13 @@ describe('resume after a reconnect, one node (e2e)', () => {
       ['r-epoch', 'epoch_changed', 0],
       ['r-future', 'epoch_changed', 0],
     ]);
-    sockets.push(ann.client);
   });
 
   it("refuses another user's session, and joins nothing for it", async () => {
     const ann = await resumer('ann');
     await ann.join('r-private');
     await away(ann);
-    const eve = new ResumingClient(tokenOf('eve'));
-    await eve.connect(t.url);
+    const eve = await resumer('eve');
     const answer = await eve.client.request({
       type: 'resume',
       id: 'steal',
@@ -167,7 +164,6 @@ describe('resume after a reconnect, one node (e2e)', () => {
     });
     expect(answer).toMatchObject({ type: 'error', id: 'steal', data: { code: 'FORBIDDEN' } });
     expect(t.app.get(RoomManager).clientCount('r-private')).toBe(0);
-    sockets.push(eve.client);
   });
 
   it('re-checks the join policy: a room the user may no longer join is left, the others resume', async () => {
@@ -183,7 +179,6 @@ describe('resume after a reconnect, one node (e2e)', () => {
     expect(left?.id).toBe(resumed.id);
     expect(ann.client.frames.indexOf(left!)).toBeLessThan(ann.client.frames.indexOf(resumed));
     expect(t.app.get(RoomManager).clientCount('vip-lounge')).toBe(0);
-    sockets.push(ann.client);
   });
 
   it('restores the rooms this node still knows of the session, from the current position', async () => {
@@ -199,12 +194,10 @@ describe('resume after a reconnect, one node (e2e)', () => {
       seq: 0,
       epoch: expect.any(String),
     });
-    sockets.push(ann.client);
   });
 
   it('answers BAD_REQUEST for a malformed resume and AUTH_REQUIRED before authentication', async () => {
     const ann = await resumer('ann');
-    sockets.push(ann.client);
     const bad = [
       {},
       { session_id: 'x', rooms: [] },
@@ -220,8 +213,7 @@ describe('resume after a reconnect, one node (e2e)', () => {
         data: { code: 'BAD_REQUEST' },
       });
     }
-    const anonymous = await TestClient.connect(t.url);
-    sockets.push(anonymous);
+    const anonymous = cleanup.track(await TestClient.connect(t.url));
     expect(await anonymous.request({ type: 'resume', id: 'a', data: { session_id: 'x', rooms: {} } })).toMatchObject({
       type: 'error',
       data: { code: 'AUTH_REQUIRED' },
@@ -264,7 +256,6 @@ describe('resume after a reconnect, one node (e2e)', () => {
       forbidden: before.forbidden + 1,
       messages: before.messages + 3,
     });
-    sockets.push(ann.client);
   });
 
   it('resumes a room the connection is already in without replaying or doubling anything', async () => {
@@ -282,7 +273,6 @@ describe('resume after a reconnect, one node (e2e)', () => {
     await say(bob, 'r-twice', ['three']);
     await until(() => ann.roomFrames('r-twice').length >= 3);
     expect(ann.roomFrames('r-twice').map((f) => f.data.content)).toEqual(['one', 'two', 'three']);
-    sockets.push(ann.client);
   });
 
   it("leaves no room held back when the app's join policy fails for one of the rooms", async () => {
@@ -302,7 +292,6 @@ describe('resume after a reconnect, one node (e2e)', () => {
     expect(ann.roomFrames('r-fine').map((f) => f.data.content)).toEqual(['missed', 'live']);
     const room = (t.app.get(RoomManager) as unknown as { rooms: Map<string, { gates?: Map<unknown, unknown> }> }).rooms;
     expect(room.get('r-fine')?.gates).toBeUndefined();
-    sockets.push(ann.client);
   });
 
   it('leaves no gate, room or history behind for rooms nobody is in', async () => {

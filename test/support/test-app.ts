@@ -30,10 +30,12 @@ export async function createTestApp(
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
   const http = `http://127.0.0.1:${address.port}`;
+  let closing: Promise<void> | undefined;
   return {
     app,
     http,
     url: `ws://127.0.0.1:${address.port}${options.path ?? '/ws'}`,
-    close: () => app.close(),
+    // Idempotent, so that a test may close an app itself and still register it for cleanup.
+    close: () => (closing ??= app.close()),
   };
 }
