@@ -44,8 +44,9 @@ export interface RedisClusterAdapterOptions {
    * Milliseconds without a heartbeat after which a node counts as dead and its users are purged.
    * Also the lease of a node's share of each room's presence, which its heartbeats renew: the
    * users of a node that died without a goodbye are out of `presence_state` within this time
-   * of its last heartbeat, even when no node is left to purge it (the shares themselves expire
-   * after twice this time).
+   * of its last heartbeat, even when no node is left to purge it (the shares themselves, and the
+   * node's other keys — its users' online entries, its user set and room counts — expire after
+   * twice this time).
    * @default 10000
    */
   nodeTimeout?: number;
