@@ -44,8 +44,9 @@ export interface RedisClusterAdapterOptions {
    * Milliseconds without a heartbeat after which a node counts as dead and its users are purged.
    * Also the lease of a node's share of each room's presence, which its heartbeats renew: the
    * users of a node that died without a goodbye are out of `presence_state` within this time
-   * of its last heartbeat, even when no node is left to purge it (the shares themselves expire
-   * after twice this time).
+   * of its last heartbeat, even when no node is left to purge it (the shares themselves, and the
+   * node's other keys — its users' online entries, its user set and room counts — expire after
+   * twice this time).
    * @default 10000
    */
   nodeTimeout?: number;
@@ -202,12 +203,14 @@ return out
 /**
  * A counter field of a hash changes by ARGV[2]; a field that reaches exactly 0 is deleted, so a
  * node's hashes hold only what is there (rooms and presences come and go by the thousand). Not
- * below 0: should a -1 ever land before its +1, the pair still ends at no field at all.
- * KEYS: hash. ARGV: field, delta.
+ * below 0: should a -1 ever land before its +1, the pair still ends at no field at all. The hash
+ * gets the node's key lease (ARGV[3] ms) from its first field on, not only at the next heartbeat.
+ * KEYS: hash. ARGV: field, delta, ttl ms.
  */
 const COUNT_FIELD = `
 local total = redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2])
 if total == 0 then redis.call('HDEL', KEYS[1], ARGV[1]) end
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
 return total
 `;
 
@@ -238,6 +241,13 @@ export class RedisClusterAdapter extends ClusterAdapter {
   private readonly heartbeatInterval: number;
   private readonly nodeTimeout: number;
   private readonly positionTtl: number;
+  /**
+   * Lease of this node's own keys (its users' online entries, its user set, its room counts),
+   * renewed by its heartbeats like its presence shares: what a dead node leaves when nobody
+   * purges it (the purging node died too) expires instead of staying for ever. Twice
+   * `nodeTimeout`, so that the purge of a dead node still finds them.
+   */
+  private readonly keyTtl: number;
   private host!: ClusterHost;
   /** This node's share of presence in Redis (created with the host, which knows the node id). */
   private presence!: RedisPresence;
@@ -279,6 +289,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
     this.heartbeatInterval = options.heartbeatInterval ?? 2000;
     this.nodeTimeout = options.nodeTimeout ?? 10_000;
     this.positionTtl = options.positionTtl ?? 86_400_000;
+    this.keyTtl = this.nodeTimeout * 2;
     const address = redisAddress(options);
     if (address === undefined) {
       throw new Error(
@@ -589,8 +600,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
     void this.subscribe(this.channels.user(userId)).then(() => {
       if (this.pub?.status !== 'ready' || !this.users.has(userId)) return;
       // Separate commands rather than MULTI: the keys live in different Redis Cluster slots.
-      this.pub.hset(this.channels.online(userId), this.host.nodeId, '1').catch(() => undefined);
-      this.pub.sadd(this.channels.nodeUsers(this.host.nodeId), userId).catch(() => undefined);
+      void Promise.all(this.registerUser(this.pub, userId)).catch(() => undefined);
     });
   }
 
@@ -655,7 +665,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
     // Only this node's own counts are written; the cluster total is summed over the live nodes
     // when asked. Nothing to keep in step, and a dead node's counts vanish with its purge.
     (this.pub as unknown as Commands)
-      .countField(this.channels.nodeRooms(this.host.nodeId), roomId, delta)
+      .countField(this.channels.nodeRooms(this.host.nodeId), roomId, delta, this.keyTtl)
       .catch(() => undefined);
   }
 
@@ -815,10 +825,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
     }
     await Promise.all([
       pub.zadd(this.channels.nodes(), Date.now(), node),
-      ...[...this.users].flatMap((userId) => [
-        pub.hset(this.channels.online(userId), node, '1'),
-        pub.sadd(this.channels.nodeUsers(node), userId),
-      ]),
+      ...[...this.users].flatMap((userId) => this.registerUser(pub, userId)),
     ]).catch(() => undefined);
     // Also the first time: a node that started while Redis was away has members already.
     await this.restoreShares().catch(() => undefined);
@@ -832,12 +839,42 @@ export class RedisClusterAdapter extends ClusterAdapter {
    */
   private async restoreShares(): Promise<void> {
     const pub = this.pub!;
-    const node = this.host.nodeId;
+    const key = this.channels.nodeRooms(this.host.nodeId);
     const counts = this.shares.roomCounts();
     await Promise.all([
-      pub.del(this.channels.nodeRooms(node)),
-      ...(Object.keys(counts).length > 0 ? [pub.hset(this.channels.nodeRooms(node), counts)] : []),
+      pub.del(key),
+      ...(Object.keys(counts).length > 0 ? [pub.hset(key, counts), pub.pexpire(key, this.keyTtl)] : []),
     ]);
+  }
+
+  /** The commands that record a user of this node, each key with the node's lease (see keyTtl). */
+  private registerUser(pub: Redis | Cluster, userId: string): Promise<unknown>[] {
+    const online = this.channels.online(userId);
+    const users = this.channels.nodeUsers(this.host.nodeId);
+    return [
+      pub.hset(online, this.host.nodeId, '1'),
+      pub.pexpire(online, this.keyTtl),
+      pub.sadd(users, userId),
+      pub.pexpire(users, this.keyTtl),
+    ];
+  }
+
+  /**
+   * The heartbeat's renewal of this node's key lease (see keyTtl): one PEXPIRE per user and two
+   * more, pipelined. A user's online hash is shared by the nodes the user is on: each renews it,
+   * so it lasts as long as one of them lives (a dead node's field in it is ignored by the reads,
+   * which look at live nodes only). Keys found gone (expired while the heartbeats failed, purged
+   * by nodes that took this one for dead, lost by Redis) are written again, as after an outage.
+   */
+  private async renewKeys(pub: Redis | Cluster): Promise<void> {
+    const node = this.host.nodeId;
+    const [usersKept, roomsKept] = await Promise.all([
+      pub.pexpire(this.channels.nodeUsers(node), this.keyTtl),
+      pub.pexpire(this.channels.nodeRooms(node), this.keyTtl),
+      ...[...this.users].map((userId) => pub.pexpire(this.channels.online(userId), this.keyTtl)),
+    ]);
+    const roomsGone = roomsKept === 0 && Object.keys(this.shares.roomCounts()).length > 0;
+    if ((usersKept === 0 && this.users.size > 0) || roomsGone) await this.register();
   }
 
   private async unregister(): Promise<void> {
@@ -853,7 +890,10 @@ export class RedisClusterAdapter extends ClusterAdapter {
       const now = Date.now();
       await pub.zadd(this.channels.nodes(), now, this.host.nodeId);
       // A failed renewal is tried again at the next beat, well within the lease (nodeTimeout).
-      await this.presence.renew(pub).catch((error: Error) => this.logger.debug(`presence renewal: ${error.message}`));
+      await Promise.all([
+        this.presence.renew(pub).catch((error: Error) => this.logger.debug(`presence renewal: ${error.message}`)),
+        this.renewKeys(pub).catch((error: Error) => this.logger.debug(`key lease renewal: ${error.message}`)),
+      ]);
       const dead = await pub.zrangebyscore(this.channels.nodes(), '-inf', now - this.nodeTimeout);
       for (const node of dead) {
         // Only the node whose ZREM removes the dead node purges it: no double decrement.
@@ -925,5 +965,5 @@ interface Commands {
   roomPosition(...args: (string | number)[]): Promise<unknown>;
   roomHistory(...args: (string | number)[]): Promise<unknown>;
   publishRoom(...args: (string | number)[]): Promise<unknown>;
-  countField(key: string, field: string, delta: number): Promise<unknown>;
+  countField(key: string, field: string, delta: number, ttl: number): Promise<unknown>;
 }

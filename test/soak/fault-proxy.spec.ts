@@ -89,4 +89,51 @@ describe('FaultProxy (the soak test between a node and Redis)', () => {
     await closed;
     await until(() => proxy.connections === 0);
   });
+
+  it('stalls and cuts only connections that sent (S)SUBSCRIBE, and only what comes back to them', async () => {
+    const { target, proxy, client: subscriber } = await setup();
+    const other = await connect(proxy.port);
+    cleanup.push(() => other.socket.destroy());
+    // A SUBSCRIBE split across two chunks; a command whose argument reads "subscribe".
+    const subscribe = ['*2\r\n$9\r\nsubsc', 'ribe\r\n$1\r\nc\r\n'];
+    subscriber.socket.write(subscribe[0]);
+    await until(() => subscriber.echoed() === subscribe[0]);
+    subscriber.socket.write(subscribe[1]);
+    const get = '*2\r\n$3\r\nget\r\n$9\r\nsubscribe\r\n';
+    other.socket.write(get);
+    await until(() => subscriber.echoed() === subscribe.join('') && other.echoed() === get);
+
+    expect(proxy.stallSubscribers()).toBe(1);
+    subscriber.socket.write('held,');
+    other.socket.write('free,');
+    await until(() => other.echoed() === get + 'free,');
+    // The subscriber's command reached Redis; the answer is held.
+    await until(() => Buffer.concat(target.received).toString().includes('held,') && proxy.heldBytes === 5);
+    expect(subscriber.echoed()).toBe(subscribe.join(''));
+
+    const closed = new Promise((resolve) => subscriber.socket.once('close', resolve));
+    expect(proxy.cutSubscribers()).toBe(1);
+    await closed;
+    expect(proxy.heldBytes).toBe(0);
+    expect(proxy.connections).toBe(1);
+    other.socket.write('still,');
+    await until(() => other.echoed() === get + 'free,still,');
+  });
+
+  it('refuses new connections while asked to, leaving open ones alone', async () => {
+    const { proxy, client } = await setup();
+    proxy.refuseNewConnections(true);
+    const refused = await connect(proxy.port);
+    await new Promise((resolve) =>
+      refused.socket.destroyed ? resolve(undefined) : refused.socket.once('close', resolve),
+    );
+    client.socket.write('open,');
+    await until(() => client.echoed() === 'open,');
+
+    proxy.refuseNewConnections(false);
+    const admitted = await connect(proxy.port);
+    cleanup.push(() => admitted.socket.destroy());
+    admitted.socket.write('in,');
+    await until(() => admitted.echoed() === 'in,');
+  });
 });

@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Cluster, Redis } from 'ioredis';
+import { ClusterChannels } from '../../lib/index.js';
+import { crashClusterNode } from '../support/chat.js';
+import { useCleanup } from '../support/cleanup.js';
+import { REDIS_BACKENDS, type RedisBackend } from '../support/redis-backends.js';
+import { createTestApp, type TestApp } from '../support/test-app.js';
+import { TestClient } from '../support/test-client.js';
+import { hsToken, TEST_SECRET } from '../support/tokens.js';
+import { until } from '../support/until.js';
+
+/** The backends' nodeTimeout (test/support/redis-backends.ts): a node's keys last twice that. */
+const NODE_TIMEOUT = 1000;
+
+/**
+ * A node's own keys — its users' online entries, its user set, its room counts — are a lease its
+ * heartbeats renew, like its presence shares: a node that died when no node was left to purge
+ * it (or the purging node died too) leaves nothing behind for good.
+ */
+describe.each(REDIS_BACKENDS)('a node’s keys in Redis on %s (e2e)', (_name, backendFactory) => {
+  let backend: RedisBackend;
+  let raw: Redis | Cluster;
+  const prefix = `keys${process.pid}`;
+  const channels = new ClusterChannels(prefix);
+  const cleanup = useCleanup();
+
+  const node = async (nodeId: string): Promise<TestApp> =>
+    cleanup.track(
+      await createTestApp({
+        nodeId,
+        auth: { secret: TEST_SECRET },
+        rateLimit: false,
+        cluster: backend.adapter(prefix),
+      }),
+    );
+  const member = async (app: TestApp, userId: string, roomId: string): Promise<TestClient> => {
+    const client = cleanup.track(await TestClient.connect(`${app.url}?token=${hsToken({ user_id: userId })}`));
+    await client.next('auth_success');
+    await client.request({ type: 'join_room', id: 'j', data: { room_id: roomId } });
+    return client;
+  };
+  /** The keys that record `userId` on `nodeId`. */
+  const keysOf = (nodeId: string, userId: string) => [
+    channels.online(userId),
+    channels.nodeUsers(nodeId),
+    channels.nodeRooms(nodeId),
+  ];
+  /** Whether the keys hold the user, and the node's `connections` in the room. */
+  const registered = async (nodeId: string, userId: string, roomId: string, connections = 1) =>
+    (await raw.hget(channels.online(userId), nodeId)) === '1' &&
+    (await raw.sismember(channels.nodeUsers(nodeId), userId)) === 1 &&
+    (await raw.hget(channels.nodeRooms(nodeId), roomId)) === String(connections);
+  const ttls = (keys: string[]) => Promise.all(keys.map((key) => raw.pttl(key)));
+
+  beforeAll(async () => {
+    backend = await backendFactory();
+    raw = backend.client();
+  }, 30_000);
+  afterAll(async () => {
+    raw.disconnect();
+    await backend.stop();
+  });
+
+  it('expire when the node died and nobody purged it; a key a live node shares stays', async () => {
+    const a = await node('keys-a');
+    const b = await node('keys-b');
+    await member(a, 'both', 'lease-room');
+    await member(b, 'both', 'lease-room');
+    await member(b, 'ghost', 'lease-room');
+    await until(() => registered('keys-b', 'ghost', 'lease-room', 2));
+    await until(async () => (await raw.hget(channels.online('both'), 'keys-b')) === '1');
+    const keys = keysOf('keys-b', 'ghost');
+    for (const ttl of await ttls(keys)) {
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(2 * NODE_TIMEOUT);
+    }
+
+    // B dies without a goodbye, and so does the node that would have purged it: it won the
+    // ZREM of B from the node list (as the first to see B dead does) and died before the purge.
+    crashClusterNode(b.app);
+    await raw.zrem(channels.nodes(), 'keys-b');
+    // One EXISTS per key: in a Redis Cluster they live in different slots.
+    await until(
+      async () => (await Promise.all(keys.map((key) => raw.exists(key)))).every((n) => n === 0),
+      4 * NODE_TIMEOUT,
+    );
+    // The user still on A keeps its online entry alive (B's field in it is ignored by reads).
+    expect(await raw.hget(channels.online('both'), 'keys-a')).toBe('1');
+    expect(await raw.pttl(channels.online('both'))).toBeGreaterThan(0);
+  });
+
+  it('are renewed while the node lives, and written again when they are gone', async () => {
+    const a = await node('keys-live');
+    await member(a, 'stayer', 'live-room');
+    await until(() => registered('keys-live', 'stayer', 'live-room'));
+    const keys = keysOf('keys-live', 'stayer');
+    // Shortened: only the heartbeat's renewal lengthens them again.
+    for (const key of keys) await raw.pexpire(key, 600);
+    await until(async () => (await ttls(keys)).every((ttl) => ttl > 600));
+
+    // Lost (a flush, a purge while the node was cut off): written again by the next heartbeat.
+    for (const key of keys) await raw.del(key);
+    await until(() => registered('keys-live', 'stayer', 'live-room'));
+    for (const ttl of await ttls(keys)) expect(ttl).toBeGreaterThan(0);
+  });
+});
