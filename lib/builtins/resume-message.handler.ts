@@ -8,7 +8,7 @@ import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.int
 import type { Envelope } from '../protocol/envelope.js';
 import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
 import { RealtimeStats } from '../connections/realtime-stats.js';
-import type { ReplayGate } from '../rooms/replay-gate.js';
+import type { ReplayGate } from '../history/replay-gate.js';
 import type { Sequenced } from '../cluster/cluster.adapter.js';
 import { RoomManager } from '../rooms/room.manager.js';
 import { SessionManager } from '../sessions/session.manager.js';

@@ -11,7 +11,7 @@ import {
   type Sequenced,
 } from '../cluster/cluster.adapter.js';
 import { ClusterChannels } from '../cluster/cluster-channels.js';
-import { RoomFrameOrder } from '../cluster/room-frame-order.js';
+import { RoomFrameOrder } from '../history/room-frame-order.js';
 import { NodeShares } from './node-shares.js';
 import { newEpoch } from '../utils/epoch.js';
 import { RedisPresence } from './redis-presence.js';

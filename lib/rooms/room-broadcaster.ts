@@ -9,7 +9,7 @@ import type { Envelope } from '../protocol/envelope.js';
 import { isoNow } from '../utils/clock.js';
 import { assertValidRoomId } from './room-id.js';
 import type { RoomDelivery } from './room-delivery.js';
-import type { RoomSequencer } from './room-sequencer.js';
+import type { RoomSequencer } from '../history/room-sequencer.js';
 import type { ResolvedRoomSettings, SlowConsumerPolicy } from './room-settings.js';
 import type { Room } from './room.js';
 

@@ -14,15 +14,15 @@ import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
 import { SessionManager } from '../sessions/session.manager.js';
 import { JoinPipeline } from './join.pipeline.js';
 import { assertValidRoomId } from './room-id.js';
-import { ReplayGate } from './replay-gate.js';
-import { ReplayLimiter } from './replay-limiter.js';
-import { REPLAY_ABANDONED, type ReplayResult, type ReplaySink, RoomReplay } from './room-replay.js';
+import { ReplayGate } from '../history/replay-gate.js';
+import { ReplayLimiter } from '../history/replay-limiter.js';
+import { REPLAY_ABANDONED, type ReplayResult, type ReplaySink, RoomReplay } from '../history/room-replay.js';
 import type { PresenceEntry } from '../presence/presence-tracker.js';
 import { RoomPresence } from '../presence/room-presence.js';
 import { Room } from './room.js';
 import { type BroadcastOptions, type BroadcastResult, RoomBroadcaster } from './room-broadcaster.js';
 import { RoomDelivery } from './room-delivery.js';
-import { RoomSequencer } from './room-sequencer.js';
+import { RoomSequencer } from '../history/room-sequencer.js';
 
 /** A room as listed by {@link RoomManager.list}. */
 export interface RoomInfo {

@@ -1,5 +1,5 @@
 import type { Logger } from '@nestjs/common';
-import type { ClusterHistory, RoomFrameParts, Sequenced } from './cluster.adapter.js';
+import type { ClusterHistory, RoomFrameParts, Sequenced } from '../cluster/cluster.adapter.js';
 
 /** A room frame for this node's members, checked, with its place in the room's sequence. */
 export interface RoomFrame {
