@@ -5,7 +5,7 @@ import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.int
 import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
 import { RoomManager } from '../rooms/room.manager.js';
 import { SessionManager } from '../sessions/session.manager.js';
-import { ClusterAdapter, type ClusterHost } from './cluster.adapter.js';
+import { ClusterAdapter, type ClusterHost, type RoomFrame } from './cluster.adapter.js';
 
 /**
  * Connects the configured {@link ClusterAdapter} to this node: what other nodes publish is
@@ -40,16 +40,9 @@ export class ClusterBridge implements ClusterHost, OnModuleInit, BeforeApplicati
     await this.adapter.stop();
   }
 
-  deliverRoom(
-    roomId: string,
-    frame: string,
-    type: string,
-    exceptConnectionId: string | undefined,
-    seq: number,
-    epoch: string,
-  ): void {
+  deliverRoom(roomId: string, frame: RoomFrame): void {
     this.stats.clusterReceived++;
-    this.rooms.deliverClusterFrame(roomId, frame, type, exceptConnectionId, seq, epoch);
+    this.rooms.deliverClusterFrame(roomId, frame);
   }
 
   deliverUser(userId: string, frame: string): void {

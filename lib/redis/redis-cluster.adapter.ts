@@ -293,7 +293,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
     this.order = new RoomFrameOrder(
       (roomId, frame) => {
         if (this.rooms.has(roomId)) {
-          this.host.deliverRoom(roomId, frame.frame, frame.type, frame.except, frame.seq, frame.epoch);
+          this.host.deliverRoom(roomId, frame);
         }
       },
       (roomId, afterSeq) => this.roomHistory(roomId, afterSeq, Number.MAX_SAFE_INTEGER),

@@ -1,6 +1,6 @@
 import type { BroadcastEngine } from '../broadcast/broadcast.engine.js';
 import { type OutboundFrame, prepareFrame } from '../broadcast/outbound-frame.js';
-import { type ClusterAdapter, roomFrameParts } from '../cluster/cluster.adapter.js';
+import { type ClusterAdapter, type RoomFrame, roomFrameParts } from '../cluster/cluster.adapter.js';
 import type { ConnectionManager } from '../connections/connection.manager.js';
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
 import type { RealtimeStats } from '../connections/realtime-stats.js';
@@ -160,24 +160,16 @@ export class RoomBroadcaster {
   }
 
   /** A room frame from the cluster, for this node's members. */
-  deliverClusterFrame(
-    roomId: string,
-    frame: string,
-    type: string,
-    exceptConnectionId: string | undefined,
-    seq: number,
-    epoch: string,
-  ): number {
+  deliverClusterFrame(roomId: string, { frame, type, except, seq, epoch }: RoomFrame): number {
     const room = this.rooms.get(roomId);
     if (!room) return 0;
-    const except = this.connectionOf(exceptConnectionId);
     return this.delivery.deliverToRoom(
       room,
       seq,
       epoch,
       prepareFrame(Buffer.from(frame)),
       room.settings.slowConsumer,
-      except,
+      this.connectionOf(except),
       `${roomId}\u0000${type}`,
     );
   }

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { BroadcastEngine } from '../broadcast/broadcast.engine.js';
 import { type OutboundFrame, prepareFrame } from '../broadcast/outbound-frame.js';
-import { ClusterAdapter, type Sequenced } from '../cluster/cluster.adapter.js';
+import { ClusterAdapter, type RoomFrame, type Sequenced } from '../cluster/cluster.adapter.js';
 import { closeSlowConsumer } from '../connections/close-slow-consumer.js';
 import { ConnectionManager } from '../connections/connection.manager.js';
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
@@ -510,15 +510,8 @@ export class RoomManager {
   }
 
   /** @internal A room frame from the cluster, for this node's members. */
-  deliverClusterFrame(
-    roomId: string,
-    frame: string,
-    type: string,
-    exceptConnectionId: string | undefined,
-    seq: number,
-    epoch: string,
-  ): number {
-    return this.broadcaster.deliverClusterFrame(roomId, frame, type, exceptConnectionId, seq, epoch);
+  deliverClusterFrame(roomId: string, frame: RoomFrame): number {
+    return this.broadcaster.deliverClusterFrame(roomId, frame);
   }
 
   /** Sends `{ type, data }` to every connection of a user, on every node; returns how many on this one. */
