@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ClusterAdapter, type RoomFrame, type Sequenced } from '../cluster/cluster.adapter.js';
+import { ClusterAdapter, type Sequenced } from '../cluster/cluster.adapter.js';
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
 import { RealtimeStats, type ServerStats } from '../connections/realtime-stats.js';
 import { RealtimeException, RealtimeForbiddenException } from '../errors/realtime.exception.js';
@@ -138,11 +138,6 @@ export class RoomManager extends ResumableRooms {
       client_count,
       metadata: this.rooms.get(id)?.metadata ?? {},
     }));
-  }
-
-  /** @internal A presence_diff from the cluster, for this node's members. */
-  deliverClusterPresence(roomId: string, frame: string, exceptConnectionId: string | undefined): void {
-    this.broadcaster.deliverClusterPresence(roomId, frame, exceptConnectionId);
   }
 
   /** Forgets idle sequences of rooms without members (called by the cleanup pass). */
@@ -380,19 +375,9 @@ export class RoomManager extends ResumableRooms {
     return this.broadcaster.broadcast(roomId, type, data, options);
   }
 
-  /** @internal A room frame from the cluster, for this node's members. */
-  deliverClusterFrame(roomId: string, frame: RoomFrame): number {
-    return this.broadcaster.deliverClusterFrame(roomId, frame);
-  }
-
   /** Sends `{ type, data }` to every connection of a user, on every node; returns how many on this one. */
   sendToUser(userId: string, type: string, data: unknown): number {
     return this.broadcaster.sendToUser(userId, type, data);
-  }
-
-  /** @internal A user frame from the cluster. */
-  deliverClusterUserFrame(userId: string, frame: string): number {
-    return this.broadcaster.deliverClusterUserFrame(userId, frame);
   }
 
   /** Whether a user has a connection on any node. */
@@ -403,10 +388,5 @@ export class RoomManager extends ResumableRooms {
   /** Sends `{ type, data }` to every connection on every node; returns how many on this one. */
   sendToAll(type: string, data: unknown): number {
     return this.broadcaster.sendToAll(type, data);
-  }
-
-  /** @internal An announcement from the cluster. */
-  deliverClusterAllFrame(frame: string): number {
-    return this.broadcaster.deliverClusterAllFrame(frame);
   }
 }
