@@ -61,7 +61,8 @@ export const REALTIME_PROVIDERS: Provider[] = [
   RoomPresence,
   RoomBroadcaster,
   RoomManager,
-  { provide: ResumableRooms, useExisting: RoomManager },
+  // RoomManager does not name ResumableRooms itself (it is public; the token is not): checked here.
+  { provide: ResumableRooms, useExisting: RoomManager satisfies new (...args: never[]) => ResumableRooms },
   RoomResume,
   RealtimeMetadataAccessor,
   MessageHandlerExplorer,

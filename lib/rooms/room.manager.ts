@@ -4,7 +4,6 @@ import type { RealtimeConnection } from '../connections/realtime-connection.js';
 import { RealtimeStats, type ServerStats } from '../connections/realtime-stats.js';
 import { RealtimeException, RealtimeForbiddenException } from '../errors/realtime.exception.js';
 import { EventPublisher } from '../events/event.publisher.js';
-import { ResumableRooms } from '../history/history-rooms.js';
 import { ReplayGate } from '../history/replay-gate.js';
 import type { ReplayLimiter } from '../history/replay-limiter.js';
 import { RoomHistoryService } from '../history/room-history.service.js';
@@ -52,7 +51,7 @@ export interface JoinOptions {
  * (RoomHistoryService). The live rooms are the RoomRegistry they share.
  */
 @Injectable()
-export class RoomManager extends ResumableRooms {
+export class RoomManager {
   constructor(
     @Inject(RESOLVED_REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
     private readonly rooms: RoomRegistry,
@@ -64,9 +63,7 @@ export class RoomManager extends ResumableRooms {
     private readonly joinPipeline: JoinPipeline,
     private readonly statsCounters: RealtimeStats,
     private readonly cluster: ClusterAdapter,
-  ) {
-    super();
-  }
+  ) {}
 
   /** @internal History's sequencer (kept here for the tests and tools that read it through RoomManager). */
   get sequencer(): RoomSequencer {
@@ -194,7 +191,8 @@ export class RoomManager extends ResumableRooms {
    * gate that holds the room's live frames for the connection until its replay is done
    * (RoomHistoryService's `replayRoom`, then `releaseGate`). Resolves with the gate, `'member'`
    * when the connection is in the room already (live frames reach it: nothing to replay),
-   * `undefined` when it closed; throws `FORBIDDEN` when the join is refused.
+   * `undefined` when it closed; throws `FORBIDDEN` when the join is refused. History's
+   * ResumableRooms (bound to this class in realtime.providers.ts).
    */
   async resumeRoom(connection: RealtimeConnection, roomId: string): Promise<ReplayGate | 'member' | undefined> {
     if (this.isMember(connection, roomId)) return 'member';
