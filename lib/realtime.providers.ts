@@ -17,14 +17,22 @@ import { RealtimeMetadataAccessor } from './discovery/realtime-metadata.accessor
 import { HandlerInvokerFactory } from './dispatch/handler-invoker.factory.js';
 import { MessageDispatcher } from './dispatch/message.dispatcher.js';
 import { EventPublisher } from './events/event.publisher.js';
+import { GatedMembers, ResumableRooms } from './history/history-rooms.js';
+import { RoomHistoryService } from './history/room-history.service.js';
+import { RoomResume } from './history/room-resume.js';
 import { RealtimeEventExplorer } from './events/realtime-event.explorer.js';
 import { RealtimeAuthGuard } from './guards/realtime-auth.guard.js';
 import { RealtimeRolesGuard } from './guards/realtime-roles.guard.js';
 import { RealtimeHealth } from './health/realtime-health.js';
+import { RoomPresence } from './presence/room-presence.js';
 import type { ResolvedRealtimeOptions } from './interfaces/realtime-options.interface.js';
 import { RESOLVED_REALTIME_OPTIONS } from './realtime.constants.js';
 import { JoinPipeline } from './rooms/join.pipeline.js';
 import { RoomManager } from './rooms/room.manager.js';
+import { RoomBroadcaster } from './rooms/room-broadcaster.js';
+import { RoomDelivery } from './rooms/room-delivery.js';
+import { RoomGates } from './rooms/room-gates.js';
+import { RoomRegistry } from './rooms/room-registry.js';
 import { HandshakeAdmission } from './server/handshake-admission.js';
 import { RealtimeServer } from './server/realtime.server.js';
 import { SessionManager } from './sessions/session.manager.js';
@@ -43,7 +51,19 @@ export const REALTIME_PROVIDERS: Provider[] = [
   RealtimeEventExplorer,
   BroadcastEngine,
   JoinPipeline,
+  // Rooms and their history. History declares what it needs of the rooms (GatedMembers,
+  // ResumableRooms) and is bound to them here, so history/ does not import rooms/.
+  RoomRegistry,
+  RoomDelivery,
+  RoomGates,
+  { provide: GatedMembers, useExisting: RoomGates },
+  RoomHistoryService,
+  RoomPresence,
+  RoomBroadcaster,
   RoomManager,
+  // RoomManager does not name ResumableRooms itself (it is public; the token is not): checked here.
+  { provide: ResumableRooms, useExisting: RoomManager satisfies new (...args: never[]) => ResumableRooms },
+  RoomResume,
   RealtimeMetadataAccessor,
   MessageHandlerExplorer,
   MessageHandlerRegistry,

@@ -1,135 +1,27 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { ClusterAdapter } from '../cluster/cluster.adapter.js';
+import { Inject, Injectable } from '@nestjs/common';
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
 import { Connection, Message } from '../decorators/param.decorators.js';
 import { OnMessage } from '../decorators/on-message.decorator.js';
-import { RealtimeException, RealtimeForbiddenException } from '../errors/realtime.exception.js';
+import { RoomResume } from '../history/room-resume.js';
 import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
 import type { Envelope } from '../protocol/envelope.js';
 import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
-import { RealtimeStats } from '../connections/realtime-stats.js';
-import type { ReplayGate } from '../rooms/replay-gate.js';
-import type { Sequenced } from '../cluster/cluster.adapter.js';
-import { RoomManager } from '../rooms/room.manager.js';
-import { SessionManager } from '../sessions/session.manager.js';
 import { parseResumeRequest } from './resume-request.js';
 
-interface ResumingRoom {
-  roomId: string;
-  gate: ReplayGate;
-  /** The client's position, or undefined for a room of the session it named no position for. */
-  from: Sequenced | undefined;
-  released: boolean;
-}
-
 /**
- * `resume { session_id, rooms: { room_id: { seq, epoch } } }` after a reconnect, to this node or
- * any other: the rooms are joined again (policy and guards re-checked), `resumed` names them,
- * then each room's missed frames follow in `seq` order and live traffic after them, with no gap
- * and no duplicate in the switch. A room that cannot be replayed gets `resume_failed` (it is
- * still joined). A session id is no credential: a session known to belong to another user is
- * refused; the rooms are whatever the user may join anyway.
- *
- * Bounds: one `resume` names at most `resume.maxRooms` rooms (`BAD_REQUEST` otherwise; the
- * session's other rooms are added only up to that count); a connection's messages are handled one
- * at a time, so it has one `resume` under way at most, and its rooms are replayed one after the
- * other, each within a slot of the node's `history.maxConcurrentReplays`.
+ * The built-in `resume` message: parses it (`BAD_REQUEST` naming the field) and hands it to
+ * {@link RoomResume}, which re-joins the session's rooms and replays what they missed.
  */
 @Injectable()
 export class ResumeMessageHandler {
-  private readonly logger = new Logger('RealtimeResume');
-
   constructor(
     @Inject(RESOLVED_REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
-    private readonly rooms: RoomManager,
-    private readonly sessions: SessionManager,
-    private readonly cluster: ClusterAdapter,
-    private readonly stats: RealtimeStats,
+    private readonly resumes: RoomResume,
   ) {}
 
   @OnMessage('resume', { reply: 'resumed' })
   async resume(@Connection() connection: RealtimeConnection, @Message() message: Envelope): Promise<void> {
-    const maxRooms = this.options.resume.maxRooms;
-    const request = parseResumeRequest(message.data, maxRooms);
-    const previous = this.sessions.get(request.sessionId);
-    const owner = previous?.userId ?? (await this.cluster.sessionOwner(request.sessionId));
-    if (owner !== undefined && owner !== connection.userId) {
-      throw new RealtimeForbiddenException('the session belongs to another user');
-    }
-    // The rooms the client names, with its positions, and those this node still knows of the
-    // session (joined back from the current position).
-    const targets = new Map<string, { seq: number; epoch: string } | undefined>(request.rooms);
-    if (previous !== undefined && previous.id !== connection.sessionId) {
-      for (const roomId of previous.rooms) {
-        if (targets.size >= maxRooms) break;
-        if (!targets.has(roomId)) targets.set(roomId, undefined);
-      }
-    }
-    const restored: string[] = [];
-    const resuming: ResumingRoom[] = [];
-    try {
-      for (const [roomId, from] of targets) {
-        try {
-          const started = await this.rooms.resumeRoom(connection, roomId);
-          if (started === 'member') this.stats.countResumedRoom('already_member');
-          else if (started) resuming.push({ roomId, gate: started, from, released: false });
-          if (started) restored.push(roomId);
-        } catch (error) {
-          // The room is not joined: a refusal (policy, guard) or a failure of the app's own code.
-          const refused = error instanceof RealtimeException;
-          if (!refused) this.logger.error(`resume of room ${roomId} failed: ${(error as Error)?.stack ?? error}`);
-          this.stats.countResumedRoom(refused ? 'forbidden' : 'error');
-          connection.send({
-            type: 'room_left',
-            id: message.id,
-            data: { room_id: roomId, reason: refused ? 'forbidden' : 'error' },
-          });
-        }
-      }
-      if (!connection.isOpen) return;
-      connection.send({ type: 'resumed', id: message.id, data: { rooms: restored } });
-      for (const room of resuming) {
-        await this.finish(connection, room, message.id);
-        room.released = true;
-      }
-    } finally {
-      // Whatever failed on the way, no room stays held back behind its gate.
-      for (const room of resuming) {
-        if (!room.released) this.rooms.releaseGate(connection, room.roomId, room.gate, undefined);
-      }
-    }
-  }
-
-  /** Sends what one room missed (or why it cannot) and opens its gate. */
-  private async finish(
-    connection: RealtimeConnection,
-    { roomId, gate, from }: ResumingRoom,
-    requestId: string | number | undefined,
-  ): Promise<void> {
-    // Left meanwhile (a leave_room sent right after `resumed`): nothing more to say about it.
-    if (!this.rooms.isGated(connection, roomId, gate)) return;
-    if (from === undefined) {
-      if (await this.rooms.openAtCurrentPosition(connection, roomId, gate, requestId)) {
-        this.stats.countResumedRoom('rejoined');
-      }
-      return;
-    }
-    const result = await this.rooms.replayRoom(connection, roomId, gate, from);
-    // Closed, or left the room, during the replay.
-    if (result === undefined) return;
-    this.stats.replayedFrames += result.sent;
-    if (result.ok) {
-      this.rooms.releaseGate(connection, roomId, gate, result.position);
-      this.stats.countResumedRoom('replayed');
-    } else {
-      this.stats.countResumedRoom(result.reason);
-      // Sent only to the sender because of its `resume`: it carries the request id (PROTOCOL.md).
-      connection.send({
-        type: 'resume_failed',
-        id: requestId,
-        data: { room_id: roomId, reason: result.reason, seq: result.position?.seq, epoch: result.position?.epoch },
-      });
-      this.rooms.releaseGate(connection, roomId, gate, result.position);
-    }
+    const request = parseResumeRequest(message.data, this.options.resume.maxRooms);
+    await this.resumes.resume(connection, request, message.id);
   }
 }

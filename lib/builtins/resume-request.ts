@@ -1,13 +1,8 @@
 import type { Sequenced } from '../cluster/cluster.adapter.js';
+import type { ResumeRequest } from '../history/room-resume.js';
 import { RealtimeBadRequestException } from '../errors/realtime.exception.js';
 import { isValidRoomId, ROOM_ID_RULE } from '../rooms/room-id.js';
 import { requireString } from './payload.js';
-
-/** A validated `resume { session_id, rooms: { room_id: { seq, epoch } } }`. */
-export interface ResumeRequest {
-  sessionId: string;
-  rooms: Map<string, Sequenced>;
-}
 
 /** Parses a `resume` message's data (`BAD_REQUEST` naming the field otherwise). */
 export function parseResumeRequest(data: unknown, maxRooms: number): ResumeRequest {

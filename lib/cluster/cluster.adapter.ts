@@ -1,15 +1,8 @@
 /** Where a cluster adapter hands what other nodes published: local delivery on this node. */
 export interface ClusterHost {
   readonly nodeId: string;
-  /** A room frame (serialized, with its `seq` and `epoch`) of `type`, for this node's members of the room. */
-  deliverRoom(
-    roomId: string,
-    frame: string,
-    type: string,
-    exceptConnectionId: string | undefined,
-    seq: number,
-    epoch: string,
-  ): void;
+  /** A room frame (serialized, with its `seq` and `epoch`), for this node's members of the room. */
+  deliverRoom(roomId: string, frame: RoomFrame): void;
   /** A frame for this node's connections of a user. */
   deliverUser(userId: string, frame: string): void;
   /** A frame for every connection of this node. */
@@ -18,6 +11,22 @@ export interface ClusterHost {
   disconnectUser(userId: string, reason: string): void;
   /** A `presence_diff` frame for this node's members of the room (except one connection). */
   deliverPresence(roomId: string, frame: string, exceptConnectionId: string | undefined): void;
+}
+
+/**
+ * A room frame for this node's members, checked, with its place in the room's sequence. One
+ * object from the adapter to the members' sockets: the ordering that produces it already holds
+ * it, so passing it along costs nothing.
+ */
+export interface RoomFrame {
+  /** The frame as serialized by its publisher. */
+  frame: string;
+  /** Its message type (the conflation key of the `conflate` policy). */
+  type: string;
+  /** A connection id that does not get the frame, e.g. its sender. */
+  except: string | undefined;
+  seq: number;
+  epoch: string;
 }
 
 /** A user in a room's cluster-wide presence. */

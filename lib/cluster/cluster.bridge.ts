@@ -3,9 +3,9 @@ import { ConnectionManager } from '../connections/connection.manager.js';
 import { RealtimeStats } from '../connections/realtime-stats.js';
 import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
 import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
-import { RoomManager } from '../rooms/room.manager.js';
+import { RoomBroadcaster } from '../rooms/room-broadcaster.js';
 import { SessionManager } from '../sessions/session.manager.js';
-import { ClusterAdapter, type ClusterHost } from './cluster.adapter.js';
+import { ClusterAdapter, type ClusterHost, type RoomFrame } from './cluster.adapter.js';
 
 /**
  * Connects the configured {@link ClusterAdapter} to this node: what other nodes publish is
@@ -19,7 +19,7 @@ export class ClusterBridge implements ClusterHost, OnModuleInit, BeforeApplicati
   constructor(
     @Inject(RESOLVED_REALTIME_OPTIONS) options: ResolvedRealtimeOptions,
     private readonly adapter: ClusterAdapter,
-    private readonly rooms: RoomManager,
+    private readonly broadcaster: RoomBroadcaster,
     private readonly sessions: SessionManager,
     private readonly connections: ConnectionManager,
     private readonly stats: RealtimeStats,
@@ -40,26 +40,19 @@ export class ClusterBridge implements ClusterHost, OnModuleInit, BeforeApplicati
     await this.adapter.stop();
   }
 
-  deliverRoom(
-    roomId: string,
-    frame: string,
-    type: string,
-    exceptConnectionId: string | undefined,
-    seq: number,
-    epoch: string,
-  ): void {
+  deliverRoom(roomId: string, frame: RoomFrame): void {
     this.stats.clusterReceived++;
-    this.rooms.deliverClusterFrame(roomId, frame, type, exceptConnectionId, seq, epoch);
+    this.broadcaster.deliverClusterFrame(roomId, frame);
   }
 
   deliverUser(userId: string, frame: string): void {
     this.stats.clusterReceived++;
-    this.rooms.deliverClusterUserFrame(userId, frame);
+    this.broadcaster.deliverClusterUserFrame(userId, frame);
   }
 
   deliverAll(frame: string): void {
     this.stats.clusterReceived++;
-    this.rooms.deliverClusterAllFrame(frame);
+    this.broadcaster.deliverClusterAllFrame(frame);
   }
 
   disconnectUser(userId: string, reason: string): void {
@@ -69,6 +62,6 @@ export class ClusterBridge implements ClusterHost, OnModuleInit, BeforeApplicati
 
   deliverPresence(roomId: string, frame: string, exceptConnectionId: string | undefined): void {
     this.stats.clusterReceived++;
-    this.rooms.deliverClusterPresence(roomId, frame, exceptConnectionId);
+    this.broadcaster.deliverClusterPresence(roomId, frame, exceptConnectionId);
   }
 }

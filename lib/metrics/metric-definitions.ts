@@ -1,6 +1,6 @@
 import type { Counter, Gauge } from 'prom-client';
 import { LATENCY_BUCKETS, RealtimeStats } from '../connections/realtime-stats.js';
-import { HISTORY_EVICTION_REASONS } from '../rooms/history-budget.js';
+import { HISTORY_EVICTION_REASONS } from '../history/history-budget.js';
 
 export { LATENCY_BUCKETS };
 

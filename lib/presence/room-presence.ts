@@ -1,7 +1,8 @@
+import { Injectable } from '@nestjs/common';
 import { prepareFrame } from '../broadcast/outbound-frame.js';
-import type { ClusterAdapter } from '../cluster/cluster.adapter.js';
+import { ClusterAdapter } from '../cluster/cluster.adapter.js';
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
-import type { RoomDelivery } from '../rooms/room-delivery.js';
+import { RoomDelivery } from '../rooms/room-delivery.js';
 import type { Room } from '../rooms/room.js';
 import { presenceDiffJson } from './presence-diff.js';
 import { type PresenceEntry, PresenceTracker } from './presence-tracker.js';
@@ -12,6 +13,7 @@ import { type PresenceEntry, PresenceTracker } from './presence-tracker.js';
  * the cluster adapter otherwise, which keeps every node's share and publishes the diff only when
  * the user arrived or left cluster-wide. The diff is built once, here, for both.
  */
+@Injectable()
 export class RoomPresence {
   private readonly tracker = new PresenceTracker();
 

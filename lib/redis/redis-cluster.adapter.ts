@@ -11,7 +11,7 @@ import {
   type Sequenced,
 } from '../cluster/cluster.adapter.js';
 import { ClusterChannels } from '../cluster/cluster-channels.js';
-import { RoomFrameOrder } from '../cluster/room-frame-order.js';
+import { RoomFrameOrder } from '../history/room-frame-order.js';
 import { NodeShares } from './node-shares.js';
 import { newEpoch } from '../utils/epoch.js';
 import { RedisPresence } from './redis-presence.js';
@@ -314,7 +314,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
     this.order = new RoomFrameOrder(
       (roomId, frame) => {
         if (this.rooms.has(roomId)) {
-          this.host.deliverRoom(roomId, frame.frame, frame.type, frame.except, frame.seq, frame.epoch);
+          this.host.deliverRoom(roomId, frame);
         }
       },
       (roomId, afterSeq) => this.roomHistory(roomId, afterSeq, Number.MAX_SAFE_INTEGER),

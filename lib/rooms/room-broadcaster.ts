@@ -1,17 +1,20 @@
-import type { BroadcastEngine } from '../broadcast/broadcast.engine.js';
+import { Inject, Injectable } from '@nestjs/common';
+import { BroadcastEngine } from '../broadcast/broadcast.engine.js';
 import { type OutboundFrame, prepareFrame } from '../broadcast/outbound-frame.js';
-import { type ClusterAdapter, roomFrameParts } from '../cluster/cluster.adapter.js';
-import type { ConnectionManager } from '../connections/connection.manager.js';
+import { ClusterAdapter, type RoomFrame, roomFrameParts } from '../cluster/cluster.adapter.js';
+import { ConnectionManager } from '../connections/connection.manager.js';
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
-import type { RealtimeStats } from '../connections/realtime-stats.js';
+import { RealtimeStats } from '../connections/realtime-stats.js';
+import { RoomHistoryService } from '../history/room-history.service.js';
+import type { RoomSequencer } from '../history/room-sequencer.js';
 import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
 import type { Envelope } from '../protocol/envelope.js';
+import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
 import { isoNow } from '../utils/clock.js';
 import { assertValidRoomId } from './room-id.js';
-import type { RoomDelivery } from './room-delivery.js';
-import type { RoomSequencer } from './room-sequencer.js';
+import { RoomDelivery } from './room-delivery.js';
+import { RoomRegistry } from './room-registry.js';
 import type { ResolvedRoomSettings, SlowConsumerPolicy } from './room-settings.js';
-import type { Room } from './room.js';
 
 /** Options of one broadcast. */
 export interface BroadcastOptions {
@@ -36,23 +39,28 @@ export interface BroadcastResult {
 /**
  * The sending side of RoomManager: room broadcasts (through the cluster when there is one, on
  * this node alone otherwise), sends to a user or to everyone, and the frames the cluster hands
- * back to this node. It shares RoomManager's `rooms` and sequencer and changes neither's
- * membership: it only numbers, records and delivers.
+ * back to this node. It reads the RoomRegistry and numbers and records through history, and
+ * changes no membership: it only numbers, records and delivers.
  */
+@Injectable()
 export class RoomBroadcaster {
   /** Per room, the latest broadcast still on its way through the cluster (see publishToCluster). */
   private readonly publishing = new Map<string, Promise<BroadcastResult>>();
+  /** History's sequencer, held directly: it numbers every local broadcast. */
+  private readonly sequencer: RoomSequencer;
 
   constructor(
-    private readonly rooms: ReadonlyMap<string, Room>,
-    private readonly sequencer: RoomSequencer,
+    @Inject(RESOLVED_REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
+    private readonly rooms: RoomRegistry,
+    history: RoomHistoryService,
     private readonly delivery: RoomDelivery,
-    private readonly options: ResolvedRealtimeOptions,
     private readonly engine: BroadcastEngine,
     private readonly connections: ConnectionManager,
     private readonly statsCounters: RealtimeStats,
     private readonly cluster: ClusterAdapter,
-  ) {}
+  ) {
+    this.sequencer = history.sequencer;
+  }
 
   /** This node's connection with that id, if any (an `except` given by id, here or by another node). */
   connectionOf(connectionId: string | undefined): RealtimeConnection | undefined {
@@ -160,26 +168,26 @@ export class RoomBroadcaster {
   }
 
   /** A room frame from the cluster, for this node's members. */
-  deliverClusterFrame(
-    roomId: string,
-    frame: string,
-    type: string,
-    exceptConnectionId: string | undefined,
-    seq: number,
-    epoch: string,
-  ): number {
+  deliverClusterFrame(roomId: string, { frame, type, except, seq, epoch }: RoomFrame): number {
     const room = this.rooms.get(roomId);
     if (!room) return 0;
-    const except = this.connectionOf(exceptConnectionId);
     return this.delivery.deliverToRoom(
       room,
       seq,
       epoch,
       prepareFrame(Buffer.from(frame)),
       room.settings.slowConsumer,
-      except,
+      this.connectionOf(except),
       `${roomId}\u0000${type}`,
     );
+  }
+
+  /** A presence_diff from the cluster, for this node's members. */
+  deliverClusterPresence(roomId: string, frame: string, exceptConnectionId: string | undefined): void {
+    const room = this.rooms.get(roomId);
+    if (!room) return;
+    const except = this.connectionOf(exceptConnectionId);
+    this.delivery.deliverToRoom(room, -1, '', prepareFrame(Buffer.from(frame)), room.settings.slowConsumer, except);
   }
 
   /** Sends `{ type, data }` to every connection of a user, on every node; returns how many on this one. */
@@ -192,6 +200,11 @@ export class RoomBroadcaster {
     const targets = this.connections.getByUser(userId);
     if (targets.length === 0) return 0;
     return this.engine.deliver(targets, frame, 'disconnect');
+  }
+
+  /** Whether a user has a connection on any node. */
+  async isUserOnline(userId: string): Promise<boolean> {
+    return this.connections.countByUser(userId) > 0 || (await this.cluster.isUserOnlineElsewhere(userId));
   }
 
   /** A user frame from the cluster. */

@@ -1,9 +1,10 @@
-import type { BroadcastEngine } from '../broadcast/broadcast.engine.js';
+import { Injectable } from '@nestjs/common';
+import { BroadcastEngine } from '../broadcast/broadcast.engine.js';
 import type { OutboundFrame } from '../broadcast/outbound-frame.js';
 import type { Sequenced } from '../cluster/cluster.adapter.js';
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
-import type { RealtimeStats } from '../connections/realtime-stats.js';
-import type { ReplayGate } from './replay-gate.js';
+import { RealtimeStats } from '../connections/realtime-stats.js';
+import type { ReplayGate } from '../history/replay-gate.js';
 import type { SlowConsumerPolicy } from './room-settings.js';
 import type { Room } from './room.js';
 
@@ -12,6 +13,7 @@ import type { Room } from './room.js';
  * replaying get them through their ReplayGate, so that the switch from replay to live neither
  * loses nor doubles a frame; the gate is dropped as soon as it can no longer hold anything back.
  */
+@Injectable()
 export class RoomDelivery {
   constructor(
     private readonly engine: BroadcastEngine,

@@ -1,28 +1,23 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { BroadcastEngine } from '../broadcast/broadcast.engine.js';
-import { type OutboundFrame, prepareFrame } from '../broadcast/outbound-frame.js';
 import { ClusterAdapter, type Sequenced } from '../cluster/cluster.adapter.js';
-import { closeSlowConsumer } from '../connections/close-slow-consumer.js';
-import { ConnectionManager } from '../connections/connection.manager.js';
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
 import { RealtimeStats, type ServerStats } from '../connections/realtime-stats.js';
-import { waitForDrain } from '../connections/wait-for-drain.js';
 import { RealtimeException, RealtimeForbiddenException } from '../errors/realtime.exception.js';
 import { EventPublisher } from '../events/event.publisher.js';
+import { ReplayGate } from '../history/replay-gate.js';
+import type { ReplayLimiter } from '../history/replay-limiter.js';
+import { RoomHistoryService } from '../history/room-history.service.js';
+import type { RoomSequencer } from '../history/room-sequencer.js';
 import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
+import type { PresenceEntry } from '../presence/presence-tracker.js';
+import { RoomPresence } from '../presence/room-presence.js';
 import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
 import { SessionManager } from '../sessions/session.manager.js';
 import { JoinPipeline } from './join.pipeline.js';
-import { assertValidRoomId } from './room-id.js';
-import { ReplayGate } from './replay-gate.js';
-import { ReplayLimiter } from './replay-limiter.js';
-import { REPLAY_ABANDONED, type ReplayResult, type ReplaySink, RoomReplay } from './room-replay.js';
-import type { PresenceEntry } from '../presence/presence-tracker.js';
-import { RoomPresence } from '../presence/room-presence.js';
-import { Room } from './room.js';
 import { type BroadcastOptions, type BroadcastResult, RoomBroadcaster } from './room-broadcaster.js';
-import { RoomDelivery } from './room-delivery.js';
-import { RoomSequencer } from './room-sequencer.js';
+import { assertValidRoomId } from './room-id.js';
+import { RoomRegistry } from './room-registry.js';
+import { Room } from './room.js';
 
 /** A room as listed by {@link RoomManager.list}. */
 export interface RoomInfo {
@@ -50,48 +45,34 @@ export interface JoinOptions {
  * leaves all its rooms. `presence_diff` goes to the members when a *user* arrives or leaves
  * (not for each of their tabs).
  *
- * This class owns membership; who is present (per user) is counted by a PresenceTracker and,
- * in a cluster, by the adapter. Sending is delegated to a RoomBroadcaster and the write to a
- * room's members (through replay gates) to a RoomDelivery, both sharing its `rooms` and sequencer.
+ * This class owns membership. Its helpers are providers of their own: who is present (per user)
+ * is RoomPresence's (and, in a cluster, the adapter's), sending is the RoomBroadcaster's, and
+ * sequence numbers, history, replays and the gates of joins still replaying are history's
+ * (RoomHistoryService). The live rooms are the RoomRegistry they share.
  */
 @Injectable()
 export class RoomManager {
-  private readonly rooms = new Map<string, Room>();
-  /** Who is present in this node's rooms, and the announcements of arrivals and departures. */
-  private readonly roomPresence: RoomPresence;
-  /** Sequences outlive membership for as long as a session may come back to ask for them. */
-  readonly sequencer: RoomSequencer;
-  private readonly replay: RoomReplay;
-  /** Replays running at once on this node (`history.maxConcurrentReplays`). */
-  readonly replays: ReplayLimiter;
-  private readonly delivery: RoomDelivery;
-  private readonly broadcaster: RoomBroadcaster;
-
   constructor(
     @Inject(RESOLVED_REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
-    private readonly engine: BroadcastEngine,
-    private readonly connections: ConnectionManager,
+    private readonly rooms: RoomRegistry,
+    private readonly history: RoomHistoryService,
+    private readonly broadcaster: RoomBroadcaster,
+    private readonly roomPresence: RoomPresence,
     private readonly sessions: SessionManager,
     private readonly events: EventPublisher,
     private readonly joinPipeline: JoinPipeline,
     private readonly statsCounters: RealtimeStats,
     private readonly cluster: ClusterAdapter,
-  ) {
-    this.sequencer = new RoomSequencer(Math.max(options.sessionTtl, 60_000), options.history.maxBytes, statsCounters);
-    this.replay = new RoomReplay(this.sequencer, cluster, options.history.replayChunkBytes);
-    this.replays = new ReplayLimiter(options.history.maxConcurrentReplays);
-    this.delivery = new RoomDelivery(engine, statsCounters);
-    this.roomPresence = new RoomPresence(this.delivery, cluster);
-    this.broadcaster = new RoomBroadcaster(
-      this.rooms,
-      this.sequencer,
-      this.delivery,
-      options,
-      engine,
-      connections,
-      statsCounters,
-      cluster,
-    );
+  ) {}
+
+  /** @internal History's sequencer (kept here for the tests and tools that read it through RoomManager). */
+  get sequencer(): RoomSequencer {
+    return this.history.sequencer;
+  }
+
+  /** @internal Replays running at once on this node (`history.maxConcurrentReplays`). */
+  get replays(): ReplayLimiter {
+    return this.history.replays;
   }
 
   /** A snapshot of this node's totals (the original design's `ServerStats`). */
@@ -156,17 +137,9 @@ export class RoomManager {
     }));
   }
 
-  /** @internal A presence_diff from the cluster, for this node's members. */
-  deliverClusterPresence(roomId: string, frame: string, exceptConnectionId: string | undefined): void {
-    const room = this.rooms.get(roomId);
-    if (!room) return;
-    const except = this.broadcaster.connectionOf(exceptConnectionId);
-    this.delivery.deliverToRoom(room, -1, '', prepareFrame(Buffer.from(frame)), room.settings.slowConsumer, except);
-  }
-
   /** Forgets idle sequences of rooms without members (called by the cleanup pass). */
   purgeIdleSequences(now: number): number {
-    return this.sequencer.purge(now, (roomId) => this.rooms.has(roomId));
+    return this.history.purgeIdle(now, (roomId) => this.rooms.has(roomId));
   }
 
   /** Whether presence is on for a live room (its settings). */
@@ -200,7 +173,7 @@ export class RoomManager {
    */
   async join(connection: RealtimeConnection, roomId: string, options: JoinOptions = {}): Promise<number> {
     if (!(await this.admit(connection, roomId, options.bypassPolicy ?? false))) return this.clientCount(roomId);
-    const known = this.knownPosition(roomId);
+    const known = this.history.knownPosition(roomId);
     if (known !== undefined || this.isMember(connection, roomId)) {
       return this.addMember(connection, roomId, options.requestId, known);
     }
@@ -209,37 +182,17 @@ export class RoomManager {
     // meanwhile is either missed or counted as seen.
     const gate = new ReplayGate();
     this.addMember(connection, roomId, undefined, undefined, true, gate);
-    await this.openAtCurrentPosition(connection, roomId, gate, options.requestId);
+    await this.history.openAtCurrentPosition(connection, roomId, gate, options.requestId);
     return this.clientCount(roomId);
-  }
-
-  /**
-   * For a member added behind `gate` with nothing to replay: sends `room_joined` with the room's
-   * current position, then opens the gate there. False when it left meanwhile (nothing sent).
-   */
-  async openAtCurrentPosition(
-    connection: RealtimeConnection,
-    roomId: string,
-    gate: ReplayGate,
-    requestId?: string | number,
-  ): Promise<boolean> {
-    const position = await this.position(roomId);
-    if (!this.isGated(connection, roomId, gate)) return false;
-    connection.send({
-      type: 'room_joined',
-      id: requestId,
-      data: { room_id: roomId, client_count: this.clientCount(roomId), seq: position.seq, epoch: position.epoch },
-    });
-    this.releaseGate(connection, roomId, gate, position);
-    return true;
   }
 
   /**
    * The first half of a `resume` of one room: joins it (policy and guards re-checked) behind a
    * gate that holds the room's live frames for the connection until its replay is done
-   * ({@link replayRoom}, then {@link releaseGate}). Resolves with the gate, `'member'` when the
-   * connection is in the room already (live frames reach it: nothing to replay), `undefined`
-   * when it closed; throws `FORBIDDEN` when the join is refused.
+   * (RoomHistoryService's `replayRoom`, then `releaseGate`). Resolves with the gate, `'member'`
+   * when the connection is in the room already (live frames reach it: nothing to replay),
+   * `undefined` when it closed; throws `FORBIDDEN` when the join is refused. History's
+   * ResumableRooms (bound to this class in realtime.providers.ts).
    */
   async resumeRoom(connection: RealtimeConnection, roomId: string): Promise<ReplayGate | 'member' | undefined> {
     if (this.isMember(connection, roomId)) return 'member';
@@ -248,95 +201,6 @@ export class RoomManager {
     const gate = new ReplayGate();
     this.addMember(connection, roomId, undefined, undefined, true, gate);
     return gate;
-  }
-
-  /**
-   * Writes what a gated member missed in the room since `from`, paced by its outbound buffer,
-   * within a slot of the node's replay limit. Resolves with how it ended (the caller then opens
-   * the gate at the position), or `undefined` when the connection closed or left the room.
-   */
-  async replayRoom(
-    connection: RealtimeConnection,
-    roomId: string,
-    gate: ReplayGate,
-    from: Sequenced,
-  ): Promise<ReplayResult | undefined> {
-    const release = await this.replays.acquire();
-    try {
-      if (!this.isGated(connection, roomId, gate)) return undefined;
-      const settings = this.broadcaster.settingsOf(roomId);
-      const result = await this.replay
-        .run(roomId, from, settings, this.replaySink(connection, roomId, gate))
-        .catch((): ReplayResult => ({ ok: false, reason: 'unavailable', position: undefined, sent: 0 }));
-      if (result === REPLAY_ABANDONED || !this.isGated(connection, roomId, gate)) return undefined;
-      return result;
-    } finally {
-      release();
-    }
-  }
-
-  /**
-   * Writes a replay to a gated member. Past half of `writeBufferSize` the replay waits for the
-   * reader (up to `writeTimeout`, after which it is a slow consumer: 1013), so a replay never
-   * takes more than about one chunk of memory per connection.
-   */
-  private replaySink(connection: RealtimeConnection, roomId: string, gate: ReplayGate): ReplaySink {
-    const below = Math.floor(this.options.writeBufferSize / 2);
-    const timeout = this.options.writeTimeout > 0 ? this.options.writeTimeout : 30_000;
-    return {
-      write: (frame) =>
-        this.isGated(connection, roomId, gate) &&
-        this.delivery.writeReplayed(this.rooms.get(roomId)!, connection, frame),
-      get backlogged() {
-        return connection.socket.bufferedAmount > below;
-      },
-      drained: async () => {
-        const result = await waitForDrain(connection, below, timeout);
-        if (result === 'timeout') closeSlowConsumer(connection, this.statsCounters);
-        return result === 'drained' && this.isGated(connection, roomId, gate);
-      },
-    };
-  }
-
-  /**
-   * Writes replayed frames to a gated member, then opens its gate at `position` (what the
-   * connection has now seen): the live frames held meanwhile that come after it follow.
-   */
-  releaseGate(
-    connection: RealtimeConnection,
-    roomId: string,
-    gate: ReplayGate,
-    position: Sequenced | undefined,
-    replayed: readonly OutboundFrame[] = [],
-  ): void {
-    if (this.isGated(connection, roomId, gate)) {
-      this.delivery.releaseGate(this.rooms.get(roomId)!, connection, gate, position, replayed);
-    }
-  }
-
-  /** A room's current position: as delivered here, else the cluster's, else this node's sequencer's. */
-  async position(roomId: string): Promise<Sequenced> {
-    return (
-      this.knownPosition(roomId) ??
-      (await this.cluster.roomPosition(roomId)) ??
-      this.sequencer.current(roomId, Date.now())
-    );
-  }
-
-  /** Whether `gate` still holds the connection's frames of the room (it has not left meanwhile). */
-  isGated(connection: RealtimeConnection, roomId: string, gate: ReplayGate): boolean {
-    return this.rooms.get(roomId)?.gates?.get(connection) === gate;
-  }
-
-  /**
-   * The room's position as this node has delivered it, when that is known without asking the
-   * cluster: always with one node (its own sequencer), and in a cluster once the room has
-   * delivered a frame here (a new member gets everything after it, in order).
-   */
-  private knownPosition(roomId: string): Sequenced | undefined {
-    if (this.cluster.status === 'off') return this.sequencer.current(roomId, Date.now());
-    const room = this.rooms.get(roomId);
-    return room !== undefined && room.seq >= 0 ? { seq: room.seq, epoch: room.epoch } : undefined;
   }
 
   /**
@@ -456,7 +320,7 @@ export class RoomManager {
     if (this.cluster.status !== 'off') this.cluster.membersChanged(room.id, -1);
     this.roomPresence.departed(room, userId);
     if (room.size === 0) {
-      this.sequencer.membersLeft(room.id, Date.now());
+      this.history.sequencer.membersLeft(room.id, Date.now());
       this.rooms.delete(room.id);
       this.statsCounters.activeRooms--;
       this.cluster.unwatchRoom(room.id);
@@ -509,40 +373,18 @@ export class RoomManager {
     return this.broadcaster.broadcast(roomId, type, data, options);
   }
 
-  /** @internal A room frame from the cluster, for this node's members. */
-  deliverClusterFrame(
-    roomId: string,
-    frame: string,
-    type: string,
-    exceptConnectionId: string | undefined,
-    seq: number,
-    epoch: string,
-  ): number {
-    return this.broadcaster.deliverClusterFrame(roomId, frame, type, exceptConnectionId, seq, epoch);
-  }
-
   /** Sends `{ type, data }` to every connection of a user, on every node; returns how many on this one. */
   sendToUser(userId: string, type: string, data: unknown): number {
     return this.broadcaster.sendToUser(userId, type, data);
   }
 
-  /** @internal A user frame from the cluster. */
-  deliverClusterUserFrame(userId: string, frame: string): number {
-    return this.broadcaster.deliverClusterUserFrame(userId, frame);
-  }
-
   /** Whether a user has a connection on any node. */
-  async isUserOnline(userId: string): Promise<boolean> {
-    return this.connections.countByUser(userId) > 0 || (await this.cluster.isUserOnlineElsewhere(userId));
+  isUserOnline(userId: string): Promise<boolean> {
+    return this.broadcaster.isUserOnline(userId);
   }
 
   /** Sends `{ type, data }` to every connection on every node; returns how many on this one. */
   sendToAll(type: string, data: unknown): number {
     return this.broadcaster.sendToAll(type, data);
-  }
-
-  /** @internal An announcement from the cluster. */
-  deliverClusterAllFrame(frame: string): number {
-    return this.broadcaster.deliverClusterAllFrame(frame);
   }
 }

@@ -1,5 +1,5 @@
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
-import type { ReplayGate } from './replay-gate.js';
+import type { ReplayGate } from '../history/replay-gate.js';
 import type { ResolvedRoomSettings } from './room-settings.js';
 
 /**

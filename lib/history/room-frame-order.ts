@@ -1,14 +1,7 @@
 import type { Logger } from '@nestjs/common';
-import type { ClusterHistory, RoomFrameParts, Sequenced } from './cluster.adapter.js';
+import type { ClusterHistory, RoomFrame, RoomFrameParts, Sequenced } from '../cluster/cluster.adapter.js';
 
-/** A room frame for this node's members, checked, with its place in the room's sequence. */
-export interface RoomFrame {
-  frame: string;
-  type: string;
-  except: string | undefined;
-  seq: number;
-  epoch: string;
-}
+export type { RoomFrame };
 
 /** A frame this node published and Redis sequenced, kept until its echo comes back. */
 export interface OwnFrame extends Sequenced {

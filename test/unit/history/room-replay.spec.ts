@@ -1,9 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import type { OutboundFrame } from '../../../lib/broadcast/outbound-frame.js';
 import type { ClusterAdapter, ClusterHistory, HistoryChunk } from '../../../lib/cluster/cluster.adapter.js';
-import { ReplayLimiter } from '../../../lib/rooms/replay-limiter.js';
-import { REPLAY_ABANDONED, type ReplaySink, RoomReplay } from '../../../lib/rooms/room-replay.js';
-import { RoomSequencer } from '../../../lib/rooms/room-sequencer.js';
+import { ReplayLimiter } from '../../../lib/history/replay-limiter.js';
+import { REPLAY_ABANDONED, type ReplaySink, RoomReplay } from '../../../lib/history/room-replay.js';
+import { RoomSequencer } from '../../../lib/history/room-sequencer.js';
 import { DEFAULT_ROOM_SETTINGS } from '../../../lib/rooms/room-settings.js';
 
 const EPOCH = 'e1';

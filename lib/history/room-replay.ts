@@ -1,7 +1,7 @@
 import { type OutboundFrame, prepareFrame } from '../broadcast/outbound-frame.js';
 import type { ClusterAdapter, ClusterHistory, Sequenced } from '../cluster/cluster.adapter.js';
 import type { RoomSequence, RoomSequencer } from './room-sequencer.js';
-import type { ResolvedRoomSettings } from './room-settings.js';
+import type { HistorySettings } from './history-settings.js';
 
 /** Why a room could not be replayed from a client's position (`resume_failed.reason`). */
 export type ReplayFailure =
@@ -55,7 +55,7 @@ export class RoomReplay {
   async run(
     roomId: string,
     from: Sequenced,
-    settings: ResolvedRoomSettings,
+    settings: HistorySettings,
     sink: ReplaySink,
   ): Promise<ReplayResult | typeof REPLAY_ABANDONED> {
     const local = this.sequencer.peek(roomId);
@@ -70,7 +70,7 @@ export class RoomReplay {
   private async fromCluster(
     roomId: string,
     from: Sequenced,
-    settings: ResolvedRoomSettings,
+    settings: HistorySettings,
     sink: ReplaySink,
   ): Promise<ReplayResult | typeof REPLAY_ABANDONED> {
     const ttl = settings.historyTtl;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import type { OutboundFrame } from '../../../lib/broadcast/outbound-frame.js';
-import { HistoryBudget, type HistoryEviction } from '../../../lib/rooms/history-budget.js';
-import { RoomHistory } from '../../../lib/rooms/room-history.js';
+import { HistoryBudget, type HistoryEviction } from '../../../lib/history/history-budget.js';
+import { RoomHistory } from '../../../lib/history/room-history.js';
 
 /** A stand-in frame of `bytes` bytes. */
 const frameOf = (bytes: number): OutboundFrame => ({ payload: Buffer.alloc(bytes), wire: undefined });

@@ -1,7 +1,7 @@
 import type { OutboundFrame } from '../broadcast/outbound-frame.js';
 import { HistoryBudget, type HistoryCounters } from './history-budget.js';
 import { RoomHistory } from './room-history.js';
-import type { ResolvedRoomSettings } from './room-settings.js';
+import type { HistorySettings } from './history-settings.js';
 import { newEpoch } from '../utils/epoch.js';
 
 /** A room's position on this node: its last `seq`, its `epoch`, and the history behind them. */
@@ -75,7 +75,7 @@ export class RoomSequencer {
    * Whether a broadcast to the room now would be kept for replay: the room keeps history, and
    * it has members here, had some within `idleTtl`, or keeps history without members.
    */
-  keepsHistory(roomId: string, settings: ResolvedRoomSettings, hasMembers: boolean, now: number): boolean {
+  keepsHistory(roomId: string, settings: HistorySettings, hasMembers: boolean, now: number): boolean {
     if (settings.historySize === 0) return false;
     if (hasMembers || settings.historyWithoutMembers) return true;
     const leftAt = this.sequences.get(roomId)?.leftAt;
@@ -83,7 +83,7 @@ export class RoomSequencer {
   }
 
   /** Keeps the frame just sequenced by `next()` for replay, under the room's history settings. */
-  record(sequence: RoomSequence, frame: OutboundFrame, settings: ResolvedRoomSettings): void {
+  record(sequence: RoomSequence, frame: OutboundFrame, settings: HistorySettings): void {
     if (settings.historySize === 0) return;
     let history = sequence.history;
     const limits = history?.limits;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import type { OutboundFrame } from '../../../lib/broadcast/outbound-frame.js';
-import { ReplayGate } from '../../../lib/rooms/replay-gate.js';
-import { RoomHistory } from '../../../lib/rooms/room-history.js';
+import { ReplayGate } from '../../../lib/history/replay-gate.js';
+import { RoomHistory } from '../../../lib/history/room-history.js';
 
 const EPOCH = 'e1';
 /** A stand-in frame that says which seq it carries (-1: presence). */
