@@ -52,7 +52,7 @@ export { Connection, CurrentUser, Message, MessageData } from './decorators/para
 export { Reply } from './dispatch/reply.js';
 export { ConnectionManager } from './connections/connection.manager.js';
 export { RealtimeConnection } from './connections/realtime-connection.js';
-export { RealtimeStats, MessageLabel, type ServerStats, type UpgradeRejection } from './connections/realtime-stats.js';
+export { RealtimeStats, MessageLabel, type ServerStats, type UpgradeRejection } from './stats/realtime-stats.js';
 export { METRIC, LATENCY_BUCKETS } from './metrics/metric-definitions.js';
 export { MessageLatency } from './metrics/message-latency.js';
 export { RealtimeHealth, type RealtimeHealthReport } from './health/realtime-health.js';

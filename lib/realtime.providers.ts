@@ -10,7 +10,7 @@ import { RoomMessageHandlers } from './builtins/room-message.handlers.js';
 import { ClusterAdapter } from './cluster/cluster.adapter.js';
 import { ClusterBridge } from './cluster/cluster.bridge.js';
 import { ConnectionManager } from './connections/connection.manager.js';
-import { RealtimeStats } from './connections/realtime-stats.js';
+import { RealtimeStats } from './stats/realtime-stats.js';
 import { MessageHandlerExplorer } from './discovery/message-handler.explorer.js';
 import { MessageHandlerRegistry } from './discovery/message-handler.registry.js';
 import { RealtimeMetadataAccessor } from './discovery/realtime-metadata.accessor.js';

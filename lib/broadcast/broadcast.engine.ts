@@ -1,7 +1,7 @@
 import { closeSlowConsumer } from '../connections/close-slow-consumer.js';
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
-import { RealtimeStats } from '../connections/realtime-stats.js';
+import { RealtimeStats } from '../stats/realtime-stats.js';
 import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
 import type { Envelope } from '../protocol/envelope.js';
 import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';

@@ -7,7 +7,7 @@ import { RealtimeException, RealtimeForbiddenException } from '../errors/realtim
 import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
 import type { Envelope } from '../protocol/envelope.js';
 import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
-import { RealtimeStats } from '../connections/realtime-stats.js';
+import { RealtimeStats } from '../stats/realtime-stats.js';
 import type { ReplayGate } from '../rooms/replay-gate.js';
 import type { Sequenced } from '../cluster/cluster.adapter.js';
 import { RoomManager } from '../rooms/room.manager.js';

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { CloseCode } from '../protocol/close-codes.js';
 import type { RealtimeConnection } from './realtime-connection.js';
-import type { RealtimeStats } from './realtime-stats.js';
+import type { RealtimeStats } from '../stats/realtime-stats.js';
 
 const logger = new Logger('RealtimeServer');
 

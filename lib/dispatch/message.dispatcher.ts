@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { Inject, Injectable, IntrinsicException, Logger } from '@nestjs/common';
 import { isObservable, lastValueFrom } from 'rxjs';
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
-import { MessageLabel, RealtimeStats } from '../connections/realtime-stats.js';
+import { MessageLabel, RealtimeStats } from '../stats/realtime-stats.js';
 import { MessageHandlerRegistry, type RegisteredHandler } from '../discovery/message-handler.registry.js';
 import { mapErrorToFrame } from '../errors/error-frame.mapper.js';
 import { EventPublisher } from '../events/event.publisher.js';

@@ -3,7 +3,7 @@ import { type OutboundFrame, prepareFrame } from '../broadcast/outbound-frame.js
 import { type ClusterAdapter, roomFrameParts } from '../cluster/cluster.adapter.js';
 import type { ConnectionManager } from '../connections/connection.manager.js';
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
-import type { RealtimeStats } from '../connections/realtime-stats.js';
+import type { RealtimeStats } from '../stats/realtime-stats.js';
 import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
 import type { Envelope } from '../protocol/envelope.js';
 import { isoNow } from '../utils/clock.js';

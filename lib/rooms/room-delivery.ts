@@ -2,7 +2,7 @@ import type { BroadcastEngine } from '../broadcast/broadcast.engine.js';
 import type { OutboundFrame } from '../broadcast/outbound-frame.js';
 import type { Sequenced } from '../cluster/cluster.adapter.js';
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
-import type { RealtimeStats } from '../connections/realtime-stats.js';
+import type { RealtimeStats } from '../stats/realtime-stats.js';
 import type { ReplayGate } from './replay-gate.js';
 import type { SlowConsumerPolicy } from './room-settings.js';
 import type { Room } from './room.js';

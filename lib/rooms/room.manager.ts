@@ -5,7 +5,7 @@ import { ClusterAdapter, type Sequenced } from '../cluster/cluster.adapter.js';
 import { closeSlowConsumer } from '../connections/close-slow-consumer.js';
 import { ConnectionManager } from '../connections/connection.manager.js';
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
-import { RealtimeStats, type ServerStats } from '../connections/realtime-stats.js';
+import { RealtimeStats, type ServerStats } from '../stats/realtime-stats.js';
 import { waitForDrain } from '../connections/wait-for-drain.js';
 import { RealtimeException, RealtimeForbiddenException } from '../errors/realtime.exception.js';
 import { EventPublisher } from '../events/event.publisher.js';

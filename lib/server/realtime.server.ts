@@ -6,7 +6,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { WebSocket, WebSocketServer } from 'ws';
 import { ConnectionManager } from '../connections/connection.manager.js';
 import { RealtimeConnection } from '../connections/realtime-connection.js';
-import { MessageLabel, RealtimeStats, type UpgradeRejection } from '../connections/realtime-stats.js';
+import { MessageLabel, RealtimeStats, type UpgradeRejection } from '../stats/realtime-stats.js';
 import { MessageDispatcher } from '../dispatch/message.dispatcher.js';
 import { EventPublisher } from '../events/event.publisher.js';
 import { RoomManager } from '../rooms/room.manager.js';
