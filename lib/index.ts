@@ -54,7 +54,7 @@ export { ConnectionManager } from './connections/connection.manager.js';
 export { RealtimeConnection } from './connections/realtime-connection.js';
 export { RealtimeStats, MessageLabel, type ServerStats, type UpgradeRejection } from './stats/realtime-stats.js';
 export { METRIC, LATENCY_BUCKETS } from './metrics/metric-definitions.js';
-export { MessageLatency } from './metrics/message-latency.js';
+export { MessageLatency } from './stats/message-latency.js';
 export { RealtimeHealth, type RealtimeHealthReport } from './health/realtime-health.js';
 export {
   ClusterAdapter,

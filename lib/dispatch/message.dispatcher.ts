@@ -7,7 +7,7 @@ import { MessageHandlerRegistry, type RegisteredHandler } from '../discovery/mes
 import { mapErrorToFrame } from '../errors/error-frame.mapper.js';
 import { EventPublisher } from '../events/event.publisher.js';
 import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
-import { MessageLatency } from '../metrics/message-latency.js';
+import { MessageLatency } from '../stats/message-latency.js';
 import { decodeEnvelope, MalformedMessageError } from '../protocol/codec.js';
 import type { Envelope } from '../protocol/envelope.js';
 import { ErrorCode, ErrorFrameType } from '../protocol/error-codes.js';

@@ -5,7 +5,7 @@ import type { Provider } from '@nestjs/common';
 import { getToken, makeCounterProvider, makeGaugeProvider } from '@willsoto/nestjs-prometheus/dist/metrics/index.js';
 import { register } from 'prom-client';
 import { RealtimeStats } from '../stats/realtime-stats.js';
-import { MessageLatency, NoMessageLatency } from './message-latency.js';
+import { MessageLatency, NoMessageLatency } from '../stats/message-latency.js';
 import { COUNTER_DEFINITIONS, GAUGE_DEFINITIONS, latencySamples, METRIC } from './metric-definitions.js';
 
 /** The dispatcher's latency sink: the node's stats, read by the histogram when scraped. */
