@@ -14,7 +14,7 @@ export type {
   ResolvedRealtimeOptions,
 } from './interfaces/realtime-options.interface.js';
 export type { TrustProxy, TrustProxyPredicate } from './options/trust-proxy.js';
-export type { RealtimeUser, TokenClaims } from './auth/realtime-user.interface.js';
+export type { RealtimeUser, TokenClaims } from './interfaces/realtime-user.interface.js';
 export { TokenValidator } from './auth/token-validator.js';
 export { UserProvider } from './auth/user-provider.js';
 export { JwtTokenValidator } from './auth/jwt-token.validator.js';
@@ -37,7 +37,7 @@ export {
 } from './rooms/room.manager.js';
 export type { PresenceEntry } from './presence/presence-tracker.js';
 export { RoomJoinPolicy, AllowAllJoinPolicy } from './rooms/room-join.policy.js';
-export type { RoomSettings, SlowConsumerPolicy } from './rooms/room-settings.js';
+export type { RoomSettings, SlowConsumerPolicy } from './options/room-settings.js';
 export { isValidRoomId } from './rooms/room-id.js';
 export { SessionManager } from './sessions/session.manager.js';
 export { RealtimeSession } from './sessions/realtime-session.js';

@@ -1,5 +1,5 @@
 import type { WebSocket } from 'ws';
-import type { RealtimeUser } from '../auth/realtime-user.interface.js';
+import type { RealtimeUser } from '../interfaces/realtime-user.interface.js';
 import type { OutboundFrame } from '../broadcast/outbound-frame.js';
 import type { InboundQueue } from './inbound-queue.js';
 import { closeSlowConsumer } from './close-slow-consumer.js';

@@ -9,7 +9,7 @@ import { RoomMessageHandlers } from '../builtins/room-message.handlers.js';
 import { Messages } from '../realtime.messages.js';
 import type { MessageHandlerDefinition } from './message-handler.definition.js';
 import { RealtimeMetadataAccessor } from './realtime-metadata.accessor.js';
-import { scanMethods } from './scan-methods.js';
+import { scanMethods } from '../utils/scan-methods.js';
 
 /** Classes of the module's own handlers: they yield to an application handler of the same type. */
 const BUILTIN_CLASSES: readonly (abstract new (...args: never[]) => unknown)[] = [

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
-import { scanMethods } from '../discovery/scan-methods.js';
+import { scanMethods } from '../utils/scan-methods.js';
 import { Messages } from '../realtime.messages.js';
 import { EventPublisher } from './event.publisher.js';
 import { ON_REALTIME_EVENT_METADATA } from './on-realtime-event.decorator.js';

@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { CanActivate, Type } from '@nestjs/common';
-import type { ResolvedRoomSettings, RoomSettings } from '../rooms/room-settings.js';
+import type { ResolvedRoomSettings, RoomSettings } from '../options/room-settings.js';
 import type { ClusterAdapter } from '../cluster/cluster.adapter.js';
 import type { TrustProxy, TrustProxyPredicate } from '../options/trust-proxy.js';
 

@@ -10,7 +10,7 @@ import { isoNow } from '../utils/clock.js';
 import { assertValidRoomId } from './room-id.js';
 import type { RoomDelivery } from './room-delivery.js';
 import type { RoomSequencer } from './room-sequencer.js';
-import type { ResolvedRoomSettings, SlowConsumerPolicy } from './room-settings.js';
+import type { ResolvedRoomSettings, SlowConsumerPolicy } from '../options/room-settings.js';
 import type { Room } from './room.js';
 
 /** Options of one broadcast. */

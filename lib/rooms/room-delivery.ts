@@ -4,7 +4,7 @@ import type { Sequenced } from '../cluster/cluster.adapter.js';
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
 import type { RealtimeStats } from '../stats/realtime-stats.js';
 import type { ReplayGate } from './replay-gate.js';
-import type { SlowConsumerPolicy } from './room-settings.js';
+import type { SlowConsumerPolicy } from '../options/room-settings.js';
 import type { Room } from './room.js';
 
 /**

@@ -1,7 +1,7 @@
 import { type OutboundFrame, prepareFrame } from '../broadcast/outbound-frame.js';
 import type { ClusterAdapter, ClusterHistory, Sequenced } from '../cluster/cluster.adapter.js';
 import type { RoomSequence, RoomSequencer } from './room-sequencer.js';
-import type { ResolvedRoomSettings } from './room-settings.js';
+import type { ResolvedRoomSettings } from '../options/room-settings.js';
 
 /** Why a room could not be replayed from a client's position (`resume_failed.reason`). */
 export type ReplayFailure =

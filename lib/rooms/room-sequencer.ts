@@ -1,7 +1,7 @@
 import type { OutboundFrame } from '../broadcast/outbound-frame.js';
 import { HistoryBudget, type HistoryCounters } from './history-budget.js';
 import { RoomHistory } from './room-history.js';
-import type { ResolvedRoomSettings } from './room-settings.js';
+import type { ResolvedRoomSettings } from '../options/room-settings.js';
 import { newEpoch } from '../utils/epoch.js';
 
 /** A room's position on this node: its last `seq`, its `epoch`, and the history behind them. */
