@@ -1,5 +1,6 @@
 import type { Provider } from '@nestjs/common';
 import { AuthMessageHandler } from './auth/auth-message.handler.js';
+import { MembershipRecheck } from './auth/membership-recheck.js';
 import { Authenticator } from './auth/authenticator.js';
 import { RealtimeHttpAuthGuard } from './auth/http-auth.guard.js';
 import { BroadcastEngine } from './broadcast/broadcast.engine.js';
@@ -44,6 +45,8 @@ export const REALTIME_PROVIDERS: Provider[] = [
   BroadcastEngine,
   JoinPipeline,
   RoomManager,
+  // The rooms layer answers auth/'s re-authentication port (auth/ does not import rooms/).
+  { provide: MembershipRecheck, useExisting: RoomManager },
   RealtimeMetadataAccessor,
   MessageHandlerExplorer,
   MessageHandlerRegistry,

@@ -3,9 +3,10 @@ import type { RealtimeConnection } from '../connections/realtime-connection.js';
 import { Connection, MessageData } from '../decorators/param.decorators.js';
 import { OnMessage } from '../decorators/on-message.decorator.js';
 import { Public } from '../decorators/public.decorator.js';
-import { RoomManager } from '../rooms/room.manager.js';
 import { HandshakeAdmission } from '../server/handshake-admission.js';
 import { Authenticator } from './authenticator.js';
+import { MembershipRecheck } from './membership-recheck.js';
+import { BuiltinHandlers } from '../decorators/builtin-handlers.decorator.js';
 
 /** Payload of `auth_success`. */
 export interface AuthSuccessData {
@@ -21,10 +22,11 @@ export interface AuthSuccessData {
  * the new user, allow it (`auth_error FORBIDDEN` otherwise).
  */
 @Injectable()
+@BuiltinHandlers()
 export class AuthMessageHandler {
   constructor(
     private readonly authenticator: Authenticator,
-    private readonly rooms: RoomManager,
+    private readonly rooms: MembershipRecheck,
     private readonly admission: HandshakeAdmission,
   ) {}
 

@@ -9,9 +9,11 @@ import { RoomManager } from '../rooms/room.manager.js';
 import { isoNow } from '../utils/clock.js';
 import { requireString } from './payload.js';
 import { senderOf } from './sender-identity.js';
+import { BuiltinHandlers } from '../decorators/builtin-handlers.decorator.js';
 
 /** The built-in `private_message` and `admin_message`. */
 @Injectable()
+@BuiltinHandlers()
 export class DirectMessageHandlers {
   constructor(
     private readonly rooms: RoomManager,

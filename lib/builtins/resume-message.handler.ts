@@ -13,6 +13,7 @@ import type { Sequenced } from '../cluster/cluster.adapter.js';
 import { RoomManager } from '../rooms/room.manager.js';
 import { SessionManager } from '../sessions/session.manager.js';
 import { parseResumeRequest } from './resume-request.js';
+import { BuiltinHandlers } from '../decorators/builtin-handlers.decorator.js';
 
 interface ResumingRoom {
   roomId: string;
@@ -36,6 +37,7 @@ interface ResumingRoom {
  * other, each within a slot of the node's `history.maxConcurrentReplays`.
  */
 @Injectable()
+@BuiltinHandlers()
 export class ResumeMessageHandler {
   private readonly logger = new Logger('RealtimeResume');
 

@@ -8,6 +8,7 @@ import { RoomManager } from '../rooms/room.manager.js';
 import { isoNow } from '../utils/clock.js';
 import { requireString } from './payload.js';
 import { senderOf } from './sender-identity.js';
+import { BuiltinHandlers } from '../decorators/builtin-handlers.decorator.js';
 
 const noReply = (): void => undefined;
 
@@ -16,6 +17,7 @@ const noReply = (): void => undefined;
  * `room_left` are sent by the RoomManager itself, in the same tick as the membership change.
  */
 @Injectable()
+@BuiltinHandlers()
 export class RoomMessageHandlers {
   constructor(private readonly rooms: RoomManager) {}
 

@@ -3,7 +3,7 @@ import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { scanMethods } from '../utils/scan-methods.js';
 import { Messages } from '../realtime.messages.js';
 import { EventPublisher } from './event.publisher.js';
-import { ON_REALTIME_EVENT_METADATA } from './on-realtime-event.decorator.js';
+import { ON_REALTIME_EVENT_METADATA } from '../realtime.constants.js';
 import type { RealtimeEventName } from './realtime-event.types.js';
 
 /** Finds `@OnRealtimeEvent` methods at bootstrap and registers them with the {@link EventPublisher}. */
