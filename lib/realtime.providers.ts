@@ -66,7 +66,9 @@ export const REALTIME_PROVIDERS: Provider[] = [
   RealtimeHealth,
   {
     provide: ClusterAdapter,
-    useFactory: (options: ResolvedRealtimeOptions) => options.cluster,
+    // The resolver refused anything that is not a ClusterAdapter (the options type names only
+    // the low ClusterAdapterLike so that interfaces/ does not import cluster/).
+    useFactory: (options: ResolvedRealtimeOptions) => options.cluster as ClusterAdapter,
     inject: [RESOLVED_REALTIME_OPTIONS],
   },
   ClusterBridge,
