@@ -26,7 +26,7 @@ export { Public } from './decorators/public.decorator.js';
 export { RequireRoles } from './decorators/require-roles.decorator.js';
 export { RealtimeAuthGuard } from './guards/realtime-auth.guard.js';
 export { RealtimeRolesGuard, ConnectionRolesGuard, hasAnyRole, ADMIN_ROLE } from './guards/realtime-roles.guard.js';
-export type { HandshakeRequest } from './server/handshake-admission.js';
+export type { HandshakeRequest } from './auth/handshake-admission.js';
 export { RealtimeHttpAuthGuard } from './auth/http-auth.guard.js';
 export {
   RoomManager,

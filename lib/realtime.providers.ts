@@ -26,7 +26,7 @@ import type { ResolvedRealtimeOptions } from './interfaces/realtime-options.inte
 import { RESOLVED_REALTIME_OPTIONS } from './realtime.constants.js';
 import { JoinPipeline } from './rooms/join.pipeline.js';
 import { RoomManager } from './rooms/room.manager.js';
-import { HandshakeAdmission } from './server/handshake-admission.js';
+import { HandshakeAdmission } from './auth/handshake-admission.js';
 import { RealtimeServer } from './server/realtime.server.js';
 import { SessionManager } from './sessions/session.manager.js';
 

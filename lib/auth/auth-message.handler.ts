@@ -3,7 +3,7 @@ import type { RealtimeConnection } from '../connections/realtime-connection.js';
 import { Connection, MessageData } from '../decorators/param.decorators.js';
 import { OnMessage } from '../decorators/on-message.decorator.js';
 import { Public } from '../decorators/public.decorator.js';
-import { HandshakeAdmission } from '../server/handshake-admission.js';
+import { HandshakeAdmission } from './handshake-admission.js';
 import { Authenticator } from './authenticator.js';
 import { MembershipRecheck } from './membership-recheck.js';
 import { BuiltinHandlers } from '../decorators/builtin-handlers.decorator.js';

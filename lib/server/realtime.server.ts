@@ -21,7 +21,7 @@ import { ErrorCode } from '../protocol/error-codes.js';
 import { abortHandshake } from './abort-handshake.js';
 import { clientAddressOf } from './client-address.js';
 import { ConnectionSweeper } from './connection.sweeper.js';
-import { HandshakeAdmission, HandshakeRefusal } from './handshake-admission.js';
+import { HandshakeAdmission, HandshakeRefusal } from '../auth/handshake-admission.js';
 import { initRateLimit, RateVerdict, takeRateTokens } from './rate-limiter.js';
 import { isPromiseLike } from '../utils/maybe-promise.js';
 import { claimUpgradePath } from './upgrade-claim.js';
