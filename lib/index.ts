@@ -21,7 +21,7 @@ export { JwtTokenValidator } from './auth/jwt-token.validator.js';
 export { ClaimsUserProvider } from './auth/claims-user.provider.js';
 export { Authenticator, type Authentication } from './auth/authenticator.js';
 export { extractHandshakeToken } from './auth/extract-token.js';
-export type { AuthSuccessData } from './auth/auth-message.handler.js';
+export type { AuthSuccessData } from './protocol/server-frames.js';
 export { Public } from './decorators/public.decorator.js';
 export { RequireRoles } from './decorators/require-roles.decorator.js';
 export { RealtimeAuthGuard } from './guards/realtime-auth.guard.js';

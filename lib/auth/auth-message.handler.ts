@@ -2,18 +2,12 @@ import { Injectable } from '@nestjs/common';
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
 import { Connection, MessageData } from '../decorators/param.decorators.js';
 import { OnMessage } from '../decorators/on-message.decorator.js';
+import type { AuthSuccessData } from '../protocol/server-frames.js';
 import { Public } from '../decorators/public.decorator.js';
 import { HandshakeAdmission } from './handshake-admission.js';
 import { Authenticator } from './authenticator.js';
 import { MembershipRecheck } from './membership-recheck.js';
 import { BuiltinHandlers } from '../decorators/builtin-handlers.decorator.js';
-
-/** Payload of `auth_success`. */
-export interface AuthSuccessData {
-  user_id: string;
-  username: string;
-  roles: readonly string[];
-}
 
 /**
  * The built-in `auth` message: `{ token }` → `auth_success { user_id, username, roles }` or

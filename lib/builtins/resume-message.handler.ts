@@ -14,6 +14,7 @@ import { RoomManager } from '../rooms/room.manager.js';
 import { SessionManager } from '../sessions/session.manager.js';
 import { parseResumeRequest } from './resume-request.js';
 import { BuiltinHandlers } from '../decorators/builtin-handlers.decorator.js';
+import type { ResumedData, ResumeFailedData, RoomLeftData } from '../protocol/server-frames.js';
 
 interface ResumingRoom {
   roomId: string;
@@ -84,12 +85,12 @@ export class ResumeMessageHandler {
           connection.send({
             type: 'room_left',
             id: message.id,
-            data: { room_id: roomId, reason: refused ? 'forbidden' : 'error' },
+            data: { room_id: roomId, reason: refused ? 'forbidden' : 'error' } satisfies RoomLeftData,
           });
         }
       }
       if (!connection.isOpen) return;
-      connection.send({ type: 'resumed', id: message.id, data: { rooms: restored } });
+      connection.send({ type: 'resumed', id: message.id, data: { rooms: restored } satisfies ResumedData });
       for (const room of resuming) {
         await this.finish(connection, room, message.id);
         room.released = true;
@@ -129,7 +130,12 @@ export class ResumeMessageHandler {
       connection.send({
         type: 'resume_failed',
         id: requestId,
-        data: { room_id: roomId, reason: result.reason, seq: result.position?.seq, epoch: result.position?.epoch },
+        data: {
+          room_id: roomId,
+          reason: result.reason,
+          seq: result.position?.seq,
+          epoch: result.position?.epoch,
+        } satisfies ResumeFailedData,
       });
       this.rooms.releaseGate(connection, roomId, gate, result.position);
     }

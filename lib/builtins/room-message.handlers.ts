@@ -9,6 +9,7 @@ import { isoNow } from '../utils/clock.js';
 import { requireString } from './payload.js';
 import { senderOf } from './sender-identity.js';
 import { BuiltinHandlers } from '../decorators/builtin-handlers.decorator.js';
+import type { PresenceStateData } from '../protocol/server-frames.js';
 
 const noReply = (): void => undefined;
 
@@ -54,7 +55,10 @@ export class RoomMessageHandlers {
   }
 
   @OnMessage('presence', { reply: 'presence_state' })
-  async presence(@Connection() connection: RealtimeConnection, @Message() message: Envelope): Promise<object> {
+  async presence(
+    @Connection() connection: RealtimeConnection,
+    @Message() message: Envelope,
+  ): Promise<PresenceStateData> {
     const roomId = requireString(message.data, 'room_id');
     if (!this.rooms.isMember(connection, roomId)) throw new NotInRoomException(roomId);
     if (!this.rooms.presenceEnabled(roomId))

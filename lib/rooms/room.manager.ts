@@ -23,6 +23,7 @@ import { Room } from './room.js';
 import { type BroadcastOptions, type BroadcastResult, RoomBroadcaster } from './room-broadcaster.js';
 import { RoomDelivery } from './room-delivery.js';
 import { RoomSequencer } from './room-sequencer.js';
+import type { RoomJoinedData, RoomLeftData } from '../protocol/server-frames.js';
 
 /** A room as listed by {@link RoomManager.list}. */
 export interface RoomInfo {
@@ -228,7 +229,12 @@ export class RoomManager {
     connection.send({
       type: 'room_joined',
       id: requestId,
-      data: { room_id: roomId, client_count: this.clientCount(roomId), seq: position.seq, epoch: position.epoch },
+      data: {
+        room_id: roomId,
+        client_count: this.clientCount(roomId),
+        seq: position.seq,
+        epoch: position.epoch,
+      } satisfies RoomJoinedData,
     });
     this.releaseGate(connection, roomId, gate, position);
     return true;
@@ -390,7 +396,7 @@ export class RoomManager {
     const joined = {
       type: 'room_joined',
       id: requestId,
-      data: { room_id: roomId, client_count: 0, seq: position?.seq, epoch: position?.epoch },
+      data: { room_id: roomId, client_count: 0, seq: position?.seq, epoch: position?.epoch } satisfies RoomJoinedData,
     };
     if (room.members.has(connection)) {
       joined.data.client_count = room.size;
@@ -431,7 +437,7 @@ export class RoomManager {
     if (reason === 'leave') this.statsCounters.countRoomOperation('leave', wasMember ? 'success' : 'not_member');
     if (reason !== 'disconnect') {
       this.sessions.get(connection.sessionId)?.removeRoom(roomId);
-      connection.send({ type: 'room_left', id: requestId, data: { room_id: roomId } });
+      connection.send({ type: 'room_left', id: requestId, data: { room_id: roomId } satisfies RoomLeftData });
     }
     return wasMember;
   }
@@ -485,7 +491,7 @@ export class RoomManager {
       } else {
         this.removeMember(room, connection, previousUserId, 'policy');
         this.sessions.get(connection.sessionId)?.removeRoom(roomId);
-        connection.send({ type: 'room_left', data: { room_id: roomId, reason: 'forbidden' } });
+        connection.send({ type: 'room_left', data: { room_id: roomId, reason: 'forbidden' } satisfies RoomLeftData });
       }
     }
   }

@@ -14,6 +14,8 @@ import { SessionManager } from '../sessions/session.manager.js';
 import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import { MessageType } from '../protocol/message-types.js';
+import type { ConnectedData } from '../protocol/envelope.js';
+import type { AuthSuccessData } from '../protocol/server-frames.js';
 import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
 import { Messages } from '../realtime.messages.js';
 import { type Authentication, Authenticator } from '../auth/authenticator.js';
@@ -327,7 +329,7 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
         session_id: connection.sessionId,
         node_id: this.options.nodeId,
         heartbeat_ms: this.options.pingInterval,
-      },
+      } satisfies ConnectedData,
     });
     if (Logger.isLevelEnabled('debug')) {
       this.logger.debug(`connection ${connection.id} opened from ${connection.remoteAddress ?? '?'}`);
@@ -349,7 +351,7 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
     const { user } = authentication;
     connection.send({
       type: 'auth_success',
-      data: { user_id: user.id, username: user.username, roles: user.roles },
+      data: { user_id: user.id, username: user.username, roles: user.roles } satisfies AuthSuccessData,
     });
   }
 
