@@ -30,10 +30,10 @@ const LAYERS = [
   ['decorators'],
   ['cluster'],
   ['sessions'],
+  ['auth'], // below rooms: the rooms layer answers auth's MembershipRecheck port
   ['presence'],
   ['history'],
   ['rooms'],
-  ['auth'],
   ['discovery'],
   ['dispatch'],
   ['builtins'],
