@@ -3,7 +3,7 @@ import type { ChatMessageData, ConnectedData, ErrorData } from './envelope.js';
 // The payloads of the frames the server sends (PROTOCOL.md, "Built-in message types"), defined
 // once: the server checks the frames it builds against them (`satisfies`, no runtime cost) and
 // the client SDK reads frames as them (lib/client/message-map.ts re-exports them under the
-// names it has always used). Types only: this file emits no JavaScript.
+// names it has always used). Types only: nothing here exists at run time.
 
 /** `auth_success` payload: who the connection is now. */
 export interface AuthSuccessData {
