@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { startRedis } from './cluster-fanout.mjs';
 import { fmt, table } from './lib/stats.mjs';
 import { RoomSequencer } from '../dist-sample/lib/history/room-sequencer.js';
-import { DEFAULT_ROOM_SETTINGS } from '../dist-sample/lib/rooms/room-settings.js';
+import { DEFAULT_ROOM_SETTINGS } from '../dist-sample/lib/options/room-settings.js';
 import { prepareFrame } from '../dist-sample/lib/broadcast/outbound-frame.js';
 import { RedisClusterAdapter } from '../dist-sample/lib/redis/index.js';
 import { roomFrameParts } from '../dist-sample/lib/cluster/cluster.adapter.js';

@@ -14,19 +14,19 @@ export type {
   ResolvedRealtimeOptions,
 } from './interfaces/realtime-options.interface.js';
 export type { TrustProxy, TrustProxyPredicate } from './options/trust-proxy.js';
-export type { RealtimeUser, TokenClaims } from './auth/realtime-user.interface.js';
+export type { RealtimeUser, TokenClaims } from './interfaces/realtime-user.interface.js';
 export { TokenValidator } from './auth/token-validator.js';
 export { UserProvider } from './auth/user-provider.js';
 export { JwtTokenValidator } from './auth/jwt-token.validator.js';
 export { ClaimsUserProvider } from './auth/claims-user.provider.js';
 export { Authenticator, type Authentication } from './auth/authenticator.js';
 export { extractHandshakeToken } from './auth/extract-token.js';
-export type { AuthSuccessData } from './auth/auth-message.handler.js';
+export type { AuthSuccessData } from './protocol/server-frames.js';
 export { Public } from './decorators/public.decorator.js';
 export { RequireRoles } from './decorators/require-roles.decorator.js';
 export { RealtimeAuthGuard } from './guards/realtime-auth.guard.js';
 export { RealtimeRolesGuard, ConnectionRolesGuard, hasAnyRole, ADMIN_ROLE } from './guards/realtime-roles.guard.js';
-export type { HandshakeRequest } from './server/handshake-admission.js';
+export type { HandshakeRequest } from './auth/handshake-admission.js';
 export { RealtimeHttpAuthGuard } from './auth/http-auth.guard.js';
 export {
   RoomManager,
@@ -37,7 +37,7 @@ export {
 } from './rooms/room.manager.js';
 export type { PresenceEntry } from './presence/presence-tracker.js';
 export { RoomJoinPolicy, AllowAllJoinPolicy } from './rooms/room-join.policy.js';
-export type { RoomSettings, SlowConsumerPolicy } from './rooms/room-settings.js';
+export type { RoomSettings, SlowConsumerPolicy } from './options/room-settings.js';
 export { isValidRoomId } from './rooms/room-id.js';
 export { SessionManager } from './sessions/session.manager.js';
 export { RealtimeSession } from './sessions/realtime-session.js';
@@ -52,9 +52,9 @@ export { Connection, CurrentUser, Message, MessageData } from './decorators/para
 export { Reply } from './dispatch/reply.js';
 export { ConnectionManager } from './connections/connection.manager.js';
 export { RealtimeConnection } from './connections/realtime-connection.js';
-export { RealtimeStats, MessageLabel, type ServerStats, type UpgradeRejection } from './connections/realtime-stats.js';
+export { RealtimeStats, MessageLabel, type ServerStats, type UpgradeRejection } from './stats/realtime-stats.js';
 export { METRIC, LATENCY_BUCKETS } from './metrics/metric-definitions.js';
-export { MessageLatency } from './metrics/message-latency.js';
+export { MessageLatency } from './stats/message-latency.js';
 export { RealtimeHealth, type RealtimeHealthReport } from './health/realtime-health.js';
 export {
   ClusterAdapter,

@@ -1,5 +1,6 @@
 import type { Provider } from '@nestjs/common';
 import { AuthMessageHandler } from './auth/auth-message.handler.js';
+import { MembershipRecheck } from './auth/membership-recheck.js';
 import { Authenticator } from './auth/authenticator.js';
 import { RealtimeHttpAuthGuard } from './auth/http-auth.guard.js';
 import { BroadcastEngine } from './broadcast/broadcast.engine.js';
@@ -10,7 +11,7 @@ import { RoomMessageHandlers } from './builtins/room-message.handlers.js';
 import { ClusterAdapter } from './cluster/cluster.adapter.js';
 import { ClusterBridge } from './cluster/cluster.bridge.js';
 import { ConnectionManager } from './connections/connection.manager.js';
-import { RealtimeStats } from './connections/realtime-stats.js';
+import { RealtimeStats } from './stats/realtime-stats.js';
 import { MessageHandlerExplorer } from './discovery/message-handler.explorer.js';
 import { MessageHandlerRegistry } from './discovery/message-handler.registry.js';
 import { RealtimeMetadataAccessor } from './discovery/realtime-metadata.accessor.js';
@@ -33,7 +34,7 @@ import { RoomBroadcaster } from './rooms/room-broadcaster.js';
 import { RoomDelivery } from './rooms/room-delivery.js';
 import { RoomGates } from './rooms/room-gates.js';
 import { RoomRegistry } from './rooms/room-registry.js';
-import { HandshakeAdmission } from './server/handshake-admission.js';
+import { HandshakeAdmission } from './auth/handshake-admission.js';
 import { RealtimeServer } from './server/realtime.server.js';
 import { SessionManager } from './sessions/session.manager.js';
 
@@ -64,6 +65,8 @@ export const REALTIME_PROVIDERS: Provider[] = [
   // RoomManager does not name ResumableRooms itself (it is public; the token is not): checked here.
   { provide: ResumableRooms, useExisting: RoomManager satisfies new (...args: never[]) => ResumableRooms },
   RoomResume,
+  // The rooms layer answers auth/'s re-authentication port (auth/ does not import rooms/).
+  { provide: MembershipRecheck, useExisting: RoomManager },
   RealtimeMetadataAccessor,
   MessageHandlerExplorer,
   MessageHandlerRegistry,
@@ -83,7 +86,9 @@ export const REALTIME_PROVIDERS: Provider[] = [
   RealtimeHealth,
   {
     provide: ClusterAdapter,
-    useFactory: (options: ResolvedRealtimeOptions) => options.cluster,
+    // The resolver refused anything that is not a ClusterAdapter (the options type names only
+    // the low ClusterAdapterLike so that interfaces/ does not import cluster/).
+    useFactory: (options: ResolvedRealtimeOptions) => options.cluster as ClusterAdapter,
     inject: [RESOLVED_REALTIME_OPTIONS],
   },
   ClusterBridge,

@@ -2,17 +2,12 @@ import { Injectable } from '@nestjs/common';
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
 import { Connection, MessageData } from '../decorators/param.decorators.js';
 import { OnMessage } from '../decorators/on-message.decorator.js';
+import type { AuthSuccessData } from '../protocol/server-frames.js';
 import { Public } from '../decorators/public.decorator.js';
-import { RoomManager } from '../rooms/room.manager.js';
-import { HandshakeAdmission } from '../server/handshake-admission.js';
+import { HandshakeAdmission } from './handshake-admission.js';
 import { Authenticator } from './authenticator.js';
-
-/** Payload of `auth_success`. */
-export interface AuthSuccessData {
-  user_id: string;
-  username: string;
-  roles: readonly string[];
-}
+import { MembershipRecheck } from './membership-recheck.js';
+import { BuiltinHandlers } from '../decorators/builtin-handlers.decorator.js';
 
 /**
  * The built-in `auth` message: `{ token }` → `auth_success { user_id, username, roles }` or
@@ -21,10 +16,11 @@ export interface AuthSuccessData {
  * the new user, allow it (`auth_error FORBIDDEN` otherwise).
  */
 @Injectable()
+@BuiltinHandlers()
 export class AuthMessageHandler {
   constructor(
     private readonly authenticator: Authenticator,
-    private readonly rooms: RoomManager,
+    private readonly rooms: MembershipRecheck,
     private readonly admission: HandshakeAdmission,
   ) {}
 

@@ -7,7 +7,7 @@ import { AuthFailedException, TooManyConnectionsException } from '../errors/real
 import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
 import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
 import { isPromiseLike, type MaybePromise } from '../utils/maybe-promise.js';
-import type { RealtimeUser, TokenClaims } from './realtime-user.interface.js';
+import type { RealtimeUser, TokenClaims } from '../interfaces/realtime-user.interface.js';
 import { readTokenClaims } from './token-claims.js';
 import { TokenValidator } from './token-validator.js';
 import { UserProvider } from './user-provider.js';

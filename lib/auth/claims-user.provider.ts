@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { RealtimeUser, TokenClaims } from './realtime-user.interface.js';
+import type { RealtimeUser, TokenClaims } from '../interfaces/realtime-user.interface.js';
 import { UserProvider } from './user-provider.js';
 
 /** The default {@link UserProvider}: the user is what the token says. */

@@ -1,6 +1,6 @@
 import { type CanActivate, type ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Authenticator } from './authenticator.js';
-import type { RealtimeUser } from './realtime-user.interface.js';
+import type { RealtimeUser } from '../interfaces/realtime-user.interface.js';
 
 /**
  * An HTTP guard that accepts the same tokens as the WebSocket endpoint (`Authorization: Bearer

@@ -3,7 +3,7 @@ import { JwtService } from '@nestjs/jwt';
 import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
 import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
 import { InvalidRealtimeOptionError } from '../options/resolve-options.js';
-import type { TokenClaims } from './realtime-user.interface.js';
+import type { TokenClaims } from '../interfaces/realtime-user.interface.js';
 import { HmacJwtVerifier } from './hmac-jwt.verifier.js';
 import { jwtVerificationKey } from './jwt-keys.js';
 import { TokenValidator } from './token-validator.js';

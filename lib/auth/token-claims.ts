@@ -1,4 +1,4 @@
-import type { TokenClaims } from './realtime-user.interface.js';
+import type { TokenClaims } from '../interfaces/realtime-user.interface.js';
 
 /**
  * A token whose signature checked out but whose claims do not say who the user is, or say it in

@@ -1,4 +1,4 @@
-import type { TokenClaims } from './realtime-user.interface.js';
+import type { TokenClaims } from '../interfaces/realtime-user.interface.js';
 
 /**
  * Turns a bearer token into claims, or throws. Replace the default (a `@nestjs/jwt` validator

@@ -1,4 +1,4 @@
-import type { RealtimeUser, TokenClaims } from './realtime-user.interface.js';
+import type { RealtimeUser, TokenClaims } from '../interfaces/realtime-user.interface.js';
 
 /**
  * Finds the user a validated token stands for. The default builds it from the claims

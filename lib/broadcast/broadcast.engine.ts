@@ -1,11 +1,11 @@
 import { closeSlowConsumer } from '../connections/close-slow-consumer.js';
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
-import { RealtimeStats } from '../connections/realtime-stats.js';
+import { RealtimeStats } from '../stats/realtime-stats.js';
 import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
 import type { Envelope } from '../protocol/envelope.js';
 import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
-import type { SlowConsumerPolicy } from '../rooms/room-settings.js';
+import type { SlowConsumerPolicy } from '../options/room-settings.js';
 import { isoNow } from '../utils/clock.js';
 import { type OutboundFrame, prepareFrame, writeFrame } from './outbound-frame.js';
 

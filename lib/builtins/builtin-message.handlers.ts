@@ -4,12 +4,14 @@ import { OnMessage } from '../decorators/on-message.decorator.js';
 import { Public } from '../decorators/public.decorator.js';
 import { Reply } from '../dispatch/reply.js';
 import { MessageType } from '../protocol/message-types.js';
+import { BuiltinHandlers } from '../decorators/builtin-handlers.decorator.js';
 
 /**
  * The built-in `echo` and `ping` of PROTOCOL.md (`ping` needs no authentication). Each yields to an application handler for the
  * same type and can be switched off with the `builtins` option.
  */
 @Injectable()
+@BuiltinHandlers()
 export class BuiltinMessageHandlers {
   @OnMessage(MessageType.ECHO, { reply: MessageType.ECHO_RESPONSE })
   echo(@MessageData() data: unknown): Reply {

@@ -9,9 +9,12 @@ import { RoomManager } from '../rooms/room.manager.js';
 import { isoNow } from '../utils/clock.js';
 import { requireString } from './payload.js';
 import { senderOf } from './sender-identity.js';
+import { BuiltinHandlers } from '../decorators/builtin-handlers.decorator.js';
+import type { AnnouncementData, PrivateMessageData } from '../protocol/server-frames.js';
 
 /** The built-in `private_message` and `admin_message`. */
 @Injectable()
+@BuiltinHandlers()
 export class DirectMessageHandlers {
   constructor(
     private readonly rooms: RoomManager,
@@ -30,7 +33,7 @@ export class DirectMessageHandlers {
       from_username: sender.username,
       content,
       timestamp: isoNow(),
-    });
+    } satisfies PrivateMessageData);
   }
 
   /** `announcement` to every connection; needs role `admin`. */
@@ -38,6 +41,10 @@ export class DirectMessageHandlers {
   @RequireRoles('admin')
   adminMessage(@MessageData() data: unknown, @Connection() connection: RealtimeConnection): void {
     const content = requireString(data, 'content');
-    this.rooms.sendToAll('announcement', { content, from_user_id: senderOf(connection).id, timestamp: isoNow() });
+    this.rooms.sendToAll('announcement', {
+      content,
+      from_user_id: senderOf(connection).id,
+      timestamp: isoNow(),
+    } satisfies AnnouncementData);
   }
 }

@@ -7,12 +7,15 @@ import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.int
 import type { Envelope } from '../protocol/envelope.js';
 import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
 import { parseResumeRequest } from './resume-request.js';
+import { BuiltinHandlers } from '../decorators/builtin-handlers.decorator.js';
+import type { ResumedData, ResumeFailedData, RoomLeftData } from '../protocol/server-frames.js';
 
 /**
  * The built-in `resume` message: parses it (`BAD_REQUEST` naming the field) and hands it to
  * {@link RoomResume}, which re-joins the session's rooms and replays what they missed.
  */
 @Injectable()
+@BuiltinHandlers()
 export class ResumeMessageHandler {
   constructor(
     @Inject(RESOLVED_REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,

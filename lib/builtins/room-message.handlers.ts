@@ -8,6 +8,8 @@ import { RoomManager } from '../rooms/room.manager.js';
 import { isoNow } from '../utils/clock.js';
 import { requireString } from './payload.js';
 import { senderOf } from './sender-identity.js';
+import { BuiltinHandlers } from '../decorators/builtin-handlers.decorator.js';
+import type { PresenceStateData } from '../protocol/server-frames.js';
 
 const noReply = (): void => undefined;
 
@@ -16,6 +18,7 @@ const noReply = (): void => undefined;
  * `room_left` are sent by the RoomManager itself, in the same tick as the membership change.
  */
 @Injectable()
+@BuiltinHandlers()
 export class RoomMessageHandlers {
   constructor(private readonly rooms: RoomManager) {}
 
@@ -52,7 +55,10 @@ export class RoomMessageHandlers {
   }
 
   @OnMessage('presence', { reply: 'presence_state' })
-  async presence(@Connection() connection: RealtimeConnection, @Message() message: Envelope): Promise<object> {
+  async presence(
+    @Connection() connection: RealtimeConnection,
+    @Message() message: Envelope,
+  ): Promise<PresenceStateData> {
     const roomId = requireString(message.data, 'room_id');
     if (!this.rooms.isMember(connection, roomId)) throw new NotInRoomException(roomId);
     if (!this.rooms.presenceEnabled(roomId))

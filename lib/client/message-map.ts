@@ -1,20 +1,24 @@
-import type { ChatMessageData, ConnectedData, Envelope, ErrorData } from '../protocol/envelope.js';
+import type { ChatMessageData, Envelope } from '../protocol/envelope.js';
+import type { ServerFrameMap } from '../protocol/server-frames.js';
 import type { RoomPosition } from './room-positions.js';
 
-/** `auth_success` payload. */
-export interface AuthSuccessData {
-  user_id: string;
-  username: string;
-  roles: string[];
-}
+// The payload types of the server's frames are the protocol's (lib/protocol/server-frames.ts),
+// shared with the server that builds them; re-exported here under the client's public names.
+export type {
+  AnnouncementData,
+  AuthSuccessData,
+  PresenceDiffData,
+  PresenceStateData,
+  PresenceUser,
+  PrivateMessageData,
+  ResumedData,
+  ResumeFailedData,
+  RoomJoinedData,
+  RoomLeftData,
+} from '../protocol/server-frames.js';
 
-/** `room_joined` payload; `seq`/`epoch` is the room's position at the join, when the server tells. */
-export interface RoomJoinedData {
-  room_id: string;
-  client_count: number;
-  seq?: number;
-  epoch?: string;
-}
+/** `chat_message` payload: one definition, shared with the server. */
+export type { ChatMessageData };
 
 /**
  * What {@link RealtimeClient.request} resolves with: the reply's envelope, whose `data` is the
@@ -25,76 +29,12 @@ export interface Reply<TData = unknown> extends Envelope<TData> {
   data: TData;
 }
 
-export interface RoomLeftData {
-  room_id: string;
-}
-
-/** `chat_message` payload: one definition, shared with the server. */
-export type { ChatMessageData };
-
-export interface PrivateMessageData {
-  from_user_id: string;
-  from_username: string;
-  content: string;
-  timestamp: string;
-}
-
-export interface AnnouncementData {
-  content: string;
-  from_user_id: string;
-  timestamp: string;
-}
-
-export interface PresenceUser {
-  user_id: string;
-  username: string;
-  connections?: number;
-}
-
-export interface PresenceStateData {
-  room_id: string;
-  users: PresenceUser[];
-}
-
-export interface PresenceDiffData {
-  room_id: string;
-  joins: PresenceUser[];
-  leaves: PresenceUser[];
-}
-
-export interface ResumedData {
-  rooms: string[];
-}
-
-/** `resume_failed` payload (also the client's own `resume_failed` event). */
-export interface ResumeFailedData {
-  room_id: string;
-  /** Why: the server's reason, or the client's (`resume_refused`, `resume_unsupported`, `epoch_changed`, ...). */
-  reason: string;
-  /** The room's current position, when known. */
-  seq?: number;
-  epoch?: string;
-}
-
-/** Payloads of the built-in frames the server sends (PROTOCOL.md, "Built-in message types"). */
-export interface ServerMessageMap {
-  connected: ConnectedData;
-  auth_success: AuthSuccessData;
-  auth_error: ErrorData;
-  authorization_error: ErrorData;
-  error: ErrorData;
-  echo_response: unknown;
-  pong: unknown;
-  room_joined: RoomJoinedData;
-  room_left: RoomLeftData;
-  chat_message: ChatMessageData;
-  private_message: PrivateMessageData;
-  announcement: AnnouncementData;
-  presence_state: PresenceStateData;
-  presence_diff: PresenceDiffData;
-  resumed: ResumedData;
-  resume_failed: ResumeFailedData;
-}
+/**
+ * Payloads of the built-in frames the server sends (PROTOCOL.md, "Built-in message types"). An
+ * interface, not an alias, so that an app can add its own frame types by declaration merging.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- an interface to merge into
+export interface ServerMessageMap extends ServerFrameMap {}
 
 /** The payload type of frame `T`: typed for the built-ins, `unknown` for an app's own types. */
 export type MessageData<T extends string> = T extends keyof ServerMessageMap ? ServerMessageMap[T] : unknown;

@@ -1,3 +1,5 @@
+import type { ClusterAdapterLike } from '../interfaces/cluster-adapter-like.interface.js';
+
 /** Where a cluster adapter hands what other nodes published: local delivery on this node. */
 export interface ClusterHost {
   readonly nodeId: string;
@@ -95,7 +97,7 @@ export interface ClusterHistory extends Sequenced {
  * moves strings. `InMemoryClusterAdapter` (one node) is the default; `RedisClusterAdapter`
  * (`nest-realtime/redis`, lib/redis/) spreads rooms and users over every node sharing a Redis.
  */
-export abstract class ClusterAdapter {
+export abstract class ClusterAdapter implements ClusterAdapterLike {
   /** `off` without a shared backend; `up`/`down` for a backend that can fail. */
   abstract readonly status: 'up' | 'down' | 'off';
 

@@ -9,7 +9,7 @@ import {
 } from '@nestjs/common';
 import { isValidRoomId, ROOM_ID_RULE } from '../rooms/room-id.js';
 import { isoNow } from '../utils/clock.js';
-import { DEFAULT_ROOM_SETTINGS } from '../rooms/room-settings.js';
+import { DEFAULT_ROOM_SETTINGS } from '../options/room-settings.js';
 import {
   ClusterAdapter,
   type ClusterHost,

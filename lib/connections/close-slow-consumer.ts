@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { CloseCode } from '../protocol/close-codes.js';
-import type { RealtimeConnection } from './realtime-connection.js';
-import type { RealtimeStats } from './realtime-stats.js';
+import type { WebSocket } from 'ws';
+import type { RealtimeStats } from '../stats/realtime-stats.js';
 
 const logger = new Logger('RealtimeServer');
 
@@ -9,12 +9,21 @@ const logger = new Logger('RealtimeServer');
 export const SLOW_CONSUMER_GRACE_MS = 2000;
 
 /**
+ * What this needs of a connection. A structural type rather than `RealtimeConnection`, which
+ * calls this function itself (past its outbound limit): the two files would import each other.
+ */
+export interface SlowConsumer {
+  readonly id: string;
+  readonly socket: WebSocket;
+}
+
+/**
  * Closes a reader whose outbound buffer overflowed with 1013 ("try again later") so that it
  * knows why and reconnects (and resumes). The close frame waits behind everything already
  * buffered, which such a reader may never get through; so the socket is terminated if it is
  * still open shortly after, instead of after `ws`'s 30-second close timeout. Idempotent.
  */
-export function closeSlowConsumer(connection: RealtimeConnection, stats: RealtimeStats | undefined): void {
+export function closeSlowConsumer(connection: SlowConsumer, stats: RealtimeStats | undefined): void {
   const socket = connection.socket;
   if (socket.readyState !== 1) return;
   if (stats) {

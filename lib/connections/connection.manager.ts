@@ -1,5 +1,5 @@
 import { Injectable, Optional } from '@nestjs/common';
-import { RealtimeStats, type ServerStats } from './realtime-stats.js';
+import { RealtimeStats, type ServerStats } from '../stats/realtime-stats.js';
 import type { RealtimeConnection } from './realtime-connection.js';
 
 const NO_CONNECTIONS: readonly RealtimeConnection[] = Object.freeze([]);

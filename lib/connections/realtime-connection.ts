@@ -1,9 +1,9 @@
 import type { WebSocket } from 'ws';
-import type { RealtimeUser } from '../auth/realtime-user.interface.js';
+import type { RealtimeUser } from '../interfaces/realtime-user.interface.js';
 import type { OutboundFrame } from '../broadcast/outbound-frame.js';
 import type { InboundQueue } from './inbound-queue.js';
 import { closeSlowConsumer } from './close-slow-consumer.js';
-import type { RealtimeStats } from './realtime-stats.js';
+import type { RealtimeStats } from '../stats/realtime-stats.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import type { Envelope } from '../protocol/envelope.js';
 import { isoNow } from '../utils/clock.js';

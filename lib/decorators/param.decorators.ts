@@ -1,6 +1,6 @@
 import { assignMetadata, type PipeTransform, type Type } from '@nestjs/common';
 import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
-import type { RealtimeUser } from '../auth/realtime-user.interface.js';
+import type { RealtimeUser } from '../interfaces/realtime-user.interface.js';
 
 /**
  * Parameter kinds of a message handler. `CONNECTION` and `DATA` share their numbers with

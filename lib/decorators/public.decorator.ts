@@ -1,6 +1,5 @@
 import { SetMetadata } from '@nestjs/common';
-
-export const IS_PUBLIC_METADATA = 'nest-realtime:public';
+import { IS_PUBLIC_METADATA } from '../realtime.constants.js';
 
 /**
  * Lets unauthenticated connections use a message handler (or every handler of a class). The

@@ -1,7 +1,6 @@
 import { applyDecorators, SetMetadata, UseGuards } from '@nestjs/common';
-import { RealtimeRolesGuard, REQUIRED_ROLES_KEY } from '../guards/realtime-roles.guard.js';
-
-export const REQUIRED_ROLES_METADATA = REQUIRED_ROLES_KEY;
+import { RealtimeRolesGuard } from '../guards/realtime-roles.guard.js';
+import { REQUIRED_ROLES_METADATA } from '../realtime.constants.js';
 
 /**
  * Requires one of `roles` (role `admin` satisfies every requirement). On a method or a class;

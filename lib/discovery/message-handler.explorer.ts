@@ -1,24 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
-import { AuthMessageHandler } from '../auth/auth-message.handler.js';
-import { BuiltinMessageHandlers } from '../builtins/builtin-message.handlers.js';
-import { DirectMessageHandlers } from '../builtins/direct-message.handlers.js';
-import { ResumeMessageHandler } from '../builtins/resume-message.handler.js';
-import { RoomMessageHandlers } from '../builtins/room-message.handlers.js';
 import { Messages } from '../realtime.messages.js';
 import type { MessageHandlerDefinition } from './message-handler.definition.js';
 import { RealtimeMetadataAccessor } from './realtime-metadata.accessor.js';
-import { scanMethods } from './scan-methods.js';
-
-/** Classes of the module's own handlers: they yield to an application handler of the same type. */
-const BUILTIN_CLASSES: readonly (abstract new (...args: never[]) => unknown)[] = [
-  BuiltinMessageHandlers,
-  AuthMessageHandler,
-  RoomMessageHandlers,
-  ResumeMessageHandler,
-  DirectMessageHandlers,
-];
+import { scanMethods } from '../utils/scan-methods.js';
 
 /**
  * Walks every provider and controller of the application (like `@nestjs/schedule`'s explorer)
@@ -40,7 +26,8 @@ export class MessageHandlerExplorer {
       const bindings = this.accessor.getMessageHandlers(method);
       if (!bindings?.length) return;
       this.refuseScoped(wrapper, label);
-      const builtin = BUILTIN_CLASSES.some((type) => instance instanceof type);
+      // The module's own handlers (marked `@BuiltinHandlers()`) yield to an application handler.
+      const builtin = this.accessor.isBuiltin(instance.constructor);
       for (const { type, reply, concurrent } of bindings) {
         // Built-ins take part in the connection's order whatever their metadata says.
         found.push({ type, reply, concurrent: concurrent && !builtin, instance, methodName, label, builtin });

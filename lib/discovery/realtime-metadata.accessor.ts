@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { OnMessageMetadata } from '../decorators/on-message.decorator.js';
-import { ON_MESSAGE_METADATA } from '../realtime.constants.js';
+import { BUILTIN_HANDLERS_METADATA, ON_MESSAGE_METADATA } from '../realtime.constants.js';
 
 /** Typed reads of the metadata our decorators record. */
 @Injectable()
@@ -10,5 +10,10 @@ export class RealtimeMetadataAccessor {
 
   getMessageHandlers(method: (...args: unknown[]) => unknown): readonly OnMessageMetadata[] | undefined {
     return this.reflector.get<OnMessageMetadata[] | undefined>(ON_MESSAGE_METADATA, method);
+  }
+
+  /** Whether `type` is one of the module's own handler classes (`@BuiltinHandlers()`). */
+  isBuiltin(type: object): boolean {
+    return this.reflector.get<boolean | undefined>(BUILTIN_HANDLERS_METADATA, type as never) === true;
   }
 }

@@ -1,6 +1,6 @@
 import type { ParamData } from '@nestjs/common';
 import type { ParamsFactory } from '@nestjs/core/helpers/external-context-creator.js';
-import type { RealtimeUser } from '../auth/realtime-user.interface.js';
+import type { RealtimeUser } from '../interfaces/realtime-user.interface.js';
 import { RealtimeConnection } from '../connections/realtime-connection.js';
 import { RealtimeParamType } from '../decorators/param.decorators.js';
 import { AuthRequiredException } from '../errors/realtime.exception.js';

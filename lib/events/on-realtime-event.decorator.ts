@@ -1,7 +1,6 @@
 import { SetMetadata } from '@nestjs/common';
+import { ON_REALTIME_EVENT_METADATA } from '../realtime.constants.js';
 import { REALTIME_EVENT_NAMES, type RealtimeEventName } from './realtime-event.types.js';
-
-export const ON_REALTIME_EVENT_METADATA = 'nest-realtime:on_event';
 
 /**
  * Calls the decorated method with the payload of every `event` (see `RealtimeEventMap`), on any

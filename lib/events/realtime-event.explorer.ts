@@ -1,9 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
-import { scanMethods } from '../discovery/scan-methods.js';
+import { scanMethods } from '../utils/scan-methods.js';
 import { Messages } from '../realtime.messages.js';
 import { EventPublisher } from './event.publisher.js';
-import { ON_REALTIME_EVENT_METADATA } from './on-realtime-event.decorator.js';
+import { ON_REALTIME_EVENT_METADATA } from '../realtime.constants.js';
 import type { RealtimeEventName } from './realtime-event.types.js';
 
 /** Finds `@OnRealtimeEvent` methods at bootstrap and registers them with the {@link EventPublisher}. */

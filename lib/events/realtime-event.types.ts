@@ -1,4 +1,4 @@
-import type { RealtimeUser } from '../auth/realtime-user.interface.js';
+import type { RealtimeUser } from '../interfaces/realtime-user.interface.js';
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
 import type { Envelope } from '../protocol/envelope.js';
 

@@ -7,13 +7,8 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthRequiredException, InsufficientPermissionsException } from '../errors/realtime.exception.js';
+import { REQUIRED_ROLES_METADATA } from '../realtime.constants.js';
 import { isRealtimeContext, userOfContext } from './user-of-context.js';
-
-/**
- * Metadata key of `@RequireRoles` (the same string as `RequireRoles.KEY`), kept here so that the
- * guard does not import its own decorator.
- */
-export const REQUIRED_ROLES_KEY = 'nest-realtime:roles';
 
 /** Role that satisfies every role requirement. */
 export const ADMIN_ROLE = 'admin';
@@ -33,7 +28,7 @@ export class RealtimeRolesGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const targets = [context.getHandler(), context.getClass()].filter((t): t is never => typeof t === 'function');
-    const required = this.reflector.getAllAndOverride<string[] | undefined>(REQUIRED_ROLES_KEY, targets);
+    const required = this.reflector.getAllAndOverride<string[] | undefined>(REQUIRED_ROLES_METADATA, targets);
     if (!required?.length) return true;
     return checkRoles(context, required);
   }

@@ -1,5 +1,5 @@
 import type { ExecutionContext } from '@nestjs/common';
-import type { RealtimeUser } from '../auth/realtime-user.interface.js';
+import type { RealtimeUser } from '../interfaces/realtime-user.interface.js';
 import { RealtimeConnection } from '../connections/realtime-connection.js';
 
 /**

@@ -3,10 +3,11 @@ import type { OutboundFrame } from '../broadcast/outbound-frame.js';
 import { ClusterAdapter, type Sequenced } from '../cluster/cluster.adapter.js';
 import { closeSlowConsumer } from '../connections/close-slow-consumer.js';
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
-import { RealtimeStats } from '../connections/realtime-stats.js';
+import { RealtimeStats } from '../stats/realtime-stats.js';
 import { waitForDrain } from '../connections/wait-for-drain.js';
 import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
 import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
+import type { RoomJoinedData } from '../protocol/server-frames.js';
 import { GatedMembers } from './history-rooms.js';
 import type { ReplayGate } from './replay-gate.js';
 import { ReplayLimiter } from './replay-limiter.js';
@@ -87,7 +88,7 @@ export class RoomHistoryService {
         client_count: this.members.clientCount(roomId),
         seq: position.seq,
         epoch: position.epoch,
-      },
+      } satisfies RoomJoinedData,
     });
     this.releaseGate(connection, roomId, gate, position);
     return true;

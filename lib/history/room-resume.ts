@@ -1,11 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ClusterAdapter, type Sequenced } from '../cluster/cluster.adapter.js';
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
-import { RealtimeStats } from '../connections/realtime-stats.js';
+import { RealtimeStats } from '../stats/realtime-stats.js';
 import { RealtimeException, RealtimeForbiddenException } from '../errors/realtime.exception.js';
 import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
 import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
 import { SessionManager } from '../sessions/session.manager.js';
+import type { ResumedData, ResumeFailedData, RoomLeftData } from '../protocol/server-frames.js';
 import { ResumableRooms } from './history-rooms.js';
 import type { ReplayGate } from './replay-gate.js';
 import { RoomHistoryService } from './room-history.service.js';
@@ -88,12 +89,12 @@ export class RoomResume {
           connection.send({
             type: 'room_left',
             id: requestId,
-            data: { room_id: roomId, reason: refused ? 'forbidden' : 'error' },
+            data: { room_id: roomId, reason: refused ? 'forbidden' : 'error' } satisfies RoomLeftData,
           });
         }
       }
       if (!connection.isOpen) return;
-      connection.send({ type: 'resumed', id: requestId, data: { rooms: restored } });
+      connection.send({ type: 'resumed', id: requestId, data: { rooms: restored } satisfies ResumedData });
       for (const room of resuming) {
         await this.finish(connection, room, requestId);
         room.released = true;
@@ -133,7 +134,12 @@ export class RoomResume {
       connection.send({
         type: 'resume_failed',
         id: requestId,
-        data: { room_id: roomId, reason: result.reason, seq: result.position?.seq, epoch: result.position?.epoch },
+        data: {
+          room_id: roomId,
+          reason: result.reason,
+          seq: result.position?.seq,
+          epoch: result.position?.epoch,
+        } satisfies ResumeFailedData,
       });
       this.history.releaseGate(connection, roomId, gate, result.position);
     }

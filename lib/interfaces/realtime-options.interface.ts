@@ -1,8 +1,8 @@
 import type { KeyObject } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { CanActivate, Type } from '@nestjs/common';
-import type { ResolvedRoomSettings, RoomSettings } from '../rooms/room-settings.js';
-import type { ClusterAdapter } from '../cluster/cluster.adapter.js';
+import type { ResolvedRoomSettings, RoomSettings } from '../options/room-settings.js';
+import type { ClusterAdapterLike } from './cluster-adapter-like.interface.js';
 import type { TrustProxy, TrustProxyPredicate } from '../options/trust-proxy.js';
 
 /** Message types handled by the module itself; each can be switched off or replaced. */
@@ -290,10 +290,10 @@ export interface RealtimeModuleOptions {
   resume?: RealtimeResumeOptions;
   /**
    * How rooms, users and announcements reach other nodes: `new RedisClusterAdapter({ url })`
-   * (from `nest-realtime/redis`), or your own `ClusterAdapter`.
+   * (from `nest-realtime/redis`), or your own `ClusterAdapter` subclass.
    * @default an in-memory adapter (one node)
    */
-  cluster?: ClusterAdapter;
+  cluster?: ClusterAdapterLike;
   /**
    * JWT authentication. Without it connections are anonymous and `@RequireRoles` refuses all.
    */
@@ -346,7 +346,8 @@ export interface ResolvedRealtimeOptions extends Required<
   trustProxy: TrustProxyPredicate | undefined;
   history: Required<RealtimeHistoryOptions>;
   resume: Required<RealtimeResumeOptions>;
-  cluster: ClusterAdapter;
+  /** A `ClusterAdapter` (checked by the resolver); inject `ClusterAdapter` for its full API. */
+  cluster: ClusterAdapterLike;
   allowedOrigins: OriginPredicate | undefined;
   builtins: Record<BuiltinMessageType, boolean>;
   rooms: (roomId: string) => ResolvedRoomSettings;

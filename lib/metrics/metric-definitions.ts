@@ -1,5 +1,5 @@
 import type { Counter, Gauge } from 'prom-client';
-import { LATENCY_BUCKETS, RealtimeStats } from '../connections/realtime-stats.js';
+import { LATENCY_BUCKETS, RealtimeStats } from '../stats/realtime-stats.js';
 import { HISTORY_EVICTION_REASONS } from '../history/history-budget.js';
 
 export { LATENCY_BUCKETS };

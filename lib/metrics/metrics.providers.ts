@@ -4,8 +4,8 @@ import type { Provider } from '@nestjs/common';
 // module runtime (before Node 24.9) does not. The metric factories need nothing from Nest.
 import { getToken, makeCounterProvider, makeGaugeProvider } from '@willsoto/nestjs-prometheus/dist/metrics/index.js';
 import { register } from 'prom-client';
-import { RealtimeStats } from '../connections/realtime-stats.js';
-import { MessageLatency, NoMessageLatency } from './message-latency.js';
+import { RealtimeStats } from '../stats/realtime-stats.js';
+import { MessageLatency, NoMessageLatency } from '../stats/message-latency.js';
 import { COUNTER_DEFINITIONS, GAUGE_DEFINITIONS, latencySamples, METRIC } from './metric-definitions.js';
 
 /** The dispatcher's latency sink: the node's stats, read by the histogram when scraped. */

@@ -7,7 +7,7 @@ import type {
   ResolvedRealtimeOptions,
 } from '../interfaces/realtime-options.interface.js';
 import { ClusterAdapter, InMemoryClusterAdapter } from '../cluster/cluster.adapter.js';
-import { DEFAULT_ROOM_SETTINGS, type ResolvedRoomSettings, type RoomSettings } from '../rooms/room-settings.js';
+import { DEFAULT_ROOM_SETTINGS, type ResolvedRoomSettings, type RoomSettings } from './room-settings.js';
 import { Messages } from '../realtime.messages.js';
 import { compileTrustProxy, type TrustProxyPredicate } from './trust-proxy.js';
 

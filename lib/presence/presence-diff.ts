@@ -1,4 +1,5 @@
 import { isoNow } from '../utils/clock.js';
+import type { PresenceDiffData } from '../protocol/server-frames.js';
 
 /**
  * The `presence_diff` frame for one user arriving in (`joins`) or leaving (`leaves`) a room, as
@@ -11,7 +12,11 @@ export function presenceDiffJson(roomId: string, kind: 'joins' | 'leaves', userI
   return JSON.stringify({
     type: 'presence_diff',
     room: roomId,
-    data: { room_id: roomId, joins: kind === 'joins' ? entry : [], leaves: kind === 'leaves' ? entry : [] },
+    data: {
+      room_id: roomId,
+      joins: kind === 'joins' ? entry : [],
+      leaves: kind === 'leaves' ? entry : [],
+    } satisfies PresenceDiffData,
     timestamp: isoNow(),
   });
 }

@@ -4,7 +4,7 @@ import { type OutboundFrame, prepareFrame } from '../broadcast/outbound-frame.js
 import { ClusterAdapter, type RoomFrame, roomFrameParts } from '../cluster/cluster.adapter.js';
 import { ConnectionManager } from '../connections/connection.manager.js';
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
-import { RealtimeStats } from '../connections/realtime-stats.js';
+import { RealtimeStats } from '../stats/realtime-stats.js';
 import { RoomHistoryService } from '../history/room-history.service.js';
 import type { RoomSequencer } from '../history/room-sequencer.js';
 import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
@@ -14,7 +14,7 @@ import { isoNow } from '../utils/clock.js';
 import { assertValidRoomId } from './room-id.js';
 import { RoomDelivery } from './room-delivery.js';
 import { RoomRegistry } from './room-registry.js';
-import type { ResolvedRoomSettings, SlowConsumerPolicy } from './room-settings.js';
+import type { ResolvedRoomSettings, SlowConsumerPolicy } from '../options/room-settings.js';
 
 /** Options of one broadcast. */
 export interface BroadcastOptions {

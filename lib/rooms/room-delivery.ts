@@ -3,9 +3,9 @@ import { BroadcastEngine } from '../broadcast/broadcast.engine.js';
 import type { OutboundFrame } from '../broadcast/outbound-frame.js';
 import type { Sequenced } from '../cluster/cluster.adapter.js';
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
-import { RealtimeStats } from '../connections/realtime-stats.js';
+import { RealtimeStats } from '../stats/realtime-stats.js';
 import type { ReplayGate } from '../history/replay-gate.js';
-import type { SlowConsumerPolicy } from './room-settings.js';
+import type { SlowConsumerPolicy } from '../options/room-settings.js';
 import type { Room } from './room.js';
 
 /**

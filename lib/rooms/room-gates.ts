@@ -8,7 +8,7 @@ import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.int
 import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
 import { RoomDelivery } from './room-delivery.js';
 import { RoomRegistry } from './room-registry.js';
-import type { ResolvedRoomSettings } from './room-settings.js';
+import type { ResolvedRoomSettings } from '../options/room-settings.js';
 
 /** The rooms' gated members as history sees them (see GatedMembers): lookups in the registry, writes through RoomDelivery. */
 @Injectable()

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ClusterAdapter, type Sequenced } from '../cluster/cluster.adapter.js';
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
-import { RealtimeStats, type ServerStats } from '../connections/realtime-stats.js';
+import { RealtimeStats, type ServerStats } from '../stats/realtime-stats.js';
 import { RealtimeException, RealtimeForbiddenException } from '../errors/realtime.exception.js';
 import { EventPublisher } from '../events/event.publisher.js';
 import { ReplayGate } from '../history/replay-gate.js';
@@ -18,6 +18,7 @@ import { type BroadcastOptions, type BroadcastResult, RoomBroadcaster } from './
 import { assertValidRoomId } from './room-id.js';
 import { RoomRegistry } from './room-registry.js';
 import { Room } from './room.js';
+import type { RoomJoinedData, RoomLeftData } from '../protocol/server-frames.js';
 
 /** A room as listed by {@link RoomManager.list}. */
 export interface RoomInfo {
@@ -254,7 +255,7 @@ export class RoomManager {
     const joined = {
       type: 'room_joined',
       id: requestId,
-      data: { room_id: roomId, client_count: 0, seq: position?.seq, epoch: position?.epoch },
+      data: { room_id: roomId, client_count: 0, seq: position?.seq, epoch: position?.epoch } satisfies RoomJoinedData,
     };
     if (room.members.has(connection)) {
       joined.data.client_count = room.size;
@@ -295,7 +296,7 @@ export class RoomManager {
     if (reason === 'leave') this.statsCounters.countRoomOperation('leave', wasMember ? 'success' : 'not_member');
     if (reason !== 'disconnect') {
       this.sessions.get(connection.sessionId)?.removeRoom(roomId);
-      connection.send({ type: 'room_left', id: requestId, data: { room_id: roomId } });
+      connection.send({ type: 'room_left', id: requestId, data: { room_id: roomId } satisfies RoomLeftData });
     }
     return wasMember;
   }
@@ -349,7 +350,7 @@ export class RoomManager {
       } else {
         this.removeMember(room, connection, previousUserId, 'policy');
         this.sessions.get(connection.sessionId)?.removeRoom(roomId);
-        connection.send({ type: 'room_left', data: { room_id: roomId, reason: 'forbidden' } });
+        connection.send({ type: 'room_left', data: { room_id: roomId, reason: 'forbidden' } satisfies RoomLeftData });
       }
     }
   }

@@ -1,6 +1,6 @@
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
 import type { ReplayGate } from '../history/replay-gate.js';
-import type { ResolvedRoomSettings } from './room-settings.js';
+import type { ResolvedRoomSettings } from '../options/room-settings.js';
 
 /**
  * A room on this node: its members and metadata (who is present, per user, is the

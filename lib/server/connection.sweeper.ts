@@ -1,6 +1,6 @@
 import type { ConnectionManager } from '../connections/connection.manager.js';
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
-import type { RealtimeStats } from '../connections/realtime-stats.js';
+import type { RealtimeStats } from '../stats/realtime-stats.js';
 import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import { ErrorCode, ErrorFrameType } from '../protocol/error-codes.js';

@@ -6,7 +6,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { WebSocket, WebSocketServer } from 'ws';
 import { ConnectionManager } from '../connections/connection.manager.js';
 import { RealtimeConnection } from '../connections/realtime-connection.js';
-import { MessageLabel, RealtimeStats, type UpgradeRejection } from '../connections/realtime-stats.js';
+import { MessageLabel, RealtimeStats, type UpgradeRejection } from '../stats/realtime-stats.js';
 import { MessageDispatcher } from '../dispatch/message.dispatcher.js';
 import { EventPublisher } from '../events/event.publisher.js';
 import { RoomManager } from '../rooms/room.manager.js';
@@ -14,6 +14,8 @@ import { SessionManager } from '../sessions/session.manager.js';
 import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import { MessageType } from '../protocol/message-types.js';
+import type { ConnectedData } from '../protocol/envelope.js';
+import type { AuthSuccessData } from '../protocol/server-frames.js';
 import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
 import { Messages } from '../realtime.messages.js';
 import { type Authentication, Authenticator } from '../auth/authenticator.js';
@@ -21,7 +23,7 @@ import { ErrorCode } from '../protocol/error-codes.js';
 import { abortHandshake } from './abort-handshake.js';
 import { clientAddressOf } from './client-address.js';
 import { ConnectionSweeper } from './connection.sweeper.js';
-import { HandshakeAdmission, HandshakeRefusal } from './handshake-admission.js';
+import { HandshakeAdmission, HandshakeRefusal } from '../auth/handshake-admission.js';
 import { initRateLimit, RateVerdict, takeRateTokens } from './rate-limiter.js';
 import { isPromiseLike } from '../utils/maybe-promise.js';
 import { claimUpgradePath } from './upgrade-claim.js';
@@ -327,7 +329,7 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
         session_id: connection.sessionId,
         node_id: this.options.nodeId,
         heartbeat_ms: this.options.pingInterval,
-      },
+      } satisfies ConnectedData,
     });
     if (Logger.isLevelEnabled('debug')) {
       this.logger.debug(`connection ${connection.id} opened from ${connection.remoteAddress ?? '?'}`);
@@ -349,7 +351,7 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
     const { user } = authentication;
     connection.send({
       type: 'auth_success',
-      data: { user_id: user.id, username: user.username, roles: user.roles },
+      data: { user_id: user.id, username: user.username, roles: user.roles } satisfies AuthSuccessData,
     });
   }
 

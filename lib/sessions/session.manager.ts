@@ -3,7 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ClusterAdapter } from '../cluster/cluster.adapter.js';
 import { ConnectionManager } from '../connections/connection.manager.js';
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
-import { RealtimeStats } from '../connections/realtime-stats.js';
+import { RealtimeStats } from '../stats/realtime-stats.js';
 import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';

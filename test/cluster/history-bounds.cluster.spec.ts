@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type { ClusterHistory, HistoryChunk } from '../../lib/cluster/cluster.adapter.js';
 import type { RedisClusterAdapter } from '../../lib/redis/index.js';
-import type { RoomSettings } from '../../lib/rooms/room-settings.js';
+import type { RoomSettings } from '../../lib/options/room-settings.js';
 import { memberOf, say } from '../support/chat.js';
 import { REDIS_BACKENDS, type RedisBackend } from '../support/redis-backends.js';
 import { range, ResumingClient, seqsOf } from '../support/resuming-client.js';

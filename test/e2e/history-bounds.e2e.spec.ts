@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { register } from 'prom-client';
 import { ConnectionManager, RoomManager } from '../../lib/index.js';
-import type { RoomSettings } from '../../lib/rooms/room-settings.js';
+import type { RoomSettings } from '../../lib/options/room-settings.js';
 import { memberOf, say } from '../support/chat.js';
 import { range, ResumingClient } from '../support/resuming-client.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';

@@ -2,12 +2,12 @@ import { describe, expect, it, jest } from '@jest/globals';
 import { prepareFrame } from '../../../lib/broadcast/outbound-frame.js';
 import type { ClusterAdapter, Sequenced } from '../../../lib/cluster/cluster.adapter.js';
 import type { RealtimeConnection } from '../../../lib/connections/realtime-connection.js';
-import { RealtimeStats } from '../../../lib/connections/realtime-stats.js';
+import { RealtimeStats } from '../../../lib/stats/realtime-stats.js';
 import type { GatedMembers } from '../../../lib/history/history-rooms.js';
 import { ReplayGate } from '../../../lib/history/replay-gate.js';
 import { RoomHistoryService } from '../../../lib/history/room-history.service.js';
 import { resolveRealtimeOptions } from '../../../lib/options/resolve-options.js';
-import { DEFAULT_ROOM_SETTINGS } from '../../../lib/rooms/room-settings.js';
+import { DEFAULT_ROOM_SETTINGS } from '../../../lib/options/room-settings.js';
 
 const connection = { send: jest.fn(), socket: { bufferedAmount: 0, readyState: 1 } } as unknown as RealtimeConnection;
 

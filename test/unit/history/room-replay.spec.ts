@@ -4,7 +4,7 @@ import type { ClusterAdapter, ClusterHistory, HistoryChunk } from '../../../lib/
 import { ReplayLimiter } from '../../../lib/history/replay-limiter.js';
 import { REPLAY_ABANDONED, type ReplaySink, RoomReplay } from '../../../lib/history/room-replay.js';
 import { RoomSequencer } from '../../../lib/history/room-sequencer.js';
-import { DEFAULT_ROOM_SETTINGS } from '../../../lib/rooms/room-settings.js';
+import { DEFAULT_ROOM_SETTINGS } from '../../../lib/options/room-settings.js';
 
 const EPOCH = 'e1';
 const frameText = (seq: number) => `{"seq":${seq},"data":"${'z'.repeat(90)}"}`;

@@ -4,7 +4,7 @@ import type { ClusterAdapter } from '../../../lib/cluster/cluster.adapter.js';
 import type { RealtimeConnection } from '../../../lib/connections/realtime-connection.js';
 import { RoomPresence } from '../../../lib/presence/room-presence.js';
 import type { RoomDelivery } from '../../../lib/rooms/room-delivery.js';
-import { DEFAULT_ROOM_SETTINGS, type RoomSettings } from '../../../lib/rooms/room-settings.js';
+import { DEFAULT_ROOM_SETTINGS, type RoomSettings } from '../../../lib/options/room-settings.js';
 import { Room } from '../../../lib/rooms/room.js';
 
 let nextId = 0;

@@ -2,7 +2,7 @@ import { describe, expect, it, jest } from '@jest/globals';
 import type { WebSocket } from 'ws';
 import { ConnectionManager } from '../../../lib/connections/connection.manager.js';
 import { RealtimeConnection } from '../../../lib/connections/realtime-connection.js';
-import { RealtimeStats } from '../../../lib/connections/realtime-stats.js';
+import { RealtimeStats } from '../../../lib/stats/realtime-stats.js';
 import { resolveRealtimeOptions } from '../../../lib/options/resolve-options.js';
 import { ConnectionSweeper } from '../../../lib/server/connection.sweeper.js';
 

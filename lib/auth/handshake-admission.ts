@@ -1,9 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import { type CanActivate, HttpException, Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { type Authentication, Authenticator } from '../auth/authenticator.js';
-import { extractHandshakeToken } from '../auth/extract-token.js';
-import type { RealtimeUser } from '../auth/realtime-user.interface.js';
+import { type Authentication, Authenticator } from './authenticator.js';
+import { extractHandshakeToken } from './extract-token.js';
+import type { RealtimeUser } from '../interfaces/realtime-user.interface.js';
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
 import { RealtimeException } from '../errors/realtime.exception.js';
 import { instantiateGuard, realtimeContext, runGuard } from '../guards/guard-runner.js';

@@ -1,5 +1,9 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 
+// stats/ is a layer of its own, low in the order (ARCHITECTURE.md): every layer from connections/
+// to dispatch/ bumps these counters, and metrics/ (which sits high, next to the module, because
+// it also reads history budgets and Nest's Prometheus providers) only reads them when scraped.
+
 /** Buckets of `websocket_message_latency_seconds` (seconds). */
 export const LATENCY_BUCKETS: readonly number[] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
