@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
-import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
+import type { InstanceWrapper } from '../internal/nest-internals.js';
 import { AuthMessageHandler } from '../auth/auth-message.handler.js';
 import { BuiltinMessageHandlers } from '../builtins/builtin-message.handlers.js';
 import { DirectMessageHandlers } from '../builtins/direct-message.handlers.js';
