@@ -1,8 +1,5 @@
 import type { Provider } from '@nestjs/common';
-// The metrics entry of @willsoto/nestjs-prometheus rather than its main entry: the main entry is
-// CommonJS that require()s the ESM-only @nestjs/common, which Node >= 20.19 allows but Jest's
-// module runtime (before Node 24.9) does not. The metric factories need nothing from Nest.
-import { getToken, makeCounterProvider, makeGaugeProvider } from '@willsoto/nestjs-prometheus/dist/metrics/index.js';
+import { getToken, makeCounterProvider, makeGaugeProvider } from '@willsoto/nestjs-prometheus';
 import { register } from 'prom-client';
 import { RealtimeStats } from '../connections/realtime-stats.js';
 import { MessageLatency, NoMessageLatency } from './message-latency.js';
