@@ -8,7 +8,9 @@
  * - `Sender` (exported by `ws`, absent from its typings) and its static `Sender.frame()`;
  * - a socket's `_sender` and the sender's `sendFrame()`, which writes a framed buffer as is;
  * - the sender's `_state`: 0 while idle; non-zero while it compresses or reads a Blob, when a
- *   frame written around it would overtake the queued ones.
+ *   frame written around it would overtake the queued ones;
+ * - a socket's `_socket`, the TCP socket under it, whose 'drain' paces a replay (ws emits no
+ *   event when `bufferedAmount` falls).
  *
  * If any of it changes, the start-up self-check (or the first socket that does not fit) turns
  * pre-framing off and logs once: every frame then goes through `WebSocket#send()`, which is
@@ -16,6 +18,7 @@
  */
 import { Logger } from '@nestjs/common';
 import * as ws from 'ws';
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 
 interface SenderInternals {
@@ -117,4 +120,13 @@ export function writeWholeFrame(socket: WebSocket, wire: Buffer): boolean {
     disable('an open socket has no _sender with a numeric _state and sendFrame()');
   }
   return false;
+}
+
+/**
+ * The TCP socket under a WebSocket, or `undefined` (then a caller waiting for it to drain treats
+ * the socket as drained: a replay is then paced by `writeTimeout` alone, never stuck).
+ */
+export function underlyingSocket(socket: WebSocket): Duplex | undefined {
+  const raw = (socket as unknown as { _socket?: Duplex | null })._socket;
+  return typeof raw?.on === 'function' ? raw : undefined;
 }

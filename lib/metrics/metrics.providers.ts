@@ -1,7 +1,7 @@
 import type { Provider } from '@nestjs/common';
 import { getToken, makeCounterProvider, makeGaugeProvider } from '@willsoto/nestjs-prometheus';
-import { register } from 'prom-client';
 import { RealtimeStats } from '../connections/realtime-stats.js';
+import { registerScrapedMetric, type ScrapedMetric } from '../internal/prometheus.js';
 import { MessageLatency, NoMessageLatency } from './message-latency.js';
 import { COUNTER_DEFINITIONS, GAUGE_DEFINITIONS, latencySamples, METRIC } from './metric-definitions.js';
 
@@ -23,14 +23,14 @@ class StatsLatency extends MessageLatency {
  * counts. prom-client's own Histogram costs a closure and a label hash per `observe()` (~7% of
  * an echo round trip here); counting into a typed array and exporting on scrape costs ~1%.
  */
-class LatencyHistogramMetric {
+class LatencyHistogramMetric implements ScrapedMetric {
   readonly type = 'histogram';
   readonly aggregator = 'sum';
   readonly help = 'Time from a message to its reply or error: guards, pipes, interceptors and handler';
 
   constructor(readonly name: string) {}
 
-  get(): object {
+  get(): ReturnType<ScrapedMetric['get']> {
     return {
       name: this.name,
       help: this.help,
@@ -45,11 +45,7 @@ class LatencyHistogramMetric {
 
 /** Created or reused, like willsoto's providers: two apps in one process share the metric. */
 function latencyHistogram(): LatencyHistogramMetric {
-  const existing = register.getSingleMetric(METRIC.messageLatency) as unknown as LatencyHistogramMetric | undefined;
-  if (existing) return existing;
-  const metric = new LatencyHistogramMetric(METRIC.messageLatency);
-  register.registerMetric(metric as never);
-  return metric;
+  return registerScrapedMetric(METRIC.messageLatency, () => new LatencyHistogramMetric(METRIC.messageLatency));
 }
 
 /**

@@ -2,10 +2,16 @@ import { Logger } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { prepareFrame, writeFrame } from '../../../lib/broadcast/outbound-frame.js';
-import { checkWsInternals, frameText, preframingEnabled, writeWholeFrame } from '../../../lib/internal/ws-internals.js';
+import {
+  checkWsInternals,
+  frameText,
+  preframingEnabled,
+  underlyingSocket,
+  writeWholeFrame,
+} from '../../../lib/internal/ws-internals.js';
 
 /**
  * Pins the `ws` internals that pre-framing uses (lib/internal/ws-internals.ts) for the installed
@@ -96,6 +102,13 @@ describe('ws internals (lib/internal/ws-internals.ts)', () => {
     expect(await nextMessages(2)).toEqual(['x'.repeat(10_000), '{"type":"after"}']);
     expect(senderOf(serverSocket)._state).toBe(0);
     expect(preframingEnabled()).toBe(true);
+  });
+
+  it("an open socket's _socket is its TCP socket, whose 'drain' paces replays", () => {
+    const raw = underlyingSocket(serverSocket);
+    expect(raw).toBeInstanceOf(Socket);
+    expect(raw!.writableLength).toBe(serverSocket.bufferedAmount);
+    expect(underlyingSocket({ _socket: null } as unknown as WebSocket)).toBeUndefined();
   });
 
   // Last: it turns pre-framing off for this module instance.
