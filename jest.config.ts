@@ -1,46 +1,32 @@
 /** @jest-config-loader-options {"transpileOnly": true, "compilerOptions": {"module": "CommonJS", "moduleResolution": "Node10"}} */
 import type { Config } from 'jest';
 import { buildSync } from 'esbuild';
-import { createHash } from 'node:crypto';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
-/** Packages a bundle must not inline: their state (metadata, registries) is shared with the tests. */
-const SHARED_PACKAGES: { name: string; format: 'esm' | 'cjs' }[] = [
-  { name: '@nestjs/common', format: 'esm' },
-  { name: '@nestjs/core', format: 'esm' },
-  { name: 'prom-client', format: 'cjs' },
-];
-
 /**
- * Some packages we load are still CommonJS that require()s the ESM-only `@nestjs/common` and
- * `@nestjs/core`: Node >= 20.19 allows that, Jest's module runtime (before Node 24.9) does not
- * ("Must use import to load ES Module"). For those — `@willsoto/nestjs-prometheus` (the metrics)
- * and `@nestjs/throttler` (used by the sample) — the tests load the same code bundled by esbuild
- * into one ES module whose `require` of a shared package returns the very instance the tests
- * import: one `Reflector` and one set of Nest decorators, one prom-client registry. The bundle
- * has the package's named exports and is rebuilt at each run (tens of milliseconds) into
- * node_modules/.cache.
+ * Some Nest packages are still CommonJS that require()s the ESM-only `@nestjs/common` and
+ * `@nestjs/core`: Node >= 20.19 allows that, Jest's module runtime (before Node 24.9) does not.
+ * For those (today only `@nestjs/throttler`, used by the sample), the tests load the same code
+ * bundled by esbuild into one ES module whose `require` of the Nest packages returns the very
+ * instances the tests import (one `Reflector`, one set of decorators), with the package's named
+ * exports. The bundle is rebuilt at each run (tens of milliseconds) into node_modules/.cache.
+ *
+ * Never map a package the library itself loads (such as `@willsoto/nestjs-prometheus`): for the
+ * library this config stands in for a user's Jest (README, "Testing your app"), which has no such
+ * mapping, so what fails to load here would fail in every user's tests too.
  */
 function esmBundleOf(packageName: string): string {
   // A plain require() of the package works here (Node, not Jest's runtime): it lists the exports.
   const load = createRequire(__filename);
   const exportNames = Object.keys(load(packageName) as object).filter((name) => name !== 'default');
-  // Each shared package is imported by the bundle (so through Jest's module registry, the same
-  // instance the tests get) and handed to the bundled CommonJS code by its `require`.
   const banner = [
-    ...SHARED_PACKAGES.map(({ name }, index) => `import * as __shared${index} from ${JSON.stringify(name)};`),
+    "import * as __nestCommon from '@nestjs/common';",
+    "import * as __nestCore from '@nestjs/core';",
     "import { createRequire as __createRequire } from 'node:module';",
     'const __nodeRequire = __createRequire(import.meta.url);',
-    'const __sharedById = {',
-    // An ES module's namespace is what require(esm) gives; a CommonJS module's exports are its default.
-    ...SHARED_PACKAGES.map(
-      ({ name, format }, index) =>
-        `  ${JSON.stringify(name)}: ${format === 'esm' ? `__shared${index}` : `__shared${index}.default`},`,
-    ),
-    '};',
-    'const require = (id) => __sharedById[id] ?? __nodeRequire(id);',
+    "const require = (id) => id === '@nestjs/common' ? __nestCommon : id === '@nestjs/core' ? __nestCore : __nodeRequire(id);",
   ].join('\n');
   const [output] = buildSync({
     stdin: {
@@ -52,15 +38,13 @@ function esmBundleOf(packageName: string): string {
     format: 'esm',
     platform: 'node',
     target: 'node20',
-    external: SHARED_PACKAGES.map(({ name }) => name),
+    external: ['@nestjs/common', '@nestjs/core'],
     banner: { js: banner },
     write: false,
     logLevel: 'warning',
   }).outputFiles;
   const directory = join(__dirname, 'node_modules', '.cache', 'nest-realtime-jest');
-  // Named by content: test runs of other checkouts sharing node_modules never read another bundle.
-  const hash = createHash('sha256').update(output.contents).digest('hex').slice(0, 12);
-  const file = join(directory, `${packageName.replace(/[@/]/g, '_')}.${hash}.mjs`);
+  const file = join(directory, `${packageName.replace(/[@/]/g, '_')}.mjs`);
   mkdirSync(directory, { recursive: true });
   // Written aside and renamed: another test run may be reading the file.
   const temporary = `${file}.${process.pid}.tmp`;
@@ -86,7 +70,6 @@ const config: Config = {
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: {
     '^(\\.{1,2}/.*)\\.js$': '$1',
-    '^@willsoto/nestjs-prometheus$': esmBundleOf('@willsoto/nestjs-prometheus'),
     // Not installed (a node_modules older than package-lock.json): the tests that use the sample
     // fail on the missing package, the others still run. `npm ci` fixes it.
     ...(isInstalled('@nestjs/throttler') && { '^@nestjs/throttler$': esmBundleOf('@nestjs/throttler') }),

@@ -1,7 +1,12 @@
 import type { Provider } from '@nestjs/common';
-import { getToken, makeCounterProvider, makeGaugeProvider } from '@willsoto/nestjs-prometheus';
 import { RealtimeStats } from '../connections/realtime-stats.js';
-import { registerScrapedMetric, type ScrapedMetric } from '../internal/prometheus.js';
+import {
+  getToken,
+  makeCounterProvider,
+  makeGaugeProvider,
+  registerScrapedMetric,
+  type ScrapedMetric,
+} from '../internal/prometheus.js';
 import { MessageLatency, NoMessageLatency } from './message-latency.js';
 import { COUNTER_DEFINITIONS, GAUGE_DEFINITIONS, latencySamples, METRIC } from './metric-definitions.js';
 
