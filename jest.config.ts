@@ -12,6 +12,10 @@ import { join } from 'node:path';
  * bundled by esbuild into one ES module whose `require` of the Nest packages returns the very
  * instances the tests import (one `Reflector`, one set of decorators), with the package's named
  * exports. The bundle is rebuilt at each run (tens of milliseconds) into node_modules/.cache.
+ *
+ * Never map a package the library itself loads (such as `@willsoto/nestjs-prometheus`): for the
+ * library this config stands in for a user's Jest (README, "Testing your app"), which has no such
+ * mapping, so what fails to load here would fail in every user's tests too.
  */
 function esmBundleOf(packageName: string): string {
   // A plain require() of the package works here (Node, not Jest's runtime): it lists the exports.

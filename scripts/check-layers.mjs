@@ -17,7 +17,7 @@ import ts from 'typescript';
  * peers (neither is above the other). Keep this list and ARCHITECTURE.md in step.
  */
 const LAYERS = [
-  ['utils'],
+  ['utils', 'internal'], // internal: every use of a dependency's non-public API (imports nothing of lib)
   ['protocol'], // the wire contract: no Node, no Nest (the client SDK shares it)
   ['constants'], // realtime.constants.ts (metadata keys, tokens), realtime.messages.ts
   ['interfaces', 'options'], // option and contract types, defaults and their resolution

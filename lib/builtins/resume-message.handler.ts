@@ -8,7 +8,6 @@ import type { Envelope } from '../protocol/envelope.js';
 import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
 import { parseResumeRequest } from './resume-request.js';
 import { BuiltinHandlers } from '../decorators/builtin-handlers.decorator.js';
-import type { ResumedData, ResumeFailedData, RoomLeftData } from '../protocol/server-frames.js';
 
 /**
  * The built-in `resume` message: parses it (`BAD_REQUEST` naming the field) and hands it to

@@ -4,8 +4,8 @@
  */
 export { RealtimeClient } from './realtime-client.js';
 export type { RealtimeClientOptions, RequestOptions } from './client-options.js';
-export { Backoff, type BackoffOptions } from './backoff.js';
-export { DrainDelay, type DrainReconnectOptions } from './drain-delay.js';
+export type { BackoffOptions } from './backoff.js';
+export type { DrainReconnectOptions } from './drain-delay.js';
 export type { HeartbeatOptions } from './heartbeat.js';
 export type { TokenOption } from './token-source.js';
 export type { WebSocketConstructor, WebSocketLike } from './transport.js';

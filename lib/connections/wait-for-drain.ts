@@ -1,4 +1,4 @@
-import type { Duplex } from 'node:stream';
+import { underlyingSocket } from '../internal/ws-internals.js';
 import type { RealtimeConnection } from './realtime-connection.js';
 
 /** How a wait for a connection's outbound buffer ended. */
@@ -13,8 +13,8 @@ export function waitForDrain(connection: RealtimeConnection, below: number, time
   const socket = connection.socket;
   if (socket.readyState !== 1) return Promise.resolve('closed');
   if (socket.bufferedAmount <= below) return Promise.resolve('drained');
-  // `ws` keeps the TCP socket as `_socket`; its 'drain' is when what it buffered was written out.
-  const raw = (socket as unknown as { _socket?: Duplex })._socket;
+  // The TCP socket's 'drain' is when what ws handed it was written out.
+  const raw = underlyingSocket(socket);
   if (raw === undefined) return Promise.resolve('drained');
   return new Promise<DrainResult>((resolve) => {
     const finish = (result: DrainResult): void => {

@@ -1,5 +1,5 @@
 import { assignMetadata, type PipeTransform, type Type } from '@nestjs/common';
-import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
+import { ROUTE_ARGS_METADATA } from '../internal/nest-internals.js';
 import type { RealtimeUser } from '../interfaces/realtime-user.interface.js';
 
 /**

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
-import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
+import type { InstanceWrapper } from '../internal/nest-internals.js';
 import { Messages } from '../realtime.messages.js';
 import type { MessageHandlerDefinition } from './message-handler.definition.js';
 import { RealtimeMetadataAccessor } from './realtime-metadata.accessor.js';

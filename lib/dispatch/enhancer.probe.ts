@@ -1,45 +1,13 @@
-import { ROUTE_ARGS_METADATA, CUSTOM_ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
+import type { ExternalContextCreator } from '@nestjs/core';
 import {
+  countGlobalEnhancers,
+  CUSTOM_ROUTE_ARGS_METADATA,
   EXCEPTION_FILTERS_METADATA,
   GUARDS_METADATA,
   INTERCEPTORS_METADATA,
   PIPES_METADATA,
-} from '@nestjs/common/constants.js';
-import type { ExternalContextCreator } from '@nestjs/core';
-
-interface GlobalEnhancers {
-  getGlobalGuards(): unknown[];
-  getGlobalRequestGuards(): unknown[];
-  getGlobalInterceptors(): unknown[];
-  getGlobalRequestInterceptors(): unknown[];
-  getGlobalPipes(): unknown[];
-  getGlobalRequestPipes(): unknown[];
-  getGlobalFilters(): unknown[];
-  getGlobalRequestFilters(): unknown[];
-}
-
-/**
- * Finds the application's global enhancers (`useGlobalGuards()`, `APP_GUARD`, ...) through the
- * `ExternalContextCreator`'s own configuration. Nest has no public accessor for them; if its
- * internals ever change shape this returns `undefined` and every handler simply takes the full
- * Nest pipeline, which is always correct, only slower.
- */
-function globalEnhancers(ecc: ExternalContextCreator): GlobalEnhancers | undefined {
-  const config = (ecc as unknown as { guardsContextCreator?: { config?: Partial<GlobalEnhancers> } })
-    .guardsContextCreator?.config;
-  const required: (keyof GlobalEnhancers)[] = [
-    'getGlobalGuards',
-    'getGlobalRequestGuards',
-    'getGlobalInterceptors',
-    'getGlobalRequestInterceptors',
-    'getGlobalPipes',
-    'getGlobalRequestPipes',
-    'getGlobalFilters',
-    'getGlobalRequestFilters',
-  ];
-  if (!config || required.some((name) => typeof config[name] !== 'function')) return undefined;
-  return config as GlobalEnhancers;
-}
+  ROUTE_ARGS_METADATA,
+} from '../internal/nest-internals.js';
 
 function hasAny(key: string, targets: object[]): boolean {
   return targets.some((target) => {
@@ -69,20 +37,8 @@ export function probeDirectCall(
   instance: object,
   methodName: string,
 ): DirectParam[] | undefined {
-  const globals = globalEnhancers(ecc);
-  if (!globals) return undefined;
-  if (
-    globals.getGlobalGuards().length ||
-    globals.getGlobalRequestGuards().length ||
-    globals.getGlobalInterceptors().length ||
-    globals.getGlobalRequestInterceptors().length ||
-    globals.getGlobalPipes().length ||
-    globals.getGlobalRequestPipes().length ||
-    globals.getGlobalFilters().length ||
-    globals.getGlobalRequestFilters().length
-  ) {
-    return undefined;
-  }
+  // Only a positive "none" lets a handler skip the pipeline: an unknown shape counts as some.
+  if (countGlobalEnhancers(ecc) !== 0) return undefined;
   const classRef = instance.constructor;
   const method = (instance as Record<string, object>)[methodName];
   const targets = [classRef, method];

@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
 import { ExternalContextCreator, Reflector } from '@nestjs/core';
-import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
+import { ExecutionContextHost, ROUTE_ARGS_METADATA } from '../internal/nest-internals.js';
 import { IS_PUBLIC_METADATA } from '../realtime.constants.js';
 import { RealtimeAuthGuard } from '../guards/realtime-auth.guard.js';
 import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';

@@ -1,5 +1,5 @@
 import type { ParamData } from '@nestjs/common';
-import type { ParamsFactory } from '@nestjs/core/helpers/external-context-creator.js';
+import type { ParamsFactory } from '@nestjs/core';
 import type { RealtimeUser } from '../interfaces/realtime-user.interface.js';
 import { RealtimeConnection } from '../connections/realtime-connection.js';
 import { RealtimeParamType } from '../decorators/param.decorators.js';

@@ -1,7 +1,7 @@
 import type { CanActivate, Type } from '@nestjs/common';
 import type { ModuleRef } from '@nestjs/core';
-import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
 import { isObservable, lastValueFrom } from 'rxjs';
+import { ExecutionContextHost } from '../internal/nest-internals.js';
 import { REALTIME_CONTEXT_TYPE } from '../realtime.constants.js';
 
 /**

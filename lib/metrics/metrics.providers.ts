@@ -1,10 +1,12 @@
 import type { Provider } from '@nestjs/common';
-// The metrics entry of @willsoto/nestjs-prometheus rather than its main entry: the main entry is
-// CommonJS that require()s the ESM-only @nestjs/common, which Node >= 20.19 allows but Jest's
-// module runtime (before Node 24.9) does not. The metric factories need nothing from Nest.
-import { getToken, makeCounterProvider, makeGaugeProvider } from '@willsoto/nestjs-prometheus/dist/metrics/index.js';
-import { register } from 'prom-client';
 import { RealtimeStats } from '../stats/realtime-stats.js';
+import {
+  getToken,
+  makeCounterProvider,
+  makeGaugeProvider,
+  registerScrapedMetric,
+  type ScrapedMetric,
+} from '../internal/prometheus.js';
 import { MessageLatency, NoMessageLatency } from '../stats/message-latency.js';
 import { COUNTER_DEFINITIONS, GAUGE_DEFINITIONS, latencySamples, METRIC } from './metric-definitions.js';
 
@@ -26,14 +28,14 @@ class StatsLatency extends MessageLatency {
  * counts. prom-client's own Histogram costs a closure and a label hash per `observe()` (~7% of
  * an echo round trip here); counting into a typed array and exporting on scrape costs ~1%.
  */
-class LatencyHistogramMetric {
+class LatencyHistogramMetric implements ScrapedMetric {
   readonly type = 'histogram';
   readonly aggregator = 'sum';
   readonly help = 'Time from a message to its reply or error: guards, pipes, interceptors and handler';
 
   constructor(readonly name: string) {}
 
-  get(): object {
+  get(): ReturnType<ScrapedMetric['get']> {
     return {
       name: this.name,
       help: this.help,
@@ -48,11 +50,7 @@ class LatencyHistogramMetric {
 
 /** Created or reused, like willsoto's providers: two apps in one process share the metric. */
 function latencyHistogram(): LatencyHistogramMetric {
-  const existing = register.getSingleMetric(METRIC.messageLatency) as unknown as LatencyHistogramMetric | undefined;
-  if (existing) return existing;
-  const metric = new LatencyHistogramMetric(METRIC.messageLatency);
-  register.registerMetric(metric as never);
-  return metric;
+  return registerScrapedMetric(METRIC.messageLatency, () => new LatencyHistogramMetric(METRIC.messageLatency));
 }
 
 /**

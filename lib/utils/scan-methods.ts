@@ -1,5 +1,5 @@
 import type { DiscoveryService, MetadataScanner } from '@nestjs/core';
-import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
+import type { InstanceWrapper } from '../internal/nest-internals.js';
 
 /** One method of a provider or controller instance, as the explorers see it. */
 export interface ScannedMethod {

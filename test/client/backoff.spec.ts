@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { Backoff } from '../../lib/client/index.js';
+import { Backoff } from '../../lib/client/backoff.js';
 
 describe('Backoff (full jitter)', () => {
   it('keeps the n-th delay within [0, min(cap, base * 2^n)] for any random value', () => {

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { DrainDelay, RealtimeClient, type RealtimeClientOptions, type WebSocketLike } from '../../lib/client/index.js';
+import { DrainDelay } from '../../lib/client/drain-delay.js';
+import { RealtimeClient, type RealtimeClientOptions, type WebSocketLike } from '../../lib/client/index.js';
 
 describe('DrainDelay', () => {
   it('is uniform in [minDelay, maxDelay], both ends included, 1–5 s by default', () => {

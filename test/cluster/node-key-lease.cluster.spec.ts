@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Cluster, Redis } from 'ioredis';
-import { ClusterChannels } from '../../lib/index.js';
+import { ClusterChannels } from '../../lib/cluster/cluster-channels.js';
 import { crashClusterNode } from '../support/chat.js';
 import { useCleanup } from '../support/cleanup.js';
 import { REDIS_BACKENDS, type RedisBackend } from '../support/redis-backends.js';

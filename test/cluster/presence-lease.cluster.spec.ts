@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { ClusterChannels, ConnectionManager, RealtimeHealth } from '../../lib/index.js';
+import { ConnectionManager, RealtimeHealth } from '../../lib/index.js';
+import { ClusterChannels } from '../../lib/cluster/cluster-channels.js';
 import { RedisClusterAdapter } from '../../lib/redis/index.js';
 import { crashClusterNode } from '../support/chat.js';
 import { REDIS_BACKENDS, type RedisBackend } from '../support/redis-backends.js';

@@ -1,12 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import {
-  ClusterChannels,
-  ConnectionManager,
-  RealtimeHealth,
-  RealtimeStats,
-  RoomManager,
-  SessionManager,
-} from '../../lib/index.js';
+import { ConnectionManager, RealtimeHealth, RoomManager, SessionManager } from '../../lib/index.js';
+import { ClusterChannels } from '../../lib/cluster/cluster-channels.js';
+import { RealtimeStats } from '../../lib/stats/realtime-stats.js';
 import { RedisClusterAdapter } from '../../lib/redis/index.js';
 import { crashClusterNode, startEmitter } from '../support/chat.js';
 import { REDIS_BACKENDS, type RedisBackend } from '../support/redis-backends.js';

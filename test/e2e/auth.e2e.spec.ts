@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { ConnectionManager, ConnectionRolesGuard, RealtimeStats } from '../../lib/index.js';
+import { ConnectionManager, ConnectionRolesGuard } from '../../lib/index.js';
+import { RealtimeStats } from '../../lib/stats/realtime-stats.js';
 import { until } from '../support/until.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { TestClient, upgradeStatus } from '../support/test-client.js';

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type CallHandler, Injectable, type NestInterceptor, UseInterceptors } from '@nestjs/common';
 import type { Observable } from 'rxjs';
-import { CurrentUser, MessageData, MessageHandlerRegistry, OnMessage, type RealtimeUser } from '../../lib/index.js';
+import { CurrentUser, MessageData, OnMessage, type RealtimeUser } from '../../lib/index.js';
+import { MessageHandlerRegistry } from '../../lib/discovery/message-handler.registry.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { TestClient } from '../support/test-client.js';
 import { hsToken, TEST_SECRET } from '../support/tokens.js';

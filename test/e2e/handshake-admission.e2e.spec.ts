@@ -3,12 +3,12 @@ import { Injectable } from '@nestjs/common';
 import { createConnection } from 'node:net';
 import {
   ConnectionManager,
-  RealtimeStats,
   type RealtimeUser,
   type TokenClaims,
   TokenValidator,
   UserProvider,
 } from '../../lib/index.js';
+import { RealtimeStats } from '../../lib/stats/realtime-stats.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { TestClient, upgradeStatus } from '../support/test-client.js';
 import { hsToken, TEST_SECRET } from '../support/tokens.js';

@@ -1,7 +1,8 @@
 import { createConnection } from 'node:net';
 import { Injectable } from '@nestjs/common';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { OnMessage, RealtimeStats, type TokenClaims, TokenValidator } from '../../lib/index.js';
+import { OnMessage, type TokenClaims, TokenValidator } from '../../lib/index.js';
+import { RealtimeStats } from '../../lib/stats/realtime-stats.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { TestClient, upgradeStatus } from '../support/test-client.js';
 import { hsToken, nowSeconds, TEST_SECRET } from '../support/tokens.js';

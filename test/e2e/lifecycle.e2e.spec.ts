@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { ConnectionManager, OnMessage, RealtimeHealth, RealtimeStats } from '../../lib/index.js';
+import { ConnectionManager, OnMessage, RealtimeHealth } from '../../lib/index.js';
+import { RealtimeStats } from '../../lib/stats/realtime-stats.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { TestClient, upgradeStatus } from '../support/test-client.js';
 import { until } from '../support/until.js';

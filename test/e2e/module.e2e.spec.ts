@@ -1,13 +1,9 @@
 import { Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { describe, expect, it } from '@jest/globals';
-import {
-  ConnectionManager,
-  RealtimeModule,
-  RESOLVED_REALTIME_OPTIONS,
-  type ResolvedRealtimeOptions,
-  RoomManager,
-} from '../../lib/index.js';
+import { ConnectionManager, RealtimeModule, RoomManager } from '../../lib/index.js';
+import { RESOLVED_REALTIME_OPTIONS } from '../../lib/realtime.constants.js';
+import { type ResolvedRealtimeOptions } from '../../lib/interfaces/realtime-options.interface.js';
 import { TestClient } from '../support/test-client.js';
 
 @Injectable()

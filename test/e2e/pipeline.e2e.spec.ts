@@ -1,7 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { MessageHandlerRegistry, OnMessage, RealtimeModule } from '../../lib/index.js';
+import { OnMessage, RealtimeModule } from '../../lib/index.js';
+import { MessageHandlerRegistry } from '../../lib/discovery/message-handler.registry.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { TestClient } from '../support/test-client.js';
 import { NotesService } from './fixtures.js';

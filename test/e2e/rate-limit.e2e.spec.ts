@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { RealtimeStats } from '../../lib/index.js';
+import { RealtimeStats } from '../../lib/stats/realtime-stats.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { TestClient } from '../support/test-client.js';
 import { until } from '../support/until.js';

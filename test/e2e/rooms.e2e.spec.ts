@@ -1,13 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { firstValueFrom, take, toArray } from 'rxjs';
-import {
-  BroadcastEngine,
-  ConnectionManager,
-  EventPublisher,
-  RealtimeStats,
-  RoomManager,
-  SessionManager,
-} from '../../lib/index.js';
+import { ConnectionManager, EventPublisher, RoomManager, SessionManager } from '../../lib/index.js';
+import { BroadcastEngine } from '../../lib/broadcast/broadcast.engine.js';
+import { RealtimeStats } from '../../lib/stats/realtime-stats.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { type Frame, TestClient } from '../support/test-client.js';
 import { hsToken, TEST_SECRET } from '../support/tokens.js';
