@@ -1,4 +1,3 @@
-import { Logger } from '@nestjs/common';
 import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import {
   ClusterAdapter,
@@ -7,6 +6,7 @@ import {
   type ClusterPresenceEntry,
   type HistoryChunk,
   type HistoryLimits,
+  type RoomFrame,
   type RoomFrameParts,
   type Sequenced,
 } from '../cluster/cluster.adapter.js';
@@ -214,7 +214,6 @@ if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[3
 return total
 `;
 
-const SEPARATOR = '\n';
 /** Milliseconds an epoch started by a join (not yet by a broadcast) is kept. */
 const UNUSED_POSITION_TTL = 3_600_000;
 /** Milliseconds a command may take before it counts as failed (a publish then goes local). */
@@ -236,7 +235,6 @@ const COMMAND_TIMEOUT = 5000;
  * ioredis reconnects and re-subscribes, and the node registers its users again.
  */
 export class RedisClusterAdapter extends ClusterAdapter {
-  private readonly logger = new Logger('RealtimeCluster');
   private readonly channels: ClusterChannels;
   private readonly heartbeatInterval: number;
   private readonly nodeTimeout: number;
@@ -257,7 +255,6 @@ export class RedisClusterAdapter extends ClusterAdapter {
   private readonly onlineTtl: number;
   /** When the online entries were last renewed (see onlineTtl). */
   private onlineRenewedAt = 0;
-  private host!: ClusterHost;
   /** This node's share of presence in Redis (created with the host, which knows the node id). */
   private presence!: RedisPresence;
   private pub: Redis | Cluster | undefined;
@@ -335,8 +332,8 @@ export class RedisClusterAdapter extends ClusterAdapter {
     return this.rooms;
   }
 
-  attach(host: ClusterHost): void {
-    this.host = host;
+  override attach(host: ClusterHost): void {
+    super.attach(host);
     this.presence = new RedisPresence(this.channels, host.nodeId, this.nodeTimeout, this.publishCommand, this.logger);
   }
 
@@ -467,7 +464,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
     history: HistoryLimits,
   ): Promise<Sequenced | undefined> {
     if (this.pub?.status !== 'ready') return this.fallBack();
-    const header = ['R', this.host.nodeId, exceptConnectionId ?? ''].join(SEPARATOR) + SEPARATOR;
+    const header = this.roomFrameHeader(exceptConnectionId);
     try {
       const [seq, epoch] = (await (this.pub as unknown as Commands).publishRoom(
         this.channels.seq(roomId),
@@ -622,20 +619,6 @@ export class RedisClusterAdapter extends ClusterAdapter {
     this.pub.srem(this.channels.nodeUsers(this.host.nodeId), userId).catch(() => undefined);
   }
 
-  publishUser(userId: string, frame: string): void {
-    this.publish(this.channels.user(userId), ['U', this.host.nodeId, frame]);
-  }
-
-  publishAll(frame: string): void {
-    this.publish(this.channels.all(), ['A', this.host.nodeId, frame]);
-  }
-
-  publishDisconnect(userId: string, reason: string): void {
-    // JSON, not more header lines: a user id may hold the separator ("mallory\nalice" must not
-    // kick mallory elsewhere).
-    this.publish(this.channels.kick(), ['K', this.host.nodeId, JSON.stringify({ user_id: userId, reason })]);
-  }
-
   async isUserOnlineElsewhere(userId: string): Promise<boolean> {
     if (this.pub?.status !== 'ready') return false;
     try {
@@ -724,9 +707,11 @@ export class RedisClusterAdapter extends ClusterAdapter {
     return users.length;
   }
 
-  private publish(channel: string, fields: string[]): void {
+  protected transmit(kind: 'U' | 'A' | 'K', userId: string | undefined, publication: string): void {
     if (this.pub?.status !== 'ready') return;
-    this.pub[this.publishCommand](channel, fields.join(SEPARATOR)).catch((error: Error) => {
+    const channel =
+      kind === 'U' ? this.channels.user(userId!) : kind === 'A' ? this.channels.all() : this.channels.kick();
+    this.pub[this.publishCommand](channel, publication).catch((error: Error) => {
       this.logger.warn(`publish to ${channel} failed: ${error.message}`);
     });
   }
@@ -753,59 +738,16 @@ export class RedisClusterAdapter extends ClusterAdapter {
     done?.catch(() => undefined);
   }
 
-  /**
-   * Everything from Redis is validated before use: a malformed publication is logged and
-   * dropped, never delivered and never thrown.
-   */
-  private receive(channel: string, message: string): void {
-    try {
-      const kind = message[0];
-      const parts = message.split(SEPARATOR);
-      const origin = parts[1];
-      if (kind === 'P') {
-        const frame = parts.slice(3).join(SEPARATOR);
-        const parsed = JSON.parse(frame) as { type?: unknown; room?: unknown };
-        const roomId = this.channels.roomOf(channel);
-        if (parsed?.type !== 'presence_diff' || roomId === undefined || parsed.room !== roomId)
-          throw new Error('bad presence frame');
-        this.host.deliverPresence(roomId, frame, origin === this.host.nodeId ? parts[2] || undefined : undefined);
-      } else if (kind === 'R') {
-        const frame = parts.slice(3).join(SEPARATOR);
-        const parsed = JSON.parse(frame) as { type?: unknown; room?: unknown; seq?: unknown; epoch?: unknown };
-        const roomId = this.channels.roomOf(channel);
-        if (
-          typeof parsed?.type !== 'string' ||
-          roomId === undefined ||
-          parsed.room !== roomId ||
-          typeof parsed.seq !== 'number' ||
-          typeof parsed.epoch !== 'string'
-        )
-          throw new Error('bad room frame');
-        const { type, seq, epoch } = parsed;
-        if (this.rooms.has(roomId))
-          this.order.received(roomId, { frame, type, except: parts[2] || undefined, seq, epoch });
-      } else if (origin === this.host.nodeId) {
-        // Users, announcements and kicks were already handled on this node when published.
-      } else if (kind === 'U' || kind === 'A') {
-        const frame = parts.slice(2).join(SEPARATOR);
-        if (typeof (JSON.parse(frame) as { type?: unknown })?.type !== 'string') throw new Error('bad frame');
-        if (kind === 'U') {
-          const userId = this.channels.userOf(channel);
-          if (userId === undefined) throw new Error('bad user channel');
-          this.host.deliverUser(userId, frame);
-        } else {
-          this.host.deliverAll(frame);
-        }
-      } else if (kind === 'K') {
-        const kick = JSON.parse(parts.slice(2).join(SEPARATOR)) as { user_id?: unknown; reason?: unknown };
-        if (typeof kick?.user_id !== 'string' || typeof kick.reason !== 'string') throw new Error('bad kick');
-        this.host.disconnectUser(kick.user_id, kick.reason);
-      } else {
-        throw new Error(`unknown kind ${JSON.stringify(kind)}`);
-      }
-    } catch (error) {
-      this.logger.warn(`dropped a malformed publication on ${channel}: ${(error as Error).message}`);
-    }
+  protected roomOf(channel: string): string | undefined {
+    return this.channels.roomOf(channel);
+  }
+
+  protected userOf(channel: string): string | undefined {
+    return this.channels.userOf(channel);
+  }
+
+  protected receivedRoomFrame(roomId: string, frame: RoomFrame): void {
+    if (this.rooms.has(roomId)) this.order.received(roomId, frame);
   }
 
   /**

@@ -2,6 +2,7 @@ import type { Logger } from '@nestjs/common';
 import type { Cluster, Redis } from 'ioredis';
 import type { ClusterPresenceEntry } from '../cluster/cluster.adapter.js';
 import type { ClusterChannels } from '../cluster/cluster-channels.js';
+import { roomHeader } from '../cluster/cluster-publication.js';
 import { presenceDiffJson } from '../presence/presence-diff.js';
 
 /**
@@ -263,7 +264,7 @@ export class RedisPresence {
     own: boolean,
   ): Promise<void> {
     // The publication names this node as its origin: the connection to leave out is one of its own.
-    const publication = diff === undefined ? '' : `P\n${this.nodeId}\n${exceptConnectionId}\n${diff}`;
+    const publication = diff === undefined ? '' : roomHeader('P', this.nodeId, exceptConnectionId || undefined) + diff;
     await (pub as unknown as PresenceCommands).setPresenceShare(
       this.channels.presenceShare(roomId, node),
       this.channels.presenceNodes(roomId),
