@@ -9,11 +9,11 @@ import {
   type RoomFrame,
   type RoomFrameParts,
   type Sequenced,
-} from '../cluster/cluster.adapter.js';
-import { ClusterChannels } from '../cluster/cluster-channels.js';
-import { RoomFrameOrder } from '../history/room-frame-order.js';
+} from '../cluster.adapter.js';
+import { ClusterChannels } from '../cluster-channels.js';
+import { RoomFrameOrder } from '../../history/room-frame-order.js';
 import { NodeShares } from './node-shares.js';
-import { newEpoch } from '../utils/epoch.js';
+import { newEpoch } from '../../utils/epoch.js';
 import { RedisPresence } from './redis-presence.js';
 
 /** Options of {@link RedisClusterAdapter}. */

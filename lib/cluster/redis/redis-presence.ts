@@ -1,9 +1,9 @@
 import type { Logger } from '@nestjs/common';
 import type { Cluster, Redis } from 'ioredis';
-import type { ClusterPresenceEntry } from '../cluster/cluster.adapter.js';
-import type { ClusterChannels } from '../cluster/cluster-channels.js';
-import { roomHeader } from '../cluster/cluster-publication.js';
-import { presenceDiffJson } from '../presence/presence-diff.js';
+import type { ClusterPresenceEntry } from '../cluster.adapter.js';
+import type { ClusterChannels } from '../cluster-channels.js';
+import { roomHeader } from '../cluster-publication.js';
+import { presenceDiffJson } from '../../presence/presence-diff.js';
 
 /**
  * Sets (or, with an empty value, removes) a user's entry in a node's share of a room's presence.
