@@ -1,4 +1,4 @@
-import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis';
+import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import {
   ClusterAdapter,
   type ClusterHistory,
@@ -16,203 +16,11 @@ import { NodeShares } from './node-shares.js';
 import { newEpoch } from '../../utils/epoch.js';
 import { RedisPresence } from './redis-presence.js';
 
-/** Options of {@link RedisClusterAdapter}. */
-export interface RedisClusterAdapterOptions {
-  /**
-   * `redis://host:port[/db]`. One of `url`, `redis.host`/`redis.port`/`redis.path` or `cluster`
-   * is required: there is no default address (no silent fallback to 127.0.0.1:6379).
-   */
-  url?: string;
-  /** ioredis options (merged over the URL). */
-  redis?: RedisOptions;
-  /**
-   * A Redis Cluster instead of one server: its seed nodes. Rooms and users then use sharded
-   * pub/sub (SPUBLISH/SSUBSCRIBE, Redis 7), so fan-out traffic is spread over the shards.
-   */
-  cluster?: { nodes: ClusterNode[]; options?: ClusterOptions };
-  /**
-   * Prefix of every key and channel, so that several apps can share a Redis.
-   * @default 'nest-realtime'
-   */
-  prefix?: string;
-  /**
-   * Milliseconds between node heartbeats.
-   * @default 2000
-   */
-  heartbeatInterval?: number;
-  /**
-   * Milliseconds without a heartbeat after which a node counts as dead and its users are purged.
-   * Also the lease of a node's share of each room's presence, which its heartbeats renew: the
-   * users of a node that died without a goodbye are out of `presence_state` within this time
-   * of its last heartbeat, even when no node is left to purge it (the shares themselves, and the
-   * node's user set and room counts, expire after twice this time; its users' online entries,
-   * renewed less often, after six times).
-   * @default 10000
-   */
-  nodeTimeout?: number;
-  /**
-   * Milliseconds a room's `seq`/`epoch` are kept after its last broadcast. A client resuming
-   * later is told `resume_failed` (the epoch is new); what bounds Redis memory for rooms that
-   * are no longer used.
-   * @default 86400000 (a day)
-   */
-  positionTtl?: number;
-  /**
-   * Fail start-up (`app.init()`/`listen()` rejects) when Redis cannot be reached then, instead of
-   * starting degraded: rooms, users and announcements on this node only until Redis is back
-   * (`/health` says `degraded`), with a warning in the log.
-   * @default false
-   */
-  failFast?: boolean;
-}
+import { type RedisClusterAdapterOptions } from './redis-adapter.options.js';
+import { redisAddress, withoutOfflineQueue } from './redis-address.js';
+import { defineScripts, scripts } from './redis-scripts.js';
 
-/** Where the adapter's Redis is, for log lines (without a password); undefined when not given. */
-function redisAddress(options: RedisClusterAdapterOptions): string | undefined {
-  if (options.cluster) {
-    if (options.cluster.nodes.length === 0) return undefined;
-    return options.cluster.nodes
-      .map((node) => (typeof node === 'object' ? `${node.host ?? '127.0.0.1'}:${node.port ?? 6379}` : String(node)))
-      .join(', ');
-  }
-  if (options.url) {
-    try {
-      const url = new URL(options.url);
-      if (url.password) url.password = '***';
-      return url.toString();
-    } catch {
-      return options.url;
-    }
-  }
-  const redis = options.redis;
-  if (redis?.path) return redis.path;
-  if (redis?.host !== undefined || redis?.port !== undefined) {
-    return `${redis.host ?? '127.0.0.1'}:${redis.port ?? 6379}`;
-  }
-  return undefined;
-}
-
-/**
- * Sequences a room broadcast, appends it to the room's history and publishes it in one atomic
- * step, so that every node receives a room's frames in `seq` order and a replay read at any time
- * agrees with what was published. The frame is assembled here from the parts around `seq` and
- * `epoch`: one serialization per message, done by the publisher. A missing epoch key means the
- * room's history was lost (new room, FLUSHALL, restart without persistence): a new epoch starts
- * and whatever history is left over from before goes.
- *
- * The history is trimmed exactly, to `size` entries and `maxBytes` bytes of frames (a counter
- * beside the stream), oldest first: a room of big messages cannot grow Redis past its cap, and
- * what is held is always a gap-free run of seqs up to the latest. Usually one entry goes per
- * entry added, so the loop is O(1) amortized.
- * KEYS: seq, epoch, history, history bytes. ARGV: channel, new epoch, header, prefix, middle,
- * suffix, publish command, history size, history ttl ms, position ttl ms, history max bytes.
- */
-const PUBLISH_ROOM = `
-local seq = redis.call('INCR', KEYS[1])
-local epoch = redis.call('GET', KEYS[2])
-if not epoch then
-  epoch = ARGV[2]
-  redis.call('SET', KEYS[2], epoch)
-  redis.call('DEL', KEYS[3], KEYS[4])
-end
-local size = tonumber(ARGV[8])
-if size > 0 then
-  local now = redis.call('TIME')
-  local ms = now[1] * 1000 + math.floor(now[2] / 1000)
-  local added = redis.pcall('XADD', KEYS[3], seq .. '-0', 't', ms, 'f', ARGV[4] .. seq .. ARGV[5] .. epoch .. ARGV[6])
-  if type(added) == 'table' and added.err then
-    -- An entry at or above this seq: the counter was lost (evicted) while the history was not.
-    -- Positions under the old epoch mean nothing now: a new epoch, a new history.
-    epoch = ARGV[2]
-    redis.call('SET', KEYS[2], epoch)
-    redis.call('DEL', KEYS[3], KEYS[4])
-    redis.call('XADD', KEYS[3], seq .. '-0', 't', ms, 'f', ARGV[4] .. seq .. ARGV[5] .. epoch .. ARGV[6])
-  end
-  local length = redis.call('XLEN', KEYS[3])
-  local bytes = redis.call('INCRBY', KEYS[4], #ARGV[4] + #tostring(seq) + #ARGV[5] + #epoch + #ARGV[6])
-  local maxBytes = tonumber(ARGV[11])
-  while length > size or (bytes > maxBytes and length > 0) do
-    local oldest = redis.call('XRANGE', KEYS[3], '-', '+', 'COUNT', 1)[1]
-    redis.call('XDEL', KEYS[3], oldest[1])
-    bytes = redis.call('DECRBY', KEYS[4], #oldest[2][4])
-    length = length - 1
-  end
-  redis.call('PEXPIRE', KEYS[3], ARGV[9])
-  redis.call('PEXPIRE', KEYS[4], ARGV[9])
-end
-local frame = ARGV[4] .. seq .. ARGV[5] .. epoch .. ARGV[6]
-redis.call('PEXPIRE', KEYS[1], ARGV[10])
-redis.call('PEXPIRE', KEYS[2], ARGV[10])
-redis.call(ARGV[7], ARGV[1], ARGV[3] .. frame)
-return {seq, epoch}
-`;
-
-/**
- * A room's position, starting its epoch if it has none (a client that joins an empty room gets a
- * position it can resume from). An epoch made here expires sooner than one a broadcast keeps
- * alive, so that joins of rooms nobody ever writes to leave nothing behind for long.
- * KEYS: seq, epoch. ARGV: new epoch, ttl ms of a new epoch.
- */
-const ROOM_POSITION = `
-local epoch = redis.call('GET', KEYS[2])
-if not epoch then
-  epoch = ARGV[1]
-  redis.call('SET', KEYS[2], epoch, 'PX', ARGV[2])
-end
-return {tonumber(redis.call('GET', KEYS[1]) or '0'), epoch}
-`;
-
-/**
- * A room's position and one chunk of its history after a seq, read atomically, without entries
- * older than the ttl: entries up to `to` (0: the room's seq) until `max bytes` of frames are
- * reached (at least one entry). Read a few entries at a time, so a call costs about one chunk
- * whatever the size of the stream. KEYS: seq, epoch, history. ARGV: after seq, ttl ms, max
- * bytes, to. Returns {seq, epoch or false, seq1, frame1, seq2, frame2, ...}.
- */
-const ROOM_HISTORY = `
-local seq = tonumber(redis.call('GET', KEYS[1]) or '0')
-local epoch = redis.call('GET', KEYS[2])
-local after = tonumber(ARGV[1])
-local out = {seq, epoch}
-local last = seq
-local to = tonumber(ARGV[4])
-if to > 0 and to < last then last = to end
-if not epoch or after >= last then return out end
-local now = redis.call('TIME')
-local oldest = now[1] * 1000 + math.floor(now[2] / 1000) - tonumber(ARGV[2])
-local budget = tonumber(ARGV[3])
-local bytes = 0
-local cursor = after + 1
-while cursor <= last and bytes < budget do
-  local batch = redis.call('XRANGE', KEYS[3], cursor .. '-0', last .. '-0', 'COUNT', 8)
-  if #batch == 0 then break end
-  for _, entry in ipairs(batch) do
-    local fields = entry[2]
-    local at = tonumber(string.match(entry[1], '^(%d+)'))
-    cursor = at + 1
-    if tonumber(fields[2]) >= oldest then
-      out[#out + 1] = at
-      out[#out + 1] = fields[4]
-      bytes = bytes + #fields[4]
-      if bytes >= budget then break end
-    end
-  end
-end
-return out
-`;
-
-/**
- * A counter field of a hash changes by ARGV[2]; a field that reaches exactly 0 is deleted, so a
- * node's hashes hold only what is there (rooms and presences come and go by the thousand). Not
- * below 0: should a -1 ever land before its +1, the pair still ends at no field at all. The hash
- * gets the node's key lease (ARGV[3] ms) from its first field on, not only at the next heartbeat.
- * KEYS: hash. ARGV: field, delta, ttl ms.
- */
-const COUNT_FIELD = `
-local total = redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2])
-if total == 0 then redis.call('HDEL', KEYS[1], ARGV[1]) end
-if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
-return total
-`;
+export type { RedisClusterAdapterOptions };
 
 /** Milliseconds an epoch started by a join (not yet by a broadcast) is kept. */
 const UNUSED_POSITION_TTL = 3_600_000;
@@ -365,11 +173,8 @@ export class RedisClusterAdapter extends ClusterAdapter {
     // re-subscribes channels whose SUBSCRIBE succeeded. Joins do not wait for it then (watchRoom).
     this.sub = create({ enableOfflineQueue: true, maxRetriesPerRequest: null });
     for (const client of [this.pub, this.sub]) client.on('error', (error) => this.connectionError(error));
-    this.pub.defineCommand('publishRoom', { numberOfKeys: 4, lua: PUBLISH_ROOM });
-    this.pub.defineCommand('roomPosition', { numberOfKeys: 2, lua: ROOM_POSITION });
-    this.pub.defineCommand('roomHistory', { numberOfKeys: 3, lua: ROOM_HISTORY });
+    defineScripts(this.pub);
     RedisPresence.define(this.pub);
-    this.pub.defineCommand('countField', { numberOfKeys: 1, lua: COUNT_FIELD });
     this.sub.on(this.sharded ? 'smessage' : 'message', (channel: string, message: string) =>
       this.receive(channel, message),
     );
@@ -466,7 +271,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
     if (this.pub?.status !== 'ready') return this.fallBack();
     const header = this.roomFrameHeader(exceptConnectionId);
     try {
-      const [seq, epoch] = (await (this.pub as unknown as Commands).publishRoom(
+      const [seq, epoch] = (await scripts(this.pub).publishRoom(
         this.channels.seq(roomId),
         this.channels.epoch(roomId),
         this.channels.history(roomId),
@@ -501,7 +306,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
   async roomPosition(roomId: string): Promise<Sequenced | undefined> {
     if (this.pub?.status !== 'ready') return undefined;
     try {
-      const [seq, epoch] = (await (this.pub as unknown as Commands).roomPosition(
+      const [seq, epoch] = (await scripts(this.pub).roomPosition(
         this.channels.seq(roomId),
         this.channels.epoch(roomId),
         newEpoch(),
@@ -521,7 +326,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
   ): Promise<ClusterHistory | undefined> {
     if (this.pub?.status !== 'ready') return undefined;
     try {
-      const reply = (await (this.pub as unknown as Commands).roomHistory(
+      const reply = (await scripts(this.pub).roomHistory(
         this.channels.seq(roomId),
         this.channels.epoch(roomId),
         this.channels.history(roomId),
@@ -657,7 +462,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
     if (this.pub?.status !== 'ready') return;
     // Only this node's own counts are written; the cluster total is summed over the live nodes
     // when asked. Nothing to keep in step, and a dead node's counts vanish with its purge.
-    (this.pub as unknown as Commands)
+    scripts(this.pub)
       .countField(this.channels.nodeRooms(this.host.nodeId), roomId, delta, this.keyTtl)
       .catch(() => undefined);
   }
@@ -912,16 +717,4 @@ export class RedisClusterAdapter extends ClusterAdapter {
     this.outageLogged = false;
     this.logger.log(`Redis at ${this.address} is back`);
   }
-}
-
-function withoutOfflineQueue(options: RedisOptions): RedisOptions {
-  const { enableOfflineQueue: _queue, ...rest } = options;
-  return rest;
-}
-
-interface Commands {
-  roomPosition(...args: (string | number)[]): Promise<unknown>;
-  roomHistory(...args: (string | number)[]): Promise<unknown>;
-  publishRoom(...args: (string | number)[]): Promise<unknown>;
-  countField(key: string, field: string, delta: number, ttl: number): Promise<unknown>;
 }
