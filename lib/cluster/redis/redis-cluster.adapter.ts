@@ -13,6 +13,8 @@ import {
 import { ClusterChannels } from '../cluster-channels.js';
 import { RoomFrameOrder } from '../../history/room-frame-order.js';
 import { RedisNodeRegistry } from './redis-node-registry.js';
+import { RedisOutageLog } from './redis-outage.js';
+import { RedisSubscriptions } from './redis-subscriptions.js';
 import { newEpoch } from '../../utils/epoch.js';
 import { RedisPresence } from './redis-presence.js';
 
@@ -58,25 +60,17 @@ export class RedisClusterAdapter extends ClusterAdapter {
   private readonly publishCommand: 'spublish' | 'publish';
   private heartbeat: NodeJS.Timeout | undefined;
   /** Rooms and users this node receives traffic for. */
-  private readonly rooms = new Set<string>();
+  private readonly subscriptions: RedisSubscriptions;
   /** Gap-free, ordered delivery of the watched rooms' frames (see RoomFrameOrder). */
   private readonly order: RoomFrameOrder;
-  /** SUBSCRIBEs of rooms in flight: a second member's join waits for the first one's. */
-  private readonly subscribing = new Map<string, Promise<void>>();
   /** Per room, the latest presence write of this node still on its way (see presenceChanged). */
   private readonly presenceWrites = new Map<string, Promise<void>>();
   private stopped = false;
   private subscriberWasReady = false;
-  /** The node-wide channels (announcements, kicks) once subscribed; retried at each 'ready'. */
-  private baseSubscription: Promise<void> | undefined;
   /** Where Redis is, for the log. */
   private readonly address: string;
-  /** The last connection error ioredis reported (more telling than connect()'s "Connection is closed."). */
-  private lastError: string | undefined;
-  /** The command connection was up at least once (a 'close' before that is a failed connect). */
-  private wasReady = false;
-  /** A warning was logged for the current outage (one per outage, not one per retry). */
-  private outageLogged = false;
+  /** What the log says about the connection to Redis. */
+  private readonly outage: RedisOutageLog;
   /** The first registration of this process (see register): start-up waits for it. */
   private firstRegistration: Promise<void> | undefined;
 
@@ -95,11 +89,19 @@ export class RedisClusterAdapter extends ClusterAdapter {
       );
     }
     this.address = address;
+    this.outage = new RedisOutageLog(address, this.logger);
     this.sharded = options.cluster !== undefined;
     this.publishCommand = this.sharded ? 'spublish' : 'publish';
+    this.subscriptions = new RedisSubscriptions(
+      this.channels,
+      this.sharded,
+      this.logger,
+      () => this.sub,
+      () => this.stopped,
+    );
     this.order = new RoomFrameOrder(
       (roomId, frame) => {
-        if (this.rooms.has(roomId)) {
+        if (this.subscriptions.rooms.has(roomId)) {
           this.host.deliverRoom(roomId, frame);
         }
       },
@@ -118,7 +120,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
 
   /** Rooms this node is subscribed to (for leak checks). */
   watchedRooms(): ReadonlySet<string> {
-    return this.rooms;
+    return this.subscriptions.rooms;
   }
 
   override attach(host: ClusterHost): void {
@@ -162,16 +164,14 @@ export class RedisClusterAdapter extends ClusterAdapter {
     // a SUBSCRIBE dropped after ioredis' default 20 retries would never be made, as ioredis only
     // re-subscribes channels whose SUBSCRIBE succeeded. Joins do not wait for it then (watchRoom).
     this.sub = create({ enableOfflineQueue: true, maxRetriesPerRequest: null });
-    for (const client of [this.pub, this.sub]) client.on('error', (error) => this.connectionError(error));
+    for (const client of [this.pub, this.sub]) client.on('error', (error) => this.outage.connectionError(error));
     defineScripts(this.pub);
     RedisPresence.define(this.pub);
     this.sub.on(this.sharded ? 'smessage' : 'message', (channel: string, message: string) =>
       this.receive(channel, message),
     );
     this.pub.on('ready', () => {
-      const first = !this.wasReady;
-      this.wasReady = true;
-      this.back();
+      const first = this.outage.ready();
       const registration = this.registry.register(first);
       if (first) this.firstRegistration = registration;
       // What changed while Redis was away (or was purged meanwhile, had this node been silent for
@@ -180,13 +180,13 @@ export class RedisClusterAdapter extends ClusterAdapter {
       void registration.then(() => this.presence.rewrite(this.pub!)).catch(() => undefined);
       this.order.runRepairs();
     });
-    this.pub.on('close', () => this.lost());
+    this.pub.on('close', () => this.outage.lost(this.stopped));
     this.sub.on('close', () => this.order.echoesLost());
     this.sub.on('ready', () => {
-      void this.subscribeBase();
+      void this.subscriptions.subscribeBase();
       // After a degraded start too: rooms joined meanwhile are read back like after an outage.
-      if (this.subscriberWasReady || this.rooms.size > 0) {
-        void this.order.subscriberBack((roomId) => this.subscribe(this.channels.room(roomId)));
+      if (this.subscriberWasReady || this.subscriptions.rooms.size > 0) {
+        void this.order.subscriberBack((roomId) => this.subscriptions.subscribe(this.channels.room(roomId)));
       }
       this.subscriberWasReady = true;
     });
@@ -195,7 +195,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
       () => undefined,
       (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
     );
-    const reason = this.lastError ?? failure?.message;
+    const reason = this.outage.lastError ?? failure?.message;
     if (failure && this.options.failFast) {
       this.stopped = true;
       this.pub.disconnect();
@@ -207,32 +207,17 @@ export class RedisClusterAdapter extends ClusterAdapter {
       );
     }
     if (failure) {
-      this.unreachable(reason ?? failure.message);
+      this.outage.unreachable(reason ?? failure.message);
     } else {
       this.logger.log(`connected to Redis at ${this.address}`);
       // A previous process's leftovers are purged before this one admits anybody.
       await this.firstRegistration;
-      await this.subscribeBase();
+      await this.subscriptions.subscribeBase();
       // A node restarted under the same id (after a crash) takes back what its previous life left:
       // that node never said goodbye, and its heartbeats are this one's now, so no one else would.
       await this.presence.purge(this.pub, this.host.nodeId).catch(() => undefined);
     }
     this.heartbeat = setInterval(() => void this.registry.beat(), this.heartbeatInterval).unref();
-  }
-
-  /**
-   * The node-wide channels. Subscribed at start-up when Redis is there, otherwise when the
-   * subscriber first becomes ready: a SUBSCRIBE that failed is not one ioredis re-subscribes.
-   */
-  private subscribeBase(): Promise<void> {
-    // One SUBSCRIBE each: in a Redis Cluster the two channels live in different slots.
-    this.baseSubscription ??= Promise.all([
-      this.trySubscribe(this.channels.all()),
-      this.trySubscribe(this.channels.kick()),
-    ]).then((done) => {
-      if (!done.every(Boolean)) this.baseSubscription = undefined;
-    });
-    return this.baseSubscription;
   }
 
   async stop(): Promise<void> {
@@ -245,10 +230,9 @@ export class RedisClusterAdapter extends ClusterAdapter {
     }
     this.pub?.disconnect();
     this.sub?.disconnect();
-    this.rooms.clear();
+    this.subscriptions.clear();
     this.registry.clear();
     this.order.clear();
-    this.subscribing.clear();
   }
 
   async publishRoom(
@@ -278,7 +262,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
         history.maxBytes,
       )) as [number, string];
       const sequenced = { seq: Number(seq), epoch };
-      if (this.rooms.has(roomId)) {
+      if (this.subscriptions.rooms.has(roomId)) {
         const own = { ...sequenced, parts, except: exceptConnectionId };
         this.order.published(roomId, own, this.sub?.status === 'ready');
         // Resolved once this node's members have the frame: the publisher's next message then
@@ -373,24 +357,12 @@ export class RedisClusterAdapter extends ClusterAdapter {
     }
   }
 
-  async watchRoom(roomId: string): Promise<void> {
-    if (this.rooms.has(roomId)) return this.subscribing.get(roomId);
-    this.rooms.add(roomId);
-    const subscribed = this.subscribe(this.channels.room(roomId)).finally(() => {
-      if (this.subscribing.get(roomId) === subscribed) this.subscribing.delete(roomId);
-    });
-    this.subscribing.set(roomId, subscribed);
-    // Redis away: the SUBSCRIBE waits in the subscriber's queue; the join does not (members
-    // here get the room's frames locally meanwhile, as in any outage).
-    if (this.sub?.status === 'ready') await subscribed;
+  watchRoom(roomId: string): Promise<void> {
+    return this.subscriptions.watch(roomId);
   }
 
   unwatchRoom(roomId: string): void {
-    if (!this.rooms.delete(roomId)) return;
-    this.order.forget(roomId);
-    // Commands on the subscriber connection run in order: a later watchRoom's SUBSCRIBE comes
-    // after this UNSUBSCRIBE, so churn cannot leave the room unsubscribed or subscribed twice.
-    this.unsubscribe(this.channels.room(roomId));
+    if (this.subscriptions.unwatch(roomId)) this.order.forget(roomId);
   }
 
   userArrived(userId: string): void {
@@ -398,12 +370,12 @@ export class RedisClusterAdapter extends ClusterAdapter {
     this.registry.users.add(userId);
     // Subscribed first, registered second: once another node sees the user online, what it
     // sends to the user arrives.
-    void this.subscribe(this.channels.user(userId)).then(() => this.registry.userSubscribed(userId));
+    void this.subscriptions.subscribe(this.channels.user(userId)).then(() => this.registry.userSubscribed(userId));
   }
 
   userDeparted(userId: string): void {
     if (!this.registry.users.delete(userId)) return;
-    this.unsubscribe(this.channels.user(userId));
+    this.subscriptions.unsubscribe(this.channels.user(userId));
     this.registry.userDeparted(userId);
   }
 
@@ -457,28 +429,6 @@ export class RedisClusterAdapter extends ClusterAdapter {
     });
   }
 
-  private async subscribe(channel: string): Promise<void> {
-    await this.trySubscribe(channel);
-  }
-
-  /** True once subscribed; false (and a warning) when the SUBSCRIBE failed. */
-  private async trySubscribe(channel: string): Promise<boolean> {
-    try {
-      if (this.sharded) await this.sub?.ssubscribe(channel);
-      else await this.sub?.subscribe(channel);
-      return true;
-    } catch (error) {
-      // Re-subscribed by ioredis when the connection comes back.
-      if (!this.stopped) this.logger.warn(`subscribe failed (${(error as Error).message}); it is retried on reconnect`);
-      return false;
-    }
-  }
-
-  private unsubscribe(channel: string): void {
-    const done = this.sharded ? this.sub?.sunsubscribe(channel) : this.sub?.unsubscribe(channel);
-    done?.catch(() => undefined);
-  }
-
   protected roomOf(channel: string): string | undefined {
     return this.channels.roomOf(channel);
   }
@@ -488,7 +438,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
   }
 
   protected receivedRoomFrame(roomId: string, frame: RoomFrame): void {
-    if (this.rooms.has(roomId)) this.order.received(roomId, frame);
+    if (this.subscriptions.rooms.has(roomId)) this.order.received(roomId, frame);
   }
 
   /**
@@ -508,35 +458,5 @@ export class RedisClusterAdapter extends ClusterAdapter {
 
   get repairCount(): number {
     return this.order.repairCount;
-  }
-
-  private connectionError(error: unknown): void {
-    this.lastError = (error as Error)?.message ?? String(error);
-    // ioredis reconnects by itself and reports every retry: the outage itself is warned of once
-    // (unreachable/lost), the retries stay at debug level.
-    this.logger.debug(`redis: ${(error as Error)?.message ?? String(error)}`);
-  }
-
-  /** Redis could not be reached at start-up: warned at once, and the node starts degraded. */
-  private unreachable(reason: string): void {
-    this.outageLogged = true;
-    this.logger.warn(
-      `Redis at ${this.address} is unreachable (${reason}): starting degraded, rooms, users and ` +
-        'announcements reach this node only until it is back (ioredis keeps retrying; failFast: true ' +
-        'fails start-up instead)',
-    );
-  }
-
-  /** The command connection dropped after having been up. */
-  private lost(): void {
-    if (this.stopped || this.outageLogged || !this.wasReady) return;
-    this.outageLogged = true;
-    this.logger.warn(`lost the connection to Redis at ${this.address}: this node only until it is back`);
-  }
-
-  private back(): void {
-    if (!this.outageLogged) return;
-    this.outageLogged = false;
-    this.logger.log(`Redis at ${this.address} is back`);
   }
 }
