@@ -11,7 +11,7 @@ import {
   type Sequenced,
 } from '../cluster.adapter.js';
 import { ClusterChannels } from '../cluster-channels.js';
-import { RoomFrameOrder } from '../../history/room-frame-order.js';
+import { RoomFrameOrder } from '../room-frame-order.js';
 import { RedisNodeRegistry } from './redis-node-registry.js';
 import { RedisOutageLog } from './redis-outage.js';
 import { RedisSubscriptions } from './redis-subscriptions.js';
