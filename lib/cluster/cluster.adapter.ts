@@ -301,7 +301,11 @@ export class InMemoryClusterAdapter extends ClusterAdapter {
   unwatchRoom(): void {}
   userArrived(): void {}
   userDeparted(): void {}
-  /** Nothing leaves this process: the publisher already delivered on this node. */
+  // Nothing leaves this process: the publisher already delivered on this node, so there is
+  // nothing to encode either.
+  override publishUser(): void {}
+  override publishAll(): void {}
+  override publishDisconnect(): void {}
   protected transmit(): void {}
   protected roomOf(): undefined {
     return undefined;

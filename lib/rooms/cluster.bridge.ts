@@ -31,7 +31,6 @@ export class ClusterBridge implements ClusterHost, OnModuleInit, BeforeApplicati
 
   async onModuleInit(): Promise<void> {
     this.adapter.attach(this);
-    if (this.adapter.status === 'off') return;
     this.connections.onUserPresence = (userId, present) =>
       present ? this.adapter.userArrived(userId) : this.adapter.userDeparted(userId);
     await this.adapter.start();
