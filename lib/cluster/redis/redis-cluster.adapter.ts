@@ -14,18 +14,17 @@ import { ClusterChannels } from '../cluster-channels.js';
 import { RoomFrameOrder } from '../room-frame-order.js';
 import { RedisNodeRegistry } from './redis-node-registry.js';
 import { RedisOutageLog } from './redis-outage.js';
+import { RedisRoomReads } from './redis-room-reads.js';
+import { RedisSessions } from './redis-sessions.js';
 import { RedisSubscriptions } from './redis-subscriptions.js';
 import { newEpoch } from '../../utils/epoch.js';
 import { RedisPresence } from './redis-presence.js';
-
 import { type RedisClusterAdapterOptions } from './redis-adapter.options.js';
 import { redisAddress, withoutOfflineQueue } from './redis-address.js';
 import { defineScripts, scripts } from './redis-scripts.js';
 
 export type { RedisClusterAdapterOptions };
 
-/** Milliseconds an epoch started by a join (not yet by a broadcast) is kept. */
-const UNUSED_POSITION_TTL = 3_600_000;
 /** Milliseconds a command may take before it counts as failed (a publish then goes local). */
 const COMMAND_TIMEOUT = 5000;
 
@@ -61,6 +60,10 @@ export class RedisClusterAdapter extends ClusterAdapter {
   private heartbeat: NodeJS.Timeout | undefined;
   /** Rooms and users this node receives traffic for. */
   private readonly subscriptions: RedisSubscriptions;
+  /** Reads of rooms' positions and histories. */
+  private readonly reads: RedisRoomReads;
+  /** Session records (whose session is whose, for a `resume` on any node). */
+  private readonly sessions: RedisSessions;
   /** Gap-free, ordered delivery of the watched rooms' frames (see RoomFrameOrder). */
   private readonly order: RoomFrameOrder;
   /** Per room, the latest presence write of this node still on its way (see presenceChanged). */
@@ -92,6 +95,13 @@ export class RedisClusterAdapter extends ClusterAdapter {
     this.outage = new RedisOutageLog(address, this.logger);
     this.sharded = options.cluster !== undefined;
     this.publishCommand = this.sharded ? 'spublish' : 'publish';
+    this.reads = new RedisRoomReads(this.channels, this.positionTtl, () => this.pub);
+    this.sessions = new RedisSessions(
+      this.channels,
+      this.logger,
+      () => this.pub,
+      () => this.stopped,
+    );
     this.subscriptions = new RedisSubscriptions(
       this.channels,
       this.sharded,
@@ -276,85 +286,25 @@ export class RedisClusterAdapter extends ClusterAdapter {
     }
   }
 
-  async roomPosition(roomId: string): Promise<Sequenced | undefined> {
-    if (this.pub?.status !== 'ready') return undefined;
-    try {
-      const [seq, epoch] = (await scripts(this.pub).roomPosition(
-        this.channels.seq(roomId),
-        this.channels.epoch(roomId),
-        newEpoch(),
-        Math.min(this.positionTtl, UNUSED_POSITION_TTL),
-      )) as [number, string];
-      return { seq: Number(seq), epoch };
-    } catch {
-      return undefined;
-    }
+  roomPosition(roomId: string): Promise<Sequenced | undefined> {
+    return this.reads.position(roomId);
   }
 
-  async roomHistory(
+  roomHistory(
     roomId: string,
     afterSeq: number,
     ttl: number,
     chunk?: HistoryChunk,
   ): Promise<ClusterHistory | undefined> {
-    if (this.pub?.status !== 'ready') return undefined;
-    try {
-      const reply = (await scripts(this.pub).roomHistory(
-        this.channels.seq(roomId),
-        this.channels.epoch(roomId),
-        this.channels.history(roomId),
-        afterSeq,
-        ttl,
-        chunk?.maxBytes ?? Number.MAX_SAFE_INTEGER,
-        chunk?.toSeq ?? 0,
-      )) as (string | number | null)[];
-      // No epoch: the room has no history at all (never used, or lost): any position is stale.
-      const epoch = typeof reply[1] === 'string' ? reply[1] : '';
-      const entries: ClusterHistory['entries'] = [];
-      for (let i = 2; i + 1 < reply.length; i += 2)
-        entries.push({ seq: Number(reply[i]), frame: String(reply[i + 1]) });
-      return { seq: Number(reply[0]), epoch, entries };
-    } catch {
-      return undefined;
-    }
+    return this.reads.history(roomId, afterSeq, ttl, chunk);
   }
 
   saveSession(sessionId: string, userId: string, ttl: number): void {
-    void this.writeSession(sessionId, userId, ttl);
+    void this.sessions.save(sessionId, userId, ttl);
   }
 
-  /**
-   * Records whose session this is, trying again a few times: a write lost here would let another user
-   * resume the session on another node. (A fresh Redis Cluster client fails, rather than queues,
-   * a first command to a shard whose connection is still opening: seen as a flaky cluster test.)
-   */
-  private async writeSession(sessionId: string, userId: string, ttl: number): Promise<void> {
-    const attempts = 4;
-    for (let attempt = 1; !this.stopped && this.pub !== undefined; attempt++) {
-      if (this.pub.status === 'ready') {
-        try {
-          await this.pub.set(this.channels.session(sessionId), userId, 'PX', ttl);
-          return;
-        } catch (error) {
-          if (attempt >= attempts) {
-            this.logger.warn(`could not record session ${sessionId} in Redis: ${(error as Error).message}`);
-            return;
-          }
-        }
-      } else if (attempt >= attempts) {
-        return;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50 * attempt).unref());
-    }
-  }
-
-  async sessionOwner(sessionId: string): Promise<string | undefined> {
-    if (this.pub?.status !== 'ready') return undefined;
-    try {
-      return (await this.pub.get(this.channels.session(sessionId))) ?? undefined;
-    } catch {
-      return undefined;
-    }
+  sessionOwner(sessionId: string): Promise<string | undefined> {
+    return this.sessions.owner(sessionId);
   }
 
   watchRoom(roomId: string): Promise<void> {
