@@ -9,7 +9,7 @@ import { DirectMessageHandlers } from './builtins/direct-message.handlers.js';
 import { ResumeMessageHandler } from './builtins/resume-message.handler.js';
 import { RoomMessageHandlers } from './builtins/room-message.handlers.js';
 import { ClusterAdapter } from './cluster/cluster.adapter.js';
-import { ClusterBridge } from './cluster/cluster.bridge.js';
+import { ClusterBridge } from './rooms/cluster.bridge.js';
 import { ConnectionManager } from './connections/connection.manager.js';
 import { RealtimeStats } from './stats/realtime-stats.js';
 import { MessageHandlerExplorer } from './discovery/message-handler.explorer.js';

@@ -70,10 +70,6 @@ const ROOT_FILES = {
  * a reason a reviewer can check; remove an entry when its import goes.
  */
 const ALLOWED = {
-  'cluster/cluster.bridge.ts -> rooms/room-broadcaster.ts':
-    'issue 13 item 1: the bridge that turns cluster frames into deliveries moves to the rooms side',
-  'cluster/cluster.bridge.ts -> sessions/session.manager.ts':
-    'issue 13 item 1: same bridge; user frames and kicks are handed to sessions by the rooms-side bridge',
   'cluster/realtime.emitter.ts -> rooms/room-id.ts':
     'the room id rule (a small validator that imports only errors/) is shared with the emitter; it belongs in protocol/ once the rooms/ moves of issue 13 items 2-3 land',
   'connections/realtime-connection.ts -> broadcast/outbound-frame.ts':

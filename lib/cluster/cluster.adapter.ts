@@ -1,3 +1,5 @@
+import { Logger } from '@nestjs/common';
+import { kickFrame, nodePublication, parsePublication, roomHeader } from './cluster-publication.js';
 import type { ClusterAdapterLike } from '../interfaces/cluster-adapter-like.interface.js';
 
 /** Where a cluster adapter hands what other nodes published: local delivery on this node. */
@@ -92,17 +94,27 @@ export interface ClusterHistory extends Sequenced {
 }
 
 /**
- * How RoomManager, private messages and announcements reach other nodes. The protocol (what is
- * published where, who ignores what) lives in the implementations' shared base; a transport only
- * moves strings. `InMemoryClusterAdapter` (one node) is the default; `RedisClusterAdapter`
- * (`nest-realtime/redis`, lib/redis/) spreads rooms and users over every node sharing a Redis.
+ * How RoomManager, private messages and announcements reach other nodes. The protocol lives
+ * here, in the base (like socket.io-adapter's `ClusterAdapter`): what a publication holds
+ * (cluster-publication.ts), who ignores what (a node's own users, announcements and kicks were
+ * handled where they were published), and the checks of everything received before it is
+ * delivered. A transport subclass moves the strings: it implements `transmit` and hands what it
+ * receives to `receive`. `InMemoryClusterAdapter` (one node) is the default;
+ * `RedisClusterAdapter` (`nest-realtime/redis`, lib/cluster/redis/) spreads rooms and users over
+ * every node sharing a Redis.
  */
 export abstract class ClusterAdapter implements ClusterAdapterLike {
   /** `off` without a shared backend; `up`/`down` for a backend that can fail. */
   abstract readonly status: 'up' | 'down' | 'off';
 
+  protected readonly logger = new Logger('RealtimeCluster');
+  /** Where what other nodes publish is delivered on this node (set by `attach`). */
+  protected host!: ClusterHost;
+
   /** Called once by the module before `start()`. */
-  abstract attach(host: ClusterHost): void;
+  attach(host: ClusterHost): void {
+    this.host = host;
+  }
 
   abstract start(): Promise<void>;
 
@@ -149,13 +161,96 @@ export abstract class ClusterAdapter implements ClusterAdapterLike {
   abstract userDeparted(userId: string): void;
 
   /** Sends a frame to the user's connections on the other nodes. */
-  abstract publishUser(userId: string, frame: string): void;
+  publishUser(userId: string, frame: string): void {
+    this.transmit('U', userId, nodePublication('U', this.host.nodeId, frame));
+  }
 
   /** Sends a frame to every connection of the other nodes. */
-  abstract publishAll(frame: string): void;
+  publishAll(frame: string): void {
+    this.transmit('A', undefined, nodePublication('A', this.host.nodeId, frame));
+  }
 
   /** Closes the user's connections on the other nodes with 4003. */
-  abstract publishDisconnect(userId: string, reason: string): void;
+  publishDisconnect(userId: string, reason: string): void {
+    this.transmit('K', undefined, nodePublication('K', this.host.nodeId, kickFrame(userId, reason)));
+  }
+
+  /**
+   * Transport: carries a user (`U`, to `userId`'s connections), announcement (`A`) or kick (`K`)
+   * publication to the other nodes, best effort (a node that misses it is not told again).
+   */
+  protected abstract transmit(kind: 'U' | 'A' | 'K', userId: string | undefined, publication: string): void;
+
+  /** The header a room frame is published with (the transport appends the frame). */
+  protected roomFrameHeader(exceptConnectionId: string | undefined): string {
+    return roomHeader('R', this.host.nodeId, exceptConnectionId);
+  }
+
+  /** The header a room's `presence_diff` is published with (the transport appends the frame). */
+  protected presenceHeader(exceptConnectionId: string | undefined): string {
+    return roomHeader('P', this.host.nodeId, exceptConnectionId);
+  }
+
+  /** Transport: the room a channel (or subject) a publication arrived on carries, if any. */
+  protected abstract roomOf(channel: string): string | undefined;
+
+  /** Transport: the user a channel (or subject) a publication arrived on carries, if any. */
+  protected abstract userOf(channel: string): string | undefined;
+
+  /**
+   * A checked room frame from the cluster (this node's own included), for the transport to
+   * deliver in `seq` order through `host.deliverRoom`.
+   */
+  protected abstract receivedRoomFrame(roomId: string, frame: RoomFrame): void;
+
+  /**
+   * What a transport received on `channel`. Everything is validated before use: a malformed
+   * publication is logged and dropped, never delivered and never thrown.
+   */
+  protected receive(channel: string, message: string): void {
+    try {
+      const { kind, origin, except, frame } = parsePublication(message);
+      if (kind === 'P') {
+        const parsed = JSON.parse(frame) as { type?: unknown; room?: unknown };
+        const roomId = this.roomOf(channel);
+        if (parsed?.type !== 'presence_diff' || roomId === undefined || parsed.room !== roomId)
+          throw new Error('bad presence frame');
+        this.host.deliverPresence(roomId, frame, origin === this.host.nodeId ? except : undefined);
+      } else if (kind === 'R') {
+        const parsed = JSON.parse(frame) as { type?: unknown; room?: unknown; seq?: unknown; epoch?: unknown };
+        const roomId = this.roomOf(channel);
+        if (
+          typeof parsed?.type !== 'string' ||
+          roomId === undefined ||
+          parsed.room !== roomId ||
+          typeof parsed.seq !== 'number' ||
+          typeof parsed.epoch !== 'string'
+        )
+          throw new Error('bad room frame');
+        const { type, seq, epoch } = parsed;
+        this.receivedRoomFrame(roomId, { frame, type, except, seq, epoch });
+      } else if (origin === this.host.nodeId) {
+        // Users, announcements and kicks were already handled on this node when published.
+      } else if (kind === 'U' || kind === 'A') {
+        if (typeof (JSON.parse(frame) as { type?: unknown })?.type !== 'string') throw new Error('bad frame');
+        if (kind === 'U') {
+          const userId = this.userOf(channel);
+          if (userId === undefined) throw new Error('bad user channel');
+          this.host.deliverUser(userId, frame);
+        } else {
+          this.host.deliverAll(frame);
+        }
+      } else if (kind === 'K') {
+        const kick = JSON.parse(frame) as { user_id?: unknown; reason?: unknown };
+        if (typeof kick?.user_id !== 'string' || typeof kick.reason !== 'string') throw new Error('bad kick');
+        this.host.disconnectUser(kick.user_id, kick.reason);
+      } else {
+        throw new Error(`unknown kind ${JSON.stringify(kind)}`);
+      }
+    } catch (error) {
+      this.logger.warn(`dropped a malformed publication on ${channel}: ${(error as Error).message}`);
+    }
+  }
 
   /** Whether the user has a connection on another node. */
   abstract isUserOnlineElsewhere(userId: string): Promise<boolean>;
@@ -188,7 +283,6 @@ export abstract class ClusterAdapter implements ClusterAdapterLike {
 /** The single-node adapter: nothing leaves this process. */
 export class InMemoryClusterAdapter extends ClusterAdapter {
   readonly status = 'off' as const;
-  attach(): void {}
   async start(): Promise<void> {}
   async stop(): Promise<void> {}
   async publishRoom(): Promise<undefined> {
@@ -208,9 +302,20 @@ export class InMemoryClusterAdapter extends ClusterAdapter {
   unwatchRoom(): void {}
   userArrived(): void {}
   userDeparted(): void {}
-  publishUser(): void {}
-  publishAll(): void {}
-  publishDisconnect(): void {}
+  // Nothing leaves this process: the publisher already delivered on this node, so there is
+  // nothing to encode either.
+  override publishUser(): void {}
+  override publishAll(): void {}
+  override publishDisconnect(): void {}
+  protected transmit(): void {}
+  protected roomOf(): undefined {
+    return undefined;
+  }
+  protected userOf(): undefined {
+    return undefined;
+  }
+  /** Never called: nothing is received from other nodes. */
+  protected receivedRoomFrame(): void {}
   async isUserOnlineElsewhere(): Promise<boolean> {
     return false;
   }

@@ -4,7 +4,7 @@ import { ClusterAdapter } from '../cluster/cluster.adapter.js';
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
 import { RoomDelivery } from '../rooms/room-delivery.js';
 import type { Room } from '../rooms/room.js';
-import { presenceDiffJson } from './presence-diff.js';
+import { presenceDiffJson } from '../protocol/presence-diff.js';
 import { type PresenceEntry, PresenceTracker } from './presence-tracker.js';
 
 /**

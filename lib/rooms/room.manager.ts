@@ -273,7 +273,7 @@ export class RoomManager {
     this.sessions.get(connection.sessionId)?.addRoom(roomId);
     joined.data.client_count = room.size;
     if (!silent) connection.send(joined);
-    if (this.cluster.status !== 'off') this.cluster.membersChanged(roomId, 1);
+    this.cluster.membersChanged(roomId, 1);
     this.roomPresence.arrived(room, connection);
     if (this.events.isObserved('room.joined')) {
       this.events.emit('room.joined', { connection, roomId, clientCount: room.size });
@@ -318,7 +318,7 @@ export class RoomManager {
   ): boolean {
     if (!room.remove(connection)) return false;
     connection.removeRoom(room.id);
-    if (this.cluster.status !== 'off') this.cluster.membersChanged(room.id, -1);
+    this.cluster.membersChanged(room.id, -1);
     this.roomPresence.departed(room, userId);
     if (room.size === 0) {
       this.history.sequencer.membersLeft(room.id, Date.now());

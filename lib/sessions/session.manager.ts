@@ -83,7 +83,7 @@ export class SessionManager {
    * valid for `sessionTtl`.
    */
   private share(session: RealtimeSession): void {
-    if (this.cluster.status !== 'off' && this.options.sessionTtl > 0) {
+    if (this.options.sessionTtl > 0) {
       this.cluster.saveSession(session.id, session.userId!, this.options.sessionTtl);
     }
   }
@@ -112,7 +112,7 @@ export class SessionManager {
    */
   disconnectUser(userId: string, reason = 'disconnected by the server'): number {
     const closed = this.disconnectUserLocally(userId, reason);
-    if (this.cluster.status !== 'off') this.cluster.publishDisconnect(userId, reason);
+    this.cluster.publishDisconnect(userId, reason);
     return closed;
   }
 

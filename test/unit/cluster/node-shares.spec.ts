@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { NodeShares } from '../../../lib/redis/node-shares.js';
+import { NodeShares } from '../../../lib/cluster/redis/node-shares.js';
 
 describe('NodeShares (what a node writes back to Redis after an outage)', () => {
   it('keeps connections per room, and forgets a room at zero', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import type { ClusterHistory, RoomFrameParts } from '../../../lib/cluster/cluster.adapter.js';
-import { type RoomFrame, RoomFrameOrder } from '../../../lib/history/room-frame-order.js';
+import { type RoomFrame, RoomFrameOrder } from '../../../lib/cluster/room-frame-order.js';
 
 const E = 'epoch-1';
 const PARTS: RoomFrameParts = {

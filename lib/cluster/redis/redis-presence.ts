@@ -1,8 +1,9 @@
 import type { Logger } from '@nestjs/common';
 import type { Cluster, Redis } from 'ioredis';
-import type { ClusterPresenceEntry } from '../cluster/cluster.adapter.js';
-import type { ClusterChannels } from '../cluster/cluster-channels.js';
-import { presenceDiffJson } from '../presence/presence-diff.js';
+import type { ClusterPresenceEntry } from '../cluster.adapter.js';
+import type { ClusterChannels } from '../cluster-channels.js';
+import { roomHeader } from '../cluster-publication.js';
+import { presenceDiffJson } from '../../protocol/presence-diff.js';
 
 /**
  * Sets (or, with an empty value, removes) a user's entry in a node's share of a room's presence.
@@ -263,7 +264,7 @@ export class RedisPresence {
     own: boolean,
   ): Promise<void> {
     // The publication names this node as its origin: the connection to leave out is one of its own.
-    const publication = diff === undefined ? '' : `P\n${this.nodeId}\n${exceptConnectionId}\n${diff}`;
+    const publication = diff === undefined ? '' : roomHeader('P', this.nodeId, exceptConnectionId || undefined) + diff;
     await (pub as unknown as PresenceCommands).setPresenceShare(
       this.channels.presenceShare(roomId, node),
       this.channels.presenceNodes(roomId),

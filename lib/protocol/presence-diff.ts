@@ -1,5 +1,5 @@
 import { isoNow } from '../utils/clock.js';
-import type { PresenceDiffData } from '../protocol/server-frames.js';
+import type { PresenceDiffData } from './server-frames.js';
 
 /**
  * The `presence_diff` frame for one user arriving in (`joins`) or leaving (`leaves`) a room, as

@@ -3,14 +3,16 @@ import { ConnectionManager } from '../connections/connection.manager.js';
 import { RealtimeStats } from '../stats/realtime-stats.js';
 import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
 import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
-import { RoomBroadcaster } from '../rooms/room-broadcaster.js';
 import { SessionManager } from '../sessions/session.manager.js';
-import { ClusterAdapter, type ClusterHost, type RoomFrame } from './cluster.adapter.js';
+import { ClusterAdapter, type ClusterHost, type RoomFrame } from '../cluster/cluster.adapter.js';
+import { RoomBroadcaster } from './room-broadcaster.js';
 
 /**
- * Connects the configured {@link ClusterAdapter} to this node: what other nodes publish is
- * delivered here, and users arriving on or leaving this node are announced to the cluster. The
- * adapter starts with the module and stops after the connections were drained.
+ * The rooms side of the cluster: the cluster layer knows no rooms, sockets or handlers, and hands
+ * what it receives to a {@link ClusterHost} — this. Connects the configured
+ * {@link ClusterAdapter} to this node: what other nodes publish is delivered here (a room frame
+ * as one `RoomFrame` object), and users arriving on or leaving this node are announced to the
+ * cluster. The adapter starts with the module and stops after the connections were drained.
  */
 @Injectable()
 export class ClusterBridge implements ClusterHost, OnModuleInit, BeforeApplicationShutdown {
@@ -29,7 +31,6 @@ export class ClusterBridge implements ClusterHost, OnModuleInit, BeforeApplicati
 
   async onModuleInit(): Promise<void> {
     this.adapter.attach(this);
-    if (this.adapter.status === 'off') return;
     this.connections.onUserPresence = (userId, present) =>
       present ? this.adapter.userArrived(userId) : this.adapter.userDeparted(userId);
     await this.adapter.start();

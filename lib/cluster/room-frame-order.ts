@@ -1,5 +1,5 @@
 import type { Logger } from '@nestjs/common';
-import type { ClusterHistory, RoomFrame, RoomFrameParts, Sequenced } from '../cluster/cluster.adapter.js';
+import type { ClusterHistory, RoomFrame, RoomFrameParts, Sequenced } from './cluster.adapter.js';
 
 export type { RoomFrame };
 

@@ -1,0 +1,51 @@
+import type { ClusterNode, ClusterOptions, RedisOptions } from 'ioredis';
+
+/** Options of {@link RedisClusterAdapter}. */
+export interface RedisClusterAdapterOptions {
+  /**
+   * `redis://host:port[/db]`. One of `url`, `redis.host`/`redis.port`/`redis.path` or `cluster`
+   * is required: there is no default address (no silent fallback to 127.0.0.1:6379).
+   */
+  url?: string;
+  /** ioredis options (merged over the URL). */
+  redis?: RedisOptions;
+  /**
+   * A Redis Cluster instead of one server: its seed nodes. Rooms and users then use sharded
+   * pub/sub (SPUBLISH/SSUBSCRIBE, Redis 7), so fan-out traffic is spread over the shards.
+   */
+  cluster?: { nodes: ClusterNode[]; options?: ClusterOptions };
+  /**
+   * Prefix of every key and channel, so that several apps can share a Redis.
+   * @default 'nest-realtime'
+   */
+  prefix?: string;
+  /**
+   * Milliseconds between node heartbeats.
+   * @default 2000
+   */
+  heartbeatInterval?: number;
+  /**
+   * Milliseconds without a heartbeat after which a node counts as dead and its users are purged.
+   * Also the lease of a node's share of each room's presence, which its heartbeats renew: the
+   * users of a node that died without a goodbye are out of `presence_state` within this time
+   * of its last heartbeat, even when no node is left to purge it (the shares themselves, and the
+   * node's user set and room counts, expire after twice this time; its users' online entries,
+   * renewed less often, after six times).
+   * @default 10000
+   */
+  nodeTimeout?: number;
+  /**
+   * Milliseconds a room's `seq`/`epoch` are kept after its last broadcast. A client resuming
+   * later is told `resume_failed` (the epoch is new); what bounds Redis memory for rooms that
+   * are no longer used.
+   * @default 86400000 (a day)
+   */
+  positionTtl?: number;
+  /**
+   * Fail start-up (`app.init()`/`listen()` rejects) when Redis cannot be reached then, instead of
+   * starting degraded: rooms, users and announcements on this node only until Redis is back
+   * (`/health` says `degraded`), with a warning in the log.
+   * @default false
+   */
+  failFast?: boolean;
+}

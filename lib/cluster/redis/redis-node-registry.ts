@@ -1,0 +1,247 @@
+import type { Logger } from '@nestjs/common';
+import type { Cluster, Redis } from 'ioredis';
+import type { ClusterChannels } from '../cluster-channels.js';
+import { NodeShares } from './node-shares.js';
+import type { RedisPresence } from './redis-presence.js';
+import { scripts } from './redis-scripts.js';
+
+/**
+ * This node's entry in the Redis registry of nodes: its heartbeat, the users it has and its room
+ * counts (each key on a lease its heartbeats renew), the cluster-wide reads over the live nodes
+ * (is a user online elsewhere, member counts per room), and the purge of nodes that died without
+ * a goodbye. Written again whole whenever Redis comes back (`register`).
+ */
+export class RedisNodeRegistry {
+  /** Users with a connection on this node. */
+  readonly users = new Set<string>();
+  /**
+   * Lease of this node's own keys (its users' online entries, its user set, its room counts),
+   * renewed by its heartbeats like its presence shares: what a dead node leaves when nobody
+   * purges it (the purging node died too) expires instead of staying for ever. Twice
+   * `nodeTimeout`, so that the purge of a dead node still finds them.
+   */
+  private readonly keyTtl: number;
+  /**
+   * Lease of the online entries of this node's users. Renewing one costs a command per user, so
+   * it is renewed once per `keyTtl` rather than at every heartbeat (10 000 users: 500 commands
+   * a second instead of 5 000), and lasts three renewal periods. A dead node's field in a shared
+   * entry is ignored by reads meanwhile (they look at live nodes only).
+   */
+  private readonly onlineTtl: number;
+  /** When the online entries were last renewed (see onlineTtl). */
+  private onlineRenewedAt = 0;
+  /** This node's room counts, written back after Redis lost them. */
+  private readonly shares = new NodeShares();
+
+  constructor(
+    private readonly channels: ClusterChannels,
+    private readonly nodeId: string,
+    /** Milliseconds without a heartbeat after which a node counts as dead. */
+    private readonly nodeTimeout: number,
+    private readonly presence: RedisPresence,
+    private readonly logger: Logger,
+    /** The command connection, if any. */
+    private readonly client: () => Redis | Cluster | undefined,
+    /** Whether the adapter stopped (nothing is registered any more). */
+    private readonly stopped: () => boolean,
+  ) {
+    this.keyTtl = nodeTimeout * 2;
+    this.onlineTtl = this.keyTtl * 3;
+  }
+
+  private get pub(): Redis | Cluster | undefined {
+    return this.client();
+  }
+
+  /** A user's subscription is in place: now other nodes may see the user online here. */
+  userSubscribed(userId: string): void {
+    const pub = this.pub;
+    if (pub?.status !== 'ready' || !this.users.has(userId)) return;
+    // Separate commands rather than MULTI: the keys live in different Redis Cluster slots.
+    void Promise.all(this.registerUser(pub, userId)).catch(() => undefined);
+  }
+
+  /** A user left this node (already removed from `users`). */
+  userDeparted(userId: string): void {
+    const pub = this.pub;
+    if (pub?.status !== 'ready') return;
+    pub.hdel(this.channels.online(userId), this.nodeId).catch(() => undefined);
+    pub.srem(this.channels.nodeUsers(this.nodeId), userId).catch(() => undefined);
+  }
+
+  clear(): void {
+    this.users.clear();
+    this.shares.clear();
+  }
+
+  membersChanged(roomId: string, delta: 1 | -1): void {
+    this.shares.roomChanged(roomId, delta);
+    if (this.pub?.status !== 'ready') return;
+    // Only this node's own counts are written; the cluster total is summed over the live nodes
+    // when asked. Nothing to keep in step, and a dead node's counts vanish with its purge.
+    scripts(this.pub)
+      .countField(this.channels.nodeRooms(this.nodeId), roomId, delta, this.keyTtl)
+      .catch(() => undefined);
+  }
+
+  async isUserOnlineElsewhere(userId: string): Promise<boolean> {
+    if (this.pub?.status !== 'ready') return false;
+    try {
+      const nodes = Object.keys(await this.pub.hgetall(this.channels.online(userId))).filter((n) => n !== this.nodeId);
+      if (nodes.length === 0) return false;
+      const since = Date.now() - this.nodeTimeout;
+      const scores = await Promise.all(nodes.map((node) => this.pub!.zscore(this.channels.nodes(), node)));
+      return scores.some((score) => score !== null && Number(score) >= since);
+    } catch {
+      return false;
+    }
+  }
+
+  async roomCounts(): Promise<Map<string, number> | undefined> {
+    if (this.pub?.status !== 'ready') return undefined;
+    try {
+      const pub = this.pub;
+      const nodes = await pub.zrangebyscore(this.channels.nodes(), Date.now() - this.nodeTimeout, '+inf');
+      const totals = new Map<string, number>();
+      for (const counts of await Promise.all(nodes.map((node) => pub.hgetall(this.channels.nodeRooms(node))))) {
+        for (const [room, count] of Object.entries(counts)) totals.set(room, (totals.get(room) ?? 0) + Number(count));
+      }
+      for (const [room, count] of totals) if (count <= 0) totals.delete(room);
+      return totals;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Removes a node's share of presence and room counts and its online entries, announcing the
+   * users that thereby left their rooms. Run by whichever node wins the ZREM of a dead node, and
+   * by a node for itself when it stops.
+   */
+  async purgeNode(node: string): Promise<number> {
+    const pub = this.pub!;
+    const users = await pub.smembers(this.channels.nodeUsers(node));
+    await this.presence.purge(pub, node);
+    // One command each: in a Redis Cluster these keys live in different slots.
+    await Promise.all([
+      ...users.map((userId) => pub.hdel(this.channels.online(userId), node)),
+      pub.del(this.channels.nodeUsers(node)),
+      pub.del(this.channels.nodeRooms(node)),
+    ]);
+    return users.length;
+  }
+
+  /**
+   * (Re)registers this node and its users: at start and whenever Redis comes back.
+   *
+   * The first time, what a previous process with this node id left behind is purged: a node that
+   * crashed and came back under the same id (a restarted pod, a process manager) heartbeats again
+   * before any other node sees it dead, so nobody else would ever purge its old users and
+   * presence — they would stay online forever. Only the node whose ZREM removes the old
+   * heartbeat purges, as in {@link beat}, so a node that another one is purging as dead right
+   * now is not purged twice. (Two live processes sharing a node id are a misconfiguration this
+   * cannot fix.)
+   */
+  async register(first = false): Promise<void> {
+    if (this.stopped() || this.pub?.status !== 'ready') return;
+    const node = this.nodeId;
+    const pub = this.pub;
+    if (first) {
+      try {
+        if ((await pub.zrem(this.channels.nodes(), node)) === 1) {
+          const users = await this.purgeNode(node);
+          if (users > 0) this.logger.warn(`node ${node} restarted: purged ${users} user(s) of its previous process`);
+        }
+      } catch (error) {
+        this.logger.warn(`could not purge the previous process of node ${node}: ${(error as Error).message}`);
+      }
+    }
+    await Promise.all([
+      pub.zadd(this.channels.nodes(), Date.now(), node),
+      ...[...this.users].flatMap((userId) => this.registerUser(pub, userId)),
+    ]).catch(() => undefined);
+    // Also the first time: a node that started while Redis was away has members already.
+    await this.restoreShares().catch(() => undefined);
+  }
+
+  /**
+   * When Redis is (back) there: brings this node's room counts in Redis back to what the node
+   * has, whether Redis lost them (restart, flush, purge) or kept them (a dropped connection). The
+   * hash is only this node's: replaced whole, by two commands sent in one tick so that no change
+   * of this node comes between them. (Presence is rewritten the same way by RedisPresence.)
+   */
+  private async restoreShares(): Promise<void> {
+    const pub = this.pub!;
+    const key = this.channels.nodeRooms(this.nodeId);
+    const counts = this.shares.roomCounts();
+    await Promise.all([
+      pub.del(key),
+      ...(Object.keys(counts).length > 0 ? [pub.hset(key, counts), pub.pexpire(key, this.keyTtl)] : []),
+    ]);
+  }
+
+  /** The commands that record a user of this node, each key with the node's lease (see keyTtl). */
+  private registerUser(pub: Redis | Cluster, userId: string): Promise<unknown>[] {
+    const online = this.channels.online(userId);
+    const users = this.channels.nodeUsers(this.nodeId);
+    return [
+      pub.hset(online, this.nodeId, '1'),
+      pub.pexpire(online, this.onlineTtl),
+      pub.sadd(users, userId),
+      pub.pexpire(users, this.keyTtl),
+    ];
+  }
+
+  /**
+   * The heartbeat's renewal of this node's key lease (see keyTtl): its user set and room counts
+   * at every beat, its users' online entries once per `keyTtl` (see onlineTtl), pipelined. A
+   * user's online hash is shared by the nodes the user is on: each renews it, so it lasts as long
+   * as one of them lives. Keys found gone (expired while the heartbeats failed, purged by nodes
+   * that took this one for dead, lost by Redis) are written again, as after an outage.
+   */
+  private async renewKeys(pub: Redis | Cluster): Promise<void> {
+    const node = this.nodeId;
+    const [usersKept, roomsKept] = await Promise.all([
+      pub.pexpire(this.channels.nodeUsers(node), this.keyTtl),
+      pub.pexpire(this.channels.nodeRooms(node), this.keyTtl),
+    ]);
+    const roomsGone = roomsKept === 0 && Object.keys(this.shares.roomCounts()).length > 0;
+    if ((usersKept === 0 && this.users.size > 0) || roomsGone) return this.register();
+    const now = Date.now();
+    if (now - this.onlineRenewedAt < this.keyTtl) return;
+    this.onlineRenewedAt = now;
+    const users = [...this.users];
+    const kept = await Promise.all(users.map((userId) => pub.pexpire(this.channels.online(userId), this.onlineTtl)));
+    const gone = users.filter((userId, index) => kept[index] === 0 && this.users.has(userId));
+    if (gone.length > 0) await Promise.all(gone.flatMap((userId) => this.registerUser(pub, userId)));
+  }
+
+  async unregister(): Promise<void> {
+    await this.pub!.zrem(this.channels.nodes(), this.nodeId);
+    await this.purgeNode(this.nodeId);
+  }
+
+  /** Heartbeat, and purge of nodes that died without cleaning up after themselves. */
+  async beat(): Promise<void> {
+    const pub = this.pub;
+    if (this.stopped() || pub?.status !== 'ready') return;
+    try {
+      const now = Date.now();
+      await pub.zadd(this.channels.nodes(), now, this.nodeId);
+      // A failed renewal is tried again at the next beat, well within the lease (nodeTimeout).
+      await Promise.all([
+        this.presence.renew(pub).catch((error: Error) => this.logger.debug(`presence renewal: ${error.message}`)),
+        this.renewKeys(pub).catch((error: Error) => this.logger.debug(`key lease renewal: ${error.message}`)),
+      ]);
+      const dead = await pub.zrangebyscore(this.channels.nodes(), '-inf', now - this.nodeTimeout);
+      for (const node of dead) {
+        // Only the node whose ZREM removes the dead node purges it: no double decrement.
+        if ((await pub.zrem(this.channels.nodes(), node)) !== 1) continue;
+        const users = await this.purgeNode(node);
+        this.logger.warn(`node ${node} missed its heartbeats: purged ${users} user(s)`);
+      }
+    } catch (error) {
+      this.logger.debug(`heartbeat failed: ${(error as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,177 @@
+import { describe, expect, it, jest } from '@jest/globals';
+import {
+  ClusterAdapter,
+  type ClusterHost,
+  type ClusterHistory,
+  type ClusterPresenceEntry,
+  type RoomFrame,
+  type Sequenced,
+} from '../../../lib/cluster/cluster.adapter.js';
+
+/**
+ * The publication protocol lives in the ClusterAdapter base: these tests run it over the smallest
+ * transport there is, an in-process bus that hands every publication to every adapter (the
+ * publisher's own included, as Redis pub/sub does), with channels named `room:<id>`/`user:<id>`.
+ */
+class Bus {
+  readonly adapters: LoopbackAdapter[] = [];
+  deliver(channel: string, message: string): void {
+    for (const adapter of this.adapters) adapter.fromBus(channel, message);
+  }
+}
+
+class LoopbackAdapter extends ClusterAdapter {
+  readonly status = 'up' as const;
+  readonly roomFrames: [string, RoomFrame][] = [];
+
+  constructor(private readonly bus: Bus) {
+    super();
+    bus.adapters.push(this);
+  }
+
+  fromBus(channel: string, message: string): void {
+    this.receive(channel, message);
+  }
+
+  /** A room frame as a transport publishes it: the base's header, then the frame. */
+  publishRoomFrame(roomId: string, frame: string, except: string | undefined): void {
+    this.bus.deliver(`room:${roomId}`, this.roomFrameHeader(except) + frame);
+  }
+
+  publishPresence(roomId: string, frame: string, except: string | undefined): void {
+    this.bus.deliver(`room:${roomId}`, this.presenceHeader(except) + frame);
+  }
+
+  protected transmit(kind: 'U' | 'A' | 'K', userId: string | undefined, publication: string): void {
+    this.bus.deliver(kind === 'U' ? `user:${userId}` : kind === 'A' ? 'all' : 'kick', publication);
+  }
+
+  protected roomOf(channel: string): string | undefined {
+    return channel.startsWith('room:') ? channel.slice(5) : undefined;
+  }
+
+  protected userOf(channel: string): string | undefined {
+    return channel.startsWith('user:') ? channel.slice(5) : undefined;
+  }
+
+  protected receivedRoomFrame(roomId: string, frame: RoomFrame): void {
+    this.roomFrames.push([roomId, frame]);
+  }
+
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {}
+  async publishRoom(): Promise<Sequenced | undefined> {
+    return undefined;
+  }
+  async roomPosition(): Promise<Sequenced | undefined> {
+    return undefined;
+  }
+  async roomHistory(): Promise<ClusterHistory | undefined> {
+    return undefined;
+  }
+  saveSession(): void {}
+  async sessionOwner(): Promise<string | undefined> {
+    return undefined;
+  }
+  async watchRoom(): Promise<void> {}
+  unwatchRoom(): void {}
+  userArrived(): void {}
+  userDeparted(): void {}
+  async isUserOnlineElsewhere(): Promise<boolean> {
+    return false;
+  }
+  presenceChanged(): void {}
+  membersChanged(): void {}
+  async presenceState(): Promise<ClusterPresenceEntry[] | undefined> {
+    return undefined;
+  }
+  async roomCounts(): Promise<Map<string, number> | undefined> {
+    return undefined;
+  }
+}
+
+function host(nodeId: string) {
+  return {
+    nodeId,
+    deliverRoom: jest.fn<ClusterHost['deliverRoom']>(),
+    deliverUser: jest.fn<ClusterHost['deliverUser']>(),
+    deliverAll: jest.fn<ClusterHost['deliverAll']>(),
+    disconnectUser: jest.fn<ClusterHost['disconnectUser']>(),
+    deliverPresence: jest.fn<ClusterHost['deliverPresence']>(),
+  };
+}
+
+function twoNodes() {
+  const bus = new Bus();
+  const a = new LoopbackAdapter(bus);
+  const b = new LoopbackAdapter(bus);
+  const hostA = host('node-a');
+  const hostB = host('node-b');
+  a.attach(hostA);
+  b.attach(hostB);
+  // Logged drops are expected here; keep the test output quiet.
+  for (const adapter of [a, b])
+    jest
+      .spyOn((adapter as unknown as { logger: { warn(m: string): void } }).logger, 'warn')
+      .mockImplementation(() => {});
+  return { a, b, hostA, hostB };
+}
+
+describe('ClusterAdapter base (the publication protocol, whatever the transport)', () => {
+  it('delivers user frames and announcements on the other nodes only: the publisher delivered its own', () => {
+    const { a, hostA, hostB } = twoNodes();
+    a.publishUser('alice', '{"type":"dm","data":1}');
+    a.publishAll('{"type":"news"}');
+    expect(hostB.deliverUser.mock.calls).toEqual([['alice', '{"type":"dm","data":1}']]);
+    expect(hostB.deliverAll.mock.calls).toEqual([['{"type":"news"}']]);
+    expect(hostA.deliverUser).not.toHaveBeenCalled();
+    expect(hostA.deliverAll).not.toHaveBeenCalled();
+  });
+
+  it('kicks exactly the named user elsewhere, even when the id holds the separator', () => {
+    const { a, hostA, hostB } = twoNodes();
+    a.publishDisconnect('mallory\nalice', 'banned');
+    expect(hostB.disconnectUser.mock.calls).toEqual([['mallory\nalice', 'banned']]);
+    expect(hostA.disconnectUser).not.toHaveBeenCalled();
+  });
+
+  it('hands every node a checked room frame, its own included, with type, seq, epoch and except', () => {
+    const { a, b } = twoNodes();
+    const frame = '{"type":"chat","room":"lobby","seq":7,"epoch":"e1","data":"x\\ny"}';
+    a.publishRoomFrame('lobby', frame, 'conn-1');
+    const expected = [['lobby', { frame, type: 'chat', except: 'conn-1', seq: 7, epoch: 'e1' }]];
+    expect(a.roomFrames).toEqual(expected);
+    expect(b.roomFrames).toEqual(expected);
+  });
+
+  it('keeps the excepted connection of a presence_diff only on the node it came from', () => {
+    const { a, hostA, hostB } = twoNodes();
+    const diff = '{"type":"presence_diff","room":"lobby","data":{}}';
+    a.publishPresence('lobby', diff, 'conn-1');
+    expect(hostA.deliverPresence.mock.calls).toEqual([['lobby', diff, 'conn-1']]);
+    expect(hostB.deliverPresence.mock.calls).toEqual([['lobby', diff, undefined]]);
+  });
+
+  it('drops malformed publications without delivering or throwing anything', () => {
+    const { a, b, hostB } = twoNodes();
+    const bad: [string, string][] = [
+      ['room:lobby', 'R\nnode-a\n\n{not json'],
+      ['room:lobby', 'R\nnode-a\n\n{"type":"x","room":"elsewhere","seq":1,"epoch":"e"}'],
+      ['room:lobby', 'R\nnode-a\n\n{"type":"x","room":"lobby","seq":"1","epoch":"e"}'],
+      ['kick', 'R\nnode-a\n\n{"type":"x","room":"lobby","seq":1,"epoch":"e"}'],
+      ['room:lobby', 'P\nnode-a\n\n{"type":"chat","room":"lobby"}'],
+      ['all', 'A\nnode-a\n{"data":1}'],
+      ['kick', 'U\nnode-a\n{"type":"dm"}'],
+      ['kick', 'K\nnode-a\n{"user_id":1,"reason":"x"}'],
+      ['all', 'Z\nnode-a\n{}'],
+      ['all', ''],
+    ];
+    for (const [channel, message] of bad) expect(() => a.fromBus(channel, message)).not.toThrow();
+    for (const [channel, message] of bad) b.fromBus(channel, message);
+    expect(b.roomFrames).toEqual([]);
+    expect(hostB.deliverPresence).not.toHaveBeenCalled();
+    expect(hostB.deliverAll).not.toHaveBeenCalled();
+    expect(hostB.deliverUser).not.toHaveBeenCalled();
+    expect(hostB.disconnectUser).not.toHaveBeenCalled();
+  });
+});
