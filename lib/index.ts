@@ -48,7 +48,7 @@ export {
 export type { PresenceEntry } from './presence/presence-tracker.js';
 export { RoomJoinPolicy } from './rooms/room-join.policy.js';
 export type { RoomSettings, SlowConsumerPolicy } from './options/room-settings.js';
-export { isValidRoomId } from './rooms/room-id.js';
+export { isValidRoomId } from './protocol/room-id.js';
 export { SessionManager } from './sessions/session.manager.js';
 export { RealtimeSession } from './sessions/realtime-session.js';
 export { ConnectionManager } from './connections/connection.manager.js';

@@ -70,8 +70,6 @@ const ROOT_FILES = {
  * a reason a reviewer can check; remove an entry when its import goes.
  */
 const ALLOWED = {
-  'cluster/realtime.emitter.ts -> rooms/room-id.ts':
-    'the room id rule (a small validator that imports only errors/) is shared with the emitter; it belongs in protocol/ once the rooms/ moves of issue 13 items 2-3 land',
   'connections/realtime-connection.ts -> broadcast/outbound-frame.ts':
     "type-only: a connection's send path takes frames prepared once by broadcast/; the pre-framing goes behind the ws seam (issue 13 item 7)",
   'options/resolve-options.ts -> cluster/cluster.adapter.ts':

@@ -1,7 +1,7 @@
 import type { Sequenced } from '../cluster/cluster.adapter.js';
 import type { ResumeRequest } from '../history/room-resume.js';
 import { RealtimeBadRequestException } from '../errors/realtime.exception.js';
-import { isValidRoomId, ROOM_ID_RULE } from '../rooms/room-id.js';
+import { isValidRoomId, ROOM_ID_RULE } from '../protocol/room-id.js';
 import { requireString } from './payload.js';
 
 /** Parses a `resume` message's data (`BAD_REQUEST` naming the field otherwise). */

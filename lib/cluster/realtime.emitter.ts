@@ -7,7 +7,7 @@ import {
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
-import { isValidRoomId, ROOM_ID_RULE } from '../rooms/room-id.js';
+import { isValidRoomId, ROOM_ID_RULE } from '../protocol/room-id.js';
 import { isoNow } from '../utils/clock.js';
 import { DEFAULT_ROOM_SETTINGS } from '../options/room-settings.js';
 import {
