@@ -6,6 +6,24 @@ import { roomHeader } from '../cluster-publication.js';
 import { presenceDiffJson } from '../../protocol/presence-diff.js';
 
 /**
+ * Lua shared by the scripts below: Redis's own clock in ms (every node reads one clock), and a
+ * node's lease on its share of a room's presence — the share kept twice the lease, so that whoever
+ * purges a dead node can still read it, and the node's entry in the room's node index counting
+ * until now + ttl.
+ */
+const LEASE = `
+local function nowMs()
+  local t = redis.call('TIME')
+  return t[1] * 1000 + math.floor(t[2] / 1000)
+end
+local function lease(share, index, node, ttl, now)
+  redis.call('PEXPIRE', share, ttl * 2)
+  redis.call('ZADD', index, now + ttl, node)
+  redis.call('PEXPIRE', index, ttl * 2)
+end
+`;
+
+/**
  * Sets (or, with an empty value, removes) a user's entry in a node's share of a room's presence.
  * When the node writes its own share (ARGV[8] '1'), the share's lease in the room's node index
  * is renewed to now + ttl; the share itself is kept twice as long, so that whoever purges a dead
@@ -16,17 +34,13 @@ import { presenceDiffJson } from '../../protocol/presence-diff.js';
  * KEYS: share, node index. ARGV: node id, user id, value, ttl ms, share key prefix, channel,
  * publication or '', renew lease '1'/'0', publish command.
  */
-const SET_SHARE = `
-local now = redis.call('TIME')
-local ms = now[1] * 1000 + math.floor(now[2] / 1000)
-local ttl = tonumber(ARGV[4])
+const SET_SHARE = `${LEASE}
+local ms = nowMs()
 if ARGV[3] == '' then redis.call('HDEL', KEYS[1], ARGV[2]) else redis.call('HSET', KEYS[1], ARGV[2], ARGV[3]) end
 if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('ZREM', KEYS[2], ARGV[1])
 elseif ARGV[8] == '1' then
-  redis.call('PEXPIRE', KEYS[1], ttl * 2)
-  redis.call('ZADD', KEYS[2], ms + ttl, ARGV[1])
-  redis.call('PEXPIRE', KEYS[2], ttl * 2)
+  lease(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[4]), ms)
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ms)
 if ARGV[7] == '' then return 0 end
@@ -42,13 +56,9 @@ return 1
  * gone (lost by Redis, or purged while the node was cut off): the node then writes it again.
  * KEYS: share, node index. ARGV: node id, ttl ms.
  */
-const RENEW_SHARE = `
+const RENEW_SHARE = `${LEASE}
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local now = redis.call('TIME')
-local ttl = tonumber(ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ttl * 2)
-redis.call('ZADD', KEYS[2], now[1] * 1000 + math.floor(now[2] / 1000) + ttl, ARGV[1])
-redis.call('PEXPIRE', KEYS[2], ttl * 2)
+lease(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), nowMs())
 return 1
 `;
 
@@ -57,18 +67,14 @@ return 1
  * share found gone), without announcing anything. KEYS: share, node index. ARGV: node id, ttl
  * ms, then user id and value pairs.
  */
-const WRITE_SHARE = `
+const WRITE_SHARE = `${LEASE}
 redis.call('DEL', KEYS[1])
 if #ARGV < 4 then
   redis.call('ZREM', KEYS[2], ARGV[1])
   return 0
 end
 for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-local now = redis.call('TIME')
-local ttl = tonumber(ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ttl * 2)
-redis.call('ZADD', KEYS[2], now[1] * 1000 + math.floor(now[2] / 1000) + ttl, ARGV[1])
-redis.call('PEXPIRE', KEYS[2], ttl * 2)
+lease(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), nowMs())
 return 1
 `;
 
@@ -76,10 +82,9 @@ return 1
  * The shares of a room's presence whose lease has not run out, as user id and value pairs.
  * KEYS: node index. ARGV: share key prefix.
  */
-const READ_SHARES = `
-local now = redis.call('TIME')
+const READ_SHARES = `${LEASE}
 local out = {}
-for _, node in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], now[1] * 1000 + math.floor(now[2] / 1000), '+inf')) do
+for _, node in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], nowMs(), '+inf')) do
   local fields = redis.call('HGETALL', ARGV[1] .. node)
   for i = 1, #fields do out[#out + 1] = fields[i] end
 end
