@@ -14,7 +14,7 @@ import { fmt, table } from './lib/stats.mjs';
 import { RoomSequencer } from '../dist-sample/lib/history/room-sequencer.js';
 import { DEFAULT_ROOM_SETTINGS } from '../dist-sample/lib/options/room-settings.js';
 import { prepareFrame } from '../dist-sample/lib/broadcast/outbound-frame.js';
-import { RedisClusterAdapter } from '../dist-sample/lib/redis/index.js';
+import { detachedAdapter } from './lib/detached-adapter.mjs';
 import { roomFrameParts } from '../dist-sample/lib/cluster/cluster.adapter.js';
 
 const reps = Number(process.env.BENCH_HISTORY_REPS ?? 5);
@@ -52,16 +52,7 @@ for (let r = 0; r < reps; r++) {
 }
 
 const redis = await startRedis();
-const adapter = new RedisClusterAdapter({ url: redis.url });
-const noop = () => undefined;
-adapter.attach({
-  nodeId: 'bench',
-  deliverRoom: noop,
-  deliverUser: noop,
-  deliverAll: noop,
-  disconnectUser: noop,
-  deliverPresence: noop,
-});
+const adapter = detachedAdapter(redis.url);
 const cluster = { on: [], off: [], memory: [] };
 const published = 5000;
 try {
@@ -80,6 +71,7 @@ try {
             {
               size,
               ttl: 300_000,
+              maxBytes: DEFAULT_ROOM_SETTINGS.historyMaxBytes,
             },
           ),
         ),

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { startRedis } from './cluster-fanout.mjs';
 import { table } from './lib/stats.mjs';
-import { RedisClusterAdapter } from '../dist-sample/lib/redis/index.js';
+import { detachedAdapter } from './lib/detached-adapter.mjs';
 import { roomFrameParts } from '../dist-sample/lib/cluster/cluster.adapter.js';
 
 const ENTRIES = 1000;
@@ -40,16 +40,7 @@ if (mode === undefined) {
 }
 
 const redis = await startRedis();
-const noop = () => undefined;
-const adapter = new RedisClusterAdapter({ url: redis.url });
-adapter.attach({
-  nodeId: 'bench',
-  deliverRoom: noop,
-  deliverUser: noop,
-  deliverAll: noop,
-  disconnectUser: noop,
-  deliverPresence: noop,
-});
+const adapter = detachedAdapter(redis.url);
 const rows = [];
 try {
   await adapter.start();
