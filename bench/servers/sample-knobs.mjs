@@ -7,7 +7,10 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from '../../dist-sample/sample/app.module.js';
 import { loadSampleConfig } from '../../dist-sample/sample/sample.config.js';
-import { REALTIME_MODULE_OPTIONS, RESOLVED_REALTIME_OPTIONS, RealtimeModule } from '../../dist-sample/lib/index.js';
+import { RealtimeModule } from '../../dist-sample/lib/index.js';
+// Tokens of the module's internals (not public API): a benchmark knob reaches into the module.
+import { RESOLVED_REALTIME_OPTIONS } from '../../dist-sample/lib/realtime.constants.js';
+import { REALTIME_MODULE_OPTIONS } from '../../dist-sample/lib/realtime.module-definition.js';
 
 const overrides = {};
 if (process.env.HISTORY === 'off') overrides.rooms = { historySize: 0 };
