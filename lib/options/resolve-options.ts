@@ -205,7 +205,8 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions = {}): Res
   } as ResolvedRealtimeOptions;
 }
 
-const BUILTIN_TYPES: readonly BuiltinMessageType[] = [
+/** Every built-in message type (the keys of the `builtins` option). */
+export const BUILTIN_TYPES: readonly BuiltinMessageType[] = [
   'echo',
   'ping',
   'auth',

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { BUILTIN_TYPES } from '../../lib/options/resolve-options.js';
 
 /**
  * Arbitraries of inbound frame texts for the fuzz tests (issue 14): what a hostile or broken
@@ -35,19 +36,7 @@ export const NUMBER_EDGES = [
 /** The envelope keys of PROTOCOL.md plus a few the server sets itself. */
 const ENVELOPE_KEYS = ['type', 'id', 'to', 'room', 'data', 'timestamp', 'metadata', 'seq', 'epoch'];
 
-/** Built-in types and their data field names, so that frames often reach a real handler. */
-export const BUILTIN_TYPES = [
-  'auth',
-  'echo',
-  'ping',
-  'join_room',
-  'leave_room',
-  'chat',
-  'private_message',
-  'admin_message',
-  'presence',
-  'resume',
-];
+/** The built-ins' data field names (with `BUILTIN_TYPES`: frames that often reach a real handler). */
 const DATA_KEYS = ['room_id', 'content', 'token', 'target_user_id', 'session_id', 'rooms', 'seq', 'epoch'];
 
 /** JSON text nested `depth` levels deep (arrays or objects), with `leaf` inside. */
