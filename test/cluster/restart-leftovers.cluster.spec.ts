@@ -1,10 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
-import type { PresenceStateData } from '../../lib/client/index.js';
+import type { PresenceStateData, RealtimeClient } from '../../lib/client/index.js';
 import { nextEvent, SampleServer } from '../client/sample-server.js';
 import { crashClusterNode } from '../support/chat.js';
 import { TestRedis } from '../support/redis-server.js';
 import { until } from '../support/until.js';
+
+/**
+ * The user ids in `lobby`'s presence as `client` asks for it, sorted. Waits 100 ms first: it is
+ * polled, and so stays well below the sample's rate limit.
+ */
+async function lobbyPresence(client: RealtimeClient): Promise<string[]> {
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const users = (await client.request<PresenceStateData>('presence', { room_id: 'lobby' })).data.users;
+  return users.map((u) => u.user_id).sort();
+}
 
 /**
  * A node that crashes and comes back under the same NODE_ID (a restarted pod of a StatefulSet,
@@ -33,13 +43,7 @@ describe('a node restarted under the same id (cluster e2e)', () => {
       await Promise.all([ann.connect(), bob.connect()]);
       await ann.join('lobby');
       await bob.join('lobby');
-      // Polled every 100 ms: well below the sample's rate limit.
-      const presence = async () => {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        return (await bob.request<PresenceStateData>('presence', { room_id: 'lobby' })).data.users.map(
-          (u) => u.user_id,
-        );
-      };
+      const presence = () => lobbyPresence(bob);
       await until(async () => (await presence()).includes('ann'));
 
       // The crash: Redis connections cut first, so the close cannot unregister anything.
@@ -96,11 +100,7 @@ describe('a Redis restart under connected members (cluster e2e)', () => {
       await Promise.all([ann.connect(), bob.connect()]);
       await ann.join('lobby');
       await bob.join('lobby');
-      const presence = async () => {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        const users = (await bob.request<PresenceStateData>('presence', { room_id: 'lobby' })).data.users;
-        return users.map((u) => u.user_id).sort();
-      };
+      const presence = () => lobbyPresence(bob);
       await until(async () => (await presence()).length === 2);
 
       await redis.stop();
