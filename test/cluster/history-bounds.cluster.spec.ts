@@ -4,9 +4,9 @@ import type { RedisClusterAdapter } from '../../lib/redis/index.js';
 import type { RoomSettings } from '../../lib/options/room-settings.js';
 import { memberOf, say } from '../support/chat.js';
 import { REDIS_BACKENDS, type RedisBackend } from '../support/redis-backends.js';
-import { range, ResumingClient, seqsOf } from '../support/resuming-client.js';
+import { range, seqsOf, trackedResumer } from '../support/resuming-client.js';
+import { useCleanup } from '../support/cleanup.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
-import { TestClient } from '../support/test-client.js';
 import { hsToken, TEST_SECRET } from '../support/tokens.js';
 import { until } from '../support/until.js';
 
@@ -20,7 +20,8 @@ describe.each(REDIS_BACKENDS)('history bounds across a cluster on %s (e2e)', (_b
   let a: TestApp;
   let b: TestApp;
   let adapterB: RedisClusterAdapter;
-  const sockets: TestClient[] = [];
+  // Every client is registered as it is made: a failed assertion leaves nothing connected.
+  const cleanup = useCleanup();
   const prefix = `hb${process.pid}`;
   /** Every history read node b made, with what it asked and got. */
   const reads: { afterSeq: number; chunk: HistoryChunk | undefined; reply: ClusterHistory | undefined }[] = [];
@@ -37,17 +38,10 @@ describe.each(REDIS_BACKENDS)('history bounds across a cluster on %s (e2e)', (_b
     });
   const tokenOf = (userId: string) => hsToken({ user_id: userId });
 
-  async function resumer(app: TestApp, userId: string): Promise<ResumingClient> {
-    const client = new ResumingClient(tokenOf(userId));
-    await client.connect(app.url);
-    return client;
-  }
+  const resumer = (app: TestApp, userId: string) => trackedResumer(app.url, tokenOf(userId), cleanup);
 
-  async function talker(app: TestApp, userId: string, roomId: string): Promise<TestClient> {
-    const client = await memberOf(app.url, tokenOf(userId), roomId);
-    sockets.push(client);
-    return client;
-  }
+  const talker = async (app: TestApp, userId: string, roomId: string) =>
+    cleanup.track(await memberOf(app.url, tokenOf(userId), roomId));
 
   beforeAll(async () => {
     backend = await backendFactory();
@@ -62,7 +56,6 @@ describe.each(REDIS_BACKENDS)('history bounds across a cluster on %s (e2e)', (_b
     b = await node('node-b', adapterB);
   }, 30_000);
   afterEach(async () => {
-    await Promise.all(sockets.splice(0).map((c) => c.close()));
     reads.length = 0;
   });
   afterAll(async () => {
@@ -101,7 +94,6 @@ describe.each(REDIS_BACKENDS)('history bounds across a cluster on %s (e2e)', (_b
       replay.map((_, i) => (i === 0 ? 0 : replay[i - 1].reply!.entries.at(-1)!.seq)),
     );
     expect(replay.slice(1).every((r) => r.chunk!.toSeq === 30)).toBe(true);
-    sockets.push(ann.client);
   });
 
   it("caps a room's history in Redis by bytes (historyMaxBytes): resume_failed past it on the other node, a replay within it", async () => {
@@ -133,6 +125,5 @@ describe.each(REDIS_BACKENDS)('history bounds across a cluster on %s (e2e)', (_b
     await ann.reconnect(b.url);
     await until(() => ann.roomFrames('capped-x').length === 2);
     expect(seqsOf(ann.roomFrames('capped-x'))).toEqual([4, 5]);
-    sockets.push(ann.client);
   });
 });

@@ -5,7 +5,7 @@ import { RedisClusterAdapter } from '../../lib/redis/index.js';
 import { REDIS_BACKENDS, type RedisBackend } from '../support/redis-backends.js';
 import { TestRedis } from '../support/redis-server.js';
 import { crashClusterNode, memberOf, say, startEmitter } from '../support/chat.js';
-import { range, ResumingClient, seqsOf } from '../support/resuming-client.js';
+import { range, ResumingClient, seqsOf, trackedResumer } from '../support/resuming-client.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { TestClient } from '../support/test-client.js';
 import { hsToken, TEST_SECRET } from '../support/tokens.js';
@@ -35,13 +35,7 @@ describe.each(REDIS_BACKENDS)('resume across a cluster on %s (e2e)', (backendNam
     });
   const tokenOf = (userId: string) => hsToken({ user_id: userId });
 
-  async function resumer(app: TestApp, userId: string): Promise<ResumingClient> {
-    const client = new ResumingClient(tokenOf(userId));
-    // Whichever connection it is on by then (it reconnects).
-    cleanup.defer(() => client.client?.close());
-    await client.connect(app.url);
-    return client;
-  }
+  const resumer = (app: TestApp, userId: string) => trackedResumer(app.url, tokenOf(userId), cleanup);
 
   async function talker(app: TestApp, userId: string, roomId: string): Promise<TestClient> {
     const client = await memberOf(app.url, tokenOf(userId), roomId);

@@ -3,9 +3,9 @@ import { register } from 'prom-client';
 import { ConnectionManager, RoomManager } from '../../lib/index.js';
 import type { RoomSettings } from '../../lib/options/room-settings.js';
 import { memberOf, say } from '../support/chat.js';
-import { range, ResumingClient } from '../support/resuming-client.js';
+import { range, trackedResumer } from '../support/resuming-client.js';
+import { useCleanup } from '../support/cleanup.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
-import { TestClient } from '../support/test-client.js';
 import { hsToken, TEST_SECRET } from '../support/tokens.js';
 import { until } from '../support/until.js';
 
@@ -28,21 +28,15 @@ async function metric(line: string): Promise<number> {
 
 describe('history memory bounds, one node (e2e)', () => {
   let t: TestApp;
-  const sockets: TestClient[] = [];
+  // Every client is registered as it is made: a failed assertion leaves nothing connected.
+  const cleanup = useCleanup();
   const tokenOf = (userId: string) => hsToken({ user_id: userId });
   const rooms = () => t.app.get(RoomManager);
 
-  async function resumer(userId: string): Promise<ResumingClient> {
-    const client = new ResumingClient(tokenOf(userId));
-    await client.connect(t.url);
-    return client;
-  }
+  const resumer = (userId: string) => trackedResumer(t.url, tokenOf(userId), cleanup);
 
-  async function talker(userId: string, roomId: string): Promise<TestClient> {
-    const client = await memberOf(t.url, tokenOf(userId), roomId);
-    sockets.push(client);
-    return client;
-  }
+  const talker = async (userId: string, roomId: string) =>
+    cleanup.track(await memberOf(t.url, tokenOf(userId), roomId));
 
   beforeAll(async () => {
     t = await createTestApp({
@@ -55,7 +49,6 @@ describe('history memory bounds, one node (e2e)', () => {
     });
   });
   afterEach(async () => {
-    await Promise.all(sockets.splice(0).map((c) => c.close()));
     await until(() => t.app.get(ConnectionManager).count === 0);
     // Each test starts with no history on the node.
     rooms().purgeIdleSequences(Date.now() + 24 * 3600_000);
@@ -101,7 +94,6 @@ describe('history memory bounds, one node (e2e)', () => {
       [13, 'busy 13'],
       [14, 'busy 14'],
     ]);
-    sockets.push(ann.client);
   });
 
   it("caps each room's history in bytes (historyMaxBytes): past it resume_failed, within it a replay", async () => {
@@ -123,7 +115,6 @@ describe('history memory bounds, one node (e2e)', () => {
     await until(() => ann.roomFrames('capped-a').length === 2);
     expect(ann.roomFrames('capped-a').map((f) => f.seq)).toEqual([4, 5]);
     expect(ann.failures.filter((f) => f.data.room_id === 'capped-a')).toHaveLength(1);
-    sockets.push(ann.client);
   });
 
   it('keeps no history for a room nobody has joined (unless the room says so), and numbers its broadcasts all the same', async () => {
@@ -135,7 +126,6 @@ describe('history memory bounds, one node (e2e)', () => {
     const ann = await resumer('ann');
     expect((await ann.join('r-nobody')).data).toMatchObject({ seq: 3 });
     expect(await manager.broadcast('r-nobody', 'chat_message', { content: 'p4' })).toMatchObject({ seq: 4 });
-    sockets.push(ann.client);
 
     for (let i = 1; i <= 3; i++) await manager.broadcast('kept-x', 'chat_message', { content: `k${i}` });
     expect(manager.sequencer.peek('kept-x')?.history?.count).toBe(3);
@@ -193,7 +183,6 @@ describe('history memory bounds, one node (e2e)', () => {
       expect(client.roomFrames('r-queue-1').map((f) => f.seq)).toEqual(range(1, 10));
       expect(client.roomFrames('r-queue-2').map((f) => f.seq)).toEqual(range(1, 10));
       expect(client.failures).toEqual([]);
-      sockets.push(client.client);
     }
     expect(rooms().replays.active).toBe(0);
     expect(rooms().replays.queued).toBe(0);
@@ -229,6 +218,5 @@ describe('history memory bounds, one node (e2e)', () => {
       (f) => f.type === 'resumed' || f.type === 'error',
     );
     expect(ok).toMatchObject({ type: 'resumed', data: { rooms: ['r-many-1', 'r-many-2', 'r-many-3'] } });
-    sockets.push(ann.client);
   });
 });

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { register } from 'prom-client';
 import { ConnectionManager, type RealtimeUser, RoomManager, SessionManager } from '../../lib/index.js';
 import { memberOf, say } from '../support/chat.js';
-import { range, ResumingClient, seqsOf } from '../support/resuming-client.js';
+import { range, ResumingClient, seqsOf, trackedResumer } from '../support/resuming-client.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { TestClient } from '../support/test-client.js';
 import { hsToken, TEST_SECRET } from '../support/tokens.js';
@@ -29,13 +29,7 @@ describe('resume after a reconnect, one node (e2e)', () => {
 
   const tokenOf = (userId: string, roles: string[] = []) => hsToken({ user_id: userId, roles });
 
-  async function resumer(userId: string, roles: string[] = []): Promise<ResumingClient> {
-    const client = new ResumingClient(tokenOf(userId, roles));
-    // Whichever connection it is on by then (it reconnects).
-    cleanup.defer(() => client.client?.close());
-    await client.connect(t.url);
-    return client;
-  }
+  const resumer = (userId: string, roles: string[] = []) => trackedResumer(t.url, tokenOf(userId, roles), cleanup);
 
   async function talker(userId: string, roomId: string): Promise<TestClient> {
     return cleanup.track(await memberOf(t.url, tokenOf(userId), roomId));

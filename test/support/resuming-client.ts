@@ -1,5 +1,6 @@
 import type { Frame } from './test-client.js';
 import { TestClient } from './test-client.js';
+import type { CleanupRegistry } from './cleanup.js';
 
 export interface Position {
   seq: number;
@@ -88,3 +89,15 @@ export const seqsOf = (frames: readonly Frame[]): number[] => frames.map((frame)
 /** `from..to` inclusive. */
 export const range = (from: number, to: number): number[] =>
   Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
+
+/**
+ * A {@link ResumingClient} of `token`, connected to `url` and registered with `cleanup` as it is
+ * made, so that a failed assertion still closes it (whichever connection it is on by then: it
+ * reconnects).
+ */
+export async function trackedResumer(url: string, token: string, cleanup: CleanupRegistry): Promise<ResumingClient> {
+  const client = new ResumingClient(token);
+  cleanup.defer(() => client.client?.close());
+  await client.connect(url);
+  return client;
+}
