@@ -190,7 +190,9 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
       return this.reject(socket, 'capacity', 503);
     }
     const addressLimit = this.options.maxConnectionsPerAddress;
-    const address = addressLimit > 0 ? (clientAddressOf(request, this.options.trustProxy) ?? '') : '';
+    // Read here only for the limit (without trusted proxies, open() leaves it to be read lazily).
+    const clientAddress = addressLimit > 0 ? clientAddressOf(request, this.options.trustProxy) : undefined;
+    const address = clientAddress ?? '';
     if (addressLimit > 0 && (this.perAddress.get(address) ?? 0) >= addressLimit) {
       this.logger.warn(`maxConnectionsPerAddress (${addressLimit}) reached for ${address}: refusing an upgrade`);
       return this.reject(socket, 'address_limit', 429);
@@ -202,12 +204,14 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
       const status = error instanceof HandshakeRefusal ? error.status : 500;
       return this.reject(socket, rejectionOf(status), status);
     }
-    if (isPromiseLike(admitted)) return this.admitAsync(request, socket, head, address, admitted);
+    if (isPromiseLike(admitted)) return this.admitAsync(request, socket, head, clientAddress, admitted);
     // Nothing asynchronous to check (no token, or a token the default validator checked at
     // once): the upgrade completes in this tick.
     socket.off('error', destroySocket);
     socket.cork();
-    this.wss.handleUpgrade(request, socket, head, (ws) => this.open(ws as HostedSocket, request, admitted));
+    this.wss.handleUpgrade(request, socket, head, (ws) =>
+      this.open(ws as HostedSocket, request, admitted, clientAddress),
+    );
     socket.uncork();
   };
 
@@ -221,9 +225,10 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
     request: IncomingMessage,
     socket: Duplex,
     head: Buffer,
-    address: string,
+    clientAddress: string | undefined,
     admission: PromiseLike<Authentication | undefined>,
   ): void {
+    const address = clientAddress ?? '';
     const reserveAddress = this.options.maxConnectionsPerAddress > 0;
     if (reserveAddress) this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
     const pending: PendingUpgrade = {
@@ -252,7 +257,7 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
         socket.off('error', destroySocket);
         socket.cork();
         this.wss.handleUpgrade(request, socket, head, (ws) => {
-          if (settle(true)) this.open(ws as HostedSocket, request, authentication, reserveAddress);
+          if (settle(true)) this.open(ws as HostedSocket, request, authentication, clientAddress, reserveAddress);
           else ws.terminate();
         });
         socket.uncork();
@@ -297,13 +302,15 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
     ws: HostedSocket,
     request: IncomingMessage,
     authentication: Authentication | undefined,
+    clientAddress: string | undefined,
     addressReserved = false,
   ): void {
     const now = Date.now();
     const session = this.sessions.open(now);
-    // Without trusted proxies the address is read from the socket only when first asked for.
+    // The address the upgrade already resolved; else, without trusted proxies, the socket to read
+    // it from when first asked for.
     const trust = this.options.trustProxy;
-    const peer = trust === undefined ? request.socket : clientAddressOf(request, trust);
+    const peer = clientAddress ?? (trust === undefined ? request.socket : clientAddressOf(request, trust));
     const connection = new RealtimeConnection(randomUUID(), session.id, ws, peer, now);
     this.sessions.attach(session, connection);
     if (this.admission.hasGuards) connection.handshakeRequest = request;
