@@ -10,7 +10,7 @@
  *
  * The frame is last so that it may hold the separator itself: it is everything after the header.
  */
-export const SEPARATOR = '\n';
+const SEPARATOR = '\n';
 
 /** What a publication is for (see the file comment). */
 export type PublicationKind = 'R' | 'P' | 'U' | 'A' | 'K';

@@ -25,7 +25,7 @@ const HTTP_STATUS_OF_CODE: Readonly<Record<string, number>> = {
 };
 
 /** The HTTP status a {@link RealtimeException} with this code answers in an HTTP context. */
-export function httpStatusOfErrorCode(code: string): number {
+function httpStatusOfErrorCode(code: string): number {
   return HTTP_STATUS_OF_CODE[code] ?? HttpStatus.BAD_REQUEST;
 }
 

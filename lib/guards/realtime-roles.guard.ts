@@ -11,10 +11,10 @@ import { REQUIRED_ROLES_METADATA } from '../realtime.constants.js';
 import { isRealtimeContext, userOfContext } from './user-of-context.js';
 
 /** Role that satisfies every role requirement. */
-export const ADMIN_ROLE = 'admin';
+const ADMIN_ROLE = 'admin';
 
 /** True when `userRoles` satisfies a requirement of any of `required` (admin satisfies all). */
-export function hasAnyRole(userRoles: readonly string[], required: readonly string[]): boolean {
+function hasAnyRole(userRoles: readonly string[], required: readonly string[]): boolean {
   return userRoles.includes(ADMIN_ROLE) || required.some((role) => userRoles.includes(role));
 }
 

@@ -51,7 +51,7 @@ export const GLOBAL_ENHANCER_GETTERS = [
 export const OTHER_GLOBAL_GETTERS = ['getGlobalPrefix', 'getGlobalPrefixOptions', 'getGlobalPreRequestHooks'] as const;
 
 /** The fields of `ExternalContextCreator` that create a handler's enhancers, as of Nest 12. */
-export const ENHANCER_CONTEXT_CREATORS = [
+const ENHANCER_CONTEXT_CREATORS = [
   'guardsContextCreator',
   'interceptorsContextCreator',
   'pipesContextCreator',

@@ -43,5 +43,4 @@ export interface ChatMessageData {
   timestamp: string;
 }
 
-export const MAX_TYPE_LENGTH = 64;
 export const MAX_ID_LENGTH = 128;

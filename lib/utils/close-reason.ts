@@ -1,5 +1,5 @@
 /** RFC 6455 §5.5: a close frame's payload is at most 125 bytes, 2 of them the code. */
-export const MAX_CLOSE_REASON_BYTES = 123;
+const MAX_CLOSE_REASON_BYTES = 123;
 
 /**
  * `reason` cut to what a close frame can carry: at most 123 UTF-8 bytes, never splitting a

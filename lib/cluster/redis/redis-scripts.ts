@@ -67,7 +67,7 @@ return {seq, epoch}
  * alive, so that joins of rooms nobody ever writes to leave nothing behind for long.
  * KEYS: seq, epoch. ARGV: new epoch, ttl ms of a new epoch.
  */
-export const ROOM_POSITION = `
+const ROOM_POSITION = `
 local epoch = redis.call('GET', KEYS[2])
 if not epoch then
   epoch = ARGV[1]
@@ -83,7 +83,7 @@ return {tonumber(redis.call('GET', KEYS[1]) or '0'), epoch}
  * whatever the size of the stream. KEYS: seq, epoch, history. ARGV: after seq, ttl ms, max
  * bytes, to. Returns {seq, epoch or false, seq1, frame1, seq2, frame2, ...}.
  */
-export const ROOM_HISTORY = `
+const ROOM_HISTORY = `
 local seq = tonumber(redis.call('GET', KEYS[1]) or '0')
 local epoch = redis.call('GET', KEYS[2])
 local after = tonumber(ARGV[1])
@@ -122,7 +122,7 @@ return out
  * gets the node's key lease (ARGV[3] ms) from its first field on, not only at the next heartbeat.
  * KEYS: hash. ARGV: field, delta, ttl ms.
  */
-export const COUNT_FIELD = `
+const COUNT_FIELD = `
 local total = redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2])
 if total == 0 then redis.call('HDEL', KEYS[1], ARGV[1]) end
 if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
