@@ -1,58 +1,24 @@
-/** @jest-config-loader-options {"transpileOnly": true, "compilerOptions": {"module": "CommonJS", "moduleResolution": "Node10"}} */
+/** @jest-config-loader-options {"transpileOnly": true, "experimentalResolver": true, "compilerOptions": {"module": "CommonJS", "moduleResolution": "Node10"}} */
 import type { Config } from 'jest';
-import { buildSync } from 'esbuild';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { jestModuleNameMapper } from './lib/jest/index.js';
 
 /**
- * Some Nest packages are still CommonJS that require()s the ESM-only `@nestjs/common` and
- * `@nestjs/core`: Node >= 20.19 allows that, Jest's module runtime (before Node 24.9) does not.
- * For those (today only `@nestjs/throttler`, used by the sample), the tests load the same code
- * bundled by esbuild into one ES module whose `require` of the Nest packages returns the very
- * instances the tests import (one `Reflector`, one set of decorators), with the package's named
- * exports. The bundle is rebuilt at each run (tens of milliseconds) into node_modules/.cache.
+ * Some packages are CommonJS that require()s the ESM-only `@nestjs/common` and `@nestjs/core`:
+ * `@willsoto/nestjs-prometheus`, which the library's metrics are built on, and `@nestjs/throttler`,
+ * which the sample uses. Node >= 20.19 allows that; Jest's module runtime allows it only from
+ * Node 24.9. Before that, `jestModuleNameMapper()` maps each to an ES module bundle of it (by
+ * esbuild, rebuilt at each run in tens of milliseconds into a directory under the OS temp dir) whose require()
+ * of the Nest packages and prom-client returns the very instances the tests import; from 24.9 it
+ * maps nothing.
  *
- * Never map a package the library itself loads (such as `@willsoto/nestjs-prometheus`): for the
- * library this config stands in for a user's Jest (README, "Testing your app"), which has no such
- * mapping, so what fails to load here would fail in every user's tests too.
+ * Mapping a package the library itself loads is fine because this is not a private workaround:
+ * it is the helper the package ships as `nest-realtime/jest` (lib/jest/), and README's "Testing
+ * your app" tells users to spread the same call into their own Jest config. This config stands in
+ * for a user's, so it uses that helper and nothing more (the throttler, like any other CommonJS
+ * Nest package of an app, through its `packages` option);
+ * test/unit/jest/jest-module-name-mapper.spec.ts runs Jest with and without it.
  */
-function esmBundleOf(packageName: string): string {
-  // A plain require() of the package works here (Node, not Jest's runtime): it lists the exports.
-  const load = createRequire(__filename);
-  const exportNames = Object.keys(load(packageName) as object).filter((name) => name !== 'default');
-  const banner = [
-    "import * as __nestCommon from '@nestjs/common';",
-    "import * as __nestCore from '@nestjs/core';",
-    "import { createRequire as __createRequire } from 'node:module';",
-    'const __nodeRequire = __createRequire(import.meta.url);',
-    "const require = (id) => id === '@nestjs/common' ? __nestCommon : id === '@nestjs/core' ? __nestCore : __nodeRequire(id);",
-  ].join('\n');
-  const [output] = buildSync({
-    stdin: {
-      contents: `const m = require(${JSON.stringify(load.resolve(packageName))});\nexport const { ${exportNames.join(', ')} } = m;`,
-      resolveDir: __dirname,
-      loader: 'js',
-    },
-    bundle: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    external: ['@nestjs/common', '@nestjs/core'],
-    banner: { js: banner },
-    write: false,
-    logLevel: 'warning',
-  }).outputFiles;
-  const directory = join(__dirname, 'node_modules', '.cache', 'nest-realtime-jest');
-  const file = join(directory, `${packageName.replace(/[@/]/g, '_')}.mjs`);
-  mkdirSync(directory, { recursive: true });
-  // Written aside and renamed: another test run may be reading the file.
-  const temporary = `${file}.${process.pid}.tmp`;
-  writeFileSync(temporary, output.contents);
-  renameSync(temporary, file);
-  return file;
-}
-
 function isInstalled(packageName: string): boolean {
   try {
     createRequire(__filename).resolve(packageName);
@@ -70,9 +36,9 @@ const config: Config = {
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: {
     '^(\\.{1,2}/.*)\\.js$': '$1',
-    // Not installed (a node_modules older than package-lock.json): the tests that use the sample
-    // fail on the missing package, the others still run. `npm ci` fixes it.
-    ...(isInstalled('@nestjs/throttler') && { '^@nestjs/throttler$': esmBundleOf('@nestjs/throttler') }),
+    // @nestjs/throttler not installed (a node_modules older than package-lock.json): the tests that
+    // use the sample fail on the missing package, the others still run. `npm ci` fixes it.
+    ...jestModuleNameMapper({ rootDir: __dirname, packages: ['@nestjs/throttler'].filter(isInstalled) }),
   },
   transform: {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }],

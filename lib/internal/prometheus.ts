@@ -1,19 +1,4 @@
 /**
- * The metric provider factories of `@willsoto/nestjs-prometheus`, from the file its main entry
- * re-exports them from (`dist/metrics/index.js`) rather than from the main entry itself.
- *
- * Why: the main entry is CommonJS that also loads the package's Nest module and controller, and
- * so require()s the ESM-only `@nestjs/common`. Node >= 20.19 allows that, but Jest's module
- * runtime (before Node 24.9) does not: importing `nest-realtime` would then fail in every user's
- * Jest suite on Node 20 and 22 ("Must use import to load ES Module"), which README's "Testing
- * your app" promises works. The metric factories need nothing from Nest, and this file requires
- * only prom-client. What breaks if willsoto moves the file: the import fails at start-up, and
- * `test/unit/internal/prometheus.spec.ts` (which checks that the main entry re-exports these very
- * functions) fails first. The lasting fix is upstream (an ESM build or an `exports` map).
- */
-export { getToken, makeCounterProvider, makeGaugeProvider } from '@willsoto/nestjs-prometheus/dist/metrics/index.js';
-
-/**
  * The one use of prom-client beyond its documented API: a metric object of our own whose samples
  * are computed when Prometheus scrapes. prom-client documents only its own metric classes, but
  * its `Registry` asks every registered metric for the same things — `name` (unique per

@@ -1,12 +1,7 @@
 import type { Provider } from '@nestjs/common';
 import { RealtimeStats } from '../stats/realtime-stats.js';
-import {
-  getToken,
-  makeCounterProvider,
-  makeGaugeProvider,
-  registerScrapedMetric,
-  type ScrapedMetric,
-} from '../internal/prometheus.js';
+import { getToken, makeCounterProvider, makeGaugeProvider } from '@willsoto/nestjs-prometheus';
+import { registerScrapedMetric, type ScrapedMetric } from '../internal/prometheus.js';
 import { MessageLatency, NoMessageLatency } from '../stats/message-latency.js';
 import { COUNTER_DEFINITIONS, GAUGE_DEFINITIONS, latencySamples, METRIC } from './metric-definitions.js';
 

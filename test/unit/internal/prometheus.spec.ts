@@ -1,13 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
-import { AggregatorRegistry, Registry } from 'prom-client';
-import {
-  getToken,
-  makeCounterProvider,
-  makeGaugeProvider,
-  registerScrapedMetric,
-  type ScrapedMetric,
-} from '../../../lib/internal/prometheus.js';
+import { getToken, makeCounterProvider, makeGaugeProvider } from '@willsoto/nestjs-prometheus';
+import { AggregatorRegistry, Counter, register, Registry } from 'prom-client';
+import { registerScrapedMetric, type ScrapedMetric } from '../../../lib/internal/prometheus.js';
 
 /**
  * Pins what lib/internal/prometheus.ts relies on in the installed prom-client: a registry
@@ -37,7 +31,7 @@ class FixedHistogram implements ScrapedMetric {
   reset(): void {}
 }
 
-describe('prom-client custom metrics (lib/internal/prometheus.ts)', () => {
+describe('prom-client custom metrics (lib/internal/prometheus.ts) and willsoto’s providers', () => {
   it('a registry exposes a scraped metric in the text format, with HELP and TYPE', async () => {
     const registry = new Registry();
     registerScrapedMetric('test_latency_seconds', () => new FixedHistogram('test_latency_seconds'), registry);
@@ -68,23 +62,27 @@ describe('prom-client custom metrics (lib/internal/prometheus.ts)', () => {
     expect(await merged.getSingleMetricAsString('test_summed')).toContain('test_summed_count 6');
   });
 
-  it("the willsoto factories are the very functions the package's main entry exports", () => {
-    // In plain Node, where the main entry loads (Jest's runtime cannot load it: see the file).
-    const script = [
-      "import * as main from '@willsoto/nestjs-prometheus';",
-      "import * as metrics from '@willsoto/nestjs-prometheus/dist/metrics/index.js';",
-      "const names = ['getToken', 'makeCounterProvider', 'makeGaugeProvider'];",
-      'console.log(JSON.stringify(names.map((n) => typeof metrics[n] === "function" && main[n] === metrics[n])));',
-    ].join('\n');
-    const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
-    expect(JSON.parse(output)).toEqual([true, true, true]);
-  });
-
   it('the factories make created-or-reused providers under the token @InjectMetric() uses', () => {
     expect(getToken('websocket_test_total')).toBe('PROM_METRIC_WEBSOCKET_TEST_TOTAL');
     const counter = makeCounterProvider({ name: 'websocket_test_total', help: 'h' });
     const gauge = makeGaugeProvider({ name: 'websocket_test_gauge', help: 'h' });
     expect(counter).toMatchObject({ provide: 'PROM_METRIC_WEBSOCKET_TEST_TOTAL', useFactory: expect.any(Function) });
     expect(gauge).toMatchObject({ provide: 'PROM_METRIC_WEBSOCKET_TEST_GAUGE', useFactory: expect.any(Function) });
+  });
+
+  it('the providers register in the prom-client registry the tests (and PrometheusModule) read', () => {
+    // Under Jest on Node < 24.9 the willsoto package is an ES module bundle (nest-realtime/jest)
+    // whose prom-client must be this one, or the module's metrics would vanish from /metrics.
+    const name = 'websocket_shared_registry_total';
+    try {
+      const provider = makeCounterProvider({ name, help: 'h' }) as { useFactory: () => unknown };
+      const counter = provider.useFactory();
+      expect(counter).toBeInstanceOf(Counter);
+      expect(register.getSingleMetric(name)).toBe(counter);
+      // Created or reused: a second app's provider gets the same counter.
+      expect(provider.useFactory()).toBe(counter);
+    } finally {
+      register.removeSingleMetric(name);
+    }
   });
 });
