@@ -4,7 +4,7 @@ import { RealtimeModule } from '../lib/index.js';
 import { RedisClusterAdapter } from '../lib/redis/index.js';
 import { HealthController } from './health.controller.js';
 import { HTTP_HEADERS_TIMEOUT, HttpDeadlines } from './http-deadlines.js';
-import { MetricsController } from './metrics.controller.js';
+import { MetricsModule } from './metrics.module.js';
 import { RoomsController } from './chat/rooms.controller.js';
 import { RoomAccessModule } from './chat/room-access.module.js';
 import { RoleRoomJoinPolicy } from './chat/role-room-join.policy.js';
@@ -31,6 +31,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         roomAccess,
+        MetricsModule.register(),
         // REST posts per user per minute (UserThrottlerGuard on the route); in memory, so per node.
         ThrottlerModule.forRoot({
           throttlers: [{ ttl: 60_000, limit: config.restRateLimit }],
@@ -62,7 +63,6 @@ export class AppModule {
         ChatPageController,
         HealthController,
         RoomsController,
-        MetricsController,
         ...(config.devLogin ? [DevLoginController] : []),
       ],
       providers: [

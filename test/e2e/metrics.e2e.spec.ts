@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import { PrometheusController } from '@willsoto/nestjs-prometheus';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ConnectionManager, RoomManager } from '../../lib/index.js';
 import { AppModule } from '../../sample/app.module.js';
@@ -94,6 +95,32 @@ describe('metrics (e2e)', () => {
       messages_sent: 7,
       messages_received: 5,
     });
+  });
+
+  it("is PrometheusModule's own /metrics: Node's default process metrics next to the module's", async () => {
+    expect(app.get(PrometheusController, { strict: false })).toBeInstanceOf(PrometheusController);
+    const text = await scrape();
+    expect(sample(text, 'process_cpu_seconds_total')).toBeGreaterThan(0);
+    expect(sample(text, 'process_resident_memory_bytes')).toBeGreaterThan(0);
+    expect(text).toMatch(/^nodejs_eventloop_lag_seconds \d/m);
+    expect(text).toContain('# TYPE websocket_active_connections gauge');
+    expect(text).toContain('# TYPE websocket_message_latency_seconds histogram');
+    expect(sample(text, 'websocket_total_connections')).toBeGreaterThanOrEqual(0);
+  });
+
+  it('serves the default metrics once when a second sample app starts in the same process', async () => {
+    const config = loadSampleConfig({ JWT_SECRET: SECRET, LOG_LEVEL: 'error' });
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule.register(config)] }).compile();
+    const second = moduleRef.createNestApplication({ logger: false });
+    await second.listen(0, '127.0.0.1');
+    try {
+      const { port } = second.getHttpServer().address();
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(text.match(/^# TYPE process_cpu_seconds_total /gm)).toHaveLength(1);
+      expect(text).toContain('# TYPE websocket_active_connections gauge');
+    } finally {
+      await second.close();
+    }
   });
 
   it('counts refused upgrades by reason', async () => {
