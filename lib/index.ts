@@ -61,7 +61,7 @@ export { OnRealtimeEvent } from './events/on-realtime-event.decorator.js';
 export type { RealtimeEvent, RealtimeEventMap, RealtimeEventName } from './events/realtime-event.types.js';
 
 // Observability
-export { RealtimeHealth, type RealtimeHealthReport } from './health/realtime-health.js';
+export { RealtimeHealth, type RealtimeHealthReport, type RealtimeHealthSnapshot } from './health/realtime-health.js';
 
 // Clustering (the Redis adapter is the `nest-realtime/redis` entry point)
 export { ClusterAdapter, type ClusterHost, type RoomFrameParts, type Sequenced } from './cluster/cluster.adapter.js';

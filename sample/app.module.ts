@@ -2,7 +2,7 @@ import { type DynamicModule, Logger, Module } from '@nestjs/common';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { RealtimeModule } from '../lib/index.js';
 import { RedisClusterAdapter } from '../lib/redis/index.js';
-import { HealthController } from './health.controller.js';
+import { HealthModule } from './health.module.js';
 import { HTTP_HEADERS_TIMEOUT, HttpDeadlines } from './http-deadlines.js';
 import { MetricsModule } from './metrics.module.js';
 import { RoomsController } from './chat/rooms.controller.js';
@@ -32,6 +32,7 @@ export class AppModule {
       imports: [
         roomAccess,
         MetricsModule.register(),
+        HealthModule.register(config.eventLoopMaxDelayMs),
         // REST posts per user per minute (UserThrottlerGuard on the route); in memory, so per node.
         ThrottlerModule.forRoot({
           throttlers: [{ ttl: 60_000, limit: config.restRateLimit }],
@@ -48,6 +49,7 @@ export class AppModule {
           maxConnectionsPerAddress: config.maxConnectionsPerAddress,
           trustProxy: config.trustProxy,
           authTimeout: config.authTimeoutMs,
+          drainDelay: config.drainDelayMs,
           auth: { secret },
           rateLimit: { messagesPerSecond: config.rateLimitPerSec, burst: config.rateLimitBurst },
           // REDIS_URL (or REDIS_CLUSTER_NODES) set on several processes makes them one cluster;
@@ -59,12 +61,7 @@ export class AppModule {
               : undefined,
         }),
       ],
-      controllers: [
-        ChatPageController,
-        HealthController,
-        RoomsController,
-        ...(config.devLogin ? [DevLoginController] : []),
-      ],
+      controllers: [ChatPageController, RoomsController, ...(config.devLogin ? [DevLoginController] : [])],
       providers: [
         { provide: HTTP_HEADERS_TIMEOUT, useValue: config.httpHeadersTimeoutMs },
         HttpDeadlines,

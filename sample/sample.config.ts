@@ -34,6 +34,13 @@ export interface SampleConfig {
   adminRoomPrefixes: string[];
   /** `REST_RATE_LIMIT`: REST posts (`POST /rooms/:id/messages`) per user per minute; 0: unlimited. */
   restRateLimit: number;
+  /**
+   * `DRAIN_DELAY_MS`: on shutdown, how long the node answers 503 on `/health` and
+   * `/health/ready` before it sends its connections 1012 (the module's `drainDelay`).
+   */
+  drainDelayMs: number;
+  /** `EVENT_LOOP_MAX_DELAY_MS`: `/health/ready` is 503 while the event loop's p99 delay is above this. */
+  eventLoopMaxDelayMs: number;
 }
 
 /**
@@ -125,5 +132,7 @@ export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
     devLogin: env.DEV_LOGIN === '1' || (!env.JWT_SECRET && env.DEV_LOGIN !== '0'),
     adminRoomPrefixes: list(env.ADMIN_ROOM_PREFIXES ?? 'admin-,staff-'),
     restRateLimit: integer('REST_RATE_LIMIT', 60, env),
+    drainDelayMs: integer('DRAIN_DELAY_MS', 0, env),
+    eventLoopMaxDelayMs: integer('EVENT_LOOP_MAX_DELAY_MS', 1000, env),
   };
 }

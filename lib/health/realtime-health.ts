@@ -16,6 +16,18 @@ export interface RealtimeHealthReport {
   redis: 'up' | 'down' | 'off';
 }
 
+/** The facts every health answer of this node is made of, read at one moment. */
+export interface RealtimeHealthSnapshot {
+  nodeId: string;
+  /** False from the start of shutdown (during `drainDelay` too), and before start-up. */
+  accepting: boolean;
+  /** Slots of `maxConnections` taken: open connections and upgrades being admitted. */
+  connections: number;
+  maxConnections: number;
+  /** The cluster adapter's Redis: `off` without one. */
+  redis: 'up' | 'down' | 'off';
+}
+
 /** Readiness of this node, for a health route. */
 @Injectable()
 export class RealtimeHealth {
@@ -24,12 +36,24 @@ export class RealtimeHealth {
     private readonly server: RealtimeServer,
   ) {}
 
+  /** The `/health` answer of PROTOCOL.md. */
   check(): RealtimeHealthReport {
-    const redis = this.options.cluster.status;
+    const { accepting, nodeId, redis } = this.snapshot();
     return {
-      status: !this.server.isAccepting ? 'draining' : redis === 'down' ? 'degraded' : 'ok',
-      node_id: this.options.nodeId,
+      status: !accepting ? 'draining' : redis === 'down' ? 'degraded' : 'ok',
+      node_id: nodeId,
       redis,
+    };
+  }
+
+  /** The facts behind {@link check}, and what `nest-realtime/terminus`'s indicator reads. */
+  snapshot(): RealtimeHealthSnapshot {
+    return {
+      nodeId: this.options.nodeId,
+      accepting: this.server.isAccepting,
+      connections: this.server.connectionSlotsInUse,
+      maxConnections: this.options.maxConnections,
+      redis: this.options.cluster.status,
     };
   }
 }

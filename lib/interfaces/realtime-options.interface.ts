@@ -249,6 +249,16 @@ export interface RealtimeModuleOptions {
    */
   shutdownTimeout?: number;
   /**
+   * Milliseconds between the start of shutdown and the 1012s. During them the node already
+   * refuses upgrades (503) and reports itself not ready (`RealtimeHealth`: `draining`; the
+   * Terminus indicator's `isAccepting` down), while its connections are served as usual: time
+   * for a load balancer's readiness probe to take it out of rotation, so that the clients told
+   * to reconnect are not sent back to it. Set it to the probe period times its failure
+   * threshold, plus the balancer's propagation delay; 0 sends the 1012s at once.
+   * @default 0
+   */
+  drainDelay?: number;
+  /**
    * Built-in message handlers (PROTOCOL.md); switch one off to replace it with your own
    * `@OnMessage` handler for the same type.
    * @default { echo: true, ping: true }

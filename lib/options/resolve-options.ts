@@ -34,6 +34,7 @@ const NUMERIC_DEFAULTS = {
   readBufferSize: 1024 * 1024,
   writeBufferSize: 4 * 1024 * 1024,
   shutdownTimeout: 5_000,
+  drainDelay: 0,
   maxConnectionsPerUser: 0,
   maxConnectionsPerAddress: 0,
   sessionTtl: 120_000,
@@ -75,6 +76,7 @@ const NON_NEGATIVE: readonly NumericOption[] = [
   'connectionTimeout',
   'authTimeout',
   'shutdownTimeout',
+  'drainDelay',
   'maxConnectionsPerUser',
   'maxConnectionsPerAddress',
   'sessionTtl',
@@ -92,6 +94,7 @@ const TIMER_OPTIONS = new Set<string>([
   'authTimeout',
   'cleanupInterval',
   'shutdownTimeout',
+  'drainDelay',
   'auth.expiryGracePeriod',
   'sessionTtl',
 ]);

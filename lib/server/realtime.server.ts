@@ -123,6 +123,11 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
     return this.accepting;
   }
 
+  /** Slots of `maxConnections` taken: open connections and upgrades being admitted. */
+  get connectionSlotsInUse(): number {
+    return this.connections.count + this.pendingUpgrades.size;
+  }
+
   onApplicationBootstrap(): void {
     const httpServer = this.adapterHost?.httpAdapter?.getHttpServer?.() as HttpServer | undefined;
     if (!httpServer || typeof httpServer.on !== 'function') {
@@ -140,13 +145,23 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /**
-   * Graceful shutdown: stop accepting, ask every client to reconnect elsewhere and resume (close
-   * 1012), wait up to `shutdownTimeout` for them to go, then cut whoever is left.
+   * Graceful shutdown: stop accepting (which readiness reports), wait `drainDelay` while serving
+   * the open connections, ask every client to reconnect elsewhere and resume (close 1012), wait
+   * up to `shutdownTimeout` for them to go, then cut whoever is left.
+   *
+   * Nest runs this hook before it closes the HTTP server, so a readiness route still answers 503
+   * during the delay: a load balancer stops routing here before the 1012s send clients away.
    */
   async onModuleDestroy(): Promise<void> {
     if (!this.httpServer) return;
     this.accepting = false;
     for (const pending of [...this.pendingUpgrades]) pending.refuse();
+    if (this.options.drainDelay > 0) {
+      this.logger.log(
+        `Draining: not ready; ${this.connections.count} connection(s) get 1012 in ${this.options.drainDelay} ms`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, this.options.drainDelay));
+    }
     this.sweeper.stop();
     if (this.connections.count > 0) {
       const done = new Promise<void>((resolve) => (this.drained = resolve));
@@ -185,7 +200,7 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
     socket.on('error', destroySocket);
     if (!this.accepting) return this.reject(socket, 'draining', 503);
     if (!this.originAllowed(request)) return this.reject(socket, 'origin', 403);
-    if (this.connections.count + this.pendingUpgrades.size >= this.options.maxConnections) {
+    if (this.connectionSlotsInUse >= this.options.maxConnections) {
       this.logger.warn(`maxConnections (${this.options.maxConnections}) reached: refusing an upgrade`);
       return this.reject(socket, 'capacity', 503);
     }

@@ -18,6 +18,7 @@ describe('resolveRealtimeOptions', () => {
       pingInterval: 54_000,
       pongTimeout: 60_000,
       handshakeTimeout: 10_000,
+      drainDelay: 0,
       builtins: { echo: true, ping: true },
     });
     expect(resolved).toMatchObject(DEFAULT_OPTIONS);
@@ -33,6 +34,8 @@ describe('resolveRealtimeOptions', () => {
     [{ maxConnections: '10' as unknown as number }, 'maxConnections', 'must be an integer (got 10)'],
     [{ writeTimeout: -5 }, 'writeTimeout', 'must be at least 0 (got -5)'],
     [{ pongTimeout: 2 ** 31 }, 'pongTimeout', 'must be at most 2147483647 ms'],
+    [{ drainDelay: -1 }, 'drainDelay', 'must be at least 0 (got -1)'],
+    [{ drainDelay: 2 ** 31 }, 'drainDelay', 'must be at most 2147483647 ms'],
     [{ readTimeout: 1000 }, 'readTimeout', 'must be 0 (off) or above pingInterval'],
     [{ path: 'ws' }, 'path', 'must be a URL path starting with "/"'],
     [{ path: '/ws?x=1' }, 'path', 'must be a URL path'],
