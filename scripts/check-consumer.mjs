@@ -1,6 +1,6 @@
 // Type-checks an app that uses the *built* package the way a user's app does, with
-// `skipLibCheck: false` and without `ioredis` installed: the main entry point, `/client` and
-// `/testing` must compile there, since ioredis is an optional peer dependency needed only by
+// `skipLibCheck: false` and without `ioredis` installed: the main entry point, `/client`,
+// `/testing`, `/terminus` and `/jest` must compile there, since ioredis is an optional peer dependency needed only by
 // `nest-realtime/redis`. As a self-check, a file importing `nest-realtime/redis` must fail there
 // with TS2307 for ioredis (otherwise ioredis was resolvable and the check proves nothing).
 //
@@ -54,6 +54,8 @@ writeFileSync(
 import { ConnectionManager, OnMessage, RealtimeModule, RoomManager, type RealtimeModuleOptions } from 'nest-realtime';
 import { RealtimeClient, type RealtimeClientOptions } from 'nest-realtime/client';
 import { connectTestClient, createRealtimeTestingApp } from 'nest-realtime/testing';
+import { RealtimeHealthIndicator } from 'nest-realtime/terminus';
+import { jestModuleNameMapper } from 'nest-realtime/jest';
 
 const options: RealtimeModuleOptions = { path: '/ws' };
 
@@ -72,6 +74,15 @@ export class AppModule {}
 export const clientOptions: RealtimeClientOptions = { url: 'ws://localhost/ws' };
 export const client = new RealtimeClient(clientOptions);
 export const helpers = [connectTestClient, createRealtimeTestingApp];
+
+@Injectable()
+export class Readiness {
+  constructor(readonly realtime: RealtimeHealthIndicator) {}
+  check() {
+    return [this.realtime.isAccepting('realtime'), this.realtime.hasCapacity('connections', { thresholdPercent: 0.9 })];
+  }
+}
+export const moduleNameMapper: Record<string, string> = jestModuleNameMapper({ packages: ['@nestjs/throttler'] });
 `,
 );
 writeFileSync(
@@ -87,7 +98,9 @@ const run = (project) => spawnSync(process.execPath, [tsc, '-p', project], { cwd
 let failed = false;
 const app = run('tsconfig.json');
 if (app.status === 0) {
-  console.log('check:consumer: nest-realtime, /client and /testing compile with skipLibCheck: false, without ioredis');
+  console.log(
+    'check:consumer: nest-realtime, /client, /testing, /terminus and /jest compile with skipLibCheck: false, without ioredis',
+  );
 } else {
   failed = true;
   console.error('check:consumer: a consumer without ioredis does not compile:\n' + app.stdout + app.stderr);

@@ -42,17 +42,21 @@ const LAYERS = [
   ['metrics'],
   ['module'], // realtime.module.ts, realtime.module-definition.ts, realtime.providers.ts
   ['index'], // lib/index.ts, the public API
-  // Entry layers: other package entry points (`nest-realtime/redis`, `/client`, `/testing`).
-  // Nothing in the server tree may import them.
+  // Entry layers: other package entry points (`nest-realtime/redis`, `/client`, `/testing`,
+  // `/terminus`, `/jest`). Nothing in the server tree may import them.
   ['redis'],
   ['client'],
   ['testing'],
+  ['terminus'],
+  ['jest'],
 ];
 
 /** Layers that may import only the listed layers (besides themselves), whatever the order says. */
 const ONLY = {
   // The client SDK runs in browsers: it shares the wire contract and nothing from the server.
   client: ['protocol'],
+  // Read by a Jest config, in Node before the tests: nothing of Nest or of the server.
+  jest: [],
 };
 
 /** Root files of lib/ and the layer each belongs to. */

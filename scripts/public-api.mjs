@@ -20,6 +20,8 @@ export const ENTRY_POINTS = {
   'nest-realtime/client': 'lib/client/index.ts',
   'nest-realtime/redis': 'lib/redis/index.ts',
   'nest-realtime/testing': 'lib/testing/index.ts',
+  'nest-realtime/terminus': 'lib/terminus/index.ts',
+  'nest-realtime/jest': 'lib/jest/index.ts',
 };
 
 export const REPORT_FILE = join(root, 'api', 'public-api.json');
