@@ -183,14 +183,20 @@ describe('docs/examples/kubernetes.yml', () => {
     expect(byKind('Service').spec.sessionAffinity).toBe('None');
   });
 
-  it('is ready on /health, waits in preStop, and has time to drain before SIGKILL', () => {
-    expect(app.readinessProbe.httpGet.path).toBe('/health');
-    // Not /health for liveness: a draining node answers 503 and must not be restarted for it.
-    expect(app.livenessProbe.httpGet).toBeUndefined();
-    const [command, preStop] = app.lifecycle.preStop.exec.command;
-    expect(command).toBe('sleep');
+  it('is ready on /health/ready, live on /health/live, and has time to drain before SIGKILL', () => {
+    expect(app.readinessProbe.httpGet.path).toBe('/health/ready');
+    // Liveness is the process answering: a draining, full or Redis-less node is unready, never
+    // restarted for it (neither /health nor /health/ready there).
+    expect(app.livenessProbe.httpGet.path).toBe('/health/live');
+    const values = Object.fromEntries([...env].map(([name, variable]) => [name, variable.value ?? 'from-a-ref']));
+    const { drainDelayMs } = loadSampleConfig(values);
+    // DRAIN_DELAY_MS replaces a preStop sleep: readiness is 503 for at least one probe period
+    // (and the endpoint removal reaches the ingress) before the first 1012.
+    expect(app.lifecycle?.preStop).toBeUndefined();
+    const { periodSeconds, failureThreshold } = app.readinessProbe;
+    expect(drainDelayMs / 1000).toBeGreaterThanOrEqual(periodSeconds * failureThreshold);
     expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(
-      Number(preStop) + DEFAULT_OPTIONS.shutdownTimeout / 1000 + 5,
+      drainDelayMs / 1000 + DEFAULT_OPTIONS.shutdownTimeout / 1000 + 5,
     );
   });
 
