@@ -8,9 +8,9 @@ import { jestModuleNameMapper } from './lib/jest/index.js';
  * `@willsoto/nestjs-prometheus`, which the library's metrics are built on, and `@nestjs/throttler`,
  * which the sample uses. Node >= 20.19 allows that; Jest's module runtime allows it only from
  * Node 24.9. Before that, `jestModuleNameMapper()` maps each to an ES module bundle of it (by
- * esbuild, rebuilt at each run in tens of milliseconds into a directory under the OS temp dir) whose require()
- * of the Nest packages and prom-client returns the very instances the tests import; from 24.9 it
- * maps nothing.
+ * esbuild, rebuilt at each run into a directory under the OS temp dir: about half a second, most
+ * of it loading the packages in Node to list their exports) whose require() of the Nest packages
+ * and prom-client returns the very instances the tests import; from 24.9 it maps nothing.
  *
  * Mapping a package the library itself loads is fine because this is not a private workaround:
  * it is the helper the package ships as `nest-realtime/jest` (lib/jest/), and README's "Testing
@@ -18,6 +18,8 @@ import { jestModuleNameMapper } from './lib/jest/index.js';
  * for a user's, so it uses that helper and nothing more (the throttler, like any other CommonJS
  * Nest package of an app, through its `packages` option);
  * test/unit/jest/jest-module-name-mapper.spec.ts runs Jest with and without it.
+ * (`experimentalResolver` in the loader options above lets ts-node, which reads this file as
+ * CommonJS, find lib/jest's `.ts` sources behind their `.js` specifiers.)
  */
 function isInstalled(packageName: string): boolean {
   try {

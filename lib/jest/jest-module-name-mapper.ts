@@ -42,7 +42,7 @@ export interface JestModuleNameMapperOptions {
  * `@willsoto/nestjs-prometheus` (CommonJS, which nest-realtime's metrics are built on) works in
  * an app; Jest's module runtime can do the same only from Node.js 24.9. Before that, each such
  * package is mapped to an ES module bundle of it (made by esbuild, an optional peer dependency,
- * at each run in tens of milliseconds) whose require() of Nest and prom-client returns the very
+ * at each run: some 80 ms of bundling after loading the packages in Node to list their exports) whose require() of Nest and prom-client returns the very
  * modules the tests import. From Node.js 24.9 this returns `{}`: nothing to map, esbuild not needed.
  *
  * Read it in the Jest config, which runs in Node, outside Jest's runtime:
