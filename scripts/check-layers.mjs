@@ -42,11 +42,12 @@ const LAYERS = [
   ['metrics'],
   ['module'], // realtime.module.ts, realtime.module-definition.ts, realtime.providers.ts
   ['index'], // lib/index.ts, the public API
-  // Entry layers: other package entry points (`nest-realtime/redis`, `/client`, `/testing`).
-  // Nothing in the server tree may import them.
+  // Entry layers: other package entry points (`nest-realtime/redis`, `/client`, `/testing`,
+  // `/asyncapi`). Nothing in the server tree may import them.
   ['redis'],
   ['client'],
   ['testing'],
+  ['asyncapi'],
 ];
 
 /** Layers that may import only the listed layers (besides themselves), whatever the order says. */

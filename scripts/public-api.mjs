@@ -20,6 +20,7 @@ export const ENTRY_POINTS = {
   'nest-realtime/client': 'lib/client/index.ts',
   'nest-realtime/redis': 'lib/redis/index.ts',
   'nest-realtime/testing': 'lib/testing/index.ts',
+  'nest-realtime/asyncapi': 'lib/asyncapi/index.ts',
 };
 
 export const REPORT_FILE = join(root, 'api', 'public-api.json');
