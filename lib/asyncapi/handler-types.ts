@@ -31,7 +31,9 @@ export function handlerTypes(instance: object, methodName: string): HandlerTypes
     properties: new Map(),
     returns: Reflect.getMetadata('design:returntype', prototype, methodName),
   };
-  for (const [key, { index, data: property }] of Object.entries(routeArguments)) {
+  // In parameter order (decorators record them last parameter first).
+  const entries = Object.entries(routeArguments).sort(([, a], [, b]) => a.index - b.index);
+  for (const [key, { index, data: property }] of entries) {
     // Keys are `${paramtype}:${index}`; custom decorators' paramtypes are not numbers.
     if (Number(key.split(':')[0]) !== RealtimeParamType.DATA) continue;
     if (typeof property === 'string') types.properties.set(property, parameterTypes[index]);
