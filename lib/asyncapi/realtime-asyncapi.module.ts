@@ -50,7 +50,7 @@ export class RealtimeAsyncApiModule {
     const serve = (route: string, contentType: string, text: string) =>
       adapter.get(route, (_request: unknown, response: unknown) => {
         adapter.setHeader(response, 'Content-Type', contentType);
-        return adapter.reply(response, text, 200);
+        adapter.reply(response, text, 200);
       });
     serve(`${base}.json`, 'application/json; charset=utf-8', documentToJson(document));
     serve(`${base}.yaml`, 'application/yaml; charset=utf-8', documentToYaml(document));

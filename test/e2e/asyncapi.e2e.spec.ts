@@ -230,6 +230,12 @@ describe.each<Platform>(['express', 'fastify'])('the AsyncAPI document of an app
       'timestamp',
     ]);
     expect(operations['send.chat_message']?.description).toContain('Caused by `chat`');
+    // A reply repeats the request's `id`; a broadcast, even the sender's own copy, does not.
+    expect(components.messages['server.room_joined']?.payload.properties?.id).toEqual({
+      $ref: '#/components/schemas/realtime.RequestId',
+    });
+    expect(components.messages['server.room_joined']?.correlationId).toBeDefined();
+    expect(components.messages['server.chat_message']?.payload.properties?.id).toBeUndefined();
     const { errors } = await validateAsyncApi(JSON.stringify(t.document));
     expect(errors.map(describeDiagnostic)).toEqual([]);
   });
