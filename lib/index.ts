@@ -25,6 +25,8 @@ export { InvalidRealtimeOptionError } from './options/resolve-options.js';
 export { OnMessage, type OnMessageOptions } from './decorators/on-message.decorator.js';
 export { Connection, CurrentUser, Message, MessageData } from './decorators/param.decorators.js';
 export { Reply } from './dispatch/reply.js';
+// Documentation metadata only: the AsyncAPI document is built by `nest-realtime/asyncapi`
+export { MessageDoc, type MessageDocOptions, type PayloadClass } from './decorators/message-doc.decorator.js';
 
 // Authentication and authorization
 export type { RealtimeUser, TokenClaims } from './interfaces/realtime-user.interface.js';

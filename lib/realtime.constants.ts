@@ -5,6 +5,9 @@
 /** Metadata key written by `@OnMessage` on a method. */
 export const ON_MESSAGE_METADATA = 'nest-realtime:on_message';
 
+/** Metadata key written by `@MessageDoc` on a method (read by the AsyncAPI document builder). */
+export const MESSAGE_DOC_METADATA = 'nest-realtime:message_doc';
+
 /** Metadata key written by `@OnRealtimeEvent` on a method. */
 export const ON_REALTIME_EVENT_METADATA = 'nest-realtime:on_event';
 

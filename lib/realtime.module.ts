@@ -2,14 +2,11 @@ import { Module, type OnApplicationBootstrap, type OnModuleDestroy } from '@nest
 import { DiscoveryModule, ModuleRef } from '@nestjs/core';
 import { MessageHandlerExplorer } from './discovery/message-handler.explorer.js';
 import { MessageHandlerRegistry } from './discovery/message-handler.registry.js';
+import { selectHandlers } from './discovery/select-handlers.js';
 import { HandlerInvokerFactory } from './dispatch/handler-invoker.factory.js';
 import { EventPublisher } from './events/event.publisher.js';
 import { RealtimeEventExplorer } from './events/realtime-event.explorer.js';
-import type {
-  BuiltinMessageType,
-  RealtimeModuleOptions,
-  ResolvedRealtimeOptions,
-} from './interfaces/realtime-options.interface.js';
+import type { RealtimeModuleOptions, ResolvedRealtimeOptions } from './interfaces/realtime-options.interface.js';
 import { resolveRealtimeOptions } from './options/resolve-options.js';
 import { RESOLVED_REALTIME_OPTIONS } from './realtime.constants.js';
 import { Messages } from './realtime.messages.js';
@@ -52,8 +49,7 @@ export class RealtimeModule extends ConfigurableRealtimeModule implements OnAppl
     const registry = this.moduleRef.get(MessageHandlerRegistry);
     const invokers = this.moduleRef.get(HandlerInvokerFactory);
     registry.clear();
-    for (const definition of this.moduleRef.get(MessageHandlerExplorer).explore()) {
-      if (definition.builtin && !options.builtins[definition.type as BuiltinMessageType]) continue;
+    for (const definition of selectHandlers(this.moduleRef.get(MessageHandlerExplorer).explore(), options.builtins)) {
       registry.register(invokers.create(definition));
     }
     this.moduleRef.get(RealtimeEventExplorer).explore();

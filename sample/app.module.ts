@@ -8,6 +8,7 @@ import { MetricsModule } from './metrics.module.js';
 import { RoomsController } from './chat/rooms.controller.js';
 import { RoomAccessModule } from './chat/room-access.module.js';
 import { RoleRoomJoinPolicy } from './chat/role-room-join.policy.js';
+import { ReactionHandlers } from './chat/reactions.handler.js';
 import { ChatPageController } from './chat-page/chat-page.controller.js';
 import { DEV_LOGIN_SECRET, DevLoginController } from './dev/dev-login.controller.js';
 import { loadSampleConfig, randomDevelopmentSecret, type SampleConfig } from './sample.config.js';
@@ -63,6 +64,7 @@ export class AppModule {
       ],
       controllers: [ChatPageController, RoomsController, ...(config.devLogin ? [DevLoginController] : [])],
       providers: [
+        ReactionHandlers,
         { provide: HTTP_HEADERS_TIMEOUT, useValue: config.httpHeadersTimeoutMs },
         HttpDeadlines,
         ...(config.devLogin ? [{ provide: DEV_LOGIN_SECRET, useValue: secret }] : []),

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Logger, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module.js';
+import { serveSampleAsyncApi } from './asyncapi/sample-asyncapi.js';
 import { loadSampleConfig } from './sample.config.js';
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
@@ -17,6 +18,8 @@ async function bootstrap(): Promise<void> {
   const app = await NestFactory.create(AppModule.register(config), { logger: logLevels(config.logLevel) });
   // SIGTERM / SIGINT → app.close(): connections get 1012 and reconnect elsewhere.
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  // GET /asyncapi.json and /asyncapi.yaml: the WebSocket API, generated from the handlers.
+  serveSampleAsyncApi(app);
   await app.listen(config.port);
   new Logger('Sample').log(`Chat sample on http://localhost:${config.port} (WebSocket at /ws)`);
 }

@@ -43,12 +43,14 @@ const LAYERS = [
   ['module'], // realtime.module.ts, realtime.module-definition.ts, realtime.providers.ts
   ['index'], // lib/index.ts, the public API
   // Entry layers: other package entry points (`nest-realtime/redis`, `/client`, `/testing`,
-  // `/terminus`, `/jest`). Nothing in the server tree may import them.
+  // `/terminus`, `/jest`,
+  // `/asyncapi`). Nothing in the server tree may import them.
   ['redis'],
   ['client'],
   ['testing'],
   ['terminus'],
   ['jest'],
+  ['asyncapi'],
 ];
 
 /** Layers that may import only the listed layers (besides themselves), whatever the order says. */

@@ -22,6 +22,7 @@ export const ENTRY_POINTS = {
   'nest-realtime/testing': 'lib/testing/index.ts',
   'nest-realtime/terminus': 'lib/terminus/index.ts',
   'nest-realtime/jest': 'lib/jest/index.ts',
+  'nest-realtime/asyncapi': 'lib/asyncapi/index.ts',
 };
 
 export const REPORT_FILE = join(root, 'api', 'public-api.json');

@@ -1,6 +1,5 @@
 import type { ChatMessageData, Envelope } from '../protocol/envelope.js';
 import type { ServerFrameMap } from '../protocol/server-frames.js';
-import type { RoomPosition } from './room-positions.js';
 
 // The payload types of the server's frames are the protocol's (lib/protocol/server-frames.ts),
 // shared with the server that builds them; re-exported here under the client's public names.
@@ -42,8 +41,5 @@ export type MessageData<T extends string> = T extends keyof ServerMessageMap ? S
 /** A handler of frames of type `T`: the payload and the whole envelope. */
 export type MessageHandler<T extends string> = (data: MessageData<T>, envelope: Envelope<MessageData<T>>) => void;
 
-/** `resume`'s payload (client → server). */
-export interface ResumeRequestData {
-  session_id: string;
-  rooms: Record<string, RoomPosition>;
-}
+/** `resume`'s payload (client → server): the protocol's one definition. */
+export type { ResumeRequestData } from '../protocol/client-frames.js';

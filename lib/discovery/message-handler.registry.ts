@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
 import type { Envelope } from '../protocol/envelope.js';
-import { Messages } from '../realtime.messages.js';
 import type { MessageHandlerDefinition } from './message-handler.definition.js';
 
 /**
@@ -26,16 +25,12 @@ export class MessageHandlerRegistry {
   private readonly handlers = new Map<string, RegisteredHandler>();
 
   /**
-   * Adds a handler. An application handler replaces a built-in of the same type; two application
-   * handlers for one type are a configuration error that names both.
+   * Adds a handler; one per type, as `selectHandlers` chose them (which built-in yields, which
+   * pair of application handlers is an error). A second one for a type is a bug of the caller.
    */
   register(handler: RegisteredHandler): void {
-    const existing = this.handlers.get(handler.type);
-    if (existing) {
-      if (handler.builtin) return;
-      if (!existing.builtin) {
-        throw new Error(Messages.duplicateHandler(handler.type, existing.label, handler.label));
-      }
+    if (this.handlers.has(handler.type)) {
+      throw new Error(`MessageHandlerRegistry: '${handler.type}' is registered twice (selectHandlers() first)`);
     }
     this.handlers.set(handler.type, handler);
   }

@@ -1,7 +1,8 @@
 import { type Envelope, MAX_ID_LENGTH } from './envelope.js';
 import { exceedsJsonDepth } from './json-depth.js';
 
-const TYPE_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
+/** A valid envelope `type` (PROTOCOL.md): 1..64 characters of `[A-Za-z0-9_.:-]`. */
+export const MESSAGE_TYPE_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 /** Thrown by {@link decodeEnvelope}; its message is safe to send back to the client. */
 export class MalformedMessageError extends Error {
@@ -17,7 +18,7 @@ export class MalformedMessageError extends Error {
 
 /** True for a valid envelope `type`: 1..64 characters of `[A-Za-z0-9_.:-]`. */
 export function isValidMessageType(type: unknown): type is string {
-  return typeof type === 'string' && TYPE_PATTERN.test(type);
+  return typeof type === 'string' && MESSAGE_TYPE_PATTERN.test(type);
 }
 
 function isValidRequestId(id: unknown): id is string | number {

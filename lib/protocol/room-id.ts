@@ -1,4 +1,5 @@
-const ROOM_ID_PATTERN = /^[A-Za-z0-9_.:@#/-]{1,128}$/;
+/** A valid room id (PROTOCOL.md): 1..128 characters of `[A-Za-z0-9_.:@#/-]`. */
+export const ROOM_ID_PATTERN = /^[A-Za-z0-9_.:@#/-]{1,128}$/;
 
 /** True for a valid room id (PROTOCOL.md): 1..128 characters of `[A-Za-z0-9_.:@#/-]`. */
 export function isValidRoomId(roomId: unknown): roomId is string {
