@@ -25,11 +25,13 @@ export class RealtimeTracing {
   private tracerOf: TracerProvider | undefined;
   private tracer: Tracer | undefined;
 
+  /** `loadApi`: `@opentelemetry/api`, or `undefined` when it is not installed; called only when `enabled`. */
   constructor(
     enabled: boolean,
     private readonly nodeId: string,
-    api: OtelApi | undefined = enabled ? otelApi() : undefined,
+    loadApi: () => OtelApi | undefined = otelApi,
   ) {
+    const api = enabled ? loadApi() : undefined;
     this.api = api;
     if (api !== undefined) {
       this.registered = new RegisteredTracerProvider(api);

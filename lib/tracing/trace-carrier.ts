@@ -42,7 +42,8 @@ export class TraceCarrier {
       ...parent,
       isRemote: true,
       // Parsed (and bounded: 32 entries, 512 characters) by the API itself.
-      traceState: typeof tracestate === 'string' && tracestate !== '' ? this.api.createTraceState(tracestate) : undefined,
+      traceState:
+        typeof tracestate === 'string' && tracestate !== '' ? this.api.createTraceState(tracestate) : undefined,
     });
   }
 

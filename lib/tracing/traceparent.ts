@@ -25,8 +25,7 @@ export interface TraceParent {
  * a dash (which version 00 may not). One optional blank around it is tolerated, like an HTTP
  * header's.
  */
-const TRACE_PARENT =
-  /^\s?((?!ff)[\da-f]{2})-((?![0]{32})[\da-f]{32})-((?![0]{16})[\da-f]{16})-([\da-f]{2})(-.*)?\s?$/;
+const TRACE_PARENT = /^\s?((?!ff)[\da-f]{2})-((?![0]{32})[\da-f]{32})-((?![0]{16})[\da-f]{16})-([\da-f]{2})(-.*)?\s?$/;
 
 /** A `traceparent` value taken apart, or `undefined` when it is not a valid one. */
 export function parseTraceParent(value: string): TraceParent | undefined {

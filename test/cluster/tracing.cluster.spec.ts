@@ -61,7 +61,9 @@ describe('OpenTelemetry traces across two nodes (cluster e2e, real redis-server)
     });
     const delivered = await receiver.next('chat_message');
     await sender.next('chat_message');
-    await until(() => sdk.named('realtime deliver chat_message').length === 2 && sdk.named('realtime chat').length === 1);
+    await until(
+      () => sdk.named('realtime deliver chat_message').length === 2 && sdk.named('realtime chat').length === 1,
+    );
 
     const [message] = sdk.named('realtime chat');
     expect(message.attributes['realtime.node.id']).toBe('node-a');

@@ -66,7 +66,10 @@ export function traceparent(traceId: string, spanId: string, flags = '01'): stri
 /** A random W3C id of `bytes` bytes, in lowercase hex. */
 export function randomId(bytes: 16 | 8): string {
   let id = '';
-  for (let i = 0; i < bytes; i++) id += Math.floor(Math.random() * 256).toString(16).padStart(2, '0');
+  for (let i = 0; i < bytes; i++)
+    id += Math.floor(Math.random() * 256)
+      .toString(16)
+      .padStart(2, '0');
   return id;
 }
 
