@@ -1,7 +1,8 @@
 // Type-checks an app that uses the *built* package the way a user's app does, with
-// `skipLibCheck: false` and without `ioredis` installed: the main entry point, `/client` and
-// `/testing` must compile there, since ioredis is an optional peer dependency needed only by
-// `nest-realtime/redis`. As a self-check, a file importing `nest-realtime/redis` must fail there
+// `skipLibCheck: false` and without `ioredis` or `@opentelemetry/api` installed: the main entry
+// point, `/client` and `/testing` must compile there, since ioredis is an optional peer
+// dependency needed only by `nest-realtime/redis`, and the OpenTelemetry API one needed only by
+// apps that trace (no typing of the package may name it). As a self-check, a file importing `nest-realtime/redis` must fail there
 // with TS2307 for ioredis (otherwise ioredis was resolvable and the check proves nothing).
 //
 // Usage: npm run build && npm run check:consumer   (KEEP_CONSUMER=1 keeps the temp dir)
@@ -28,8 +29,17 @@ const [{ filename }] = JSON.parse(
 );
 execFileSync('tar', ['-xzf', join(dir, filename), '-C', installed, '--strip-components=1']);
 
-// Everything else the app would have, linked from ours: all but ioredis (and its own scope).
-const absent = new Set(['ioredis', '@ioredis', 'nest-realtime', '.bin', '.package-lock.json', '.cache']);
+// Everything else the app would have, linked from ours: all but ioredis (and its own scope) and
+// OpenTelemetry.
+const absent = new Set([
+  'ioredis',
+  '@ioredis',
+  '@opentelemetry',
+  'nest-realtime',
+  '.bin',
+  '.package-lock.json',
+  '.cache',
+]);
 for (const name of readdirSync(rootModules)) {
   if (!absent.has(name)) symlinkSync(join(rootModules, name), join(modules, name), 'dir');
 }
@@ -87,10 +97,12 @@ const run = (project) => spawnSync(process.execPath, [tsc, '-p', project], { cwd
 let failed = false;
 const app = run('tsconfig.json');
 if (app.status === 0) {
-  console.log('check:consumer: nest-realtime, /client and /testing compile with skipLibCheck: false, without ioredis');
+  console.log(
+    'check:consumer: nest-realtime, /client and /testing compile with skipLibCheck: false, without ioredis or @opentelemetry/api',
+  );
 } else {
   failed = true;
-  console.error('check:consumer: a consumer without ioredis does not compile:\n' + app.stdout + app.stderr);
+  console.error('check:consumer: a consumer without the optional peers does not compile:\n' + app.stdout + app.stderr);
 }
 const redis = run('tsconfig.redis.json');
 if (redis.status !== 0 && /TS2307: Cannot find module 'ioredis'/.test(redis.stdout)) {

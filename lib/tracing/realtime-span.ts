@@ -10,6 +10,7 @@ import { Attr, RESULT_OK } from './tracing-attributes.js';
  * that the code that traces (and the typings of the package) does not need `@opentelemetry/api`.
  */
 export class RealtimeSpan {
+  /** @internal Made by RealtimeTracing (stripped from the typings, which must not name the API). */
   constructor(
     private readonly api: OtelApi,
     private readonly span: Span,

@@ -13,8 +13,9 @@ import { Attr, MESSAGING_SYSTEM, SpanOperation, TRACER_NAME } from './tracing-at
  *
  * What it costs: with tracing off (option `tracing: false`) or `@opentelemetry/api` not
  * installed, each method returns `undefined` after one test. With the API but no SDK registered,
- * after two more property reads (`RegisteredTracerProvider`): no span is started, nothing is
- * allocated and the cluster publications are byte for byte those of an untraced node. Only with
+ * after one look at the global tracer provider (`RegisteredTracerProvider`): no span is started,
+ * no context is read, nothing is allocated, and the cluster publications are byte for byte those
+ * of an untraced node. Only with
  * an SDK are spans made — whether they are then recorded is the SDK's sampler's decision.
  */
 export class RealtimeTracing {
@@ -25,7 +26,10 @@ export class RealtimeTracing {
   private tracerOf: TracerProvider | undefined;
   private tracer: Tracer | undefined;
 
-  /** `loadApi`: `@opentelemetry/api`, or `undefined` when it is not installed; called only when `enabled`. */
+  /**
+   * @internal `loadApi`: `@opentelemetry/api`, or `undefined` when it is not installed; called
+   * only when `enabled`. (Stripped from the typings, which must not name the API.)
+   */
   constructor(
     enabled: boolean,
     private readonly nodeId: string,
