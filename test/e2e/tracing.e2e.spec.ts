@@ -10,7 +10,10 @@ import { SpanStatusCode, trace, type TextMapPropagator } from '@opentelemetry/ap
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { Observable } from 'rxjs';
+import { Test } from '@nestjs/testing';
 import { OnMessage, RealtimeConnection, RoomManager } from '../../lib/index.js';
+import { AppModule } from '../../sample/app.module.js';
+import { loadSampleConfig } from '../../sample/sample.config.js';
 import { useCleanup } from '../support/cleanup.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { TestClient } from '../support/test-client.js';
@@ -224,6 +227,58 @@ describe('OpenTelemetry spans (e2e)', () => {
       const spans = sdk.named('realtime publish chat_message');
       expect(spans).toHaveLength(2);
       expect(parentOf(spans[1])).toBeUndefined();
+    });
+  });
+
+  describe('in the sample app', () => {
+    const sdk = useTracingSdk();
+    const SECRET = 'sample-tracing-secret-0123456789abcdef';
+
+    it('traces a chat from a client trace, and a REST post, through the sample as it is', async () => {
+      const config = loadSampleConfig({ JWT_SECRET: SECRET, NODE_ID: 'sample-t', LOG_LEVEL: 'error' });
+      const moduleRef = await Test.createTestingModule({ imports: [AppModule.register(config)] }).compile();
+      const app = moduleRef.createNestApplication({ logger: false });
+      cleanup.track(app);
+      await app.listen(0, '127.0.0.1');
+      const { port } = app.getHttpServer().address() as { port: number };
+      const client = cleanup.track(
+        await TestClient.connect(
+          `ws://127.0.0.1:${port}/ws?token=${hsToken({ user_id: 'u1', username: 'Ann' }, SECRET)}`,
+        ),
+      );
+      await client.next('auth_success');
+      await client.request({ type: 'join_room', id: 'j', data: { room_id: 'news' } });
+      const traceId = randomId(16);
+      const clientSpanId = randomId(8);
+      client.send({
+        type: 'chat',
+        data: { room_id: 'news', content: 'traced' },
+        metadata: { traceparent: traceparent(traceId, clientSpanId) },
+      });
+      const chat = await client.next('chat_message');
+      const response = await fetch(`http://127.0.0.1:${port}/rooms/news/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${hsToken({ user_id: 'ed' }, SECRET)}` },
+        body: JSON.stringify({ content: 'from REST' }),
+      });
+      expect(response.status).toBe(202);
+      const posted = (await response.json()) as { seq: number };
+      await client.next('chat_message');
+
+      const message = only(sdk.named('realtime chat'));
+      expect(message.spanContext().traceId).toBe(traceId);
+      expect(parentOf(message)).toBe(clientSpanId);
+      expect(message.attributes).toMatchObject({
+        'user.id': 'u1',
+        'realtime.node.id': 'sample-t',
+        'realtime.result': 'ok',
+      });
+      const [fromChat, fromRest] = sdk.named('realtime publish chat_message');
+      expect(parentOf(fromChat)).toBe(message.spanContext().spanId);
+      expect(fromChat.attributes['realtime.room.seq']).toBe(chat.seq);
+      // No HTTP instrumentation in this test: the REST broadcast is a trace of its own.
+      expect(parentOf(fromRest)).toBeUndefined();
+      expect(fromRest.attributes['realtime.room.seq']).toBe(posted.seq);
     });
   });
 
