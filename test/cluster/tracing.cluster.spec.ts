@@ -1,6 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
+import { trace } from '@opentelemetry/api';
 import { Redis } from 'ioredis';
 import { RedisClusterAdapter } from '../../lib/redis/index.js';
+import { startEmitter } from '../support/chat.js';
 import { useCleanup } from '../support/cleanup.js';
 import { TestRedis } from '../support/redis-server.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
@@ -20,9 +22,12 @@ describe('OpenTelemetry traces across two nodes (cluster e2e, real redis-server)
   const cleanup = useCleanup();
   const sdk = useTracingSdk();
 
-  async function cluster(tracing = true): Promise<{ a: TestApp; b: TestApp; publications: string[] }> {
+  const prefix = `trace${process.pid}`;
+
+  async function cluster(
+    tracing = true,
+  ): Promise<{ a: TestApp; b: TestApp; publications: string[]; redis: TestRedis }> {
     const redis = cleanup.track(await TestRedis.start());
-    const prefix = `trace${process.pid}`;
     const node = async (nodeId: string) =>
       cleanup.track(
         await createTestApp({
@@ -38,7 +43,7 @@ describe('OpenTelemetry traces across two nodes (cluster e2e, real redis-server)
     cleanup.defer(() => subscriber.disconnect());
     subscriber.on('message', (_channel: string, message: string) => publications.push(message));
     await subscriber.subscribe(`${prefix}:room:{${ROOM}}`);
-    return { a: await node('node-a'), b: await node('node-b'), publications };
+    return { a: await node('node-a'), b: await node('node-b'), publications, redis };
   }
 
   async function member(app: TestApp): Promise<TestClient> {
@@ -102,6 +107,28 @@ describe('OpenTelemetry traces across two nodes (cluster e2e, real redis-server)
     });
     expect(lines.slice(1, 3)).toEqual(['node-a', '']);
     expect(JSON.parse(lines.slice(3).join('\n'))).toEqual(delivered);
+  });
+
+  it("makes a worker's RealtimeEmitter broadcast part of the worker's trace, down to each node's delivery", async () => {
+    const { b, redis } = await cluster();
+    const receiver = await member(b);
+    const worker = cleanup.track(await startEmitter(new RedisClusterAdapter({ url: redis.url, prefix })));
+    const sequenced = await trace
+      .getTracer('worker')
+      .startActiveSpan('job send-digest', (job) =>
+        worker.emitter.toRoom(ROOM, 'digest', { items: 3 }).finally(() => job.end()),
+      );
+    expect((await receiver.next('digest')).seq).toBe(sequenced.seq);
+    await until(() => sdk.named('realtime deliver digest').length === 1);
+
+    const [job] = sdk.named('job send-digest');
+    const [publish] = sdk.named('realtime publish digest');
+    const [delivery] = sdk.named('realtime deliver digest');
+    expect(parentOf(publish)).toBe(job.spanContext().spanId);
+    expect(publish.attributes['realtime.node.id']).toBe(worker.emitter.nodeId);
+    expect(delivery.attributes['realtime.node.id']).toBe('node-b');
+    expect(parentOf(delivery)).toBe(publish.spanContext().spanId);
+    expect(new Set([job, publish, delivery].map((span) => span.spanContext().traceId)).size).toBe(1);
   });
 
   it('publishes byte for byte the untraced format with the API but no SDK, and with tracing: false', async () => {
