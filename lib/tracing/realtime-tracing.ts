@@ -84,7 +84,7 @@ export class RealtimeTracing {
    * The span of a room frame from the cluster delivered on this node (`realtime deliver
    * <type>`), started as a child of the publishing span named by `header` (the publication's
    * trace header). `undefined` without a valid header: a frame published untraced (tracing off
-   * on its node, an emitter, a node of an older version) makes no span here either.
+   * on its node or emitter, no SDK there, a node of an older version) makes no span here either.
    */
   delivery(roomId: string, type: string, seq: number, epoch: string, header: string): RealtimeSpan | undefined {
     const tracer = this.currentTracer();
