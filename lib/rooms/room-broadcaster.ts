@@ -15,6 +15,7 @@ import { assertValidRoomId } from './room-id.js';
 import { RoomDelivery } from './room-delivery.js';
 import { RoomRegistry } from './room-registry.js';
 import type { ResolvedRoomSettings, SlowConsumerPolicy } from '../options/room-settings.js';
+import type { RealtimeSpan } from '../tracing/realtime-span.js';
 import { RealtimeTracing } from '../tracing/realtime-tracing.js';
 
 /** Options of one broadcast. */
@@ -86,9 +87,9 @@ export class RoomBroadcaster {
     const span = this.tracing.publish(roomId, type);
     if (span === undefined) return this.route(roomId, type, data, except, options, undefined);
     // The broadcast's span is active meanwhile: the app's Redis instrumentation, if any, nests
-    // the publish command under it. Its context travels with the publication (`trace`).
+    // the publish command under it.
     try {
-      const result = await span.run(() => this.route(roomId, type, data, except, options, span.header()));
+      const result = await span.run(() => this.route(roomId, type, data, except, options, span));
       span.published(result.seq, result.epoch, result.delivered);
       return result;
     } catch (error) {
@@ -103,9 +104,12 @@ export class RoomBroadcaster {
     data: unknown,
     except: RealtimeConnection | undefined,
     options: BroadcastOptions,
-    trace: string | undefined,
+    span: RealtimeSpan | undefined,
   ): Promise<BroadcastResult> | BroadcastResult {
-    if (this.cluster.status !== 'off') return this.broadcastThroughCluster(roomId, type, data, except, options, trace);
+    // Through the cluster, the span's context travels with the publication to every node.
+    if (this.cluster.status !== 'off') {
+      return this.broadcastThroughCluster(roomId, type, data, except, options, span?.header());
+    }
     return this.broadcastLocally(roomId, type, data, except, options);
   }
 
