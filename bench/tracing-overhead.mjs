@@ -54,6 +54,40 @@ if (process.argv[2] === '--child') {
   });
   console.log(`CPU per dispatched message (median of ${rounds} rounds × ${messages} messages)`);
   table(rows);
+  console.log('\nWithout an SDK, the decision alone (finer than the dispatch figures can resolve):');
+  table(await decisionCost());
+}
+
+/**
+ * ns per message of what tracing adds when it makes no span: RealtimeTracing's `message()` and
+ * `publish()` (a chat makes both) returning undefined, without the API and with it but no SDK,
+ * for a message carrying a traceparent (which must not even be parsed then).
+ */
+async function decisionCost() {
+  const api = await import('@opentelemetry/api');
+  const { RealtimeTracing } = await import('../dist-sample/lib/tracing/realtime-tracing.js');
+  const message = {
+    type: 'chat',
+    metadata: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' },
+  };
+  const modes = { 'no API': () => undefined, 'API, no SDK': () => api };
+  const samples = { 'no API': [], 'API, no SDK': [] };
+  const calls = 10_000_000;
+  for (let round = 0; round < rounds; round++) {
+    for (const [mode, load] of Object.entries(modes)) {
+      const tracing = new RealtimeTracing(true, 'bench', load);
+      let made = 0;
+      const start = process.cpuUsage();
+      for (let i = 0; i < calls; i++) {
+        if (tracing.message('chat', message, 100, 'c', undefined) !== undefined) made++;
+        if (tracing.publish('room', 'chat_message') !== undefined) made++;
+      }
+      const used = process.cpuUsage(start);
+      if (made !== 0) throw new Error('a span was made without an SDK');
+      samples[mode].push(((used.user + used.system) * 1000) / calls);
+    }
+  }
+  return Object.entries(samples).map(([mode, values]) => ({ mode, 'ns per message': fmt(medianOf(values), 1) }));
 }
 
 async function measure(mode) {
