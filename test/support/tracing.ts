@@ -5,6 +5,7 @@ import {
   BasicTracerProvider,
   InMemorySpanExporter,
   type ReadableSpan,
+  type Sampler,
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 
@@ -25,9 +26,12 @@ export interface TracingSdk {
  * simple (synchronous) span processor, and Node's AsyncLocalStorage context manager, so that a
  * span active in a handler stays active across its `await`s. `propagator`: registered too (the
  * Node SDK registers W3C trace context); without it the module's own traceparent handling runs.
+ * `sampler`: the SDK's (default: always on, parent-based).
  * Everything global is removed after each test.
  */
-export function useTracingSdk(options: { propagator?: TextMapPropagator; registered?: boolean } = {}): TracingSdk {
+export function useTracingSdk(
+  options: { propagator?: TextMapPropagator; registered?: boolean; sampler?: Sampler } = {},
+): TracingSdk {
   // One per test: shutting a provider down stops its exporter for good.
   let exporter = new InMemorySpanExporter();
   let provider: BasicTracerProvider | undefined;
@@ -35,7 +39,10 @@ export function useTracingSdk(options: { propagator?: TextMapPropagator; registe
     spans: () => exporter.getFinishedSpans(),
     named: (name) => exporter.getFinishedSpans().filter((span) => span.name === name),
     register() {
-      provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+      provider = new BasicTracerProvider({
+        spanProcessors: [new SimpleSpanProcessor(exporter)],
+        ...(options.sampler && { sampler: options.sampler }),
+      });
       trace.setGlobalTracerProvider(provider);
       context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
       if (options.propagator) propagation.setGlobalPropagator(options.propagator);

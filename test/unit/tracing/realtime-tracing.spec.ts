@@ -1,5 +1,6 @@
 import { describe, expect, it, jest } from '@jest/globals';
 import * as api from '@opentelemetry/api';
+import { AlwaysOffSampler, ParentBasedSampler } from '@opentelemetry/sdk-trace-base';
 import { RealtimeTracing } from '../../../lib/tracing/realtime-tracing.js';
 import { parentOf, SpanKind, useTracingSdk } from '../../support/tracing.js';
 
@@ -90,6 +91,25 @@ describe('RealtimeTracing', () => {
       sdk.register();
       tracing.publish('lobby', 'c')!.published(2, 'e', 0);
       expect(sdk.spans().map((span) => span.name)).toEqual(['realtime publish a', 'realtime publish c']);
+    });
+  });
+
+  describe('with an SDK that samples a trace out', () => {
+    const sdk = useTracingSdk({ sampler: new ParentBasedSampler({ root: new AlwaysOffSampler() }) });
+
+    it('carries the decision to the other nodes: their deliveries are not recorded either', () => {
+      const publish = new RealtimeTracing(true, 'n1', () => api).publish('lobby', 'chat_message')!;
+      const header = publish.header()!;
+      publish.published(1, 'e', 0);
+      // Not sampled (flags 00), but still a context: the other node's parent-based sampler obeys it.
+      expect(JSON.parse(header).traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
+      const delivery = new RealtimeTracing(true, 'n2', () => api).delivery('lobby', 'chat_message', 1, 'e', header);
+      expect(delivery).toBeDefined();
+      delivery!.delivered(1);
+      expect(sdk.spans()).toEqual([]);
+      // A sampled client trace is recorded (the parent decides).
+      new RealtimeTracing(true, 'n2', () => api).delivery('lobby', 'chat_message', 2, 'e', HEADER)!.delivered(1);
+      expect(sdk.spans().map((span) => span.name)).toEqual(['realtime deliver chat_message']);
     });
   });
 
