@@ -93,7 +93,8 @@ class LoopbackAdapter extends ClusterAdapter {
 function host(nodeId: string) {
   return {
     nodeId,
-    deliverRoom: jest.fn<ClusterHost['deliverRoom']>(),
+    counters: { clusterPublished: 0, clusterReceived: 0 },
+    deliverRoom: jest.fn<ClusterHost['deliverRoom']>(() => 0),
     deliverUser: jest.fn<ClusterHost['deliverUser']>(),
     deliverAll: jest.fn<ClusterHost['deliverAll']>(),
     disconnectUser: jest.fn<ClusterHost['disconnectUser']>(),
