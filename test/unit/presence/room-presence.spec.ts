@@ -1,4 +1,4 @@
-import { describe, expect, it, jest } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import type { ClusterAdapter, ClusterHost } from '../../../lib/cluster/cluster.adapter.js';
 import { InMemoryClusterAdapter } from '../../../lib/cluster/in-memory-cluster.adapter.js';
 import type { RealtimeConnection } from '../../../lib/connections/realtime-connection.js';
