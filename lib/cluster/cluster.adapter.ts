@@ -54,10 +54,7 @@ export interface RoomFrame {
   except: string | undefined;
   seq: number;
   epoch: string;
-  /*
-   * A frame numbered on this node alone (see LocalSequencer) carries what only its publisher
-   * knew: these never cross the cluster.
-   */
+  // A frame numbered on this node alone (LocalSequencer) also carries what only its publisher knew.
   /** The frame already framed for the wire (and kept in the history): not framed again. */
   prepared?: OutboundFrame;
   /** The broadcast's slow-consumer policy, instead of the room's. */
