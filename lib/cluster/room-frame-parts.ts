@@ -16,7 +16,9 @@ export interface RoomFrameParts {
  * can fill in. Used by every publisher (nodes and the emitter) so that all frames have one shape.
  */
 export function roomFrameParts(roomId: string, type: string, data: unknown, timestamp: string): RoomFrameParts {
-  const body = data === undefined ? '' : `,"data":${JSON.stringify(data)}`;
+  // As JSON.stringify of a whole envelope: data it cannot represent (a function) is left out.
+  const json = data === undefined ? undefined : (JSON.stringify(data) as string | undefined);
+  const body = json === undefined ? '' : `,"data":${json}`;
   return {
     prefix: `{"type":${JSON.stringify(type)},"room":${JSON.stringify(roomId)},"seq":`,
     middle: ',"epoch":"',

@@ -82,7 +82,7 @@ export class RoomBroadcaster {
       room_id: roomId,
       seq: sent.seq,
       epoch: sent.epoch,
-      // Through the cluster, this node's members get it from the cluster's stream: its members.
+      // Through the cluster, it reaches this node's members from the cluster's stream: all of them.
       delivered: sent.delivered ?? this.rooms.get(roomId)?.size ?? 0,
     };
   }

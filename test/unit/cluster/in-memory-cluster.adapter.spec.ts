@@ -102,6 +102,23 @@ describe('InMemoryClusterAdapter (one node: local sequencing and delivery throug
     expect(result).toEqual({ seq: 1, epoch, delivered: 2 });
   });
 
+  it('builds frames as JSON.stringify builds the envelope, data it cannot represent left out', () => {
+    const { adapter, rooms, members } = oneNode();
+    members('lobby', 1);
+    for (const data of [undefined, () => 1, null, 'x\n"y"']) adapter.broadcastRoom('lobby', broadcast('chat', data));
+    const envelopes = rooms.map(([, { seq, epoch }], i) =>
+      JSON.stringify({
+        type: 'chat',
+        room: 'lobby',
+        seq,
+        epoch,
+        data: [undefined, () => 1, null, 'x\n"y"'][i],
+        timestamp: TIMESTAMP,
+      }),
+    );
+    expect(rooms.map(([, frame]) => frame.frame)).toEqual(envelopes);
+  });
+
   it("hands the host the broadcast's own slow-consumer policy and conflation key, which never cross a cluster", () => {
     const { adapter, rooms, members } = oneNode();
     members('ticks', 1);
