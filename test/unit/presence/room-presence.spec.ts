@@ -1,9 +1,8 @@
-import { describe, expect, it, jest } from '@jest/globals';
-import type { OutboundFrame } from '../../../lib/broadcast/outbound-frame.js';
-import type { ClusterAdapter } from '../../../lib/cluster/cluster.adapter.js';
+import { describe, expect, it } from '@jest/globals';
+import type { ClusterAdapter, ClusterHost } from '../../../lib/cluster/cluster.adapter.js';
+import { InMemoryClusterAdapter } from '../../../lib/cluster/in-memory-cluster.adapter.js';
 import type { RealtimeConnection } from '../../../lib/connections/realtime-connection.js';
 import { RoomPresence } from '../../../lib/presence/room-presence.js';
-import type { RoomDelivery } from '../../../lib/rooms/room-delivery.js';
 import { DEFAULT_ROOM_SETTINGS, type RoomSettings } from '../../../lib/options/room-settings.js';
 import { Room } from '../../../lib/rooms/room.js';
 
@@ -17,26 +16,22 @@ function roomWith(settings: RoomSettings = {}): Room {
   return new Room('r', { ...DEFAULT_ROOM_SETTINGS, ...settings });
 }
 
-/** RoomPresence on one node: what it delivers, as [frame data, except]. */
+/**
+ * RoomPresence on one node (the in-memory adapter): what reaches the room's members through the
+ * adapter's host, as [frame data, except connection id].
+ */
 function oneNode() {
-  const delivered: [unknown, RealtimeConnection | undefined][] = [];
-  const delivery = {
-    deliverToRoom: (
-      _room: Room,
-      seq: number,
-      _epoch: string,
-      frame: OutboundFrame,
-      _p: unknown,
-      except?: RealtimeConnection,
-    ) => {
-      expect(seq).toBe(-1);
-      const parsed = JSON.parse(frame.payload.toString()) as { type: string; room: string; data: unknown };
-      expect(parsed).toMatchObject({ type: 'presence_diff', room: 'r' });
-      delivered.push([parsed.data, except]);
+  const delivered: [unknown, string | undefined][] = [];
+  const host = {
+    deliverPresence: (roomId: string, frame: string, exceptConnectionId: string | undefined) => {
+      const parsed = JSON.parse(frame) as { type: string; room: string; data: unknown };
+      expect(parsed).toMatchObject({ type: 'presence_diff', room: roomId });
+      delivered.push([parsed.data, exceptConnectionId]);
     },
-  } as unknown as RoomDelivery;
-  const cluster = { status: 'off', presenceChanged: jest.fn() } as unknown as ClusterAdapter;
-  return { presence: new RoomPresence(delivery, cluster), delivered, cluster };
+  } as unknown as ClusterHost;
+  const cluster = new InMemoryClusterAdapter();
+  cluster.attach(host);
+  return { presence: new RoomPresence(cluster), delivered, cluster };
 }
 
 /** RoomPresence in a cluster: what it hands the adapter. */
@@ -49,8 +44,7 @@ function clustered() {
       calls.push([roomId, userId, username, connections, diff && JSON.parse(diff as string).data, except]);
     },
   } as unknown as ClusterAdapter;
-  const delivery = { deliverToRoom: jest.fn() } as unknown as RoomDelivery;
-  return { presence: new RoomPresence(delivery, cluster), calls, delivery };
+  return { presence: new RoomPresence(cluster), calls };
 }
 
 const joins = (userId: string, username = userId) => ({
@@ -76,8 +70,8 @@ describe('RoomPresence', () => {
     }
     // The arriving connection itself is left out of its own arrival.
     expect(delivered).toEqual([
-      [joins('obs'), observer],
-      [joins('kim', 'Kim'), tab1],
+      [joins('obs'), observer.id],
+      [joins('kim', 'Kim'), tab1.id],
     ]);
     expect(presence.state('r')).toEqual([
       { user_id: 'obs', username: 'obs', connections: 1 },
@@ -93,7 +87,7 @@ describe('RoomPresence', () => {
   });
 
   it('in a cluster, hands every change of this node’s share to the adapter, with a diff only when the user arrives or leaves here', () => {
-    const { presence, calls, delivery } = clustered();
+    const { presence, calls } = clustered();
     const room = roomWith();
     const [tab1, tab2] = [connection('kim'), connection('kim')];
     room.add(tab1);
@@ -111,7 +105,6 @@ describe('RoomPresence', () => {
       // The room is empty here; members on other nodes still get the leave.
       ['r', 'kim', 'kim', 0, leaves('kim'), undefined],
     ]);
-    expect(delivery.deliverToRoom).not.toHaveBeenCalled();
   });
 
   it('counts but announces nothing where presence is off or the room is above its diff limit', () => {
@@ -143,7 +136,7 @@ describe('RoomPresence', () => {
     presence.arrived(room, member);
     expect(delivered.slice(2)).toEqual([
       [leaves('guest'), undefined],
-      [joins('alice', 'Alice'), member],
+      [joins('alice', 'Alice'), member.id],
     ]);
     expect(presence.state('r').map((entry) => entry.user_id)).toEqual(['obs', 'alice']);
   });
