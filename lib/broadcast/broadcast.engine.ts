@@ -79,7 +79,7 @@ export class BroadcastEngine implements OnModuleDestroy {
       return false;
     }
     if (connection.conflated !== undefined) this.flush(connection);
-    writeFrame(socket, frame);
+    writeFrame(connection, frame);
     return true;
   }
 
@@ -108,7 +108,7 @@ export class BroadcastEngine implements OnModuleDestroy {
     const frames = connection.conflated!;
     connection.conflated = undefined;
     this.conflating.delete(connection);
-    for (const frame of frames.values()) writeFrame(connection.socket, frame);
+    for (const frame of frames.values()) writeFrame(connection, frame);
     this.stats.messagesSent += frames.size;
   }
 

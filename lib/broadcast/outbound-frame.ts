@@ -1,5 +1,6 @@
-import type { WebSocket } from 'ws';
+import type { RealtimeConnection } from '../connections/realtime-connection.js';
 import { frameText, preframingEnabled, writeWholeFrame } from '../internal/ws-internals.js';
+import { deflatedWire } from './deflated-frame.js';
 
 /**
  * A broadcast, serialized once and framed once: `payload` is the JSON text, `wire` the complete
@@ -8,6 +9,12 @@ import { frameText, preframingEnabled, writeWholeFrame } from '../internal/ws-in
 export interface OutboundFrame {
   payload: Buffer;
   wire: Buffer | undefined;
+  /**
+   * The compressed frame (RSV1) for members that negotiated `permessage-deflate`, made by the
+   * first such delivery and shared by the others (broadcast/deflated-frame.ts); `undefined`
+   * until then.
+   */
+  deflated?: Buffer | undefined;
 }
 
 const TEXT_FRAME = Object.freeze({ binary: false });
@@ -19,11 +26,13 @@ const TEXT_FRAME = Object.freeze({ binary: false });
  * is the payload alone.
  */
 export function prepareFrame(payload: Buffer): OutboundFrame {
-  if (!preframingEnabled()) return { payload, wire: undefined };
+  if (!preframingEnabled()) return { payload, wire: undefined, deflated: undefined };
   const [header, data] = frameText(payload);
-  if (data === undefined) return { payload: header.subarray(header.length - payload.length), wire: header };
+  if (data === undefined) {
+    return { payload: header.subarray(header.length - payload.length), wire: header, deflated: undefined };
+  }
   const wire = Buffer.concat([header, data], header.length + data.length);
-  return { payload: wire.subarray(header.length), wire };
+  return { payload: wire.subarray(header.length), wire, deflated: undefined };
 }
 
 /** Bytes a prepared frame holds (its payload is a view into `wire` when there is one). */
@@ -32,12 +41,21 @@ export function frameBytes(frame: OutboundFrame): number {
 }
 
 /**
- * Writes a prepared frame to one open socket: one `write` of the shared buffer, no per-recipient
- * header, options object or copy. Falls back to `send()` while the socket's sender is busy
- * (compressing or reading a Blob: frames must keep their order) or without pre-framing.
+ * Writes a prepared frame to one open connection: one `write` of the shared buffer, no
+ * per-recipient header, options object or copy — the compressed one to a connection that
+ * negotiated `permessage-deflate` when the payload reaches the threshold. Falls back to `send()`
+ * (uncompressed) while the socket's sender is busy (reading a Blob: frames must keep their
+ * order) or without pre-framing.
  */
-export function writeFrame(socket: WebSocket, frame: OutboundFrame): void {
-  if (frame.wire === undefined || !writeWholeFrame(socket, frame.wire)) {
-    socket.send(frame.payload, TEXT_FRAME);
-  }
+export function writeFrame(
+  connection: Pick<RealtimeConnection, 'socket' | 'compression'>,
+  frame: OutboundFrame,
+): void {
+  const compression = connection.compression;
+  const wire =
+    compression === undefined || frame.payload.length < compression.threshold
+      ? frame.wire
+      : deflatedWire(frame, compression);
+  const socket = connection.socket;
+  if (wire === undefined || !writeWholeFrame(socket, wire)) socket.send(frame.payload, TEXT_FRAME);
 }

@@ -3,12 +3,15 @@ import type { RealtimeUser } from '../interfaces/realtime-user.interface.js';
 import type { OutboundFrame } from '../broadcast/outbound-frame.js';
 import type { InboundQueue } from './inbound-queue.js';
 import { closeSlowConsumer } from './close-slow-consumer.js';
+import type { FrameCompression } from './frame-compression.js';
+import { writeWholeFrame } from '../internal/ws-internals.js';
 import type { RealtimeStats } from '../stats/realtime-stats.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import type { Envelope } from '../protocol/envelope.js';
 import { isoNow } from '../utils/clock.js';
 
 const NO_ROOMS: ReadonlySet<string> = new Set<string>();
+const TEXT_FRAME = Object.freeze({ binary: false });
 
 /**
  * One live WebSocket connection and its state. This object is what handlers receive through
@@ -71,6 +74,12 @@ export class RealtimeConnection {
   stats: RealtimeStats | undefined = undefined;
   /** Frames held back for a slow reader under the `conflate` policy, by key (see BroadcastEngine). */
   conflated: Map<string, OutboundFrame> | undefined = undefined;
+  /**
+   * @internal The node's `permessage-deflate` settings when this connection negotiated
+   * compatible parameters (set by the server when the connection opens); `undefined`: every
+   * frame goes uncompressed.
+   */
+  compression: FrameCompression | undefined = undefined;
 
   constructor(
     /** Connection (client) id, sent as `connected.client_id`. */
@@ -169,7 +178,17 @@ export class RealtimeConnection {
       closeSlowConsumer(this, this.stats);
       return false;
     }
-    socket.send(frame);
+    const compression = this.compression;
+    // A UTF-8 payload has at most 3 bytes per UTF-16 unit: shorter texts are below the threshold.
+    if (compression !== undefined && frame.length * 3 >= compression.threshold) {
+      const payload = Buffer.from(frame);
+      // Compressed in this turn and written like a broadcast: in call order with every other frame.
+      if (payload.length < compression.threshold || !writeWholeFrame(socket, compression.frame(payload))) {
+        socket.send(payload, TEXT_FRAME);
+      }
+    } else {
+      socket.send(frame);
+    }
     if (this.stats) this.stats.messagesSent++;
     return true;
   }

@@ -148,6 +148,33 @@ export type OriginPredicate = (origin: string | undefined, request: IncomingMess
  * Options of `RealtimeModule.forRoot()` / `forRootAsync()`. Every limit has a documented
  * default; a contradictory or out-of-range value fails start-up with a message naming the option.
  */
+/**
+ * `permessage-deflate` (RFC 7692), off by default. When on, the server accepts the extension
+ * with `server_no_context_takeover` and `client_no_context_takeover`, so every message is
+ * compressed on its own and any peer can inflate it: a room broadcast is deflated once and the
+ * same compressed frame goes to every member that negotiated it (the others get the
+ * uncompressed frame); replies and direct frames are deflated for their one recipient. An
+ * inbound compressed message may inflate to at most `maxMessageSize` (beyond: close 1009).
+ */
+export interface RealtimeCompressionOptions {
+  /**
+   * Negotiate and use `permessage-deflate`.
+   * @default false
+   */
+  enabled?: boolean;
+  /**
+   * Messages below this many bytes are sent uncompressed (deflate gains little on small
+   * messages and costs CPU on every one).
+   * @default 1024
+   */
+  threshold?: number;
+  /**
+   * zlib compression level, 1 (fastest) to 9 (smallest).
+   * @default 6
+   */
+  level?: number;
+}
+
 export interface RealtimeModuleOptions {
   /**
    * URL path of the WebSocket endpoint on the app's HTTP server.
@@ -242,6 +269,12 @@ export interface RealtimeModuleOptions {
    * @default 4194304 (4 MiB)
    */
   writeBufferSize?: number;
+  /**
+   * `permessage-deflate` for clients that offer it (browsers do): `true` for the defaults, or
+   * the settings. Off by default.
+   * @default { enabled: false, threshold: 1024, level: 6 }
+   */
+  compression?: RealtimeCompressionOptions | boolean;
   /**
    * Milliseconds connections get to close after the 1012 ("service restart") sent at shutdown,
    * before the remaining ones are terminated.
@@ -359,9 +392,19 @@ export interface RealtimeModuleOptions {
 export interface ResolvedRealtimeOptions extends Required<
   Omit<
     RealtimeModuleOptions,
-    'allowedOrigins' | 'builtins' | 'auth' | 'rateLimit' | 'rooms' | 'cluster' | 'history' | 'resume' | 'trustProxy'
+    | 'allowedOrigins'
+    | 'builtins'
+    | 'auth'
+    | 'rateLimit'
+    | 'rooms'
+    | 'cluster'
+    | 'history'
+    | 'resume'
+    | 'trustProxy'
+    | 'compression'
   >
 > {
+  compression: Required<RealtimeCompressionOptions>;
   trustProxy: TrustProxyPredicate | undefined;
   history: Required<RealtimeHistoryOptions>;
   resume: Required<RealtimeResumeOptions>;

@@ -211,6 +211,7 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions = {}): Res
     connectionGuards,
     trustProxy: resolveTrustProxy(options.trustProxy),
     tracing,
+    compression: resolveCompression(options.compression),
   } as ResolvedRealtimeOptions;
 }
 
@@ -303,6 +304,32 @@ function resolveResume(
   checkInteger('resume.maxRooms', merged.maxRooms, 1);
   // A resume joins its rooms: it can never take more than a connection may be in.
   return { maxRooms: Math.min(merged.maxRooms, maxRoomsPerConnection) };
+}
+
+const COMPRESSION_DEFAULTS = { enabled: false, threshold: 1024, level: 6 } as const;
+/** zlib's levels; 0 stores without compressing, which would only cost a copy. */
+const MIN_LEVEL = 1;
+const MAX_LEVEL = 9;
+
+function resolveCompression(
+  compression: RealtimeModuleOptions['compression'],
+): ResolvedRealtimeOptions['compression'] {
+  if (compression === undefined || typeof compression === 'boolean') {
+    return { ...COMPRESSION_DEFAULTS, enabled: compression ?? false };
+  }
+  if (typeof compression !== 'object' || compression === null) {
+    throw new InvalidRealtimeOptionError('compression', 'must be a boolean or an object');
+  }
+  const merged = { ...COMPRESSION_DEFAULTS, ...compression };
+  if (typeof merged.enabled !== 'boolean') {
+    throw new InvalidRealtimeOptionError('compression.enabled', `must be a boolean (got ${String(merged.enabled)})`);
+  }
+  checkInteger('compression.threshold', merged.threshold, 0);
+  checkInteger('compression.level', merged.level, MIN_LEVEL);
+  if (merged.level > MAX_LEVEL) {
+    throw new InvalidRealtimeOptionError('compression.level', `must be at most ${MAX_LEVEL} (got ${merged.level})`);
+  }
+  return merged;
 }
 
 function resolveCluster(cluster: RealtimeModuleOptions['cluster']): ClusterAdapter {

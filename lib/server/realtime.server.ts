@@ -6,6 +6,8 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { WebSocket, WebSocketServer } from 'ws';
 import { ConnectionManager } from '../connections/connection.manager.js';
 import { RealtimeConnection } from '../connections/realtime-connection.js';
+import type { FrameCompression } from '../connections/frame-compression.js';
+import { compressionFor, nodeCompression, perMessageDeflateOption } from './per-message-deflate.js';
 import { MessageLabel, RealtimeStats, type UpgradeRejection } from '../stats/realtime-stats.js';
 import { MessageDispatcher } from '../dispatch/message.dispatcher.js';
 import { EventPublisher } from '../events/event.publisher.js';
@@ -66,6 +68,8 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('RealtimeServer');
   private readonly wss: WebSocketServer;
   private readonly sweeper: ConnectionSweeper;
+  /** `permessage-deflate` for the connections that negotiate it (`compression` option). */
+  private readonly compression: FrameCompression | undefined;
   private httpServer: HttpServer | undefined;
   private releaseUpgradePath: (() => void) | undefined;
   private accepting = false;
@@ -91,8 +95,9 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
       noServer: true,
       clientTracking: false,
       maxPayload: options.maxMessageSize,
-      perMessageDeflate: false,
+      perMessageDeflate: perMessageDeflateOption(options),
     });
+    this.compression = nodeCompression(options);
     this.sweeper = new ConnectionSweeper(
       connections,
       stats,
@@ -331,6 +336,7 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
     if (this.admission.hasGuards) connection.handshakeRequest = request;
     connection.outboundLimit = this.options.writeBufferSize;
     connection.stats = this.stats;
+    connection.compression = compressionFor(ws, this.compression);
     initRateLimit(connection, now, this.options.rateLimit);
     ws[kConnection] = connection;
     ws.on('message', this.onSocketMessage);

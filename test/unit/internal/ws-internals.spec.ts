@@ -98,7 +98,7 @@ describe('ws internals (lib/internal/ws-internals.ts)', () => {
     expect(senderOf(serverSocket)._state).not.toBe(0);
     const frame = prepareFrame(Buffer.from('{"type":"after"}'));
     expect(writeWholeFrame(serverSocket, frame.wire!)).toBe(false);
-    writeFrame(serverSocket, frame);
+    writeFrame({ socket: serverSocket, compression: undefined }, frame);
     expect(await nextMessages(2)).toEqual(['x'.repeat(10_000), '{"type":"after"}']);
     expect(senderOf(serverSocket)._state).toBe(0);
     expect(preframingEnabled()).toBe(true);
@@ -117,8 +117,8 @@ describe('ws internals (lib/internal/ws-internals.ts)', () => {
     const send = jest.fn();
     const odd = { readyState: WebSocket.OPEN, _sender: { busy: false }, send } as unknown as WebSocket;
     const frame = prepareFrame(Buffer.from('{"type":"odd"}'));
-    writeFrame(odd, frame);
-    writeFrame(odd, frame);
+    writeFrame({ socket: odd, compression: undefined }, frame);
+    writeFrame({ socket: odd, compression: undefined }, frame);
     expect(send).toHaveBeenCalledTimes(2);
     expect(send).toHaveBeenCalledWith(frame.payload, { binary: false });
     expect(preframingEnabled()).toBe(false);
