@@ -9,8 +9,8 @@
  *   (its rule is `rsv1 = byteLength >= threshold`), so the sender stays idle (no async zlib,
  *   no queue) and every frame of a connection is written in call order;
  * - `Sender.frame()` (not public) with `rsv1: true` builds the header of a compressed text frame;
- * - `WebSocket#extensions` (public) is the negotiated `Sec-WebSocket-Extensions` value, e.g.
- *   `permessage-deflate; server_no_context_takeover; client_no_context_takeover`.
+ * - a socket's `_extensions['permessage-deflate'].params`: the parameters the server accepted
+ *   (the public `WebSocket#extensions` only names the extension).
  *
  * Pre-framing's own checks (lib/internal/ws-internals.ts) decide whether such a frame can be
  * written at all; the server turns compression off for a connection when they fail.
@@ -54,27 +54,25 @@ export function canFrameCompressed(): boolean {
   return wire.length === 4 && wire[0] === 0xc1 && wire[1] === 2 && wire[2] === 0x02 && wire[3] === 0x00;
 }
 
+interface ExtensionInternals {
+  params?: Record<string, unknown> | null;
+}
+
 /**
- * The `permessage-deflate` parameters negotiated on `socket`, from its public `extensions`
- * string, or `undefined` when the extension is not in use.
+ * The `permessage-deflate` parameters negotiated on an open `socket`, or `undefined` when the
+ * extension is not in use (or `ws` no longer keeps it where this reads it: the connection then
+ * gets uncompressed frames, which is correct). `WebSocket#extensions` names the extension but
+ * not its parameters; `ws` keeps the accepted ones in `_extensions['permessage-deflate'].params`,
+ * with numbers parsed (`server_max_window_bits: 10`) and flags as `true`.
  */
-export function negotiatedDeflate(socket: Pick<WebSocket, 'extensions'>): NegotiatedDeflate | undefined {
-  const header = socket.extensions;
-  if (typeof header !== 'string' || header === '') return undefined;
-  // The server accepts one extension offer, so the value holds at most one permessage-deflate.
-  for (const extension of header.split(',')) {
-    const [name, ...params] = extension.split(';').map((part) => part.trim());
-    if (name !== 'permessage-deflate') continue;
-    let serverNoContextTakeover = false;
-    let serverMaxWindowBits = MAX_WINDOW_BITS;
-    for (const param of params) {
-      const [key, raw] = param.split('=').map((part) => part.trim());
-      if (key === 'server_no_context_takeover') serverNoContextTakeover = true;
-      else if (key === 'server_max_window_bits' && raw !== undefined) {
-        serverMaxWindowBits = Number(raw.replace(/^"|"$/g, ''));
-      }
-    }
-    return { serverNoContextTakeover, serverMaxWindowBits };
-  }
-  return undefined;
+export function negotiatedDeflate(socket: WebSocket): NegotiatedDeflate | undefined {
+  const extensions = (socket as unknown as { _extensions?: Record<string, ExtensionInternals | undefined> })
+    ._extensions;
+  const params = extensions?.['permessage-deflate']?.params;
+  if (typeof params !== 'object' || params === null) return undefined;
+  const bits = params.server_max_window_bits;
+  return {
+    serverNoContextTakeover: params.server_no_context_takeover === true,
+    serverMaxWindowBits: bits === undefined ? MAX_WINDOW_BITS : typeof bits === 'number' ? bits : Number.NaN,
+  };
 }
