@@ -169,3 +169,32 @@ describe('history and resume bounds', () => {
     expect(() => resolveRealtimeOptions(options as never)).toThrow(`RealtimeModule option "${name}" ${problem}`);
   });
 });
+
+describe('compression', () => {
+  it('is off by default, and true turns it on with the defaults', () => {
+    expect(resolveRealtimeOptions().compression).toEqual({ enabled: false, threshold: 1024, level: 6 });
+    expect(resolveRealtimeOptions({ compression: true }).compression).toEqual({
+      enabled: true,
+      threshold: 1024,
+      level: 6,
+    });
+    expect(resolveRealtimeOptions({ compression: { enabled: true, threshold: 0, level: 1 } }).compression).toEqual({
+      enabled: true,
+      threshold: 0,
+      level: 1,
+    });
+    // An object is settings: `enabled` still defaults to false.
+    expect(resolveRealtimeOptions({ compression: { level: 9 } }).compression.enabled).toBe(false);
+  });
+
+  it.each([
+    [{ compression: 'on' }, 'compression', 'must be a boolean or an object'],
+    [{ compression: { enabled: 1 } }, 'compression.enabled', 'must be a boolean (got 1)'],
+    [{ compression: { threshold: -1 } }, 'compression.threshold', 'must be at least 0'],
+    [{ compression: { level: 0 } }, 'compression.level', 'must be at least 1'],
+    [{ compression: { level: 10 } }, 'compression.level', 'must be at most 9 (got 10)'],
+    [{ compression: { level: 2.5 } }, 'compression.level', 'must be an integer'],
+  ] as const)('rejects %j naming %s', (options, name, problem) => {
+    expect(() => resolveRealtimeOptions(options as never)).toThrow(`RealtimeModule option "${name}" ${problem}`);
+  });
+});
