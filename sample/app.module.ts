@@ -51,6 +51,8 @@ export class AppModule {
           trustProxy: config.trustProxy,
           authTimeout: config.authTimeoutMs,
           drainDelay: config.drainDelayMs,
+          // WS_COMPRESSION=on: permessage-deflate, a room broadcast deflated once for all its members.
+          compression: config.compression,
           auth: { secret },
           rateLimit: { messagesPerSecond: config.rateLimitPerSec, burst: config.rateLimitBurst },
           // REDIS_URL (or REDIS_CLUSTER_NODES) set on several processes makes them one cluster;

@@ -41,6 +41,8 @@ export interface SampleConfig {
   drainDelayMs: number;
   /** `EVENT_LOOP_MAX_DELAY_MS`: `/health/ready` is 503 while the event loop's p99 delay is above this. */
   eventLoopMaxDelayMs: number;
+  /** `WS_COMPRESSION=on`: `permessage-deflate` with clients that offer it (the module's `compression`). */
+  compression: boolean;
 }
 
 /**
@@ -61,6 +63,14 @@ function integer(name: string, fallback: number, env: NodeJS.ProcessEnv): number
     throw new Error(`Environment variable ${name} must be a non-negative integer (got "${raw}")`);
   }
   return value;
+}
+
+/** `on` or `off` (unset or empty: off); anything else is refused rather than guessed. */
+function onOff(name: string, env: NodeJS.ProcessEnv): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '' || raw === 'off') return false;
+  if (raw === 'on') return true;
+  throw new Error(`Environment variable ${name} must be "on" or "off" (got "${raw}")`);
 }
 
 /** A comma-separated list, items trimmed, empty items dropped. */
@@ -134,5 +144,6 @@ export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
     restRateLimit: integer('REST_RATE_LIMIT', 60, env),
     drainDelayMs: integer('DRAIN_DELAY_MS', 0, env),
     eventLoopMaxDelayMs: integer('EVENT_LOOP_MAX_DELAY_MS', 1000, env),
+    compression: onOff('WS_COMPRESSION', env),
   };
 }

@@ -98,6 +98,15 @@ describe('sample app: room policy and REST rate limit (e2e)', () => {
 });
 
 describe('sample config: room policy and REST rate limit', () => {
+  it('reads WS_COMPRESSION: off by default, on or off, nothing else', () => {
+    expect(loadSampleConfig({}).compression).toBe(false);
+    expect(loadSampleConfig({ WS_COMPRESSION: 'off' }).compression).toBe(false);
+    expect(loadSampleConfig({ WS_COMPRESSION: 'on' }).compression).toBe(true);
+    expect(() => loadSampleConfig({ WS_COMPRESSION: 'yes' })).toThrow(
+      'Environment variable WS_COMPRESSION must be "on" or "off" (got "yes")',
+    );
+  });
+
   it('reads ADMIN_ROOM_PREFIXES and REST_RATE_LIMIT, with their defaults', () => {
     expect(loadSampleConfig({})).toMatchObject({ adminRoomPrefixes: ['admin-', 'staff-'], restRateLimit: 60 });
     expect(loadSampleConfig({ ADMIN_ROOM_PREFIXES: ' ops- , ,hr-', REST_RATE_LIMIT: '0' })).toMatchObject({
