@@ -13,6 +13,7 @@ export type {
   JwtAlgorithm,
   OriginPredicate,
   RealtimeAuthOptions,
+  RealtimeCompressionOptions,
   RealtimeHistoryOptions,
   RealtimeModuleOptions,
   RealtimeRateLimitOptions,

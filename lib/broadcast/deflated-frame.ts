@@ -1,5 +1,10 @@
 import type { FrameCompression } from '../connections/frame-compression.js';
-import type { OutboundFrame } from './outbound-frame.js';
+
+/** The part of an `OutboundFrame` (outbound-frame.ts) the compressed twin lives in. */
+export interface DeflatableFrame {
+  readonly payload: Buffer;
+  deflated?: Buffer | undefined;
+}
 
 /**
  * The compressed frame of a broadcast, made once: the first delivery to a member that negotiated
@@ -11,6 +16,6 @@ import type { OutboundFrame } from './outbound-frame.js';
  * Made on first use rather than with the frame: a room with no compressing member, or a frame
  * kept in history nobody replays, never pays for it.
  */
-export function deflatedWire(frame: OutboundFrame, compression: FrameCompression): Buffer {
+export function deflatedWire(frame: DeflatableFrame, compression: FrameCompression): Buffer {
   return (frame.deflated ??= compression.frame(frame.payload));
 }

@@ -1,4 +1,5 @@
-import type { RealtimeConnection } from '../connections/realtime-connection.js';
+import type { WebSocket } from 'ws';
+import type { FrameCompression } from '../connections/frame-compression.js';
 import { frameText, preframingEnabled, writeWholeFrame } from '../internal/ws-internals.js';
 import { deflatedWire } from './deflated-frame.js';
 
@@ -18,6 +19,12 @@ export interface OutboundFrame {
 }
 
 const TEXT_FRAME = Object.freeze({ binary: false });
+
+/** What a frame is written to: a `RealtimeConnection` (its socket and its compression). */
+export interface FrameTarget {
+  readonly socket: WebSocket;
+  readonly compression: FrameCompression | undefined;
+}
 
 /**
  * Frames a serialized payload once for all its recipients. The payload is then a view into the
@@ -47,10 +54,7 @@ export function frameBytes(frame: OutboundFrame): number {
  * (uncompressed) while the socket's sender is busy (reading a Blob: frames must keep their
  * order) or without pre-framing.
  */
-export function writeFrame(
-  connection: Pick<RealtimeConnection, 'socket' | 'compression'>,
-  frame: OutboundFrame,
-): void {
+export function writeFrame(connection: FrameTarget, frame: OutboundFrame): void {
   const compression = connection.compression;
   const wire =
     compression === undefined || frame.payload.length < compression.threshold

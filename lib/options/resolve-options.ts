@@ -311,9 +311,7 @@ const COMPRESSION_DEFAULTS = { enabled: false, threshold: 1024, level: 6 } as co
 const MIN_LEVEL = 1;
 const MAX_LEVEL = 9;
 
-function resolveCompression(
-  compression: RealtimeModuleOptions['compression'],
-): ResolvedRealtimeOptions['compression'] {
+function resolveCompression(compression: RealtimeModuleOptions['compression']): ResolvedRealtimeOptions['compression'] {
   if (compression === undefined || typeof compression === 'boolean') {
     return { ...COMPRESSION_DEFAULTS, enabled: compression ?? false };
   }

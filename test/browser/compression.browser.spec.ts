@@ -40,7 +40,9 @@ describe('permessage-deflate with headless Chromium (WS_COMPRESSION=on)', () => 
     server = await SampleServer.start({ DEV_LOGIN: '1', WS_COMPRESSION: 'on' });
     browsers.push(...(await Promise.all([launchChromium(), launchChromium()])));
   });
-  afterEach(() => jest.restoreAllMocks());
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
   afterAll(async () => {
     await Promise.all(browsers.map((browser) => browser.close()));
     await server?.close();

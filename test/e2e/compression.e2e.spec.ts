@@ -24,7 +24,9 @@ const tcpOf = (client: TestClient): Socket => (client.socket as unknown as { _so
 
 describe('permessage-deflate, compress-once broadcasts (e2e)', () => {
   const cleanup = useCleanup();
-  afterEach(() => jest.restoreAllMocks());
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
 
   async function start(options: RealtimeModuleOptions): Promise<TestApp> {
     // Without presence, the frames a member gets are the ones the test sends.
