@@ -84,9 +84,9 @@ export async function startRedis() {
  */
 export const socketIoClient = {
   url: (port) => `ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`,
-  open(url) {
+  open(url, { perMessageDeflate = false, headers = {} } = {}) {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { perMessageDeflate: false });
+      const ws = new WebSocket(url, { perMessageDeflate, headers });
       ws.once('error', reject);
       const onMessage = (raw) => {
         const text = raw.toString();

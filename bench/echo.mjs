@@ -8,10 +8,13 @@ export function connectOptions(connect, index) {
   return typeof connect === 'function' ? connect(index) : connect;
 }
 
-/** Opens a connection and waits for its greeting frames (`connected`, and `auth_success` when authenticated). */
-export function open(url, { headers = {}, greetings = 1 } = {}) {
+/**
+ * Opens a connection and waits for its greeting frames (`connected`, and `auth_success` when
+ * authenticated); `perMessageDeflate: true` offers compression (the `compression` scenario).
+ */
+export function open(url, { headers = {}, greetings = 1, perMessageDeflate = false } = {}) {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { perMessageDeflate: false, headers });
+    const ws = new WebSocket(url, { perMessageDeflate, headers });
     let seen = 0;
     ws.once('error', reject);
     const onGreeting = () => {

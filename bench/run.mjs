@@ -9,7 +9,7 @@
 // at that many per second instead of at full speed: the same arrivals for every server), BENCH_BASELINE (`connect` only: the root
 // of another checkout with its sample built, e.g. the commit before a change, run as one more
 // server in the same rounds),
-// BENCH_ROUNDS (default 3); BENCH_TARGETS (`fanout` and `cluster` only: a comma-separated subset
+// BENCH_ROUNDS (default 3); BENCH_TARGETS (`fanout`, `cluster` and `compression` only: a comma-separated subset
 // of their servers, e.g. `sample,nohistory` for history on / off alone); BENCH_SUBS_* for
 // `subscriptions` (see subscriptions.mjs and README.md).
 import { execFileSync } from 'node:child_process';
@@ -18,20 +18,21 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { JwtService } from '@nestjs/jwt';
-import { runEcho } from './echo.mjs';
+import { connectOptions, runEcho } from './echo.mjs';
 import { runIdle } from './idle.mjs';
 import { connectClients, runConnect } from './connect.mjs';
 import { runFanout } from './fanout.mjs';
 import { freePort, jsonClient, runClusterFanout, socketIoClient, startRedis } from './cluster-fanout.mjs';
 import { printSubscriptions, runSubscriptions } from './subscriptions.mjs';
 import { runDrain } from './drain.mjs';
+import { runCompression } from './compression.mjs';
 import { fmt, table } from './lib/stats.mjs';
 import { ServerProcess } from './lib/server-process.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const scenarios = process.argv.slice(2).length
   ? process.argv.slice(2)
-  : ['echo', 'idle', 'connect', 'fanout', 'cluster', 'subscriptions', 'drain'];
+  : ['echo', 'idle', 'connect', 'fanout', 'cluster', 'subscriptions', 'drain', 'compression'];
 const durationMs = Number(process.env.BENCH_DURATION_MS ?? 5000);
 const idleConnections = Number(process.env.BENCH_IDLE ?? 10_000);
 const connectConnections = Number(process.env.BENCH_CONNECT ?? 5000);
@@ -458,6 +459,93 @@ if (scenarios.includes('cluster')) {
         `published, ${m.sample.historyBytes} B (MEMORY USAGE ${history}); used_memory ` +
         `${m.sample.redisUsedMemory} B on / ${m.nohistory.redisUsedMemory} B off`,
     );
+  }
+}
+
+if (scenarios.includes('compression')) {
+  // Compress-once broadcasts (issue 15 item 2): every subscriber offers permessage-deflate.
+  const deflating = (connect) => (index) => ({ ...connectOptions(connect, index), perMessageDeflate: true });
+  const compressionTargets = {
+    rawdeflate: {
+      label: 'raw ws, per-socket permessage-deflate',
+      start: (port) =>
+        new ServerProcess('raw ws with perMessageDeflate', `${root}/bench/servers/raw-ws.mjs`, port, {
+          WS_DEFLATE: 'on',
+        }),
+      connect: deflating({}),
+      client: jsonClient,
+    },
+    socketiodeflate: {
+      label: 'Socket.IO, perMessageDeflate',
+      start: (port) =>
+        new ServerProcess('socket.io with perMessageDeflate', `${root}/bench/servers/socketio.mjs`, port, {
+          JWT_SECRET: secret,
+          PER_MESSAGE_DEFLATE: 'on',
+        }),
+      connect: deflating((index) => ({ headers: { authorization: `Bearer ${tokenFor(index)}` } })),
+      client: socketIoClient,
+    },
+    sampledeflate: {
+      label: 'sample, WS_COMPRESSION=on (compress once)',
+      start: (port) =>
+        new ServerProcess('nest-realtime sample, compression on', `${root}/dist-sample/sample/main.js`, port, {
+          ...sampleEnv,
+          WS_COMPRESSION: 'on',
+        }),
+      connect: deflating(authenticated),
+      client: jsonClient,
+    },
+    sampleplain: {
+      label: 'sample, compression off',
+      start: (port) => new ServerProcess('nest-realtime sample', `${root}/dist-sample/sample/main.js`, port, sampleEnv),
+      connect: deflating(authenticated),
+      client: jsonClient,
+    },
+  };
+  Object.assign(targets, compressionTargets);
+  const kinds = pick(Object.keys(compressionTargets));
+  results.compression = {};
+  for (const [subscribers, rate] of [
+    [1000, 20],
+    [5000, 4],
+  ]) {
+    const { medians: m, rounds: all } = await compare(kinds, (s, connect) =>
+      runCompression(s, { subscribers, rate, durationMs, connect, client: targets[s.kind].client }),
+    );
+    results.compression[subscribers] = { medians: m, rounds: all };
+    console.log(
+      `\nCompression, one room, ${subscribers} subscribers offering permessage-deflate, ${rate} msg/s of 2 KB ` +
+        `(median of ${rounds} rounds)`,
+    );
+    table(
+      kinds.map((k) => ({
+        server: targets[k].label,
+        'server CPU µs/delivery': fmt(m[k].cpuUsPerDelivery, 2),
+        'wire B/delivery': fmt(m[k].wireBytesPerDelivery, 0),
+        compressed: m[k].compressedSubscribers,
+        'RSS B/conn': fmt(m[k].rssPerConnection, 0),
+        'heap B/conn': fmt(m[k].heapPerConnection, 0),
+        'deliveries/s': fmt(m[k].deliveriesPerSec, 0),
+        'p50 ms': fmt(m[k].p50Ms),
+        'p99 ms': fmt(m[k].p99Ms),
+        lost: m[k].lost,
+        corrupt: m[k].corrupt,
+        load: fmt(m[k].loadAvg, 1),
+      })),
+    );
+    if (m.sampledeflate && m.rawdeflate) {
+      console.log(
+        `compress once / ws per socket: CPU per delivery ${ratio(m.sampledeflate.cpuUsPerDelivery, m.rawdeflate.cpuUsPerDelivery)}, ` +
+          `wire bytes ${ratio(m.sampledeflate.wireBytesPerDelivery, m.rawdeflate.wireBytesPerDelivery)}` +
+          (m.socketiodeflate
+            ? `; / Socket.IO: CPU ${ratio(m.sampledeflate.cpuUsPerDelivery, m.socketiodeflate.cpuUsPerDelivery)}`
+            : '') +
+          (m.sampleplain
+            ? `; compression on / off: CPU ${ratio(m.sampledeflate.cpuUsPerDelivery, m.sampleplain.cpuUsPerDelivery)}, ` +
+              `wire ${ratio(m.sampledeflate.wireBytesPerDelivery, m.sampleplain.wireBytesPerDelivery)}`
+            : ''),
+      );
+    }
   }
 }
 

@@ -12,7 +12,11 @@ const server = createServer((req, res) => {
   res.writeHead(200, { 'content-type': 'application/json' });
   res.end('{"status":"ok"}');
 });
-const wss = new WebSocketServer({ server, path: '/ws', perMessageDeflate: false, maxPayload: 1024 * 1024 });
+// WS_DEFLATE=on (the `compression` scenario): permessage-deflate as a ws user turns it on
+// (`perMessageDeflate: true`: ws's defaults, threshold 1024), which compresses per socket, so a
+// broadcast is sent with `send()` to each member instead of one pre-built frame.
+const deflate = process.env.WS_DEFLATE === 'on';
+const wss = new WebSocketServer({ server, path: '/ws', perMessageDeflate: deflate, maxPayload: 1024 * 1024 });
 const clients = new Set();
 const rooms = new Map();
 const sequences = new Map();
@@ -26,6 +30,10 @@ function broadcast(roomId, type, data) {
   const payload = Buffer.from(
     JSON.stringify({ type, room: roomId, seq, epoch, data, timestamp: new Date().toISOString() }),
   );
+  if (deflate) {
+    for (const member of members) if (member.readyState === 1) member.send(payload);
+    return;
+  }
   // One frame for every member: header and payload are built once.
   const frame = Sender.frame(payload, { fin: true, rsv1: false, opcode: 1, mask: false, readOnly: false });
   for (const member of members) {
