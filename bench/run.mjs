@@ -522,6 +522,7 @@ if (scenarios.includes('compression')) {
         server: targets[k].label,
         'server CPU µs/delivery': fmt(m[k].cpuUsPerDelivery, 2),
         'wire B/delivery': fmt(m[k].wireBytesPerDelivery, 0),
+        'generator CPU µs/delivery': fmt(m[k].generatorCpuUsPerDelivery, 1),
         compressed: m[k].compressedSubscribers,
         'RSS B/conn': fmt(m[k].rssPerConnection, 0),
         'heap B/conn': fmt(m[k].heapPerConnection, 0),
