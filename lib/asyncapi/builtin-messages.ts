@@ -20,6 +20,7 @@ import type {
   AnnouncementData,
   AuthSuccessData,
   PresenceDiffData,
+  PresenceResetData,
   PresenceStateData,
   PresenceUser,
   PrivateMessageData,
@@ -285,12 +286,25 @@ export const SERVER_FRAMES: { [T in keyof ServerFrameMap]: ServerFrameDoc } = {
   presence_diff: {
     summary: 'Users (not tabs) that arrived in or left the room, to its members.',
     description:
-      'Presence is not history: it carries no `seq` and is never replayed. Off per room, and ' +
-      "above the room's `presenceDiffLimit` members.",
+      'Presence is not history: it carries no `seq` and is never replayed. Off per room. Up to ' +
+      "the room's `presenceDiffLimit` members one frame per change, sent at once; above it one frame " +
+      'per `presenceDiffInterval` with the changes gathered meanwhile, at most one entry per user ' +
+      '(its latest change): apply it as set operations.',
     data: objectOf<PresenceDiffData>({
       room_id: roomId(),
       joins: arrayOf(ref('realtime.PresenceUser')),
       leaves: arrayOf(ref('realtime.PresenceUser')),
+    }),
+  },
+  presence_reset: {
+    summary: 'More users arrived in or left the room within one window than a `presence_diff` lists: counts only.',
+    description:
+      "Sent instead of a gathered `presence_diff` with more than the room's `presenceDiffMaxUsers` users. " +
+      "The receiver's list of the room's users is out of date until it asks `presence` again.",
+    data: objectOf<PresenceResetData>({
+      room_id: roomId(),
+      joins: integer('Users whose latest change in the window was an arrival.', { minimum: 0 }),
+      leaves: integer('Users whose latest change in the window was a departure.', { minimum: 0 }),
     }),
   },
   resumed: {

@@ -255,6 +255,11 @@ function resolveRoomSettings(settings: RoomSettings, origin: string): ResolvedRo
     throw new InvalidRealtimeOptionError(`${origin}.presence`, 'must be a boolean');
   }
   checkInteger(`${origin}.presenceDiffLimit`, resolved.presenceDiffLimit, 0);
+  checkInteger(`${origin}.presenceDiffInterval`, resolved.presenceDiffInterval, 1);
+  if (resolved.presenceDiffInterval > MAX_TIMER_MS) {
+    throw new InvalidRealtimeOptionError(`${origin}.presenceDiffInterval`, `must be at most ${MAX_TIMER_MS} ms`);
+  }
+  checkInteger(`${origin}.presenceDiffMaxUsers`, resolved.presenceDiffMaxUsers, 1);
   checkInteger(`${origin}.historySize`, resolved.historySize, 0);
   checkInteger(`${origin}.historyTtl`, resolved.historyTtl, 1);
   checkInteger(`${origin}.historyMaxBytes`, resolved.historyMaxBytes, 1);

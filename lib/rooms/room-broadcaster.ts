@@ -12,6 +12,7 @@ import type { Envelope } from '../protocol/envelope.js';
 import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
 import { isoNow } from '../utils/clock.js';
 import { assertValidRoomId } from './room-id.js';
+import { RoomPresence } from '../presence/room-presence.js';
 import { RoomDelivery } from './room-delivery.js';
 import { RoomRegistry } from './room-registry.js';
 import type { ResolvedRoomSettings, SlowConsumerPolicy } from '../options/room-settings.js';
@@ -58,6 +59,7 @@ export class RoomBroadcaster {
     private readonly connections: ConnectionManager,
     private readonly statsCounters: RealtimeStats,
     private readonly cluster: ClusterAdapter,
+    private readonly presence: RoomPresence,
   ) {
     this.sequencer = history.sequencer;
   }
@@ -186,8 +188,7 @@ export class RoomBroadcaster {
   deliverClusterPresence(roomId: string, frame: string, exceptConnectionId: string | undefined): void {
     const room = this.rooms.get(roomId);
     if (!room) return;
-    const except = this.connectionOf(exceptConnectionId);
-    this.delivery.deliverToRoom(room, -1, '', prepareFrame(Buffer.from(frame)), room.settings.slowConsumer, except);
+    this.presence.deliverFromCluster(room, frame, this.connectionOf(exceptConnectionId));
   }
 
   /** Sends `{ type, data }` to every connection of a user, on every node; returns how many on this one. */

@@ -1,0 +1,100 @@
+import { prepareFrame } from '../broadcast/outbound-frame.js';
+import type { RoomDelivery } from '../rooms/room-delivery.js';
+import type { Room } from '../rooms/room.js';
+import type { PresenceUser } from '../protocol/server-frames.js';
+import { presenceDiffListJson, presenceResetJson } from '../protocol/presence-diff.js';
+
+/** The changes a room gathered since its window opened: per user, its latest one. */
+interface PresenceWindow {
+  /** The room as it is now (an emptied room is made anew when someone joins again). */
+  room: Room;
+  /** user id → arrived (true) or left (false), and its name; a Map keeps the order of the latest changes. */
+  readonly changes: Map<string, { joined: boolean; username: string }>;
+  readonly timer: ReturnType<typeof setTimeout>;
+}
+
+/**
+ * Presence changes of big rooms, gathered over `presenceDiffInterval` and sent as one frame per
+ * room and window. Above `presenceDiffLimit` members a diff per change would be one frame per
+ * member per arrival — a join storm of N users into the room N²/2 frames; gathered, each member
+ * gets one frame per window whatever the number of changes in it, serialized and framed once for
+ * the whole room.
+ *
+ * A window keeps each user's *latest* change only, not the changes cancelling out: a member that
+ * read `presence_state` while the window was open may have seen a user who then joined and left,
+ * and applying "leave" (as a set operation) puts its list right where dropping the pair would not.
+ * A window with more than `presenceDiffMaxUsers` users sends `presence_reset` (counts only), so a
+ * storm costs each member a bounded frame per window.
+ */
+export class PresenceWindows {
+  private readonly open = new Map<string, PresenceWindow>();
+
+  constructor(private readonly delivery: RoomDelivery) {}
+
+  /**
+   * Whether a change to the room waits for a window: the room is above its diff limit, or a
+   * window is already open (a change sent at once would overtake the ones before it).
+   */
+  gathers(room: Room): boolean {
+    return room.size > room.settings.presenceDiffLimit || this.open.has(room.id);
+  }
+
+  /** Adds a user's change to the room's window, opening one if none is. */
+  add(room: Room, joined: boolean, userId: string, username: string): void {
+    let window = this.open.get(room.id);
+    if (window === undefined) {
+      const timer = setTimeout(() => this.flush(room.id), room.settings.presenceDiffInterval);
+      // A window must not keep the process alive; what it holds is lost with the node anyway.
+      timer.unref();
+      this.open.set(room.id, (window = { room, changes: new Map(), timer }));
+    }
+    window.room = room;
+    // Deleted first so that the Map's order is that of the latest changes.
+    window.changes.delete(userId);
+    window.changes.set(userId, { joined, username });
+  }
+
+  /** The room was made anew (emptied, then joined again) while its window was open. */
+  rebind(room: Room): void {
+    const window = this.open.get(room.id);
+    if (window !== undefined) window.room = room;
+  }
+
+  /** Sends the room's window now (its timer ran out). */
+  flush(roomId: string): void {
+    const window = this.open.get(roomId);
+    if (window === undefined) return;
+    this.open.delete(roomId);
+    clearTimeout(window.timer);
+    const { room, changes } = window;
+    if (room.size === 0) return;
+    const frame = changes.size > room.settings.presenceDiffMaxUsers ? resetFrame(room, changes) : diffFrame(room, changes);
+    // No member is left out: the ones that joined in the window find themselves listed, which
+    // changes nothing for a set.
+    this.delivery.deliverToRoom(room, -1, '', prepareFrame(Buffer.from(frame)), room.settings.slowConsumer, undefined);
+  }
+
+  /** Rooms with a window open. */
+  get size(): number {
+    return this.open.size;
+  }
+
+  /** Drops every window (the module stops). */
+  clear(): void {
+    for (const window of this.open.values()) clearTimeout(window.timer);
+    this.open.clear();
+  }
+}
+
+function diffFrame(room: Room, changes: PresenceWindow['changes']): string {
+  const joins: PresenceUser[] = [];
+  const leaves: PresenceUser[] = [];
+  for (const [user_id, { joined, username }] of changes) (joined ? joins : leaves).push({ user_id, username });
+  return presenceDiffListJson(room.id, joins, leaves);
+}
+
+function resetFrame(room: Room, changes: PresenceWindow['changes']): string {
+  let joins = 0;
+  for (const change of changes.values()) if (change.joined) joins++;
+  return presenceResetJson(room.id, joins, changes.size - joins);
+}
