@@ -68,7 +68,8 @@ export class PresenceWindows {
     clearTimeout(window.timer);
     const { room, changes } = window;
     if (room.size === 0) return;
-    const frame = changes.size > room.settings.presenceDiffMaxUsers ? resetFrame(room, changes) : diffFrame(room, changes);
+    const frame =
+      changes.size > room.settings.presenceDiffMaxUsers ? resetFrame(room, changes) : diffFrame(room, changes);
     // No member is left out: the ones that joined in the window find themselves listed, which
     // changes nothing for a set.
     this.delivery.deliverToRoom(room, -1, '', prepareFrame(Buffer.from(frame)), room.settings.slowConsumer, undefined);

@@ -94,11 +94,12 @@ export class RoomPresence implements OnModuleDestroy {
     if (this.cluster.status !== 'off') {
       const diff = announce ? presenceDiffJson(room.id, joined ? 'joins' : 'leaves', userId, username) : undefined;
       this.cluster.presenceChanged(room.id, userId, username, connections, diff, except?.id);
-    } else if (!announce || room.size === 0) {
+    } else if (!announce) {
       return;
     } else if (this.windows.gathers(room)) {
+      // Even when the room just emptied: a room made anew within the window gets the leave.
       this.windows.add(room, joined, userId, username);
-    } else {
+    } else if (room.size > 0) {
       const diff = presenceDiffJson(room.id, joined ? 'joins' : 'leaves', userId, username);
       this.delivery.deliverToRoom(room, -1, '', prepareFrame(Buffer.from(diff)), room.settings.slowConsumer, except);
     }
