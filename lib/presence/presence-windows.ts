@@ -14,11 +14,10 @@ interface PresenceWindow {
 }
 
 /**
- * Presence changes of big rooms, gathered over `presenceDiffInterval` and sent as one frame per
- * room and window. Above `presenceDiffLimit` members a diff per change would be one frame per
- * member per arrival — a join storm of N users into the room N²/2 frames; gathered, each member
- * gets one frame per window whatever the number of changes in it, serialized and framed once for
- * the whole room.
+ * Presence changes of big or busy rooms, gathered over `presenceDiffInterval` and sent as one
+ * frame per room and window. A diff per change is one frame per member per arrival — a join storm
+ * of N users into a room N²/2 frames; gathered, each member gets one frame per window whatever the
+ * number of changes in it, serialized and framed once for the whole room.
  *
  * A window keeps each user's *latest* change only, not the changes cancelling out: a member that
  * read `presence_state` while the window was open may have seen a user who then joined and left,
@@ -32,11 +31,26 @@ export class PresenceWindows {
   constructor(private readonly delivery: RoomDelivery) {}
 
   /**
-   * Whether a change to the room waits for a window: the room is above its diff limit, or a
-   * window is already open (a change sent at once would overtake the ones before it).
+   * Whether a change costing `cost` frame writes (the members it goes to) is sent at once, and if
+   * so counts them: while no window is open and the room's changes sent at once within the
+   * current `presenceDiffInterval` have cost at most `presenceDiffLimit` writes, this one
+   * included. Otherwise the change waits for a window (one already open must keep the order).
+   *
+   * A budget of writes rather than a member count: in a cluster each node sees only its own
+   * members, so a room of 10 000 spread over 20 nodes has 500 here — under any size limit, while
+   * every change would still cost the cluster 10 000 frames. Spent per node and room, the budget
+   * bounds what a storm costs whatever the layout; a room above the limit gathers every change
+   * (one diff would exceed it), a quiet room gets each change at once, as before.
    */
-  gathers(room: Room): boolean {
-    return room.size > room.settings.presenceDiffLimit || this.open.has(room.id);
+  sendsNow(room: Room, cost: number, now = Date.now()): boolean {
+    if (this.open.has(room.id)) return false;
+    if (now - room.presenceSince >= room.settings.presenceDiffInterval) {
+      room.presenceSince = now;
+      room.presenceSpent = 0;
+    }
+    if (room.presenceSpent + cost > room.settings.presenceDiffLimit) return false;
+    room.presenceSpent += cost;
+    return true;
   }
 
   /** Adds a user's change to the room's window, opening one if none is. */

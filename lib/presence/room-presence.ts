@@ -14,9 +14,9 @@ import { PresenceWindows } from './presence-windows.js';
  * the cluster adapter otherwise, which keeps every node's share and publishes the diff only when
  * the user arrived or left cluster-wide. The diff is built once, here, for both.
  *
- * Each node decides how its own members get a change: at once while the room has at most
- * `presenceDiffLimit` members here, gathered into one frame per window above it
- * (PresenceWindows). In a cluster every cluster-wide change is published (one publication per
+ * Each node decides how its own members get a change: at once while the room's diffs within the
+ * current `presenceDiffInterval` have cost at most `presenceDiffLimit` frames here, gathered into
+ * one frame per window beyond that (PresenceWindows: so always in a room above the limit). In a cluster every cluster-wide change is published (one publication per
  * change, whatever the room's size) and each node gathers what it receives for its members.
  */
 @Injectable()
@@ -62,7 +62,9 @@ export class RoomPresence implements OnModuleDestroy {
 
   /** A `presence_diff` published in the cluster (by any node, this one included), for this node's members. */
   deliverFromCluster(room: Room, frame: string, except: RealtimeConnection | undefined): void {
-    if (!this.windows.gathers(room)) {
+    const cost = except !== undefined && room.members.has(except) ? room.size - 1 : room.size;
+    if (this.windows.sendsNow(room, cost)) {
+      if (cost === 0) return;
       this.delivery.deliverToRoom(room, -1, '', prepareFrame(Buffer.from(frame)), room.settings.slowConsumer, except);
       return;
     }
@@ -94,12 +96,14 @@ export class RoomPresence implements OnModuleDestroy {
     if (this.cluster.status !== 'off') {
       const diff = announce ? presenceDiffJson(room.id, joined ? 'joins' : 'leaves', userId, username) : undefined;
       this.cluster.presenceChanged(room.id, userId, username, connections, diff, except?.id);
-    } else if (!announce) {
       return;
-    } else if (this.windows.gathers(room)) {
+    }
+    if (!announce) return;
+    const cost = except !== undefined ? room.size - 1 : room.size;
+    if (!this.windows.sendsNow(room, cost)) {
       // Even when the room just emptied: a room made anew within the window gets the leave.
       this.windows.add(room, joined, userId, username);
-    } else if (room.size > 0) {
+    } else if (cost > 0) {
       const diff = presenceDiffJson(room.id, joined ? 'joins' : 'leaves', userId, username);
       this.delivery.deliverToRoom(room, -1, '', prepareFrame(Buffer.from(diff)), room.settings.slowConsumer, except);
     }

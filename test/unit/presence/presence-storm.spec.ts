@@ -65,24 +65,30 @@ function storm(n: ReturnType<typeof node>, target: Room, count: number, perWindo
 }
 
 describe('presence in a join storm (counted)', () => {
-  beforeEach(() => jest.useFakeTimers());
-  afterEach(() => jest.useRealTimers());
+  beforeEach(() => {
+    jest.useFakeTimers();
+  });
+  afterEach(() => {
+    jest.useRealTimers();
+  });
 
   it('above the limit, sends one frame per window to each member, with every arrival of the window listed', () => {
     const n = node();
     const big = room({ presenceDiffLimit: 10, presenceDiffMaxUsers: 10_000 });
-    storm(n, big, 10, 10);
-    // At or below the limit: one diff per arrival, at once, to everyone but the arriving member.
-    expect(n.frames()).toBe(10);
+    storm(n, big, 10, 1);
+    // Up to the limit, one arrival per interval: one diff per arrival, at once, to everyone but
+    // the arriving member (the first one's to nobody: not even serialized).
+    expect(n.frames()).toBe(9);
     expect(n.writes()).toBe((10 * 9) / 2);
     n.sent.length = 0;
 
     storm(n, big, 1000, 1000, 10);
-    // 1 000 more arrivals within one window: one frame, serialized once, to the 1 010 members.
-    expect(n.frames()).toBe(1);
-    expect(n.writes()).toBe(1010);
-    const joined = (n.sent[0].data.joins as { user_id: string }[]).map((user) => user.user_id);
-    expect(joined).toEqual(Array.from({ length: 1000 }, (_, i) => `u${i + 10}`));
+    // 1 000 more arrivals within one interval: the first (10 writes) fits the budget; the 999
+    // others make one frame, serialized once, to the 1 010 members.
+    expect(n.frames()).toBe(2);
+    expect(n.writes()).toBe(10 + 1010);
+    const joined = (n.sent[1].data.joins as { user_id: string }[]).map((user) => user.user_id);
+    expect(joined).toEqual(Array.from({ length: 999 }, (_, i) => `u${i + 11}`));
   });
 
   it('costs O(members) frame writes per window: doubling the storm within a window doubles them, not quadruples', () => {
@@ -103,7 +109,8 @@ describe('presence in a join storm (counted)', () => {
     expect(n.frames()).toBe(10);
     // Each window reaches the members present at its end: 500, 1 000, … 5 000.
     expect(n.writes()).toBe(500 * (1 + 2 + 3 + 4 + 5 + 6 + 7 + 8 + 9 + 10));
-    expect(n.sent.every((s) => (s.data.joins as unknown[]).length === 500)).toBe(true);
+    // (The first arrival went to nobody at once: it is in no window.)
+    expect(n.sent.map((s) => (s.data.joins as unknown[]).length)).toEqual([499, ...Array(9).fill(500)]);
   });
 
   it('sends presence_reset with counts instead of a list above presenceDiffMaxUsers', () => {
@@ -114,7 +121,7 @@ describe('presence in a join storm (counted)', () => {
       {
         type: 'presence_reset',
         room: 'big',
-        data: { room_id: 'big', joins: 150, leaves: 0 },
+        data: { room_id: 'big', joins: 149, leaves: 0 },
         members: 150,
         timestamp: expect.any(String),
       },
@@ -159,23 +166,42 @@ describe('presence in a join storm (counted)', () => {
       big.add(member);
       n.presence.arrived(big, member);
     }
-    // c took the room above 2: its join waits in a window.
-    expect(n.sent.map((s) => s.data.joins)).toEqual([
-      [{ user_id: 'a', username: 'Ua' }],
-      [{ user_id: 'b', username: 'Ub' }],
-    ]);
+    // a's join goes to nobody; b's costs 1 write; c's would cost 2 more, above the budget of 2:
+    // it waits in a window.
+    expect(n.sent.map((s) => s.data.joins)).toEqual([[{ user_id: 'b', username: 'Ub' }]]);
     big.remove(members[2]);
-    n.presence.departed(big, 'c'); // 2 members now, but the window is open: c's leave joins it
-    expect(n.frames()).toBe(2); // a's and b's diffs (a's went to nobody but counts as a frame)
+    n.presence.departed(big, 'c'); // the window is open: c's leave joins it rather than overtake it
+    expect(n.frames()).toBe(1);
     jest.advanceTimersByTime(1000);
-    expect(n.sent[2].data).toEqual({ room_id: 'big', joins: [], leaves: [{ user_id: 'c', username: 'Uc' }] });
-    // The window is closed: the next change is immediate again.
-    const d = connection('d');
+    expect(n.sent[1].data).toEqual({ room_id: 'big', joins: [], leaves: [{ user_id: 'c', username: 'Uc' }] });
+    // The window is closed and a new interval began: the next change is sent at once again,
+    // until the interval's budget (2 writes) is spent.
+    const [d, e] = [connection('d'), connection('e')];
     big.add(d);
     n.presence.arrived(big, d);
     expect(n.frames()).toBe(3);
+    big.add(e);
+    n.presence.arrived(big, e);
+    expect(n.frames()).toBe(3);
     jest.advanceTimersByTime(1000);
     expect(n.frames()).toBe(4);
+    expect(n.sent[3].data.joins).toEqual([{ user_id: 'e', username: 'Ue' }]);
+  });
+
+  it('below the limit, sends changes at once only while they cost at most presenceDiffLimit writes per interval', () => {
+    // A room of 500 on this node (of a bigger one in a cluster): a storm of received diffs.
+    const n = node('up');
+    const busy = room({ presenceDiffLimit: 1000, presenceDiffMaxUsers: 1000 });
+    for (let i = 0; i < 500; i++) busy.add(connection(`m${i}`));
+    for (let i = 0; i < 100; i++) {
+      n.presence.deliverFromCluster(busy, presenceDiffJson('big', 'joins', `r${i}`, `R${i}`), undefined);
+    }
+    // Two diffs of 500 writes fit the budget; the 98 others wait for the window.
+    expect(n.frames()).toBe(2);
+    jest.advanceTimersByTime(1000);
+    expect(n.frames()).toBe(3);
+    expect((n.sent[2].data.joins as unknown[]).length).toBe(98);
+    expect(n.writes()).toBe(1500);
   });
 
   it('in a cluster, each node gathers the diffs it receives for a room above its limit', () => {
@@ -206,25 +232,37 @@ describe('presence in a join storm (counted)', () => {
     expect(n.sent[0].members).toBe(1);
   });
 
-  it('drops a window whose room emptied, and delivers to the room made anew', () => {
+  it('keeps the leaves of a room emptied within a window for the room made anew', () => {
     const n = node();
     const first = room({ presenceDiffLimit: 0 });
-    const a = connection('a');
-    first.add(a);
-    n.presence.arrived(first, a);
-    first.remove(a);
-    n.presence.departed(first, 'a');
+    const [a, b] = [connection('a'), connection('b')];
+    for (const member of [a, b]) {
+      first.add(member);
+      n.presence.arrived(first, member);
+    }
+    expect(n.frames()).toBe(0); // a's join goes to nobody; b's waits
+
+    for (const [member, id] of [
+      [a, 'a'],
+      [b, 'b'],
+    ] as const) {
+      first.remove(member);
+      n.presence.departed(first, id);
+    }
     const again = room({ presenceDiffLimit: 0 });
-    const b = connection('b');
-    again.add(b);
-    n.presence.arrived(again, b);
+    const c = connection('c');
+    again.add(c);
+    n.presence.arrived(again, c);
     jest.advanceTimersByTime(1000);
     expect(n.sent).toHaveLength(1);
     expect(n.sent[0].members).toBe(1);
     expect(n.sent[0].data).toEqual({
       room_id: 'big',
-      joins: [{ user_id: 'b', username: 'Ub' }],
-      leaves: [{ user_id: 'a', username: 'Ua' }],
+      joins: [{ user_id: 'c', username: 'Uc' }],
+      leaves: [
+        { user_id: 'a', username: 'Ua' },
+        { user_id: 'b', username: 'Ub' },
+      ],
     });
     expect(n.presence.gathering).toBe(0);
   });
