@@ -25,6 +25,7 @@ import { runFanout } from './fanout.mjs';
 import { freePort, jsonClient, runClusterFanout, socketIoClient, startRedis } from './cluster-fanout.mjs';
 import { printSubscriptions, runSubscriptions } from './subscriptions.mjs';
 import { runDrain } from './drain.mjs';
+import { runPresenceChurn, runPresenceStorm } from './presence.mjs';
 import { fmt, table } from './lib/stats.mjs';
 import { ServerProcess } from './lib/server-process.mjs';
 
@@ -513,6 +514,97 @@ if (scenarios.includes('drain')) {
       load: fmt(m[k].loadAvg, 1),
     })),
   );
+}
+
+if (scenarios.includes('presence')) {
+  // A join storm of BENCH_PRESENCE_MEMBERS (10 000) users into one room, and churn over
+  // BENCH_PRESENCE_ROOMS (10 000) rooms, on one sample node and on two sharing a redis-server of
+  // the benchmark's own; with BENCH_BASELINE, that checkout's sample in the same rounds (before).
+  // Neither raw ws nor Socket.IO has presence: no peer.
+  const members = Number(process.env.BENCH_PRESENCE_MEMBERS ?? 10_000);
+  const rooms = Number(process.env.BENCH_PRESENCE_ROOMS ?? 10_000);
+  const churnRate = Number(process.env.BENCH_PRESENCE_CHURN_RATE ?? 2000);
+  const builds = { after: `${root}/dist-sample/sample/main.js` };
+  if (process.env.BENCH_BASELINE) builds.before = `${process.env.BENCH_BASELINE}/dist-sample/sample/main.js`;
+  const layouts = { one: 1, two: 2 };
+  const workloads = (process.env.BENCH_PRESENCE_WORKLOADS ?? 'storm,churn').split(',');
+  const all = {};
+  for (let round = 0; round < rounds; round++) {
+    const order = Object.keys(builds);
+    if (round % 2) order.reverse();
+    for (const workload of workloads) {
+      for (const layout of Object.keys(layouts)) {
+        for (const build of order) {
+          const key = `${workload} ${layout} ${build}`;
+          const redis = layouts[layout] > 1 ? await startRedis() : undefined;
+          const nodes = (await freePorts(layouts[layout])).map(
+            (p, i) =>
+              new ServerProcess(`sample ${build} ${'ab'[i]}`, builds[build], p, {
+                ...sampleEnv,
+                NODE_ID: 'ab'[i],
+                ...(redis ? { REDIS_URL: redis.url } : {}),
+              }),
+          );
+          try {
+            await Promise.all(nodes.map((n) => n.ready()));
+            const options = { connect: targets.sample.connect, redis };
+            const result =
+              workload === 'storm'
+                ? await runPresenceStorm(nodes, { ...options, members })
+                : await runPresenceChurn(nodes, { ...options, rooms, rate: churnRate, durationMs });
+            result.loadAvg = loadavg()[0];
+            console.log(`presence round ${round + 1}, ${key}: ${JSON.stringify(result)}`);
+            (all[key] ??= []).push(result);
+          } finally {
+            await Promise.all(nodes.map((n) => n.stop()));
+            await redis?.stop();
+          }
+        }
+      }
+    }
+  }
+  const m = Object.fromEntries(
+    Object.entries(all).map(([key, list]) => [
+      key,
+      median(list.map((r) => Object.fromEntries(Object.entries(r).filter(([, v]) => typeof v === 'number')))),
+    ]),
+  );
+  results.presence = { medians: m, rounds: all };
+  const storms = Object.keys(m).filter((k) => k.startsWith('storm'));
+  if (storms.length) {
+    console.log(`\nPresence: join storm of ${members} users into one room (median of ${rounds} rounds)`);
+    table(
+      storms.map((k) => ({
+        run: k.slice(6),
+        'all joined ms': fmt(m[k].joinedMs, 0),
+        'views converged ms': Number.isNaN(m[k].convergedMs) ? 'never' : fmt(m[k].convergedMs, 0),
+        'server CPU ms (µs/join)': `${fmt(m[k].serverCpuMs, 0)} (${fmt(m[k].serverCpuUsPerJoin, 1)})`,
+        'Redis CPU ms, commands/join': `${fmt(m[k].redisCpuMs, 0)}, ${fmt(m[k].redisCommandsPerJoin, 2)}`,
+        'presence frames (per member), resets': `${m[k].presenceFrames} (${fmt(m[k].presenceFramesPerMember, 1)}), ${m[k].presenceResets}`,
+        'presence MB': fmt(m[k].presenceMBytes, 1),
+        'heap growth MB': fmt(m[k].heapGrowthMB, 1),
+        'presence_state KB, ms': `${fmt(m[k].stateKBytes, 0)}, ${fmt(m[k].stateMs, 0)}`,
+        'generator CPU ms': fmt(m[k].generatorCpuMs, 0),
+        load: fmt(m[k].loadAvg, 1),
+      })),
+    );
+  }
+  const churns = Object.keys(m).filter((k) => k.startsWith('churn'));
+  if (churns.length) {
+    console.log(`\nPresence: churn over ${rooms} rooms at ${churnRate} joins+leaves/s (median of ${rounds} rounds)`);
+    table(
+      churns.map((k) => ({
+        run: k.slice(6),
+        'ops/s': fmt(m[k].operationsPerSec, 0),
+        'server CPU µs/op': fmt(m[k].serverCpuUsPerOperation, 1),
+        'Redis CPU µs/op': fmt(m[k].redisCpuUsPerOperation, 1),
+        'Redis commands/op': fmt(m[k].redisCommandsPerOperation, 2),
+        'presence frames/op': fmt(m[k].presenceFramesPerOperation, 2),
+        'generator CPU ms': fmt(m[k].generatorCpuMs, 0),
+        load: fmt(m[k].loadAvg, 1),
+      })),
+    );
+  }
 }
 
 if (scenarios.includes('subscriptions')) {
