@@ -194,10 +194,21 @@ export async function runPresenceChurn(
   const stats = { diffs: 0, resets: 0, bytes: 0, stateBytes: 0, lastPresenceAt: 0 };
   for (const ws of sockets) track(ws, false, stats);
   // Client i starts in rooms i*5 .. i*5+4 (mod rooms): every room is taken once at the start.
-  const held = sockets.map((_, i) => Array.from({ length: roomsPerClient }, (_, k) => (i * roomsPerClient + k) % rooms));
+  const held = sockets.map((_, i) =>
+    Array.from({ length: roomsPerClient }, (_, k) => (i * roomsPerClient + k) % rooms),
+  );
   const send = (i, type, room) => sockets[i].send(JSON.stringify({ type, data: { room_id: `churn-${room}` } }));
+  let joined = 0;
+  const allJoined = new Promise((resolve) => {
+    const onJoined = (raw) => {
+      if (raw.toString().startsWith('{"type":"room_joined"') && ++joined === clients * roomsPerClient) resolve();
+    };
+    for (const ws of sockets) ws.on('message', onJoined);
+  });
   for (let i = 0; i < clients; i++) for (const room of held[i]) send(i, 'join_room', room);
-  await sleep(3000);
+  // Measured once every first join was answered and its Redis writes are done.
+  await allJoined;
+  await sleep(1500);
   await redis?.call('CONFIG', 'RESETSTAT');
   const redisCpu0 = redis ? await redis.cpuSeconds() : 0;
   Object.assign(stats, { diffs: 0, resets: 0, bytes: 0 });
