@@ -83,6 +83,10 @@ const ALLOWED = {
   'presence/room-presence.ts -> rooms/room-delivery.ts':
     'issue 13 item 3: presence moves out of room.manager.ts; its delivery goes through the room frame object then',
   'presence/room-presence.ts -> rooms/room.ts': "issue 13 item 3: same move (type-only: reads a room's members)",
+  'presence/presence-windows.ts -> rooms/room-delivery.ts':
+    "type-only: RoomPresence's split of the same move (issue 15 item 5): a gathered diff is delivered as RoomPresence delivers one",
+  'presence/presence-windows.ts -> rooms/room.ts':
+    "type-only: reads a room's size and settings, and keeps its per-interval presence budget on it",
 };
 
 const root = resolve(process.argv[2] ?? join(dirname(fileURLToPath(import.meta.url)), '..'));
