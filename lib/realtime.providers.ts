@@ -37,6 +37,7 @@ import { RoomRegistry } from './rooms/room-registry.js';
 import { HandshakeAdmission } from './auth/handshake-admission.js';
 import { RealtimeServer } from './server/realtime.server.js';
 import { SessionManager } from './sessions/session.manager.js';
+import { RealtimeTracing } from './tracing/realtime-tracing.js';
 
 /**
  * The module's services. They are added by `forRoot`/`forRootAsync` (see
@@ -46,6 +47,11 @@ import { SessionManager } from './sessions/session.manager.js';
  */
 export const REALTIME_PROVIDERS: Provider[] = [
   RealtimeStats,
+  {
+    provide: RealtimeTracing,
+    useFactory: (options: ResolvedRealtimeOptions) => new RealtimeTracing(options.tracing, options.nodeId),
+    inject: [RESOLVED_REALTIME_OPTIONS],
+  },
   ConnectionManager,
   SessionManager,
   EventPublisher,

@@ -1,12 +1,13 @@
 // Type-checks an app that uses the *built* package the way a user's app does, with
-// `skipLibCheck: false` and without the optional peer dependencies installed (`ioredis`, and
-// what `nest-realtime/asyncapi` needs: class-validator, class-transformer,
-// class-validator-jsonschema, yaml): the main entry point, `/client`, `/testing`, `/terminus` and
-// `/jest` must compile there, and the main entry point must load at run time. As self-checks, a file importing
-// `nest-realtime/redis` must fail there with TS2307 for ioredis, and loading
-// `nest-realtime/asyncapi` must fail for a missing package (otherwise they were resolvable and
-// the check proves nothing). Then, with those packages linked, `nest-realtime/asyncapi` must
-// compile and load.
+// `skipLibCheck: false` and without the optional peer dependencies installed (`ioredis`,
+// `@opentelemetry/api`, and what `nest-realtime/asyncapi` needs: class-validator,
+// class-transformer, class-validator-jsonschema, yaml): the main entry point, `/client`,
+// `/testing`, `/terminus` and `/jest` must compile there (no typing of the package may name the
+// OpenTelemetry API: only apps that trace install it), and the main entry point must load at run
+// time. As self-checks, a file importing `nest-realtime/redis` must fail there with TS2307 for
+// ioredis, and loading `nest-realtime/asyncapi` must fail for a missing package (otherwise they
+// were resolvable and the check proves nothing). Then, with those packages linked,
+// `nest-realtime/asyncapi` must compile and load.
 //
 // Usage: npm run build && npm run check:consumer   (KEEP_CONSUMER=1 keeps the temp dir)
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -33,11 +34,12 @@ const [{ filename }] = JSON.parse(
 execFileSync('tar', ['-xzf', join(dir, filename), '-C', installed, '--strip-components=1']);
 
 // Everything else the app would have, linked from ours: all but the optional peers (and ioredis's
-// own scope).
+// own scope) and OpenTelemetry.
 const asyncApiPeers = ['class-validator', 'class-transformer', 'class-validator-jsonschema', 'yaml'];
 const absent = new Set([
   'ioredis',
   '@ioredis',
+  '@opentelemetry',
   ...asyncApiPeers,
   'nest-realtime',
   '.bin',
@@ -141,11 +143,11 @@ let failed = false;
 const app = run('tsconfig.json');
 if (app.status === 0) {
   console.log(
-    'check:consumer: nest-realtime, /client, /testing, /terminus and /jest compile with skipLibCheck: false, without ioredis and the AsyncAPI peers',
+    'check:consumer: nest-realtime, /client, /testing, /terminus and /jest compile with skipLibCheck: false, without ioredis, @opentelemetry/api and the AsyncAPI peers',
   );
 } else {
   failed = true;
-  console.error('check:consumer: a consumer without ioredis does not compile:\n' + app.stdout + app.stderr);
+  console.error('check:consumer: a consumer without the optional peers does not compile:\n' + app.stdout + app.stderr);
 }
 const redis = run('tsconfig.redis.json');
 if (redis.status !== 0 && /TS2307: Cannot find module 'ioredis'/.test(redis.stdout)) {

@@ -22,7 +22,7 @@ const LAYERS = [
   ['constants'], // realtime.constants.ts (metadata keys, tokens), realtime.messages.ts
   ['interfaces', 'options'], // option and contract types, defaults and their resolution
   ['errors'],
-  ['stats'], // counters every layer bumps; metrics/ reads them
+  ['stats', 'tracing'], // counters every layer bumps (metrics/ reads them); OpenTelemetry spans
   ['connections'],
   ['broadcast'],
   ['events'],

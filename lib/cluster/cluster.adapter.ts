@@ -31,6 +31,8 @@ export interface RoomFrame {
   except: string | undefined;
   seq: number;
   epoch: string;
+  /** The publishing span's trace context (JSON, unchecked), when the publisher traced it. */
+  trace?: string;
 }
 
 /** A user in a room's cluster-wide presence. */
@@ -124,12 +126,15 @@ export abstract class ClusterAdapter implements ClusterAdapterLike {
    * Sequences a room broadcast cluster-wide and delivers it on every node with members, this one
    * included (through `host.deliverRoom`, in `seq` order). Resolves with the sequence, or
    * `undefined` when the cluster cannot take it now (the caller then delivers on this node only).
+   * `trace`: the publishing span's context, carried in the publication to every node's
+   * `RoomFrame` (cluster-publication.ts); not part of the frame or its history.
    */
   abstract publishRoom(
     roomId: string,
     parts: RoomFrameParts,
     exceptConnectionId: string | undefined,
     history: HistoryLimits,
+    trace?: string,
   ): Promise<Sequenced | undefined>;
 
   /** A room's current cluster-wide position (starting its epoch if it has none), or `undefined` when unavailable. */
@@ -182,8 +187,8 @@ export abstract class ClusterAdapter implements ClusterAdapterLike {
   protected abstract transmit(kind: 'U' | 'A' | 'K', userId: string | undefined, publication: string): void;
 
   /** The header a room frame is published with (the transport appends the frame). */
-  protected roomFrameHeader(exceptConnectionId: string | undefined): string {
-    return roomHeader('R', this.host.nodeId, exceptConnectionId);
+  protected roomFrameHeader(exceptConnectionId: string | undefined, trace?: string): string {
+    return roomHeader('R', this.host.nodeId, exceptConnectionId, trace);
   }
 
   /** The header a room's `presence_diff` is published with (the transport appends the frame). */
@@ -209,7 +214,7 @@ export abstract class ClusterAdapter implements ClusterAdapterLike {
    */
   protected receive(channel: string, message: string): void {
     try {
-      const { kind, origin, except, frame } = parsePublication(message);
+      const { kind, origin, except, trace, frame } = parsePublication(message);
       if (kind === 'P') {
         const parsed = JSON.parse(frame) as { type?: unknown; room?: unknown };
         const roomId = this.roomOf(channel);
@@ -228,7 +233,7 @@ export abstract class ClusterAdapter implements ClusterAdapterLike {
         )
           throw new Error('bad room frame');
         const { type, seq, epoch } = parsed;
-        this.receivedRoomFrame(roomId, { frame, type, except, seq, epoch });
+        this.receivedRoomFrame(roomId, { frame, type, except, seq, epoch, trace });
       } else if (origin === this.host.nodeId) {
         // Users, announcements and kicks were already handled on this node when published.
       } else if (kind === 'U' || kind === 'A') {

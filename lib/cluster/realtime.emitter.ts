@@ -10,6 +10,7 @@ import {
 import { isValidRoomId, ROOM_ID_RULE } from '../protocol/room-id.js';
 import { isoNow } from '../utils/clock.js';
 import { DEFAULT_ROOM_SETTINGS } from '../options/room-settings.js';
+import { RealtimeTracing } from '../tracing/realtime-tracing.js';
 import {
   ClusterAdapter,
   type ClusterHost,
@@ -20,6 +21,7 @@ import {
 
 const EMITTER_ADAPTER = Symbol('REALTIME_EMITTER_ADAPTER');
 const EMITTER_HISTORY = Symbol('REALTIME_EMITTER_HISTORY');
+const EMITTER_TRACING = Symbol('REALTIME_EMITTER_TRACING');
 
 /**
  * Publish-only access to a cluster, for a process that serves no WebSockets (a queue worker, a
@@ -33,11 +35,14 @@ export class RealtimeEmitter implements OnModuleInit, OnApplicationShutdown {
 
   /** History kept for what the emitter broadcasts (the nodes' default room settings unless configured). */
   private readonly history: HistoryLimits;
+  private readonly tracing: RealtimeTracing;
 
   constructor(
     @Inject(EMITTER_ADAPTER) private readonly adapter: ClusterAdapter,
     @Inject(EMITTER_HISTORY) history: Partial<HistoryLimits>,
+    @Inject(EMITTER_TRACING) tracing: boolean,
   ) {
+    this.tracing = new RealtimeTracing(tracing, this.nodeId);
     this.history = {
       size: history.size ?? DEFAULT_ROOM_SETTINGS.historySize,
       ttl: history.ttl ?? DEFAULT_ROOM_SETTINGS.historyTtl,
@@ -62,13 +67,26 @@ export class RealtimeEmitter implements OnModuleInit, OnApplicationShutdown {
     await this.adapter.stop();
   }
 
-  /** Broadcasts `{ type, room, seq, epoch, data }` to the room's members on every node. */
+  /**
+   * Broadcasts `{ type, room, seq, epoch, data }` to the room's members on every node. Traced
+   * (an OpenTelemetry SDK registered), it is a PRODUCER span under what is active (a job's span),
+   * and each node's delivery is its child, as for a node's own broadcasts.
+   */
   async toRoom(roomId: string, type: string, data: unknown): Promise<Sequenced> {
     if (!isValidRoomId(roomId)) throw new TypeError(ROOM_ID_RULE);
     const parts = roomFrameParts(roomId, type, data, isoNow());
-    const sequenced = await this.adapter.publishRoom(roomId, parts, undefined, this.history);
-    if (!sequenced) throw new Error(`RealtimeEmitter: the cluster is ${this.adapter.status}; nothing was sent`);
-    return sequenced;
+    const span = this.tracing.publish(roomId, type);
+    try {
+      const sequenced = await (span === undefined
+        ? this.adapter.publishRoom(roomId, parts, undefined, this.history)
+        : span.run(() => this.adapter.publishRoom(roomId, parts, undefined, this.history, span.header())));
+      if (!sequenced) throw new Error(`RealtimeEmitter: the cluster is ${this.adapter.status}; nothing was sent`);
+      span?.published(sequenced.seq, sequenced.epoch, 0);
+      return sequenced;
+    } catch (error) {
+      span?.failed(error);
+      throw error;
+    }
   }
 
   /** Sends `{ type, data }` to every connection of a user, on every node. */
@@ -92,12 +110,14 @@ export class RealtimeEmitter implements OnModuleInit, OnApplicationShutdown {
 export class RealtimeEmitterModule {
   /**
    * `history`: what the nodes keep of the emitter's broadcasts for replay; give the same values
-   * as the rooms' `historySize`/`historyTtl`/`historyMaxBytes` settings.
+   * as the rooms' `historySize`/`historyTtl`/`historyMaxBytes` settings. `tracing`: as the
+   * module's option (default true: spans when an OpenTelemetry SDK is registered).
    */
   static forRoot(options: {
     cluster: ClusterAdapter;
     isGlobal?: boolean;
     history?: Partial<HistoryLimits>;
+    tracing?: boolean;
   }): DynamicModule {
     return {
       module: RealtimeEmitterModule,
@@ -105,6 +125,7 @@ export class RealtimeEmitterModule {
       providers: [
         { provide: EMITTER_ADAPTER, useValue: options.cluster },
         { provide: EMITTER_HISTORY, useValue: options.history ?? {} },
+        { provide: EMITTER_TRACING, useValue: options.tracing !== false },
         RealtimeEmitter,
       ],
       exports: [RealtimeEmitter],

@@ -7,6 +7,8 @@ export type { RoomFrame };
 export interface OwnFrame extends Sequenced {
   parts: RoomFrameParts;
   except: string | undefined;
+  /** The publishing span's context, for the delivery here if the echo (which carries it too) is lost. */
+  trace?: string;
 }
 
 interface Repair {
@@ -243,7 +245,8 @@ export class RoomFrameOrder {
         for (const entry of history.entries) {
           if (this.alreadyDelivered(roomId, entry.seq, repair.from.epoch)) continue;
           const type = (JSON.parse(entry.frame) as { type: string }).type;
-          this.deliverNow(roomId, { ...entry, type, except: undefined, epoch: repair.from.epoch });
+          // History keeps frames, not trace contexts: a frame read back makes no delivery span.
+          this.deliverNow(roomId, { ...entry, type, except: undefined, epoch: repair.from.epoch, trace: undefined });
           recovered++;
         }
       }
@@ -313,8 +316,15 @@ export class RoomFrameOrder {
 }
 
 /** An own frame as the room frame its echo would have been. */
-function toRoomFrame({ seq, epoch, parts, except }: OwnFrame): RoomFrame {
-  return { frame: parts.prefix + seq + parts.middle + epoch + parts.suffix, type: typeOf(parts), except, seq, epoch };
+function toRoomFrame({ seq, epoch, parts, except, trace }: OwnFrame): RoomFrame {
+  return {
+    frame: parts.prefix + seq + parts.middle + epoch + parts.suffix,
+    type: typeOf(parts),
+    except,
+    seq,
+    epoch,
+    trace,
+  };
 }
 
 /** The message type of a frame cut into parts (it opens the prefix: `{"type":"...",`). */

@@ -16,6 +16,8 @@ import { Messages } from '../realtime.messages.js';
 import { ErrorLogBudget } from './error-log-budget.js';
 import { Reply } from './reply.js';
 import { InboundQueue } from '../connections/inbound-queue.js';
+import type { RealtimeSpan } from '../tracing/realtime-span.js';
+import { RealtimeTracing } from '../tracing/realtime-tracing.js';
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
@@ -40,7 +42,8 @@ const QUEUED_FRAME_OVERHEAD = 128;
  *
  * Handler latency is measured here, around the whole pipeline (guards, pipes, interceptors,
  * handler), rather than by an interceptor: an interceptor cannot see guard and pipe time, and
- * adding one to every handler would take them all off the direct-call path.
+ * adding one to every handler would take them all off the direct-call path. The message's span
+ * (RealtimeTracing) is made here for the same reason, and the pipeline runs with it active.
  */
 @Injectable()
 export class MessageDispatcher {
@@ -54,6 +57,7 @@ export class MessageDispatcher {
     private readonly stats: RealtimeStats,
     private readonly events: EventPublisher,
     private readonly latency: MessageLatency,
+    private readonly tracing: RealtimeTracing,
     @Inject(RESOLVED_REALTIME_OPTIONS) options: ResolvedRealtimeOptions,
   ) {
     this.readBufferSize = options.readBufferSize;
@@ -128,27 +132,34 @@ export class MessageDispatcher {
     this.stats.countReceived(handler.type, frame.length);
     if (this.events.isObserved('message.received')) this.events.emit('message.received', { connection, message });
     const startedAt = this.latency.enabled ? performance.now() : 0;
+    const span = this.tracing.message(handler.type, message, frame.length, connection.id, connection.userId);
     let result: unknown;
     try {
-      result = handler.invoke(connection, message);
+      result = span === undefined ? handler.invoke(connection, message) : span.run(handler.invoke, connection, message);
     } catch (error) {
-      this.fail(connection, message, handler, error);
-      this.observe(startedAt);
+      const code = this.fail(connection, message, handler, error);
+      this.finish(startedAt, span, code, error);
       return;
     }
     if (isPromiseLike(result)) {
-      this.await(connection, message, handler, result, frame.length, startedAt);
+      this.await(connection, message, handler, result, frame.length, startedAt, span);
     } else if (isObservable(result)) {
-      const last = lastValueFrom(result, { defaultValue: undefined });
-      this.await(connection, message, handler, last, frame.length, startedAt);
+      // Subscribed (which runs an interceptor's deferred handler) with the message's span active.
+      const last =
+        span === undefined
+          ? lastValueFrom(result, { defaultValue: undefined })
+          : span.run(() => lastValueFrom(result, { defaultValue: undefined }));
+      this.await(connection, message, handler, last, frame.length, startedAt, span);
     } else {
       this.reply(connection, message, handler, result);
-      this.observe(startedAt);
+      this.finish(startedAt, span);
     }
   }
 
-  private observe(startedAt: number): void {
+  /** The message was answered: its latency, and its span's end with the error code it got, if any. */
+  private finish(startedAt: number, span: RealtimeSpan | undefined, code?: string, error?: unknown): void {
     if (startedAt !== 0) this.latency.observe((performance.now() - startedAt) / 1000);
+    span?.handled(code, error);
   }
 
   private await(
@@ -158,6 +169,7 @@ export class MessageDispatcher {
     pending: PromiseLike<unknown>,
     size: number,
     startedAt: number,
+    span: RealtimeSpan | undefined,
   ): void {
     const ordered = !handler.concurrent;
     // The connection's later frames wait until this one's effects and reply are out.
@@ -167,13 +179,13 @@ export class MessageDispatcher {
       (value) => {
         this.release(connection, size);
         this.reply(connection, message, handler, value);
-        this.observe(startedAt);
+        this.finish(startedAt, span);
         if (ordered) this.resume(connection);
       },
       (error: unknown) => {
         this.release(connection, size);
-        this.fail(connection, message, handler, error);
-        this.observe(startedAt);
+        const code = this.fail(connection, message, handler, error);
+        this.finish(startedAt, span, code, error);
         if (ordered) this.resume(connection);
       },
     );
@@ -212,7 +224,8 @@ export class MessageDispatcher {
     });
   }
 
-  private fail(connection: RealtimeConnection, message: Envelope, handler: RegisteredHandler, error: unknown): void {
+  /** Answers a message whose handling threw with its error frame; returns the frame's code. */
+  private fail(connection: RealtimeConnection, message: Envelope, handler: RegisteredHandler, error: unknown): string {
     const mapped = mapErrorToFrame(error);
     this.rejected(connection, message.type, mapped.data.code);
     // Nest's pipeline already logged the Errors no filter handled, except HTTP exceptions (a
@@ -222,6 +235,7 @@ export class MessageDispatcher {
     }
     this.stats.countError(handler.type, mapped.data.code);
     this.send(connection, handler.type, { type: mapped.frameType, id: message.id, data: mapped.data });
+    return mapped.data.code;
   }
 
   private rejected(connection: RealtimeConnection, type: string | undefined, code: string): void {

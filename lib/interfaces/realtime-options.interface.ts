@@ -344,6 +344,15 @@ export interface RealtimeModuleOptions {
    * @default { messagesPerSecond: 100, burst: 200, disconnectAfter: 100 }
    */
   rateLimit?: RealtimeRateLimitOptions | false;
+  /**
+   * OpenTelemetry spans (README, "Tracing with OpenTelemetry"): a span per handled message
+   * (continuing a client's `metadata.traceparent`), per room broadcast, and per delivery of a
+   * broadcast on each node, linked across the cluster. They are made only when
+   * `@opentelemetry/api` is installed and an SDK is registered; otherwise this costs a test per
+   * message. `false`: never, whatever is registered.
+   * @default true
+   */
+  tracing?: boolean;
 }
 
 /** Options after defaults were applied and the whole set was validated. */

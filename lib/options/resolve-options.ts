@@ -188,6 +188,10 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions = {}): Res
   if (typeof nodeId !== 'string' || !/^[A-Za-z0-9_.:-]{1,64}$/.test(nodeId)) {
     throw new InvalidRealtimeOptionError('nodeId', 'must be 1..64 characters of [A-Za-z0-9_.:-]');
   }
+  const tracing = options.tracing ?? true;
+  if (typeof tracing !== 'boolean') {
+    throw new InvalidRealtimeOptionError('tracing', `must be a boolean (got ${String(tracing)})`);
+  }
   const builtins = options.builtins ?? {};
   const connectionGuards = checkGuards('connectionGuards', options.connectionGuards);
   return {
@@ -205,6 +209,7 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions = {}): Res
     resume: resolveResume(options.resume, merged.maxRoomsPerConnection),
     connectionGuards,
     trustProxy: resolveTrustProxy(options.trustProxy),
+    tracing,
   } as ResolvedRealtimeOptions;
 }
 

@@ -5,6 +5,7 @@ import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.int
 import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
 import { SessionManager } from '../sessions/session.manager.js';
 import { ClusterAdapter, type ClusterHost, type RoomFrame } from '../cluster/cluster.adapter.js';
+import { RealtimeTracing } from '../tracing/realtime-tracing.js';
 import { RoomBroadcaster } from './room-broadcaster.js';
 
 /**
@@ -25,6 +26,7 @@ export class ClusterBridge implements ClusterHost, OnModuleInit, BeforeApplicati
     private readonly sessions: SessionManager,
     private readonly connections: ConnectionManager,
     private readonly stats: RealtimeStats,
+    private readonly tracing: RealtimeTracing,
   ) {
     this.nodeId = options.nodeId;
   }
@@ -43,7 +45,13 @@ export class ClusterBridge implements ClusterHost, OnModuleInit, BeforeApplicati
 
   deliverRoom(roomId: string, frame: RoomFrame): void {
     this.stats.clusterReceived++;
-    this.broadcaster.deliverClusterFrame(roomId, frame);
+    // A frame published under a span: its delivery here is that span's child (CONSUMER).
+    const span =
+      frame.trace === undefined
+        ? undefined
+        : this.tracing.delivery(roomId, frame.type, frame.seq, frame.epoch, frame.trace);
+    const delivered = this.broadcaster.deliverClusterFrame(roomId, frame);
+    span?.delivered(delivered);
   }
 
   deliverUser(userId: string, frame: string): void {

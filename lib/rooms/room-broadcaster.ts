@@ -16,6 +16,8 @@ import { RoomPresence } from '../presence/room-presence.js';
 import { RoomDelivery } from './room-delivery.js';
 import { RoomRegistry } from './room-registry.js';
 import type { ResolvedRoomSettings, SlowConsumerPolicy } from '../options/room-settings.js';
+import type { RealtimeSpan } from '../tracing/realtime-span.js';
+import { RealtimeTracing } from '../tracing/realtime-tracing.js';
 
 /** Options of one broadcast. */
 export interface BroadcastOptions {
@@ -60,6 +62,7 @@ export class RoomBroadcaster {
     private readonly statsCounters: RealtimeStats,
     private readonly cluster: ClusterAdapter,
     private readonly presence: RoomPresence,
+    private readonly tracing: RealtimeTracing,
   ) {
     this.sequencer = history.sequencer;
   }
@@ -83,7 +86,32 @@ export class RoomBroadcaster {
   async broadcast(roomId: string, type: string, data: unknown, options: BroadcastOptions): Promise<BroadcastResult> {
     assertValidRoomId(roomId);
     const except = typeof options.except === 'string' ? this.connectionOf(options.except) : options.except;
-    if (this.cluster.status !== 'off') return this.broadcastThroughCluster(roomId, type, data, except, options);
+    const span = this.tracing.publish(roomId, type);
+    if (span === undefined) return this.route(roomId, type, data, except, options, undefined);
+    // The broadcast's span is active meanwhile: the app's Redis instrumentation, if any, nests
+    // the publish command under it.
+    try {
+      const result = await span.run(() => this.route(roomId, type, data, except, options, span));
+      span.published(result.seq, result.epoch, result.delivered);
+      return result;
+    } catch (error) {
+      span.failed(error);
+      throw error;
+    }
+  }
+
+  private route(
+    roomId: string,
+    type: string,
+    data: unknown,
+    except: RealtimeConnection | undefined,
+    options: BroadcastOptions,
+    span: RealtimeSpan | undefined,
+  ): Promise<BroadcastResult> | BroadcastResult {
+    // Through the cluster, the span's context travels with the publication to every node.
+    if (this.cluster.status !== 'off') {
+      return this.broadcastThroughCluster(roomId, type, data, except, options, span?.header());
+    }
     return this.broadcastLocally(roomId, type, data, except, options);
   }
 
@@ -98,9 +126,10 @@ export class RoomBroadcaster {
     data: unknown,
     except: RealtimeConnection | undefined,
     options: BroadcastOptions,
+    trace: string | undefined,
   ): Promise<BroadcastResult> {
     const previous = this.publishing.get(roomId);
-    const current = this.publishToCluster(roomId, type, data, except, options, previous);
+    const current = this.publishToCluster(roomId, type, data, except, options, previous, trace);
     this.publishing.set(roomId, current);
     return current.finally(() => {
       if (this.publishing.get(roomId) === current) this.publishing.delete(roomId);
@@ -114,15 +143,13 @@ export class RoomBroadcaster {
     except: RealtimeConnection | undefined,
     options: BroadcastOptions,
     previous: Promise<unknown> | undefined,
+    trace: string | undefined,
   ): Promise<BroadcastResult> {
     const parts = roomFrameParts(roomId, type, data, isoNow());
     this.statsCounters.clusterPublished++;
     const settings = this.settingsOf(roomId);
-    const sequenced = await this.cluster.publishRoom(roomId, parts, except?.id, {
-      size: settings.historySize,
-      ttl: settings.historyTtl,
-      maxBytes: settings.historyMaxBytes,
-    });
+    const history = { size: settings.historySize, ttl: settings.historyTtl, maxBytes: settings.historyMaxBytes };
+    const sequenced = await this.cluster.publishRoom(roomId, parts, except?.id, history, trace);
     if (sequenced) {
       return {
         room_id: roomId,

@@ -250,9 +250,10 @@ export class RedisClusterAdapter extends ClusterAdapter {
     parts: RoomFrameParts,
     exceptConnectionId: string | undefined,
     history: HistoryLimits,
+    trace?: string,
   ): Promise<Sequenced | undefined> {
     if (this.pub?.status !== 'ready') return this.fallBack();
-    const header = this.roomFrameHeader(exceptConnectionId);
+    const header = this.roomFrameHeader(exceptConnectionId, trace);
     try {
       const [seq, epoch] = (await scripts(this.pub).publishRoom(
         this.channels.seq(roomId),
@@ -273,7 +274,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
       )) as [number, string];
       const sequenced = { seq: Number(seq), epoch };
       if (this.subscriptions.rooms.has(roomId)) {
-        const own = { ...sequenced, parts, except: exceptConnectionId };
+        const own = { ...sequenced, parts, except: exceptConnectionId, trace };
         this.order.published(roomId, own, this.sub?.status === 'ready');
         // Resolved once this node's members have the frame: the publisher's next message then
         // comes after the broadcast this one caused, as on a single node.

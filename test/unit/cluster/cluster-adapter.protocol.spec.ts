@@ -34,8 +34,8 @@ class LoopbackAdapter extends ClusterAdapter {
   }
 
   /** A room frame as a transport publishes it: the base's header, then the frame. */
-  publishRoomFrame(roomId: string, frame: string, except: string | undefined): void {
-    this.bus.deliver(`room:${roomId}`, this.roomFrameHeader(except) + frame);
+  publishRoomFrame(roomId: string, frame: string, except: string | undefined, trace?: string): void {
+    this.bus.deliver(`room:${roomId}`, this.roomFrameHeader(except, trace) + frame);
   }
 
   publishPresence(roomId: string, frame: string, except: string | undefined): void {
@@ -142,6 +142,18 @@ describe('ClusterAdapter base (the publication protocol, whatever the transport)
     const expected = [['lobby', { frame, type: 'chat', except: 'conn-1', seq: 7, epoch: 'e1' }]];
     expect(a.roomFrames).toEqual(expected);
     expect(b.roomFrames).toEqual(expected);
+  });
+
+  it("hands every node a room frame's trace context as published, and none for an untraced frame", () => {
+    const { a, b } = twoNodes();
+    const frame = '{"type":"chat","room":"lobby","seq":8,"epoch":"e1"}';
+    const trace = '{"traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}';
+    a.publishRoomFrame('lobby', frame, undefined, trace);
+    a.publishRoomFrame('lobby', frame.replace('8', '9'), undefined);
+    for (const node of [a, b]) {
+      expect(node.roomFrames.map(([, received]) => received.trace)).toEqual([trace, undefined]);
+      expect(node.roomFrames[0][1]).toMatchObject({ frame, type: 'chat', seq: 8, epoch: 'e1' });
+    }
   });
 
   it('keeps the excepted connection of a presence_diff only on the node it came from', () => {

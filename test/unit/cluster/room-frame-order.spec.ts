@@ -48,6 +48,25 @@ describe('RoomFrameOrder', () => {
     expect(order.unechoedCount).toBe(0);
   });
 
+  it("keeps an own frame's trace context when it is delivered in place of its lost echo", () => {
+    const frames: RoomFrame[] = [];
+    const order = new RoomFrameOrder(
+      (_roomId, frame) => frames.push(frame),
+      async () => undefined,
+      () => false,
+      new Logger('test'),
+    );
+    const trace = '{"traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}';
+    order.received('r', frameOf(1));
+    order.published('r', { seq: 2, epoch: E, parts: PARTS, except: undefined, trace }, true);
+    order.echoesLost();
+    expect(frames.map((frame) => [frame.seq, frame.trace])).toEqual([
+      [1, undefined],
+      [2, trace],
+    ]);
+    expect(frames[1].frame).toBe(frameOf(2).frame);
+  });
+
   it('delivers an own frame in place of its echo when a later frame overtakes it (a new epoch, subscription not back yet)', () => {
     const { order, delivered } = setUp({ published: 0, readable: true });
     // Redis restarted: this node's first frame of the new epoch was published before its room

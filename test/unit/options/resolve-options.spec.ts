@@ -24,6 +24,8 @@ describe('resolveRealtimeOptions', () => {
     expect(resolved).toMatchObject(DEFAULT_OPTIONS);
     expect(resolved.nodeId).toMatch(/^[0-9a-f]{12}$/);
     expect(resolved.allowedOrigins).toBeUndefined();
+    expect(resolved.tracing).toBe(true);
+    expect(resolveRealtimeOptions({ tracing: false }).tracing).toBe(false);
   });
 
   it.each([
@@ -41,6 +43,7 @@ describe('resolveRealtimeOptions', () => {
     [{ path: '/ws?x=1' }, 'path', 'must be a URL path'],
     [{ nodeId: 'has space' }, 'nodeId', 'must be 1..64 characters'],
     [{ allowedOrigins: ['ok', ''] }, 'allowedOrigins', 'must be an array of non-empty origin strings'],
+    [{ tracing: 'off' as unknown as boolean }, 'tracing', 'must be a boolean (got off)'],
   ])('rejects %j naming %s', (options, name, problem) => {
     let thrown: unknown;
     try {
