@@ -48,6 +48,9 @@ async function redisCommands(redis) {
 
 const cpu = (nodes) => nodes.reduce((sum, node) => sum + node.cpuSeconds(), 0);
 
+/** The nodes' memory; NaN for a node too busy to report within its 10 s (the build before, flooded). */
+const memories = (nodes) => Promise.all(nodes.map((node) => node.memory().catch(() => ({ heapUsed: NaN }))));
+
 /**
  * A member's presence bookkeeping: frames and bytes of `presence_diff` / `presence_reset`, and
  * for observers a view (state, then the diffs received since the request, then later diffs).
@@ -129,7 +132,7 @@ export async function runPresenceStorm(nodes, { members = 10_000, observers = 20
   await Promise.all(joinedAll.slice(0, observers));
   for (let i = 0; i < observers; i++) tracked[i].ask();
   await sleep(2 * intervalMs + 500);
-  const memoryBefore = await Promise.all(nodes.map((node) => node.memory()));
+  const memoryBefore = await memories(nodes);
   await redis?.call('CONFIG', 'RESETSTAT');
   const redisCpu0 = redis ? await redis.cpuSeconds() : 0;
   Object.assign(stats, { diffs: 0, resets: 0, bytes: 0 });
@@ -157,7 +160,7 @@ export async function runPresenceStorm(nodes, { members = 10_000, observers = 20
   const generator = process.cpuUsage(generator0);
   const commands = await redisCommands(redis);
   const redisCpuSeconds = redis ? (await redis.cpuSeconds()) - redisCpu0 : 0;
-  const memoryAfter = await Promise.all(nodes.map((node) => node.memory()));
+  const memoryAfter = await memories(nodes);
   // One presence_state of the whole room, asked by the first observer: its size and server time.
   const stateCpu0 = cpu(nodes);
   stats.stateBytes = 0;
