@@ -9,6 +9,8 @@
 // at that many per second instead of at full speed: the same arrivals for every server), BENCH_BASELINE (`connect` only: the root
 // of another checkout with its sample built, e.g. the commit before a change, run as one more
 // server in the same rounds),
+// BENCH_PRESENCE_* for `presence` (see presence.mjs and README.md; BENCH_BASELINE adds the
+// before build there too),
 // BENCH_ROUNDS (default 3); BENCH_TARGETS (`fanout` and `cluster` only: a comma-separated subset
 // of their servers, e.g. `sample,nohistory` for history on / off alone); BENCH_SUBS_* for
 // `subscriptions` (see subscriptions.mjs and README.md).
@@ -32,7 +34,7 @@ import { ServerProcess } from './lib/server-process.mjs';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const scenarios = process.argv.slice(2).length
   ? process.argv.slice(2)
-  : ['echo', 'idle', 'connect', 'fanout', 'cluster', 'subscriptions', 'drain'];
+  : ['echo', 'idle', 'connect', 'fanout', 'cluster', 'subscriptions', 'drain', 'presence'];
 const durationMs = Number(process.env.BENCH_DURATION_MS ?? 5000);
 const idleConnections = Number(process.env.BENCH_IDLE ?? 10_000);
 const connectConnections = Number(process.env.BENCH_CONNECT ?? 5000);
