@@ -79,12 +79,12 @@ const ALLOWED = {
   'connections/realtime-connection.ts -> broadcast/outbound-frame.ts':
     "type-only: a connection's send path takes frames prepared once by broadcast/; the pre-framing goes behind the ws seam (issue 13 item 7)",
   'options/resolve-options.ts -> cluster/cluster.adapter.ts':
-    'the resolver defaults to an InMemoryClusterAdapter and refuses what is not a ClusterAdapter (instanceof needs the class)',
-  'presence/room-presence.ts -> rooms/room-delivery.ts':
-    'issue 13 item 3: presence moves out of room.manager.ts; its delivery goes through the room frame object then',
+    'the resolver refuses what is not a ClusterAdapter (instanceof needs the class)',
+  'options/resolve-options.ts -> cluster/in-memory-cluster.adapter.ts':
+    'the resolver defaults to an InMemoryClusterAdapter (the same reason as the line above, split when the adapter got its own file)',
   'presence/room-presence.ts -> rooms/room.ts': "issue 13 item 3: same move (type-only: reads a room's members)",
   'presence/presence-windows.ts -> rooms/room-delivery.ts':
-    "type-only: RoomPresence's split of the same move (issue 15 item 5): a gathered diff is delivered as RoomPresence delivers one",
+    'type-only (issue 15 item 5): RoomBroadcaster, above, hands PresenceWindows its RoomDelivery to send the gathered diffs',
   'presence/presence-windows.ts -> rooms/room.ts':
     "type-only: reads a room's size and settings, and keeps its per-interval presence budget on it",
 };

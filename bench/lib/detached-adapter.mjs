@@ -9,7 +9,8 @@ export function detachedAdapter(url) {
   const noop = () => undefined;
   adapter.attach({
     nodeId: 'bench',
-    deliverRoom: noop,
+    counters: { clusterPublished: 0, clusterReceived: 0 },
+    deliverRoom: () => 0,
     deliverUser: noop,
     deliverAll: noop,
     disconnectUser: noop,

@@ -34,8 +34,13 @@ export class BroadcastEngine implements OnModuleDestroy {
 
   /** Stamps the timestamp, serializes an envelope and frames it, once for all its recipients. */
   serialize(envelope: Envelope): OutboundFrame {
+    return prepareFrame(Buffer.from(this.stringify(envelope)));
+  }
+
+  /** Stamps the timestamp and serializes an envelope: the text of a frame that also goes to other nodes. */
+  stringify(envelope: Envelope): string {
     envelope.timestamp = isoNow();
-    return prepareFrame(Buffer.from(JSON.stringify(envelope)));
+    return JSON.stringify(envelope);
   }
 
   /**

@@ -1,12 +1,35 @@
 import { Logger } from '@nestjs/common';
+import type { OutboundFrame } from '../broadcast/outbound-frame.js';
 import { kickFrame, nodePublication, parsePublication, roomHeader } from './cluster-publication.js';
 import type { ClusterAdapterLike } from '../interfaces/cluster-adapter-like.interface.js';
+import type { SlowConsumerPolicy } from '../options/room-settings.js';
+import type { LocalSequencer } from './local-sequencer.js';
+import type { RoomFrameParts, Sequenced } from './room-frame-parts.js';
+
+export { roomFrameParts, type RoomFrameParts, type Sequenced } from './room-frame-parts.js';
+export type { LocalFrame, LocalSequencer } from './local-sequencer.js';
+
+/**
+ * The per-node cluster counters (`websocket_cluster_published_total`, `…_received_total`). The
+ * adapter base bumps them where a publication leaves for the cluster or one from the cluster is
+ * delivered, so a node without a shared backend (the in-memory adapter) counts none.
+ */
+export interface ClusterCounters {
+  clusterPublished: number;
+  clusterReceived: number;
+}
 
 /** Where a cluster adapter hands what other nodes published: local delivery on this node. */
 export interface ClusterHost {
   readonly nodeId: string;
-  /** A room frame (serialized, with its `seq` and `epoch`), for this node's members of the room. */
-  deliverRoom(roomId: string, frame: RoomFrame): void;
+  /** Where the adapter counts what it publishes and delivers (the node's stats). */
+  readonly counters: ClusterCounters;
+  /**
+   * A room frame (serialized, with its `seq` and `epoch`), for this node's members of the room:
+   * what the cluster delivers, and what a node alone numbered itself. Returns how many
+   * connections of this node it was written to.
+   */
+  deliverRoom(roomId: string, frame: RoomFrame): number;
   /** A frame for this node's connections of a user. */
   deliverUser(userId: string, frame: string): void;
   /** A frame for every connection of this node. */
@@ -33,6 +56,42 @@ export interface RoomFrame {
   epoch: string;
   /** The publishing span's trace context (JSON, unchecked), when the publisher traced it. */
   trace?: string;
+  // A frame numbered on this node alone (LocalSequencer) also carries what only its publisher knew.
+  /** The frame already framed for the wire (and kept in the history): not framed again. */
+  prepared?: OutboundFrame;
+  /** The broadcast's slow-consumer policy, instead of the room's. */
+  slowConsumer?: SlowConsumerPolicy;
+  /** The broadcast's conflation key, instead of its type. */
+  conflationKey?: string;
+}
+
+/** A room broadcast as the rooms layer hands it to the cluster (see `ClusterAdapter.broadcastRoom`). */
+export interface RoomBroadcast {
+  /** The frame, serialized around its `seq` and `epoch` (`roomFrameParts`). */
+  parts: RoomFrameParts;
+  type: string;
+  /** A connection id that does not get the frame, e.g. its sender. */
+  except: string | undefined;
+  /** What the cluster keeps of the room's broadcasts for replay. */
+  history: HistoryLimits;
+  /** This node's delivery only, when it numbers the frame itself: see RoomFrame. */
+  slowConsumer?: SlowConsumerPolicy;
+  conflationKey?: string;
+  /**
+   * The publishing span's trace context, asked for only when the frame crosses the cluster (a
+   * frame this node numbers alone is delivered under the publishing span itself).
+   */
+  trace?: () => string | undefined;
+}
+
+/** Where a room broadcast went: its place in the room's sequence, and what this node wrote. */
+export interface BroadcastSequenced extends Sequenced {
+  /**
+   * Connections of this node the frame was written to when this node numbered and delivered it
+   * itself; `undefined` when it goes through the cluster's stream (delivered here as it comes
+   * back, not counted by the publisher).
+   */
+  delivered: number | undefined;
 }
 
 /** A user in a room's cluster-wide presence. */
@@ -40,32 +99,6 @@ export interface ClusterPresenceEntry {
   user_id: string;
   username: string;
   connections: number;
-}
-
-/** A room frame cut around the two values only the cluster knows: `prefix + seq + middle + epoch + suffix`. */
-export interface RoomFrameParts {
-  prefix: string;
-  middle: string;
-  suffix: string;
-}
-
-/**
- * Serializes a room broadcast once, as the parts around `seq` and `epoch`, which only the cluster
- * can fill in. Used by every publisher (nodes and the emitter) so that all frames have one shape.
- */
-export function roomFrameParts(roomId: string, type: string, data: unknown, timestamp: string): RoomFrameParts {
-  const body = data === undefined ? '' : `,"data":${JSON.stringify(data)}`;
-  return {
-    prefix: `{"type":${JSON.stringify(type)},"room":${JSON.stringify(roomId)},"seq":`,
-    middle: ',"epoch":"',
-    suffix: `"${body},"timestamp":"${timestamp}"}`,
-  };
-}
-
-/** The result of sequencing a room broadcast. */
-export interface Sequenced {
-  seq: number;
-  epoch: string;
 }
 
 /** How much of a room's broadcasts the cluster keeps for replay (the room's settings). */
@@ -99,11 +132,14 @@ export interface ClusterHistory extends Sequenced {
  * How RoomManager, private messages and announcements reach other nodes. The protocol lives
  * here, in the base (like socket.io-adapter's `ClusterAdapter`): what a publication holds
  * (cluster-publication.ts), who ignores what (a node's own users, announcements and kicks were
- * handled where they were published), and the checks of everything received before it is
- * delivered. A transport subclass moves the strings: it implements `transmit` and hands what it
- * receives to `receive`. `InMemoryClusterAdapter` (one node) is the default;
- * `RedisClusterAdapter` (`nest-realtime/redis`, lib/cluster/redis/) spreads rooms and users over
- * every node sharing a Redis.
+ * handled where they were published), the checks of everything received before it is
+ * delivered, the node's cluster counters, and what a node does with a room broadcast the
+ * cluster cannot take: number it itself (a {@link LocalSequencer}) and deliver it through the
+ * same `host.deliverRoom` as a frame from the cluster. A transport subclass moves the strings:
+ * it implements `transmit` and `publishRoom`, and hands what it receives to `receive`.
+ * `InMemoryClusterAdapter` (one node: every room frame numbered and delivered here) is the
+ * default; `RedisClusterAdapter` (`nest-realtime/redis`, lib/cluster/redis/) spreads rooms and
+ * users over every node sharing a Redis.
  */
 export abstract class ClusterAdapter implements ClusterAdapterLike {
   /** `off` without a shared backend; `up`/`down` for a backend that can fail. */
@@ -112,10 +148,19 @@ export abstract class ClusterAdapter implements ClusterAdapterLike {
   protected readonly logger = new Logger('RealtimeCluster');
   /** Where what other nodes publish is delivered on this node (set by `attach`). */
   protected host!: ClusterHost;
+  /** Numbers and keeps room frames when this node delivers them alone (set by `attach`). */
+  protected local: LocalSequencer | undefined;
+  /** Per room, the latest broadcast still on its way through the transport (see broadcastRoom). */
+  private readonly publishing = new Map<string, Promise<BroadcastSequenced>>();
 
-  /** Called once by the module before `start()`. */
-  attach(host: ClusterHost): void {
+  /**
+   * Called once by the module before `start()`: `host` gets what the cluster delivers on this
+   * node, `local` numbers the room frames this node delivers alone (a publisher that serves no
+   * connections, such as the emitter, has none).
+   */
+  attach(host: ClusterHost, local?: LocalSequencer): void {
     this.host = host;
+    this.local = local;
   }
 
   abstract start(): Promise<void>;
@@ -123,9 +168,71 @@ export abstract class ClusterAdapter implements ClusterAdapterLike {
   abstract stop(): Promise<void>;
 
   /**
-   * Sequences a room broadcast cluster-wide and delivers it on every node with members, this one
-   * included (through `host.deliverRoom`, in `seq` order). Resolves with the sequence, or
-   * `undefined` when the cluster cannot take it now (the caller then delivers on this node only).
+   * Sequences a room broadcast and delivers it on every node with members, this one included.
+   * Through the transport (`publishRoom`), every node delivers it from the cluster's stream, in
+   * `seq` order. When the transport cannot take it (its backend is unreachable), this node
+   * delivers it alone, numbered by the local sequencer under an epoch of its own; an earlier
+   * broadcast to the room may still be on its way to failing (a command in flight when the
+   * backend went away): it goes first, so local members keep the order in which this node
+   * broadcast. Without a shared backend (the in-memory adapter) it is delivered before this
+   * returns.
+   */
+  broadcastRoom(roomId: string, broadcast: RoomBroadcast): BroadcastSequenced | Promise<BroadcastSequenced> {
+    const previous = this.publishing.get(roomId);
+    const current = this.publishOrDeliverHere(roomId, broadcast, previous);
+    this.publishing.set(roomId, current);
+    return current.finally(() => {
+      if (this.publishing.get(roomId) === current) this.publishing.delete(roomId);
+    });
+  }
+
+  private async publishOrDeliverHere(
+    roomId: string,
+    broadcast: RoomBroadcast,
+    previous: Promise<unknown> | undefined,
+  ): Promise<BroadcastSequenced> {
+    this.host.counters.clusterPublished++;
+    const sequenced = await this.publishRoom(
+      roomId,
+      broadcast.parts,
+      broadcast.except,
+      broadcast.history,
+      broadcast.trace?.(),
+    );
+    if (sequenced) return { seq: sequenced.seq, epoch: sequenced.epoch, delivered: undefined };
+    if (previous !== undefined) await previous.catch(() => undefined);
+    return this.deliverHere(roomId, broadcast);
+  }
+
+  /**
+   * Numbers a room broadcast on this node and writes it to this node's members at once, through
+   * `host.deliverRoom` like a frame from the cluster. Nothing crosses the cluster, so nothing
+   * counts as published or received.
+   */
+  protected deliverHere(roomId: string, broadcast: RoomBroadcast): BroadcastSequenced {
+    if (this.local === undefined) {
+      throw new Error('ClusterAdapter: attached without a LocalSequencer, it cannot deliver a room frame alone');
+    }
+    const { seq, epoch, text, prepared } = this.local.sequence(roomId, broadcast.parts, Date.now());
+    if (text === undefined) return { seq, epoch, delivered: 0 };
+    const delivered = this.host.deliverRoom(roomId, {
+      frame: text,
+      type: broadcast.type,
+      except: broadcast.except,
+      seq,
+      epoch,
+      prepared,
+      slowConsumer: broadcast.slowConsumer,
+      conflationKey: broadcast.conflationKey,
+    });
+    return { seq, epoch, delivered };
+  }
+
+  /**
+   * Transport: sequences a room frame cluster-wide and delivers it on every node with members,
+   * this one included (through `deliverRoomFrame`, in `seq` order). Resolves with the sequence,
+   * or `undefined` when the cluster cannot take it now (`broadcastRoom` then delivers on this
+   * node only; a publisher without members, such as the emitter, reports the failure).
    * `trace`: the publishing span's context, carried in the publication to every node's
    * `RoomFrame` (cluster-publication.ts); not part of the frame or its history.
    */
@@ -136,6 +243,14 @@ export abstract class ClusterAdapter implements ClusterAdapterLike {
     history: HistoryLimits,
     trace?: string,
   ): Promise<Sequenced | undefined>;
+
+  /**
+   * A room's position when this node alone numbers its frames (no shared backend), known at once
+   * without asking anyone; `undefined` when the cluster numbers them (ask `roomPosition`).
+   */
+  localPosition(_roomId: string): Sequenced | undefined {
+    return undefined;
+  }
 
   /** A room's current cluster-wide position (starting its epoch if it has none), or `undefined` when unavailable. */
   abstract roomPosition(roomId: string): Promise<Sequenced | undefined>;
@@ -167,16 +282,19 @@ export abstract class ClusterAdapter implements ClusterAdapterLike {
 
   /** Sends a frame to the user's connections on the other nodes. */
   publishUser(userId: string, frame: string): void {
+    this.host.counters.clusterPublished++;
     this.transmit('U', userId, nodePublication('U', this.host.nodeId, frame));
   }
 
   /** Sends a frame to every connection of the other nodes. */
   publishAll(frame: string): void {
+    this.host.counters.clusterPublished++;
     this.transmit('A', undefined, nodePublication('A', this.host.nodeId, frame));
   }
 
   /** Closes the user's connections on the other nodes with 4003. */
   publishDisconnect(userId: string, reason: string): void {
+    this.host.counters.clusterPublished++;
     this.transmit('K', undefined, nodePublication('K', this.host.nodeId, kickFrame(userId, reason)));
   }
 
@@ -204,9 +322,15 @@ export abstract class ClusterAdapter implements ClusterAdapterLike {
 
   /**
    * A checked room frame from the cluster (this node's own included), for the transport to
-   * deliver in `seq` order through `host.deliverRoom`.
+   * deliver in `seq` order through `deliverRoomFrame`.
    */
   protected abstract receivedRoomFrame(roomId: string, frame: RoomFrame): void;
+
+  /** Delivers a room frame of the cluster's stream to this node's members (and counts it received). */
+  protected deliverRoomFrame(roomId: string, frame: RoomFrame): void {
+    this.host.counters.clusterReceived++;
+    this.host.deliverRoom(roomId, frame);
+  }
 
   /**
    * What a transport received on `channel`. Everything is validated before use: a malformed
@@ -220,6 +344,7 @@ export abstract class ClusterAdapter implements ClusterAdapterLike {
         const roomId = this.roomOf(channel);
         if (parsed?.type !== 'presence_diff' || roomId === undefined || parsed.room !== roomId)
           throw new Error('bad presence frame');
+        this.host.counters.clusterReceived++;
         this.host.deliverPresence(roomId, frame, origin === this.host.nodeId ? except : undefined);
       } else if (kind === 'R') {
         const parsed = JSON.parse(frame) as { type?: unknown; room?: unknown; seq?: unknown; epoch?: unknown };
@@ -241,13 +366,16 @@ export abstract class ClusterAdapter implements ClusterAdapterLike {
         if (kind === 'U') {
           const userId = this.userOf(channel);
           if (userId === undefined) throw new Error('bad user channel');
+          this.host.counters.clusterReceived++;
           this.host.deliverUser(userId, frame);
         } else {
+          this.host.counters.clusterReceived++;
           this.host.deliverAll(frame);
         }
       } else if (kind === 'K') {
         const kick = JSON.parse(frame) as { user_id?: unknown; reason?: unknown };
         if (typeof kick?.user_id !== 'string' || typeof kick.reason !== 'string') throw new Error('bad kick');
+        this.host.counters.clusterReceived++;
         this.host.disconnectUser(kick.user_id, kick.reason);
       } else {
         throw new Error(`unknown kind ${JSON.stringify(kind)}`);
@@ -283,53 +411,4 @@ export abstract class ClusterAdapter implements ClusterAdapterLike {
 
   /** Cluster-wide connection counts per room, or `undefined` when unavailable. */
   abstract roomCounts(): Promise<Map<string, number> | undefined>;
-}
-
-/** The single-node adapter: nothing leaves this process. */
-export class InMemoryClusterAdapter extends ClusterAdapter {
-  readonly status = 'off' as const;
-  async start(): Promise<void> {}
-  async stop(): Promise<void> {}
-  async publishRoom(): Promise<undefined> {
-    return undefined;
-  }
-  async roomPosition(): Promise<undefined> {
-    return undefined;
-  }
-  async roomHistory(): Promise<undefined> {
-    return undefined;
-  }
-  saveSession(): void {}
-  async sessionOwner(): Promise<undefined> {
-    return undefined;
-  }
-  async watchRoom(): Promise<void> {}
-  unwatchRoom(): void {}
-  userArrived(): void {}
-  userDeparted(): void {}
-  // Nothing leaves this process: the publisher already delivered on this node, so there is
-  // nothing to encode either.
-  override publishUser(): void {}
-  override publishAll(): void {}
-  override publishDisconnect(): void {}
-  protected transmit(): void {}
-  protected roomOf(): undefined {
-    return undefined;
-  }
-  protected userOf(): undefined {
-    return undefined;
-  }
-  /** Never called: nothing is received from other nodes. */
-  protected receivedRoomFrame(): void {}
-  async isUserOnlineElsewhere(): Promise<boolean> {
-    return false;
-  }
-  presenceChanged(): void {}
-  membersChanged(): void {}
-  async presenceState(): Promise<undefined> {
-    return undefined;
-  }
-  async roomCounts(): Promise<undefined> {
-    return undefined;
-  }
 }

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { OutboundFrame } from '../broadcast/outbound-frame.js';
-import { ClusterAdapter, type Sequenced } from '../cluster/cluster.adapter.js';
+import { type OutboundFrame, prepareFrame } from '../broadcast/outbound-frame.js';
+import { ClusterAdapter, type LocalFrame, type LocalSequencer, type Sequenced } from '../cluster/cluster.adapter.js';
+import { type RoomFrameParts, roomFrameText } from '../cluster/room-frame-parts.js';
 import { closeSlowConsumer } from '../connections/close-slow-consumer.js';
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
 import { RealtimeStats } from '../stats/realtime-stats.js';
@@ -17,11 +18,12 @@ import { RoomSequencer } from './room-sequencer.js';
 /**
  * Room history on this node, behind one service: the sequencer (local `seq`/`epoch` and the
  * frames kept for replay), replays within the node's limit, and the switch of a gated member
- * from replay to live. The rooms layer numbers and records its frames here and opens joins
- * through it; the `resume` handling replays through it.
+ * from replay to live. The cluster adapter numbers and records the frames this node delivers
+ * alone here (it is the adapter's {@link LocalSequencer}); the rooms layer opens joins through
+ * it; the `resume` handling replays through it.
  */
 @Injectable()
-export class RoomHistoryService {
+export class RoomHistoryService implements LocalSequencer {
   /** Sequences outlive membership for as long as a session may come back to ask for them. */
   readonly sequencer: RoomSequencer;
   /** Replays running at once on this node (`history.maxConcurrentReplays`). */
@@ -39,6 +41,30 @@ export class RoomHistoryService {
     this.replays = new ReplayLimiter(options.history.maxConcurrentReplays);
   }
 
+  /**
+   * Numbers a room frame on this node and keeps it for replay if someone may ask for it: the
+   * room has members here, had some within the idle ttl, or keeps history without members.
+   */
+  sequence(roomId: string, parts: RoomFrameParts, now: number): LocalFrame {
+    const settings = this.members.settingsOf(roomId);
+    const live = this.members.clientCount(roomId) > 0;
+    // Decided before numbering: whether the room had members is what counts, not this broadcast.
+    const keep = this.sequencer.keepsHistory(roomId, settings, live, now);
+    const sequence = this.sequencer.next(roomId, now);
+    const { seq, epoch } = sequence;
+    // A room nobody is in and nobody can resume: numbered (seq stays gap-free), not serialized.
+    if (!live && !keep) return { seq, epoch, text: undefined, prepared: undefined };
+    const text = roomFrameText(parts, seq, epoch);
+    const prepared = prepareFrame(Buffer.from(text));
+    if (keep) this.sequencer.record(sequence, prepared, settings);
+    return { seq, epoch, text, prepared };
+  }
+
+  /** The room's position on this node (seq 0 under a fresh epoch if it has none yet). */
+  current(roomId: string, now: number): Sequenced {
+    return this.sequencer.current(roomId, now);
+  }
+
   /** Forgets idle sequences of rooms that are not live (`isLive`); returns how many. */
   purgeIdle(now: number, isLive: (roomId: string) => boolean): number {
     return this.sequencer.purge(now, isLive);
@@ -46,12 +72,12 @@ export class RoomHistoryService {
 
   /**
    * The room's position as this node has delivered it, when that is known without asking the
-   * cluster: always with one node (its own sequencer), and in a cluster once the room has
-   * delivered a frame here (a new member gets everything after it, in order).
+   * cluster: always where this node alone numbers the room (one node: the adapter's local
+   * position), and in a cluster once the room has delivered a frame here (a new member gets
+   * everything after it, in order).
    */
   knownPosition(roomId: string): Sequenced | undefined {
-    if (this.cluster.status === 'off') return this.sequencer.current(roomId, Date.now());
-    return this.members.deliveredPosition(roomId);
+    return this.cluster.localPosition(roomId) ?? this.members.deliveredPosition(roomId);
   }
 
   /** A room's current position: as delivered here, else the cluster's, else this node's sequencer's. */

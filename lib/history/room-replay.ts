@@ -60,10 +60,10 @@ export class RoomReplay {
   ): Promise<ReplayResult | typeof REPLAY_ABANDONED> {
     const local = this.sequencer.peek(roomId);
     if (local !== undefined && local.epoch === from.epoch) return fromLocal(local, from, Date.now(), sink);
-    if (this.cluster.status === 'off') {
-      const position = this.sequencer.current(roomId, Date.now());
-      return { ok: false, reason: 'epoch_changed', position: { seq: position.seq, epoch: position.epoch }, sent: 0 };
-    }
+    // Where this node alone numbers the room (one node), its own history was all there is: a
+    // position under another epoch is one the room no longer has.
+    const position = this.cluster.localPosition(roomId);
+    if (position !== undefined) return { ok: false, reason: 'epoch_changed', position, sent: 0 };
     return this.fromCluster(roomId, from, settings, sink);
   }
 

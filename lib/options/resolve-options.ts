@@ -6,7 +6,8 @@ import type {
   ResolvedAuthOptions,
   ResolvedRealtimeOptions,
 } from '../interfaces/realtime-options.interface.js';
-import { ClusterAdapter, InMemoryClusterAdapter } from '../cluster/cluster.adapter.js';
+import { ClusterAdapter } from '../cluster/cluster.adapter.js';
+import { InMemoryClusterAdapter } from '../cluster/in-memory-cluster.adapter.js';
 import { DEFAULT_ROOM_SETTINGS, type ResolvedRoomSettings, type RoomSettings } from './room-settings.js';
 import { Messages } from '../realtime.messages.js';
 import { compileTrustProxy, type TrustProxyPredicate } from './trust-proxy.js';

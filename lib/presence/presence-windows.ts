@@ -2,12 +2,11 @@ import { prepareFrame } from '../broadcast/outbound-frame.js';
 import type { RoomDelivery } from '../rooms/room-delivery.js';
 import type { Room } from '../rooms/room.js';
 import type { PresenceUser } from '../protocol/server-frames.js';
-import { presenceDiffListJson, presenceResetJson } from '../protocol/presence-diff.js';
+import type { RealtimeConnection } from '../connections/realtime-connection.js';
+import { presenceDiffListJson, presenceResetJson, readPresenceDiff } from '../protocol/presence-diff.js';
 
 /** The changes a room gathered since its window opened: per user, its latest one. */
 interface PresenceWindow {
-  /** The room as it is now (an emptied room is made anew when someone joins again). */
-  room: Room;
   /** user id → arrived (true) or left (false), and its name; a Map keeps the order of the latest changes. */
   readonly changes: Map<string, { joined: boolean; username: string }>;
   readonly timer: ReturnType<typeof setTimeout>;
@@ -28,7 +27,31 @@ interface PresenceWindow {
 export class PresenceWindows {
   private readonly open = new Map<string, PresenceWindow>();
 
-  constructor(private readonly delivery: RoomDelivery) {}
+  constructor(
+    private readonly delivery: RoomDelivery,
+    /** The room under that id now (an emptied room is made anew when someone joins again). */
+    private readonly roomOf: (roomId: string) => Room | undefined,
+  ) {}
+
+  /**
+   * A `presence_diff` for the room (from this node through the in-memory adapter, or published
+   * in the cluster by any node), for this node's members: at once within the budget, otherwise
+   * into the room's window.
+   */
+  deliver(room: Room, frame: string, except: RealtimeConnection | undefined): void {
+    const cost = except !== undefined && room.members.has(except) ? room.size - 1 : room.size;
+    if (this.sendsNow(room, cost)) {
+      // Nobody else here (the first member's own arrival): nothing to send.
+      if (cost === 0) return;
+      this.delivery.deliverToRoom(room, -1, '', prepareFrame(Buffer.from(frame)), room.settings.slowConsumer, except);
+      return;
+    }
+    // Even when the room just emptied here: a room made anew within the window gets the leave.
+    const diff = readPresenceDiff(frame);
+    if (diff === undefined) return;
+    for (const user of diff.joins) this.add(room, true, user.user_id, user.username);
+    for (const user of diff.leaves) this.add(room, false, user.user_id, user.username);
+  }
 
   /**
    * Whether a change costing `cost` frame writes (the members it goes to) is sent at once, and if
@@ -60,18 +83,11 @@ export class PresenceWindows {
       const timer = setTimeout(() => this.flush(room.id), room.settings.presenceDiffInterval);
       // A window must not keep the process alive; what it holds is lost with the node anyway.
       timer.unref();
-      this.open.set(room.id, (window = { room, changes: new Map(), timer }));
+      this.open.set(room.id, (window = { changes: new Map(), timer }));
     }
-    window.room = room;
     // Deleted first so that the Map's order is that of the latest changes.
     window.changes.delete(userId);
     window.changes.set(userId, { joined, username });
-  }
-
-  /** The room was made anew (emptied, then joined again) while its window was open. */
-  rebind(room: Room): void {
-    const window = this.open.get(room.id);
-    if (window !== undefined) window.room = room;
   }
 
   /** Sends the room's window now (its timer ran out). */
@@ -80,8 +96,9 @@ export class PresenceWindows {
     if (window === undefined) return;
     this.open.delete(roomId);
     clearTimeout(window.timer);
-    const { room, changes } = window;
-    if (room.size === 0) return;
+    const { changes } = window;
+    const room = this.roomOf(roomId);
+    if (room === undefined || room.size === 0) return;
     const frame =
       changes.size > room.settings.presenceDiffMaxUsers ? resetFrame(room, changes) : diffFrame(room, changes);
     // No member is left out: the ones that joined in the window find themselves listed, which

@@ -150,6 +150,35 @@ describe('metrics (e2e)', () => {
     expect(sample(after, 'websocket_total_connections')).toBe(total);
   });
 
+  it('counts no cluster traffic on a single node, while its room, presence, user and node-wide frames are delivered', async () => {
+    const [ann, bob] = await Promise.all(
+      ['ann', 'bob'].map(async (user) => {
+        const client = await TestClient.connect(`${url}?token=${hsToken({ user_id: user }, SECRET)}`);
+        await client.next('auth_success');
+        return client;
+      }),
+    );
+    await ann.request({ type: 'join_room', id: 'j1', data: { room_id: 'solo' } });
+    await bob.request({ type: 'join_room', id: 'j2', data: { room_id: 'solo' } });
+    expect(await ann.next('presence_diff')).toMatchObject({ data: { joins: [{ user_id: 'bob' }] } });
+    bob.send({ type: 'chat', data: { room_id: 'solo', content: 'hi' } });
+    expect(await ann.next('chat_message')).toMatchObject({ room: 'solo', seq: 1, data: { content: 'hi' } });
+    const rooms = app.get(RoomManager);
+    expect(await rooms.broadcast('solo', 'notice', { n: 1 })).toMatchObject({ seq: 2, delivered: 2 });
+    expect(await bob.next('notice')).toMatchObject({ seq: 2 });
+    expect(rooms.sendToUser('ann', 'dm', { text: 'psst' })).toBe(1);
+    expect(await ann.next('dm')).toMatchObject({ data: { text: 'psst' } });
+    expect(rooms.sendToAll('news', { text: 'all' })).toBe(2);
+    await Promise.all([ann.next('news'), bob.next('news')]);
+    await bob.close();
+    expect(await ann.next('presence_diff')).toMatchObject({ data: { leaves: [{ user_id: 'bob' }] } });
+
+    const text = await scrape();
+    expect(sample(text, 'websocket_cluster_published_total')).toBe(0);
+    expect(sample(text, 'websocket_cluster_received_total')).toBe(0);
+    await ann.close();
+  });
+
   it('runs with metrics switched off', async () => {
     const quiet = await createTestApp({}, {}, undefined, { metrics: false });
     const client = await TestClient.connect(quiet.url);

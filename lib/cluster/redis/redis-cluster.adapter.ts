@@ -6,6 +6,7 @@ import {
   type ClusterPresenceEntry,
   type HistoryChunk,
   type HistoryLimits,
+  type LocalSequencer,
   type RoomFrame,
   type RoomFrameParts,
   type Sequenced,
@@ -112,7 +113,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
     this.order = new RoomFrameOrder(
       (roomId, frame) => {
         if (this.subscriptions.rooms.has(roomId)) {
-          this.host.deliverRoom(roomId, frame);
+          this.deliverRoomFrame(roomId, frame);
         }
       },
       (roomId, afterSeq) => this.roomHistory(roomId, afterSeq, Number.MAX_SAFE_INTEGER),
@@ -133,8 +134,8 @@ export class RedisClusterAdapter extends ClusterAdapter {
     return this.subscriptions.rooms;
   }
 
-  override attach(host: ClusterHost): void {
-    super.attach(host);
+  override attach(host: ClusterHost, local?: LocalSequencer): void {
+    super.attach(host, local);
     this.presence = new RedisPresence(this.channels, host.nodeId, this.nodeTimeout, this.publishCommand, this.logger);
     this.registry = new RedisNodeRegistry(
       this.channels,

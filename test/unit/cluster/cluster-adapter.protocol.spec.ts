@@ -4,7 +4,10 @@ import {
   type ClusterHost,
   type ClusterHistory,
   type ClusterPresenceEntry,
+  type LocalSequencer,
+  type RoomBroadcast,
   type RoomFrame,
+  roomFrameParts,
   type Sequenced,
 } from '../../../lib/cluster/cluster.adapter.js';
 
@@ -56,12 +59,15 @@ class LoopbackAdapter extends ClusterAdapter {
 
   protected receivedRoomFrame(roomId: string, frame: RoomFrame): void {
     this.roomFrames.push([roomId, frame]);
+    this.deliverRoomFrame(roomId, frame);
   }
 
   async start(): Promise<void> {}
   async stop(): Promise<void> {}
-  async publishRoom(): Promise<Sequenced | undefined> {
-    return undefined;
+  /** What the transport answers a room publication (undefined: it cannot take it now). */
+  publishRoomResult: () => Promise<Sequenced | undefined> = async () => undefined;
+  publishRoom(): Promise<Sequenced | undefined> {
+    return this.publishRoomResult();
   }
   async roomPosition(): Promise<Sequenced | undefined> {
     return undefined;
@@ -93,7 +99,8 @@ class LoopbackAdapter extends ClusterAdapter {
 function host(nodeId: string) {
   return {
     nodeId,
-    deliverRoom: jest.fn<ClusterHost['deliverRoom']>(),
+    counters: { clusterPublished: 0, clusterReceived: 0 },
+    deliverRoom: jest.fn<ClusterHost['deliverRoom']>(() => 0),
     deliverUser: jest.fn<ClusterHost['deliverUser']>(),
     deliverAll: jest.fn<ClusterHost['deliverAll']>(),
     disconnectUser: jest.fn<ClusterHost['disconnectUser']>(),
@@ -164,6 +171,67 @@ describe('ClusterAdapter base (the publication protocol, whatever the transport)
     expect(hostB.deliverPresence.mock.calls).toEqual([['lobby', diff, undefined]]);
   });
 
+  it('counts what it publishes and what it delivers from the cluster, not what it drops', () => {
+    const { a, hostA, hostB } = twoNodes();
+    a.publishUser('alice', '{"type":"dm"}');
+    a.publishAll('{"type":"news"}');
+    a.publishDisconnect('alice', 'banned');
+    expect(hostA.counters).toEqual({ clusterPublished: 3, clusterReceived: 0 });
+    expect(hostB.counters).toEqual({ clusterPublished: 0, clusterReceived: 3 });
+    // Room frames and presence come back to their publisher too, and are delivered there.
+    a.publishRoomFrame('lobby', '{"type":"chat","room":"lobby","seq":1,"epoch":"e1"}', undefined);
+    a.publishPresence('lobby', '{"type":"presence_diff","room":"lobby","data":{}}', undefined);
+    expect(hostA.counters.clusterReceived).toBe(2);
+    expect(hostB.counters.clusterReceived).toBe(5);
+    expect(hostA.deliverRoom).toHaveBeenCalledTimes(1);
+  });
+
+  it('broadcasts a room frame through the transport, counted once, for every node to deliver from the stream', async () => {
+    const { a, hostA } = twoNodes();
+    const local = { sequence: jest.fn<LocalSequencer['sequence']>(), current: jest.fn<LocalSequencer['current']>() };
+    a.attach(hostA, local);
+    a.publishRoomResult = async () => ({ seq: 5, epoch: 'e1' });
+    expect(await a.broadcastRoom('lobby', roomBroadcast('one'))).toEqual({ seq: 5, epoch: 'e1', delivered: undefined });
+    expect(hostA.counters.clusterPublished).toBe(1);
+    expect(hostA.deliverRoom).not.toHaveBeenCalled();
+    expect(local.sequence).not.toHaveBeenCalled();
+  });
+
+  it('delivers here alone, numbered by the local sequencer, what the transport cannot take — after the broadcast still in flight', async () => {
+    const { a, hostA } = twoNodes();
+    let seq = 0;
+    const local: LocalSequencer = {
+      sequence: (_roomId, parts) => {
+        seq++;
+        const text = parts.prefix + seq + parts.middle + 'local' + parts.suffix;
+        return { seq, epoch: 'local', text, prepared: undefined };
+      },
+      current: () => ({ seq, epoch: 'local' }),
+    };
+    a.attach(hostA, local);
+    hostA.deliverRoom.mockImplementation(() => 2);
+    // The first publication is still on its way to failing when the second fails at once.
+    let failFirst!: () => void;
+    const first = new Promise<undefined>((resolve) => (failFirst = () => resolve(undefined)));
+    a.publishRoomResult = () => first;
+    const one = a.broadcastRoom('lobby', roomBroadcast('one'));
+    a.publishRoomResult = async () => undefined;
+    const two = a.broadcastRoom('lobby', roomBroadcast('two', 'conn-1'));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(hostA.deliverRoom).not.toHaveBeenCalled();
+    failFirst();
+    expect(await one).toEqual({ seq: 1, epoch: 'local', delivered: 2 });
+    expect(await two).toEqual({ seq: 2, epoch: 'local', delivered: 2 });
+    expect(
+      hostA.deliverRoom.mock.calls.map(([roomId, frame]) => [roomId, JSON.parse(frame.frame).data, frame.except]),
+    ).toEqual([
+      ['lobby', 'one', undefined],
+      ['lobby', 'two', 'conn-1'],
+    ]);
+    // Both were handed to the cluster (and counted so); nothing came back from it.
+    expect(hostA.counters).toEqual({ clusterPublished: 2, clusterReceived: 0 });
+  });
+
   it('drops malformed publications without delivering or throwing anything', () => {
     const { a, b, hostB } = twoNodes();
     const bad: [string, string][] = [
@@ -185,5 +253,15 @@ describe('ClusterAdapter base (the publication protocol, whatever the transport)
     expect(hostB.deliverAll).not.toHaveBeenCalled();
     expect(hostB.deliverUser).not.toHaveBeenCalled();
     expect(hostB.disconnectUser).not.toHaveBeenCalled();
+    expect(hostB.counters.clusterReceived).toBe(0);
   });
 });
+
+function roomBroadcast(data: string, except?: string): RoomBroadcast {
+  return {
+    parts: roomFrameParts('lobby', 'chat', data, '2030-01-01T00:00:00.000Z'),
+    type: 'chat',
+    except,
+    history: { size: 10, ttl: 1000, maxBytes: 1000 },
+  };
+}

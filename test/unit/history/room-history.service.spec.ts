@@ -1,6 +1,7 @@
 import { describe, expect, it, jest } from '@jest/globals';
 import { prepareFrame } from '../../../lib/broadcast/outbound-frame.js';
-import type { ClusterAdapter, Sequenced } from '../../../lib/cluster/cluster.adapter.js';
+import type { ClusterAdapter, ClusterHost, Sequenced } from '../../../lib/cluster/cluster.adapter.js';
+import { InMemoryClusterAdapter } from '../../../lib/cluster/in-memory-cluster.adapter.js';
 import type { RealtimeConnection } from '../../../lib/connections/realtime-connection.js';
 import { RealtimeStats } from '../../../lib/stats/realtime-stats.js';
 import type { GatedMembers } from '../../../lib/history/history-rooms.js';
@@ -27,18 +28,30 @@ function fakeMembers(gate: ReplayGate, delivered?: Sequenced) {
   return { members, state };
 }
 
+/**
+ * The service on one node (the in-memory adapter, which this service numbers for) or in a
+ * cluster that numbers the rooms itself and answers `roomPosition` with `clusterPosition`.
+ */
 function service(
   status: 'up' | 'off',
   members: ReturnType<typeof fakeMembers>['members'],
   clusterPosition?: Sequenced,
 ) {
-  const cluster = { status, roomPosition: jest.fn(async () => clusterPosition) } as unknown as ClusterAdapter;
-  return new RoomHistoryService(
+  const oneNode = status === 'off' ? new InMemoryClusterAdapter() : undefined;
+  const cluster =
+    oneNode ??
+    ({
+      localPosition: () => undefined,
+      roomPosition: jest.fn(async () => clusterPosition),
+    } as unknown as ClusterAdapter);
+  const history = new RoomHistoryService(
     resolveRealtimeOptions({ history: { maxConcurrentReplays: 1 } }),
     cluster,
     new RealtimeStats(),
     members as unknown as GatedMembers,
   );
+  oneNode?.attach({} as ClusterHost, history);
+  return history;
 }
 
 describe('RoomHistoryService', () => {

@@ -15,6 +15,10 @@ class FakeCluster {
   readonly reads: { afterSeq: number; chunk?: HistoryChunk }[] = [];
   evictBefore = 0;
   constructor(public seq: number) {}
+  /** The cluster numbers the rooms: no position is known without reading it. */
+  localPosition(): undefined {
+    return undefined;
+  }
   async roomHistory(_roomId: string, afterSeq: number, _ttl: number, chunk?: HistoryChunk): Promise<ClusterHistory> {
     this.reads.push({ afterSeq, chunk });
     const to = Math.min(chunk?.toSeq ?? this.seq, this.seq);

@@ -1,7 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import type { OutboundFrame } from '../../../lib/broadcast/outbound-frame.js';
-import type { ClusterAdapter } from '../../../lib/cluster/cluster.adapter.js';
+import type { ClusterAdapter, ClusterHost } from '../../../lib/cluster/cluster.adapter.js';
+import { InMemoryClusterAdapter } from '../../../lib/cluster/in-memory-cluster.adapter.js';
 import type { RealtimeConnection } from '../../../lib/connections/realtime-connection.js';
+import { PresenceWindows } from '../../../lib/presence/presence-windows.js';
 import { RoomPresence } from '../../../lib/presence/room-presence.js';
 import { presenceDiffJson } from '../../../lib/protocol/presence-diff.js';
 import type { RoomDelivery } from '../../../lib/rooms/room-delivery.js';
@@ -15,8 +17,11 @@ import { Room } from '../../../lib/rooms/room.js';
  */
 
 let nextId = 0;
+const byId = new Map<string, RealtimeConnection>();
 function connection(userId: string): RealtimeConnection {
-  return { id: `c${++nextId}`, userId, user: { username: `U${userId}` } } as unknown as RealtimeConnection;
+  const made = { id: `c${++nextId}`, userId, user: { username: `U${userId}` } } as unknown as RealtimeConnection;
+  byId.set(made.id, made);
+  return made;
 }
 
 interface Sent {
@@ -25,32 +30,50 @@ interface Sent {
   members: number;
 }
 
+/**
+ * RoomPresence on one node (the in-memory adapter hands each diff back, and PresenceWindows
+ * delivers it, as the rooms layer does) or in a cluster (`up`: what it publishes is kept, and the
+ * test hands diffs "from the cluster" to the windows itself). `current` is the room the host finds
+ * under its id (the latest one made).
+ */
 function node(status: 'off' | 'up' = 'off') {
   const sent: Sent[] = [];
   const delivery = {
-    deliverToRoom: (room: Room, _s: number, _e: string, frame: OutboundFrame, _p: unknown, except?: unknown) => {
+    deliverToRoom: (target: Room, _s: number, _e: string, frame: OutboundFrame, _p: unknown, except?: unknown) => {
       const parsed = JSON.parse(frame.payload.toString()) as Sent;
-      sent.push({
-        ...parsed,
-        members: room.size - (except !== undefined && room.members.has(except as never) ? 1 : 0),
-      });
+      const left = except !== undefined && target.members.has(except as never) ? 1 : 0;
+      sent.push({ ...parsed, members: target.size - left });
     },
   } as unknown as RoomDelivery;
   const published: string[] = [];
-  const cluster = {
-    status,
-    presenceChanged: (...args: unknown[]) => {
-      if (args[4] !== undefined) published.push(args[4] as string);
-    },
-  } as unknown as ClusterAdapter;
-  const presence = new RoomPresence(delivery, cluster);
+  // What the rooms layer does with a diff the adapter hands back (RoomBroadcaster).
+  const windows = new PresenceWindows(delivery, (roomId) => (current.id === roomId ? current : undefined));
+  let cluster: ClusterAdapter;
+  if (status === 'off') {
+    const host = {
+      deliverPresence: (_roomId: string, frame: string, exceptId: string | undefined) =>
+        windows.deliver(current, frame, exceptId === undefined ? undefined : byId.get(exceptId)),
+    } as unknown as ClusterHost;
+    const inMemory = new InMemoryClusterAdapter();
+    inMemory.attach(host);
+    cluster = inMemory;
+  } else {
+    cluster = {
+      status,
+      presenceChanged: (...args: unknown[]) => {
+        if (args[4] !== undefined) published.push(args[4] as string);
+      },
+    } as unknown as ClusterAdapter;
+  }
+  const presence = new RoomPresence(cluster);
   const frames = () => sent.length;
   const writes = () => sent.reduce((sum, s) => sum + s.members, 0);
-  return { presence, sent, published, frames, writes };
+  return { presence, windows, sent, published, frames, writes };
 }
 
+let current: Room;
 function room(settings: RoomSettings): Room {
-  return new Room('big', { ...DEFAULT_ROOM_SETTINGS, ...settings });
+  return (current = new Room('big', { ...DEFAULT_ROOM_SETTINGS, ...settings }));
 }
 
 /** `count` users join the room one after the other, `perWindow` of them within each window. */
@@ -194,7 +217,7 @@ describe('presence in a join storm (counted)', () => {
     const busy = room({ presenceDiffLimit: 1000, presenceDiffMaxUsers: 1000 });
     for (let i = 0; i < 500; i++) busy.add(connection(`m${i}`));
     for (let i = 0; i < 100; i++) {
-      n.presence.deliverFromCluster(busy, presenceDiffJson('big', 'joins', `r${i}`, `R${i}`), undefined);
+      n.windows.deliver(busy, presenceDiffJson('big', 'joins', `r${i}`, `R${i}`), undefined);
     }
     // Two diffs of 500 writes fit the budget; the 98 others wait for the window.
     expect(n.frames()).toBe(2);
@@ -210,9 +233,9 @@ describe('presence in a join storm (counted)', () => {
     const local = [connection('a'), connection('b')];
     for (const member of local) big.add(member);
     for (let i = 0; i < 300; i++) {
-      n.presence.deliverFromCluster(big, presenceDiffJson('big', 'joins', `r${i}`, `R${i}`), undefined);
+      n.windows.deliver(big, presenceDiffJson('big', 'joins', `r${i}`, `R${i}`), undefined);
     }
-    n.presence.deliverFromCluster(big, presenceDiffJson('big', 'leaves', 'r7', 'R7'), undefined);
+    n.windows.deliver(big, presenceDiffJson('big', 'leaves', 'r7', 'R7'), undefined);
     expect(n.frames()).toBe(0);
     jest.advanceTimersByTime(1000);
     expect(n.frames()).toBe(1);
@@ -227,7 +250,7 @@ describe('presence in a join storm (counted)', () => {
     const [a, b] = [connection('a'), connection('b')];
     small.add(a);
     small.add(b);
-    n.presence.deliverFromCluster(small, presenceDiffJson('big', 'joins', 'x', 'X'), a);
+    n.windows.deliver(small, presenceDiffJson('big', 'joins', 'x', 'X'), a);
     expect(n.sent).toHaveLength(1);
     expect(n.sent[0].members).toBe(1);
   });
@@ -264,6 +287,6 @@ describe('presence in a join storm (counted)', () => {
         { user_id: 'b', username: 'Ub' },
       ],
     });
-    expect(n.presence.gathering).toBe(0);
+    expect(n.windows.size).toBe(0);
   });
 });

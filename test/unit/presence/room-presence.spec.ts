@@ -1,9 +1,8 @@
-import { describe, expect, it, jest } from '@jest/globals';
-import type { OutboundFrame } from '../../../lib/broadcast/outbound-frame.js';
-import type { ClusterAdapter } from '../../../lib/cluster/cluster.adapter.js';
+import { describe, expect, it } from '@jest/globals';
+import type { ClusterAdapter, ClusterHost } from '../../../lib/cluster/cluster.adapter.js';
+import { InMemoryClusterAdapter } from '../../../lib/cluster/in-memory-cluster.adapter.js';
 import type { RealtimeConnection } from '../../../lib/connections/realtime-connection.js';
 import { RoomPresence } from '../../../lib/presence/room-presence.js';
-import type { RoomDelivery } from '../../../lib/rooms/room-delivery.js';
 import { DEFAULT_ROOM_SETTINGS, type RoomSettings } from '../../../lib/options/room-settings.js';
 import { Room } from '../../../lib/rooms/room.js';
 
@@ -17,26 +16,22 @@ function roomWith(settings: RoomSettings = {}): Room {
   return new Room('r', { ...DEFAULT_ROOM_SETTINGS, ...settings });
 }
 
-/** RoomPresence on one node: what it delivers, as [frame data, except]. */
+/**
+ * RoomPresence on one node (the in-memory adapter): what reaches the room's members through the
+ * adapter's host, as [frame data, except connection id].
+ */
 function oneNode() {
-  const delivered: [unknown, RealtimeConnection | undefined][] = [];
-  const delivery = {
-    deliverToRoom: (
-      _room: Room,
-      seq: number,
-      _epoch: string,
-      frame: OutboundFrame,
-      _p: unknown,
-      except?: RealtimeConnection,
-    ) => {
-      expect(seq).toBe(-1);
-      const parsed = JSON.parse(frame.payload.toString()) as { type: string; room: string; data: unknown };
-      expect(parsed).toMatchObject({ type: 'presence_diff', room: 'r' });
-      delivered.push([parsed.data, except]);
+  const delivered: [unknown, string | undefined][] = [];
+  const host = {
+    deliverPresence: (roomId: string, frame: string, exceptConnectionId: string | undefined) => {
+      const parsed = JSON.parse(frame) as { type: string; room: string; data: unknown };
+      expect(parsed).toMatchObject({ type: 'presence_diff', room: roomId });
+      delivered.push([parsed.data, exceptConnectionId]);
     },
-  } as unknown as RoomDelivery;
-  const cluster = { status: 'off', presenceChanged: jest.fn() } as unknown as ClusterAdapter;
-  return { presence: new RoomPresence(delivery, cluster), delivered, cluster };
+  } as unknown as ClusterHost;
+  const cluster = new InMemoryClusterAdapter();
+  cluster.attach(host);
+  return { presence: new RoomPresence(cluster), delivered, cluster };
 }
 
 /** RoomPresence in a cluster: what it hands the adapter. */
@@ -49,8 +44,7 @@ function clustered() {
       calls.push([roomId, userId, username, connections, diff && JSON.parse(diff as string).data, except]);
     },
   } as unknown as ClusterAdapter;
-  const delivery = { deliverToRoom: jest.fn() } as unknown as RoomDelivery;
-  return { presence: new RoomPresence(delivery, cluster), calls, delivery };
+  return { presence: new RoomPresence(cluster), calls };
 }
 
 const joins = (userId: string, username = userId) => ({
@@ -74,24 +68,26 @@ describe('RoomPresence', () => {
       room.add(member);
       presence.arrived(room, member);
     }
-    // The arriving connection itself is left out of its own arrival (the first one's, to
-    // nobody, is not even built).
-    expect(delivered).toEqual([[joins('kim', 'Kim'), tab1]]);
+    // The arriving connection itself is left out of its own arrival.
+    expect(delivered).toEqual([
+      [joins('obs'), observer.id],
+      [joins('kim', 'Kim'), tab1.id],
+    ]);
     expect(presence.state('r')).toEqual([
       { user_id: 'obs', username: 'obs', connections: 1 },
       { user_id: 'kim', username: 'Kim', connections: 2 },
     ]);
     room.remove(tab1);
     presence.departed(room, 'kim');
-    expect(delivered).toHaveLength(1);
+    expect(delivered).toHaveLength(2);
     room.remove(tab2);
     presence.departed(room, 'kim');
-    expect(delivered[1]).toEqual([leaves('kim', 'Kim'), undefined]);
+    expect(delivered[2]).toEqual([leaves('kim', 'Kim'), undefined]);
     expect(presence.state('r')).toEqual([{ user_id: 'obs', username: 'obs', connections: 1 }]);
   });
 
   it('in a cluster, hands every change of this node’s share to the adapter, with a diff only when the user arrives or leaves here', () => {
-    const { presence, calls, delivery } = clustered();
+    const { presence, calls } = clustered();
     const room = roomWith();
     const [tab1, tab2] = [connection('kim'), connection('kim')];
     room.add(tab1);
@@ -109,7 +105,6 @@ describe('RoomPresence', () => {
       // The room is empty here; members on other nodes still get the leave.
       ['r', 'kim', 'kim', 0, leaves('kim'), undefined],
     ]);
-    expect(delivery.deliverToRoom).not.toHaveBeenCalled();
   });
 
   it('counts but announces nothing where presence is off', () => {
@@ -124,7 +119,7 @@ describe('RoomPresence', () => {
     expect(presence.state('r')).toHaveLength(2);
   });
 
-  it('in a cluster, publishes every cluster-wide change above the diff limit too (each node gathers what it receives)', () => {
+  it('hands every arrival and departure to the adapter above the diff limit too (each node gathers what comes back)', () => {
     const { presence, calls } = clustered();
     const room = roomWith({ presenceDiffLimit: 1 });
     const [a, b] = [connection('a'), connection('b')];
@@ -148,9 +143,9 @@ describe('RoomPresence', () => {
     (member as unknown as { user: { username: string } }).user = { username: 'Alice' };
     presence.departed(room, 'guest');
     presence.arrived(room, member);
-    expect(delivered.slice(1)).toEqual([
+    expect(delivered.slice(2)).toEqual([
       [leaves('guest'), undefined],
-      [joins('alice', 'Alice'), member],
+      [joins('alice', 'Alice'), member.id],
     ]);
     expect(presence.state('r').map((entry) => entry.user_id)).toEqual(['obs', 'alice']);
   });
