@@ -286,10 +286,11 @@ export const SERVER_FRAMES: { [T in keyof ServerFrameMap]: ServerFrameDoc } = {
   presence_diff: {
     summary: 'Users (not tabs) that arrived in or left the room, to its members.',
     description:
-      'Presence is not history: it carries no `seq` and is never replayed. Off per room. Up to ' +
-      "the room's `presenceDiffLimit` members one frame per change, sent at once; above it one frame " +
-      'per `presenceDiffInterval` with the changes gathered meanwhile, at most one entry per user ' +
-      '(its latest change): apply it as set operations.',
+      'Presence is not history: it carries no `seq` and is never replayed. Off per room. One frame ' +
+      "per change, at once, while the room's diffs cost a node at most `presenceDiffLimit` frames " +
+      'within `presenceDiffInterval`; beyond that (always in a room above that many members) one ' +
+      'frame per window with the changes gathered meanwhile, at most one entry per user (its ' +
+      'latest change): apply it as set operations.',
     data: objectOf<PresenceDiffData>({
       room_id: roomId(),
       joins: arrayOf(ref('realtime.PresenceUser')),
@@ -375,18 +376,19 @@ export const BUILTIN_MESSAGES: { [T in BuiltinMessageType]: BuiltinMessageDoc } 
     summary: 'Join a room.',
     description:
       'Refused with `FORBIDDEN` by the join policy or guards, or past `maxRoomsPerConnection`. ' +
-      'The members get `presence_diff` when a new user (not another tab) arrives.',
+      'The members get `presence_diff` (or, in a storm, `presence_reset`) when a new user (not ' +
+      'another tab) arrives.',
     data: roomRequest,
     example: { room_id: 'general' },
     replies: ['room_joined'],
-    causes: ['presence_diff'],
+    causes: ['presence_diff', 'presence_reset'],
     errors: [],
   },
   leave_room: {
     summary: 'Leave a room.',
     data: roomRequest,
     replies: ['room_left'],
-    causes: ['presence_diff'],
+    causes: ['presence_diff', 'presence_reset'],
     errors: [],
   },
   chat: {
