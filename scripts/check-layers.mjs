@@ -83,8 +83,6 @@ const ALLOWED = {
   'options/resolve-options.ts -> cluster/in-memory-cluster.adapter.ts':
     'the resolver defaults to an InMemoryClusterAdapter (the same reason as the line above, split when the adapter got its own file)',
   'presence/room-presence.ts -> rooms/room.ts': "issue 13 item 3: same move (type-only: reads a room's members)",
-  'presence/presence-windows.ts -> rooms/room-delivery.ts':
-    'type-only (issue 15 item 5): RoomBroadcaster, above, hands PresenceWindows its RoomDelivery to send the gathered diffs',
   'presence/presence-windows.ts -> rooms/room.ts':
     "type-only: reads a room's size and settings, and keeps its per-interval presence budget on it",
 };

@@ -1,9 +1,24 @@
-import { prepareFrame } from '../broadcast/outbound-frame.js';
-import type { RoomDelivery } from '../rooms/room-delivery.js';
+import { type OutboundFrame, prepareFrame } from '../broadcast/outbound-frame.js';
+import type { SlowConsumerPolicy } from '../options/room-settings.js';
 import type { Room } from '../rooms/room.js';
 import type { PresenceUser } from '../protocol/server-frames.js';
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
 import { presenceDiffListJson, presenceResetJson, readPresenceDiff } from '../protocol/presence-diff.js';
+
+/**
+ * How a gathered diff reaches a room's members on this node: the rooms layer's `RoomDelivery`
+ * (above this layer) answers it, so presence does not import it.
+ */
+export interface PresenceDelivery {
+  deliverToRoom(
+    room: Room,
+    seq: number,
+    epoch: string,
+    frame: OutboundFrame,
+    policy: SlowConsumerPolicy,
+    except: RealtimeConnection | undefined,
+  ): number;
+}
 
 /** The changes a room gathered since its window opened: per user, its latest one. */
 interface PresenceWindow {
@@ -28,7 +43,7 @@ export class PresenceWindows {
   private readonly open = new Map<string, PresenceWindow>();
 
   constructor(
-    private readonly delivery: RoomDelivery,
+    private readonly delivery: PresenceDelivery,
     /** The room under that id now (an emptied room is made anew when someone joins again). */
     private readonly roomOf: (roomId: string) => Room | undefined,
   ) {}
