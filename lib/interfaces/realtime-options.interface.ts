@@ -190,13 +190,17 @@ export interface RealtimeModuleOptions {
    */
   handshakeTimeout?: number;
   /**
-   * Milliseconds between protocol-level pings. Must be below `pongTimeout`.
-   * @default 54000
+   * Milliseconds between protocol-level pings: a connection is pinged this long after its
+   * previous ping was answered. Also sent to clients as `connected.heartbeat_ms`.
+   * @default 25000
    */
   pingInterval?: number;
   /**
-   * Milliseconds without a pong after which a connection is considered dead and terminated.
-   * @default 60000
+   * Milliseconds a peer has to answer a ping, counted from that ping; a connection whose ping
+   * goes unanswered this long is considered dead and terminated (counted in
+   * `websocket_heartbeat_timeouts_total`). A pass of the node's heartbeat timer that runs late
+   * (a starved event loop) does not count the delay against the peers.
+   * @default 20000
    */
   pongTimeout?: number;
   /**

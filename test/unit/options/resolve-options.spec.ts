@@ -15,8 +15,8 @@ describe('resolveRealtimeOptions', () => {
       path: '/ws',
       maxConnections: 10_000,
       maxMessageSize: 1_048_576,
-      pingInterval: 54_000,
-      pongTimeout: 60_000,
+      pingInterval: 25_000,
+      pongTimeout: 20_000,
       handshakeTimeout: 10_000,
       builtins: { echo: true, ping: true },
     });
@@ -25,8 +25,17 @@ describe('resolveRealtimeOptions', () => {
     expect(resolved.allowedOrigins).toBeUndefined();
   });
 
+  it('accepts a pongTimeout at, below or above pingInterval: the pong deadline counts from its ping', () => {
+    for (const [pingInterval, pongTimeout] of [
+      [30_000, 10_000],
+      [20_000, 20_000],
+      [5_000, 60_000],
+    ]) {
+      expect(resolveRealtimeOptions({ pingInterval, pongTimeout })).toMatchObject({ pingInterval, pongTimeout });
+    }
+  });
+
   it.each([
-    [{ pingInterval: 60_000, pongTimeout: 60_000 }, 'pingInterval', 'must be below pongTimeout'],
     [{ maxMessageSize: -1 }, 'maxMessageSize', 'must be at least 1 (got -1)'],
     [{ readBufferSize: 0 }, 'readBufferSize', 'must be at least 1 (got 0)'],
     [{ writeBufferSize: 1.5 }, 'writeBufferSize', 'must be an integer (got 1.5)'],
