@@ -33,6 +33,7 @@ const NUMERIC_DEFAULTS = {
   cleanupInterval: 30_000,
   readBufferSize: 1024 * 1024,
   writeBufferSize: 4 * 1024 * 1024,
+  writeDelay: 0,
   shutdownTimeout: 5_000,
   maxConnectionsPerUser: 0,
   maxConnectionsPerAddress: 0,
@@ -71,6 +72,7 @@ const POSITIVE: readonly NumericOption[] = [
 /** Options where 0 means "off". */
 const NON_NEGATIVE: readonly NumericOption[] = [
   'readTimeout',
+  'writeDelay',
   'writeTimeout',
   'connectionTimeout',
   'authTimeout',
@@ -79,6 +81,9 @@ const NON_NEGATIVE: readonly NumericOption[] = [
   'maxConnectionsPerAddress',
   'sessionTtl',
 ];
+
+/** Longest `writeDelay`. */
+const MAX_WRITE_DELAY = 1000;
 
 /** Node's timers overflow above 2^31-1 ms and fire at once; refuse such values. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -161,6 +166,13 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions = {}): Res
   for (const name of NON_NEGATIVE) {
     const value = options[name];
     merged[name] = value === undefined ? NUMERIC_DEFAULTS[name] : checkInteger(name, value, 0);
+  }
+  if (merged.writeDelay > MAX_WRITE_DELAY) {
+    throw new InvalidRealtimeOptionError(
+      'writeDelay',
+      `must be at most ${MAX_WRITE_DELAY} ms (got ${merged.writeDelay}): batching gains nothing past a ` +
+        'few milliseconds, and every frame would wait that long',
+    );
   }
   if (merged.readTimeout !== 0 && merged.readTimeout <= merged.pingInterval) {
     throw new InvalidRealtimeOptionError(

@@ -17,6 +17,7 @@ describe('resolveRealtimeOptions', () => {
       maxMessageSize: 1_048_576,
       pingInterval: 25_000,
       pongTimeout: 20_000,
+      writeDelay: 0,
       handshakeTimeout: 10_000,
       builtins: { echo: true, ping: true },
     });
@@ -43,6 +44,9 @@ describe('resolveRealtimeOptions', () => {
     [{ writeTimeout: -5 }, 'writeTimeout', 'must be at least 0 (got -5)'],
     [{ pongTimeout: 2 ** 31 }, 'pongTimeout', 'must be at most 2147483647 ms'],
     [{ readTimeout: 1000 }, 'readTimeout', 'must be 0 (off) or above pingInterval'],
+    [{ writeDelay: -1 }, 'writeDelay', 'must be at least 0 (got -1)'],
+    [{ writeDelay: 2.5 }, 'writeDelay', 'must be an integer (got 2.5)'],
+    [{ writeDelay: 1001 }, 'writeDelay', 'must be at most 1000 ms (got 1001)'],
     [{ path: 'ws' }, 'path', 'must be a URL path starting with "/"'],
     [{ path: '/ws?x=1' }, 'path', 'must be a URL path'],
     [{ nodeId: 'has space' }, 'nodeId', 'must be 1..64 characters'],
