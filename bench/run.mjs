@@ -13,8 +13,8 @@
 // of their servers, e.g. `sample,nohistory` for history on / off alone); BENCH_SUBS_* for
 // `subscriptions` (see subscriptions.mjs and README.md). `fanout-burst` (not in the default list)
 // is `fanout` with the publisher sending BENCH_BURST (10) messages at once, at the same rate,
-// against the sample with writeDelay 1, 2 and 5 ms as well; BENCH_BASELINE adds that
-// checkout's sample to `fanout` and `fanout-burst` too.
+// plus a small room with a message every 2 ms, against the sample with writeDelay 1, 2 and 5 ms
+// as well; BENCH_BASELINE adds that checkout's sample to `fanout` and `fanout-burst` too.
 import { execFileSync } from 'node:child_process';
 import { createSecretKey } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -395,7 +395,9 @@ async function fanoutScenario(title, kinds, options) {
 }
 
 if (scenarios.includes('fanout')) {
-  const kinds = withBaseline(pick(['raw', 'nometrics', 'sample', 'nohistory'], ['knobs', 'baseline']));
+  const kinds = withBaseline(
+    pick(['raw', 'nometrics', 'sample', 'nohistory'], ['knobs', 'baseline', 'delay1', 'delay2', 'delay5']),
+  );
   results.fanout = {};
   for (const [subscribers, rate] of [
     [1000, 100],
@@ -415,16 +417,18 @@ if (scenarios.includes('fanout-burst')) {
   const burst = Number(process.env.BENCH_BURST ?? 10);
   const kinds = withBaseline(pick(['raw', 'sample', 'delay1', 'delay2', 'delay5'], ['nometrics', 'baseline']));
   results['fanout-burst'] = {};
-  // The same average rates as `fanout` (100 000 deliveries/s), which the raw server sustains.
-  for (const [subscribers, rate] of [
-    [1000, 100],
-    [5000, 20],
+  // The same average rates as `fanout` (100 000 deliveries/s), in bursts; then a small busy room
+  // (a message every 2 ms, paced): the case where only writeDelay batches.
+  for (const [subscribers, rate, size] of [
+    [1000, 100, burst],
+    [5000, 20, burst],
+    [200, 500, 1],
   ]) {
-    results['fanout-burst'][subscribers] = await fanoutScenario(
-      `Fan-out in bursts, one room, ${subscribers} subscribers, ${rate} msg/s in bursts of ${burst} ` +
-        `every ${fmt((burst * 1000) / rate, 0)} ms`,
+    const shape = size > 1 ? `in bursts of ${size} every ${fmt((size * 1000) / rate, 0)} ms` : 'paced';
+    results['fanout-burst'][`${subscribers}x${rate}`] = await fanoutScenario(
+      `Fan-out, one room, ${subscribers} subscribers, ${rate} msg/s ${shape}`,
       kinds,
-      { subscribers, rate, durationMs, burst },
+      { subscribers, rate, durationMs, burst: size },
     );
   }
 }
