@@ -13,7 +13,10 @@
 // before build there too),
 // BENCH_ROUNDS (default 3); BENCH_TARGETS (`fanout` and `cluster` only: a comma-separated subset
 // of their servers, e.g. `sample,nohistory` for history on / off alone); BENCH_SUBS_* for
-// `subscriptions` (see subscriptions.mjs and README.md).
+// `subscriptions` (see subscriptions.mjs and README.md). `fanout-burst` (not in the default list)
+// is `fanout` with the publisher sending BENCH_BURST (10) messages at once, at the same rate,
+// plus a small room with a message every 2 ms, against the sample with writeDelay 1, 2 and 5 ms
+// as well; BENCH_BASELINE adds that checkout's sample to `fanout` and `fanout-burst` too.
 import { execFileSync } from 'node:child_process';
 import { createSecretKey } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -154,6 +157,33 @@ const targets = {
         port,
         sampleEnv,
       ),
+    connect: authenticated,
+  },
+  delay1: {
+    label: 'sample, writeDelay 1 ms',
+    start: (port) =>
+      new ServerProcess('nest-realtime sample, writeDelay 1', `${root}/bench/servers/sample-knobs.mjs`, port, {
+        ...sampleEnv,
+        WRITE_DELAY: '1',
+      }),
+    connect: authenticated,
+  },
+  delay2: {
+    label: 'sample, writeDelay 2 ms',
+    start: (port) =>
+      new ServerProcess('nest-realtime sample, writeDelay 2', `${root}/bench/servers/sample-knobs.mjs`, port, {
+        ...sampleEnv,
+        WRITE_DELAY: '2',
+      }),
+    connect: authenticated,
+  },
+  delay5: {
+    label: 'sample, writeDelay 5 ms',
+    start: (port) =>
+      new ServerProcess('nest-realtime sample, writeDelay 5', `${root}/bench/servers/sample-knobs.mjs`, port, {
+        ...sampleEnv,
+        WRITE_DELAY: '5',
+      }),
     connect: authenticated,
   },
   nohistory: {
@@ -319,43 +349,90 @@ if (scenarios.includes('connect')) {
   }
 }
 
+/** The sample at BENCH_BASELINE, when given, as one more server of `fanout` and `fanout-burst`. */
+const withBaseline = (kinds) =>
+  process.env.BENCH_BASELINE && !kinds.includes('baseline') ? [...kinds, 'baseline'] : kinds;
+
+/** Runs one fan-out workload against `kinds` and prints its table and ratios. */
+async function fanoutScenario(title, kinds, options) {
+  const { medians: m, rounds: all } = await compare(kinds, (s, connect) => runFanout(s, { ...options, connect }));
+  console.log(`\n${title} (median of ${rounds} rounds)`);
+  table(
+    kinds.map((k) => ({
+      server: targets[k].label,
+      'deliveries/s': fmt(m[k].deliveriesPerSec, 0),
+      'p50 ms': fmt(m[k].p50Ms),
+      'p99 ms': fmt(m[k].p99Ms),
+      'server CPU µs/delivery': fmt(m[k].cpuUsPerDelivery, 3),
+      '/ raw': m.raw ? ratio(m[k].cpuUsPerDelivery, m.raw.cpuUsPerDelivery) : '',
+      'client CPU µs/delivery': fmt(m[k].clientCpuUsPerDelivery, 3),
+      lost: m[k].lost,
+      load: fmt(m[k].loadAvg, 1),
+    })),
+  );
+  if (m.raw && m.sample) {
+    const perRound = all.sample.map((r, i) => r.cpuUsPerDelivery / all.raw[i].cpuUsPerDelivery);
+    console.log(
+      `sample / raw: CPU per delivery ${ratio(m.sample.cpuUsPerDelivery, m.raw.cpuUsPerDelivery)} ` +
+        `(per round ${fmt(Math.min(...perRound))}–${fmt(Math.max(...perRound))}×), ` +
+        `deliveries/s ${ratio(m.sample.deliveriesPerSec, m.raw.deliveriesPerSec)}, p99 ${ratio(m.sample.p99Ms, m.raw.p99Ms)}`,
+    );
+  }
+  if (m.sample && m.nometrics) {
+    console.log(`metrics: sample / no metrics ${ratio(m.sample.cpuUsPerDelivery, m.nometrics.cpuUsPerDelivery)}`);
+  }
+  if (m.sample && m.nohistory) console.log(historyRatios(m, all));
+  if (m.sample && m.knobs) {
+    console.log(
+      `A/A: sample / sample via sample-knobs.mjs (both history on): CPU per delivery ` +
+        `${ratio(m.sample.cpuUsPerDelivery, m.knobs.cpuUsPerDelivery)}, p99 ${ratio(m.sample.p99Ms, m.knobs.p99Ms)}`,
+    );
+  }
+  if (m.sample && m.baseline) {
+    console.log(
+      `sample / sample at BENCH_BASELINE: CPU per delivery ${ratio(m.sample.cpuUsPerDelivery, m.baseline.cpuUsPerDelivery)}, ` +
+        `p99 ${ratio(m.sample.p99Ms, m.baseline.p99Ms)}`,
+    );
+  }
+  return { medians: m, rounds: all };
+}
+
 if (scenarios.includes('fanout')) {
-  const kinds = pick(['raw', 'nometrics', 'sample', 'nohistory'], ['knobs']);
+  const kinds = withBaseline(
+    pick(['raw', 'nometrics', 'sample', 'nohistory'], ['knobs', 'baseline', 'delay1', 'delay2', 'delay5']),
+  );
   results.fanout = {};
   for (const [subscribers, rate] of [
     [1000, 100],
     [5000, 20],
   ]) {
-    const { medians: m, rounds: all } = await compare(kinds, (s, connect) =>
-      runFanout(s, { subscribers, rate, durationMs, connect }),
+    results.fanout[subscribers] = await fanoutScenario(
+      `Fan-out, one room, ${subscribers} subscribers, ${rate} msg/s`,
+      kinds,
+      { subscribers, rate, durationMs },
     );
-    results.fanout[subscribers] = { medians: m, rounds: all };
-    console.log(`\nFan-out, one room, ${subscribers} subscribers, ${rate} msg/s (median of ${rounds} rounds)`);
-    table(
-      kinds.map((k) => ({
-        server: targets[k].label,
-        'deliveries/s': fmt(m[k].deliveriesPerSec, 0),
-        'p50 ms': fmt(m[k].p50Ms),
-        'p99 ms': fmt(m[k].p99Ms),
-        'server CPU µs/delivery': fmt(m[k].cpuUsPerDelivery, 3),
-        lost: m[k].lost,
-        load: fmt(m[k].loadAvg, 1),
-      })),
+  }
+}
+
+if (scenarios.includes('fanout-burst')) {
+  // Bursts: several broadcasts per turn of the server's event loop, where write coalescing and
+  // writeDelay act. The raw server is the same as in `fanout` (one write per frame and member).
+  const burst = Number(process.env.BENCH_BURST ?? 10);
+  const kinds = withBaseline(pick(['raw', 'sample', 'delay1', 'delay2', 'delay5'], ['nometrics', 'baseline']));
+  results['fanout-burst'] = {};
+  // The same average rates as `fanout` (100 000 deliveries/s), in bursts; then a small busy room
+  // (a message every 2 ms, paced): the case where only writeDelay batches.
+  for (const [subscribers, rate, size] of [
+    [1000, 100, burst],
+    [5000, 20, burst],
+    [200, 500, 1],
+  ]) {
+    const shape = size > 1 ? `in bursts of ${size} every ${fmt((size * 1000) / rate, 0)} ms` : 'paced';
+    results['fanout-burst'][`${subscribers}x${rate}`] = await fanoutScenario(
+      `Fan-out, one room, ${subscribers} subscribers, ${rate} msg/s ${shape}`,
+      kinds,
+      { subscribers, rate, durationMs, burst: size },
     );
-    if (m.raw && m.nometrics && m.sample) {
-      console.log(
-        `metrics: sample / no metrics ${ratio(m.sample.cpuUsPerDelivery, m.nometrics.cpuUsPerDelivery)}, ` +
-          `sample / raw: CPU per delivery ${ratio(m.sample.cpuUsPerDelivery, m.raw.cpuUsPerDelivery)}, ` +
-          `deliveries/s ${ratio(m.sample.deliveriesPerSec, m.raw.deliveriesPerSec)}, p99 ${ratio(m.sample.p99Ms, m.raw.p99Ms)}`,
-      );
-    }
-    if (m.sample && m.nohistory) console.log(historyRatios(m, all));
-    if (m.sample && m.knobs) {
-      console.log(
-        `A/A: sample / sample via sample-knobs.mjs (both history on): CPU per delivery ` +
-          `${ratio(m.sample.cpuUsPerDelivery, m.knobs.cpuUsPerDelivery)}, p99 ${ratio(m.sample.p99Ms, m.knobs.p99Ms)}`,
-      );
-    }
   }
 }
 

@@ -3,6 +3,7 @@ import type { RealtimeUser } from '../interfaces/realtime-user.interface.js';
 import type { OutboundFrame } from '../broadcast/outbound-frame.js';
 import type { InboundQueue } from './inbound-queue.js';
 import { closeSlowConsumer } from './close-slow-consumer.js';
+import type { CorkableStream, WriteBatch } from './write-batch.js';
 import type { RealtimeStats } from '../stats/realtime-stats.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import type { Envelope } from '../protocol/envelope.js';
@@ -71,6 +72,15 @@ export class RealtimeConnection {
   stats: RealtimeStats | undefined = undefined;
   /** Frames held back for a slow reader under the `conflate` policy, by key (see BroadcastEngine). */
   conflated: Map<string, OutboundFrame> | undefined = undefined;
+  /**
+   * @internal The node's write batch (set by the server when the connection opens): this turn's
+   * writes to the connection leave in one socket write. `undefined`: every write goes at once.
+   */
+  batch: WriteBatch | undefined = undefined;
+  /** @internal The TCP socket under `socket`, which the batch corks (set with `batch`). */
+  transport: CorkableStream | undefined = undefined;
+  /** @internal True while the batch holds this connection's writes. */
+  writesHeld = false;
 
   constructor(
     /** Connection (client) id, sent as `connected.client_id`. */
@@ -159,7 +169,10 @@ export class RealtimeConnection {
     return this.sendText(JSON.stringify(envelope));
   }
 
-  /** Sends an already-serialized frame as one text frame. */
+  /**
+   * Sends an already-serialized frame as one text frame. The frames a connection is sent within
+   * one turn of the event loop leave in one socket write (see WriteBatch).
+   */
   sendText(frame: string): boolean {
     const socket = this.socket;
     if (socket.readyState !== 1) return false;
@@ -169,6 +182,7 @@ export class RealtimeConnection {
       closeSlowConsumer(this, this.stats);
       return false;
     }
+    this.batch?.hold(this);
     socket.send(frame);
     if (this.stats) this.stats.messagesSent++;
     return true;

@@ -6,6 +6,8 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { WebSocket, WebSocketServer } from 'ws';
 import { ConnectionManager } from '../connections/connection.manager.js';
 import { RealtimeConnection } from '../connections/realtime-connection.js';
+import { WriteBatch } from '../connections/write-batch.js';
+import { underlyingSocket } from '../internal/ws-internals.js';
 import { MessageLabel, RealtimeStats, type UpgradeRejection } from '../stats/realtime-stats.js';
 import { MessageDispatcher } from '../dispatch/message.dispatcher.js';
 import { EventPublisher } from '../events/event.publisher.js';
@@ -66,6 +68,8 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('RealtimeServer');
   private readonly wss: WebSocketServer;
   private readonly sweeper: ConnectionSweeper;
+  /** Coalesces each turn's writes to a connection into one socket write (`writeDelay`). */
+  private readonly writeBatch: WriteBatch;
   private httpServer: HttpServer | undefined;
   private releaseUpgradePath: (() => void) | undefined;
   private accepting = false;
@@ -93,6 +97,7 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
       maxPayload: options.maxMessageSize,
       perMessageDeflate: false,
     });
+    this.writeBatch = new WriteBatch(options.writeDelay, options.writeBufferSize);
     this.sweeper = new ConnectionSweeper(
       connections,
       stats,
@@ -179,6 +184,7 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
       }
       this.drained = undefined;
     }
+    this.writeBatch.stop();
     this.httpServer.off('upgrade', this.onForeignUpgrade);
     this.releaseUpgradePath?.();
     this.releaseUpgradePath = undefined;
@@ -331,6 +337,8 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
     if (this.admission.hasGuards) connection.handshakeRequest = request;
     connection.outboundLimit = this.options.writeBufferSize;
     connection.stats = this.stats;
+    connection.transport = underlyingSocket(ws);
+    connection.batch = this.writeBatch;
     initRateLimit(connection, now, this.options.rateLimit);
     ws[kConnection] = connection;
     ws.on('message', this.onSocketMessage);
