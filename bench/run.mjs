@@ -9,9 +9,14 @@
 // at that many per second instead of at full speed: the same arrivals for every server), BENCH_BASELINE (`connect` only: the root
 // of another checkout with its sample built, e.g. the commit before a change, run as one more
 // server in the same rounds),
+// BENCH_PRESENCE_* for `presence` (see presence.mjs and README.md; BENCH_BASELINE adds the
+// before build there too),
 // BENCH_ROUNDS (default 3); BENCH_TARGETS (`fanout`, `cluster` and `compression` only: a comma-separated subset
 // of their servers, e.g. `sample,nohistory` for history on / off alone); BENCH_SUBS_* for
-// `subscriptions` (see subscriptions.mjs and README.md).
+// `subscriptions` (see subscriptions.mjs and README.md). `fanout-burst` (not in the default list)
+// is `fanout` with the publisher sending BENCH_BURST (10) messages at once, at the same rate,
+// plus a small room with a message every 2 ms, against the sample with writeDelay 1, 2 and 5 ms
+// as well; BENCH_BASELINE adds that checkout's sample to `fanout` and `fanout-burst` too.
 import { execFileSync } from 'node:child_process';
 import { createSecretKey } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -26,13 +31,14 @@ import { freePort, jsonClient, runClusterFanout, socketIoClient, startRedis } fr
 import { printSubscriptions, runSubscriptions } from './subscriptions.mjs';
 import { runDrain } from './drain.mjs';
 import { runCompression } from './compression.mjs';
+import { runPresenceChurn, runPresenceStorm } from './presence.mjs';
 import { fmt, table } from './lib/stats.mjs';
 import { ServerProcess } from './lib/server-process.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const scenarios = process.argv.slice(2).length
   ? process.argv.slice(2)
-  : ['echo', 'idle', 'connect', 'fanout', 'cluster', 'subscriptions', 'drain', 'compression'];
+  : ['echo', 'idle', 'connect', 'fanout', 'cluster', 'subscriptions', 'drain', 'presence', 'compression'];
 const durationMs = Number(process.env.BENCH_DURATION_MS ?? 5000);
 const idleConnections = Number(process.env.BENCH_IDLE ?? 10_000);
 const connectConnections = Number(process.env.BENCH_CONNECT ?? 5000);
@@ -152,6 +158,33 @@ const targets = {
         port,
         sampleEnv,
       ),
+    connect: authenticated,
+  },
+  delay1: {
+    label: 'sample, writeDelay 1 ms',
+    start: (port) =>
+      new ServerProcess('nest-realtime sample, writeDelay 1', `${root}/bench/servers/sample-knobs.mjs`, port, {
+        ...sampleEnv,
+        WRITE_DELAY: '1',
+      }),
+    connect: authenticated,
+  },
+  delay2: {
+    label: 'sample, writeDelay 2 ms',
+    start: (port) =>
+      new ServerProcess('nest-realtime sample, writeDelay 2', `${root}/bench/servers/sample-knobs.mjs`, port, {
+        ...sampleEnv,
+        WRITE_DELAY: '2',
+      }),
+    connect: authenticated,
+  },
+  delay5: {
+    label: 'sample, writeDelay 5 ms',
+    start: (port) =>
+      new ServerProcess('nest-realtime sample, writeDelay 5', `${root}/bench/servers/sample-knobs.mjs`, port, {
+        ...sampleEnv,
+        WRITE_DELAY: '5',
+      }),
     connect: authenticated,
   },
   nohistory: {
@@ -317,43 +350,90 @@ if (scenarios.includes('connect')) {
   }
 }
 
+/** The sample at BENCH_BASELINE, when given, as one more server of `fanout` and `fanout-burst`. */
+const withBaseline = (kinds) =>
+  process.env.BENCH_BASELINE && !kinds.includes('baseline') ? [...kinds, 'baseline'] : kinds;
+
+/** Runs one fan-out workload against `kinds` and prints its table and ratios. */
+async function fanoutScenario(title, kinds, options) {
+  const { medians: m, rounds: all } = await compare(kinds, (s, connect) => runFanout(s, { ...options, connect }));
+  console.log(`\n${title} (median of ${rounds} rounds)`);
+  table(
+    kinds.map((k) => ({
+      server: targets[k].label,
+      'deliveries/s': fmt(m[k].deliveriesPerSec, 0),
+      'p50 ms': fmt(m[k].p50Ms),
+      'p99 ms': fmt(m[k].p99Ms),
+      'server CPU µs/delivery': fmt(m[k].cpuUsPerDelivery, 3),
+      '/ raw': m.raw ? ratio(m[k].cpuUsPerDelivery, m.raw.cpuUsPerDelivery) : '',
+      'client CPU µs/delivery': fmt(m[k].clientCpuUsPerDelivery, 3),
+      lost: m[k].lost,
+      load: fmt(m[k].loadAvg, 1),
+    })),
+  );
+  if (m.raw && m.sample) {
+    const perRound = all.sample.map((r, i) => r.cpuUsPerDelivery / all.raw[i].cpuUsPerDelivery);
+    console.log(
+      `sample / raw: CPU per delivery ${ratio(m.sample.cpuUsPerDelivery, m.raw.cpuUsPerDelivery)} ` +
+        `(per round ${fmt(Math.min(...perRound))}–${fmt(Math.max(...perRound))}×), ` +
+        `deliveries/s ${ratio(m.sample.deliveriesPerSec, m.raw.deliveriesPerSec)}, p99 ${ratio(m.sample.p99Ms, m.raw.p99Ms)}`,
+    );
+  }
+  if (m.sample && m.nometrics) {
+    console.log(`metrics: sample / no metrics ${ratio(m.sample.cpuUsPerDelivery, m.nometrics.cpuUsPerDelivery)}`);
+  }
+  if (m.sample && m.nohistory) console.log(historyRatios(m, all));
+  if (m.sample && m.knobs) {
+    console.log(
+      `A/A: sample / sample via sample-knobs.mjs (both history on): CPU per delivery ` +
+        `${ratio(m.sample.cpuUsPerDelivery, m.knobs.cpuUsPerDelivery)}, p99 ${ratio(m.sample.p99Ms, m.knobs.p99Ms)}`,
+    );
+  }
+  if (m.sample && m.baseline) {
+    console.log(
+      `sample / sample at BENCH_BASELINE: CPU per delivery ${ratio(m.sample.cpuUsPerDelivery, m.baseline.cpuUsPerDelivery)}, ` +
+        `p99 ${ratio(m.sample.p99Ms, m.baseline.p99Ms)}`,
+    );
+  }
+  return { medians: m, rounds: all };
+}
+
 if (scenarios.includes('fanout')) {
-  const kinds = pick(['raw', 'nometrics', 'sample', 'nohistory'], ['knobs']);
+  const kinds = withBaseline(
+    pick(['raw', 'nometrics', 'sample', 'nohistory'], ['knobs', 'baseline', 'delay1', 'delay2', 'delay5']),
+  );
   results.fanout = {};
   for (const [subscribers, rate] of [
     [1000, 100],
     [5000, 20],
   ]) {
-    const { medians: m, rounds: all } = await compare(kinds, (s, connect) =>
-      runFanout(s, { subscribers, rate, durationMs, connect }),
+    results.fanout[subscribers] = await fanoutScenario(
+      `Fan-out, one room, ${subscribers} subscribers, ${rate} msg/s`,
+      kinds,
+      { subscribers, rate, durationMs },
     );
-    results.fanout[subscribers] = { medians: m, rounds: all };
-    console.log(`\nFan-out, one room, ${subscribers} subscribers, ${rate} msg/s (median of ${rounds} rounds)`);
-    table(
-      kinds.map((k) => ({
-        server: targets[k].label,
-        'deliveries/s': fmt(m[k].deliveriesPerSec, 0),
-        'p50 ms': fmt(m[k].p50Ms),
-        'p99 ms': fmt(m[k].p99Ms),
-        'server CPU µs/delivery': fmt(m[k].cpuUsPerDelivery, 3),
-        lost: m[k].lost,
-        load: fmt(m[k].loadAvg, 1),
-      })),
+  }
+}
+
+if (scenarios.includes('fanout-burst')) {
+  // Bursts: several broadcasts per turn of the server's event loop, where write coalescing and
+  // writeDelay act. The raw server is the same as in `fanout` (one write per frame and member).
+  const burst = Number(process.env.BENCH_BURST ?? 10);
+  const kinds = withBaseline(pick(['raw', 'sample', 'delay1', 'delay2', 'delay5'], ['nometrics', 'baseline']));
+  results['fanout-burst'] = {};
+  // The same average rates as `fanout` (100 000 deliveries/s), in bursts; then a small busy room
+  // (a message every 2 ms, paced): the case where only writeDelay batches.
+  for (const [subscribers, rate, size] of [
+    [1000, 100, burst],
+    [5000, 20, burst],
+    [200, 500, 1],
+  ]) {
+    const shape = size > 1 ? `in bursts of ${size} every ${fmt((size * 1000) / rate, 0)} ms` : 'paced';
+    results['fanout-burst'][`${subscribers}x${rate}`] = await fanoutScenario(
+      `Fan-out, one room, ${subscribers} subscribers, ${rate} msg/s ${shape}`,
+      kinds,
+      { subscribers, rate, durationMs, burst: size },
     );
-    if (m.raw && m.nometrics && m.sample) {
-      console.log(
-        `metrics: sample / no metrics ${ratio(m.sample.cpuUsPerDelivery, m.nometrics.cpuUsPerDelivery)}, ` +
-          `sample / raw: CPU per delivery ${ratio(m.sample.cpuUsPerDelivery, m.raw.cpuUsPerDelivery)}, ` +
-          `deliveries/s ${ratio(m.sample.deliveriesPerSec, m.raw.deliveriesPerSec)}, p99 ${ratio(m.sample.p99Ms, m.raw.p99Ms)}`,
-      );
-    }
-    if (m.sample && m.nohistory) console.log(historyRatios(m, all));
-    if (m.sample && m.knobs) {
-      console.log(
-        `A/A: sample / sample via sample-knobs.mjs (both history on): CPU per delivery ` +
-          `${ratio(m.sample.cpuUsPerDelivery, m.knobs.cpuUsPerDelivery)}, p99 ${ratio(m.sample.p99Ms, m.knobs.p99Ms)}`,
-      );
-    }
   }
 }
 
@@ -602,6 +682,97 @@ if (scenarios.includes('drain')) {
       load: fmt(m[k].loadAvg, 1),
     })),
   );
+}
+
+if (scenarios.includes('presence')) {
+  // A join storm of BENCH_PRESENCE_MEMBERS (10 000) users into one room, and churn over
+  // BENCH_PRESENCE_ROOMS (10 000) rooms, on one sample node and on two sharing a redis-server of
+  // the benchmark's own; with BENCH_BASELINE, that checkout's sample in the same rounds (before).
+  // Neither raw ws nor Socket.IO has presence: no peer.
+  const members = Number(process.env.BENCH_PRESENCE_MEMBERS ?? 10_000);
+  const rooms = Number(process.env.BENCH_PRESENCE_ROOMS ?? 10_000);
+  const churnRate = Number(process.env.BENCH_PRESENCE_CHURN_RATE ?? 2000);
+  const builds = { after: `${root}/dist-sample/sample/main.js` };
+  if (process.env.BENCH_BASELINE) builds.before = `${process.env.BENCH_BASELINE}/dist-sample/sample/main.js`;
+  const layouts = { one: 1, two: 2 };
+  const workloads = (process.env.BENCH_PRESENCE_WORKLOADS ?? 'storm,churn').split(',');
+  const all = {};
+  for (let round = 0; round < rounds; round++) {
+    const order = Object.keys(builds);
+    if (round % 2) order.reverse();
+    for (const workload of workloads) {
+      for (const layout of Object.keys(layouts)) {
+        for (const build of order) {
+          const key = `${workload} ${layout} ${build}`;
+          const redis = layouts[layout] > 1 ? await startRedis() : undefined;
+          const nodes = (await freePorts(layouts[layout])).map(
+            (p, i) =>
+              new ServerProcess(`sample ${build} ${'ab'[i]}`, builds[build], p, {
+                ...sampleEnv,
+                NODE_ID: 'ab'[i],
+                ...(redis ? { REDIS_URL: redis.url } : {}),
+              }),
+          );
+          try {
+            await Promise.all(nodes.map((n) => n.ready()));
+            const options = { connect: targets.sample.connect, redis };
+            const result =
+              workload === 'storm'
+                ? await runPresenceStorm(nodes, { ...options, members })
+                : await runPresenceChurn(nodes, { ...options, rooms, rate: churnRate, durationMs });
+            result.loadAvg = loadavg()[0];
+            console.log(`presence round ${round + 1}, ${key}: ${JSON.stringify(result)}`);
+            (all[key] ??= []).push(result);
+          } finally {
+            await Promise.all(nodes.map((n) => n.stop()));
+            await redis?.stop();
+          }
+        }
+      }
+    }
+  }
+  const m = Object.fromEntries(
+    Object.entries(all).map(([key, list]) => [
+      key,
+      median(list.map((r) => Object.fromEntries(Object.entries(r).filter(([, v]) => typeof v === 'number')))),
+    ]),
+  );
+  results.presence = { medians: m, rounds: all };
+  const storms = Object.keys(m).filter((k) => k.startsWith('storm'));
+  if (storms.length) {
+    console.log(`\nPresence: join storm of ${members} users into one room (median of ${rounds} rounds)`);
+    table(
+      storms.map((k) => ({
+        run: k.slice(6),
+        'all joined ms': fmt(m[k].joinedMs, 0),
+        'views converged ms': Number.isNaN(m[k].convergedMs) ? 'never' : fmt(m[k].convergedMs, 0),
+        'server CPU ms (µs/join)': `${fmt(m[k].serverCpuMs, 0)} (${fmt(m[k].serverCpuUsPerJoin, 1)})`,
+        'Redis CPU ms, commands/join': `${fmt(m[k].redisCpuMs, 0)}, ${fmt(m[k].redisCommandsPerJoin, 2)}`,
+        'presence frames (per member), resets': `${m[k].presenceFrames} (${fmt(m[k].presenceFramesPerMember, 1)}), ${m[k].presenceResets}`,
+        'presence MB': fmt(m[k].presenceMBytes, 1),
+        'heap growth MB': fmt(m[k].heapGrowthMB, 1),
+        'presence_state KB, ms': `${fmt(m[k].stateKBytes, 0)}, ${fmt(m[k].stateMs, 0)}`,
+        'generator CPU ms': fmt(m[k].generatorCpuMs, 0),
+        load: fmt(m[k].loadAvg, 1),
+      })),
+    );
+  }
+  const churns = Object.keys(m).filter((k) => k.startsWith('churn'));
+  if (churns.length) {
+    console.log(`\nPresence: churn over ${rooms} rooms at ${churnRate} joins+leaves/s (median of ${rounds} rounds)`);
+    table(
+      churns.map((k) => ({
+        run: k.slice(6),
+        'ops/s': fmt(m[k].operationsPerSec, 0),
+        'server CPU µs/op': fmt(m[k].serverCpuUsPerOperation, 1),
+        'Redis CPU µs/op': fmt(m[k].redisCpuUsPerOperation, 1),
+        'Redis commands/op': fmt(m[k].redisCommandsPerOperation, 2),
+        'presence frames/op': fmt(m[k].presenceFramesPerOperation, 2),
+        'generator CPU ms': fmt(m[k].generatorCpuMs, 0),
+        load: fmt(m[k].loadAvg, 1),
+      })),
+    );
+  }
 }
 
 if (scenarios.includes('subscriptions')) {

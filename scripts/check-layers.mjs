@@ -83,6 +83,8 @@ const ALLOWED = {
   'options/resolve-options.ts -> cluster/in-memory-cluster.adapter.ts':
     'the resolver defaults to an InMemoryClusterAdapter (the same reason as the line above, split when the adapter got its own file)',
   'presence/room-presence.ts -> rooms/room.ts': "issue 13 item 3: same move (type-only: reads a room's members)",
+  'presence/presence-windows.ts -> rooms/room.ts':
+    "type-only: reads a room's size and settings, and keeps its per-interval presence budget on it",
 };
 
 const root = resolve(process.argv[2] ?? join(dirname(fileURLToPath(import.meta.url)), '..'));

@@ -20,6 +20,7 @@ import type {
   AnnouncementData,
   AuthSuccessData,
   PresenceDiffData,
+  PresenceResetData,
   PresenceStateData,
   PresenceUser,
   PrivateMessageData,
@@ -285,12 +286,26 @@ export const SERVER_FRAMES: { [T in keyof ServerFrameMap]: ServerFrameDoc } = {
   presence_diff: {
     summary: 'Users (not tabs) that arrived in or left the room, to its members.',
     description:
-      'Presence is not history: it carries no `seq` and is never replayed. Off per room, and ' +
-      "above the room's `presenceDiffLimit` members.",
+      'Presence is not history: it carries no `seq` and is never replayed. Off per room. One frame ' +
+      "per change, at once, while the room's diffs cost a node at most `presenceDiffLimit` frames " +
+      'within `presenceDiffInterval`; beyond that (always in a room above that many members) one ' +
+      'frame per window with the changes gathered meanwhile, at most one entry per user (its ' +
+      'latest change): apply it as set operations.',
     data: objectOf<PresenceDiffData>({
       room_id: roomId(),
       joins: arrayOf(ref('realtime.PresenceUser')),
       leaves: arrayOf(ref('realtime.PresenceUser')),
+    }),
+  },
+  presence_reset: {
+    summary: 'More users arrived in or left the room within one window than a `presence_diff` lists: counts only.',
+    description:
+      "Sent instead of a gathered `presence_diff` with more than the room's `presenceDiffMaxUsers` users. " +
+      "The receiver's list of the room's users is out of date until it asks `presence` again.",
+    data: objectOf<PresenceResetData>({
+      room_id: roomId(),
+      joins: integer('Users whose latest change in the window was an arrival.', { minimum: 0 }),
+      leaves: integer('Users whose latest change in the window was a departure.', { minimum: 0 }),
     }),
   },
   resumed: {
@@ -361,18 +376,19 @@ export const BUILTIN_MESSAGES: { [T in BuiltinMessageType]: BuiltinMessageDoc } 
     summary: 'Join a room.',
     description:
       'Refused with `FORBIDDEN` by the join policy or guards, or past `maxRoomsPerConnection`. ' +
-      'The members get `presence_diff` when a new user (not another tab) arrives.',
+      'The members get `presence_diff` (or, in a storm, `presence_reset`) when a new user (not ' +
+      'another tab) arrives.',
     data: roomRequest,
     example: { room_id: 'general' },
     replies: ['room_joined'],
-    causes: ['presence_diff'],
+    causes: ['presence_diff', 'presence_reset'],
     errors: [],
   },
   leave_room: {
     summary: 'Leave a room.',
     data: roomRequest,
     replies: ['room_left'],
-    causes: ['presence_diff'],
+    causes: ['presence_diff', 'presence_reset'],
     errors: [],
   },
   chat: {

@@ -78,6 +78,8 @@ export class BroadcastEngine implements OnModuleDestroy {
       this.slowReader(connection, frame, policy, conflationKey);
       return false;
     }
+    // This turn's writes to the connection leave in one socket write (see WriteBatch).
+    connection.batch?.hold(connection);
     if (connection.conflated !== undefined) this.flush(connection);
     writeFrame(connection, frame);
     return true;
@@ -119,6 +121,7 @@ export class BroadcastEngine implements OnModuleDestroy {
         connection.conflated = undefined;
         this.conflating.delete(connection);
       } else if (socket.bufferedAmount <= connection.outboundLimit) {
+        connection.batch?.hold(connection);
         this.flush(connection);
       }
     }

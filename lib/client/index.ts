@@ -17,6 +17,7 @@ export type {
   MessageData,
   MessageHandler,
   PresenceDiffData,
+  PresenceResetData,
   PresenceStateData,
   PresenceUser,
   PrivateMessageData,

@@ -7,6 +7,7 @@ export type {
   AnnouncementData,
   AuthSuccessData,
   PresenceDiffData,
+  PresenceResetData,
   PresenceStateData,
   PresenceUser,
   PrivateMessageData,

@@ -5,6 +5,7 @@ import type { InboundQueue } from './inbound-queue.js';
 import { closeSlowConsumer } from './close-slow-consumer.js';
 import type { FrameCompression } from './frame-compression.js';
 import { writeWholeFrame } from '../internal/ws-internals.js';
+import type { CorkableStream, WriteBatch } from './write-batch.js';
 import type { RealtimeStats } from '../stats/realtime-stats.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import type { Envelope } from '../protocol/envelope.js';
@@ -80,6 +81,15 @@ export class RealtimeConnection {
    * frame goes uncompressed.
    */
   compression: FrameCompression | undefined = undefined;
+  /**
+   * @internal The node's write batch (set by the server when the connection opens): this turn's
+   * writes to the connection leave in one socket write. `undefined`: every write goes at once.
+   */
+  batch: WriteBatch | undefined = undefined;
+  /** @internal The TCP socket under `socket`, which the batch corks (set with `batch`). */
+  transport: CorkableStream | undefined = undefined;
+  /** @internal True while the batch holds this connection's writes. */
+  writesHeld = false;
 
   constructor(
     /** Connection (client) id, sent as `connected.client_id`. */
@@ -168,7 +178,10 @@ export class RealtimeConnection {
     return this.sendText(JSON.stringify(envelope));
   }
 
-  /** Sends an already-serialized frame as one text frame. */
+  /**
+   * Sends an already-serialized frame as one text frame. The frames a connection is sent within
+   * one turn of the event loop leave in one socket write (see WriteBatch).
+   */
   sendText(frame: string): boolean {
     const socket = this.socket;
     if (socket.readyState !== 1) return false;
@@ -178,6 +191,8 @@ export class RealtimeConnection {
       closeSlowConsumer(this, this.stats);
       return false;
     }
+    // This turn's writes to the connection leave in one socket write (see WriteBatch), compressed or not.
+    this.batch?.hold(this);
     const compression = this.compression;
     // A UTF-8 payload has at most 3 bytes per UTF-16 unit: shorter texts are below the threshold.
     if (compression !== undefined && frame.length * 3 >= compression.threshold) {

@@ -1,5 +1,6 @@
 import { underlyingSocket } from '../internal/ws-internals.js';
 import type { RealtimeConnection } from './realtime-connection.js';
+import { writeHeldNow } from './write-batch.js';
 
 /** How a wait for a connection's outbound buffer ended. */
 export type DrainResult = 'drained' | 'closed' | 'timeout';
@@ -12,6 +13,9 @@ export type DrainResult = 'drained' | 'closed' | 'timeout';
 export function waitForDrain(connection: RealtimeConnection, below: number, timeout: number): Promise<DrainResult> {
   const socket = connection.socket;
   if (socket.readyState !== 1) return Promise.resolve('closed');
+  // Bytes the write batch holds are not the reader's backlog, and their write (below the TCP
+  // socket's high-water mark) would bring no 'drain': out with them first.
+  writeHeldNow(connection);
   if (socket.bufferedAmount <= below) return Promise.resolve('drained');
   // The TCP socket's 'drain' is when what ws handed it was written out.
   const raw = underlyingSocket(socket);

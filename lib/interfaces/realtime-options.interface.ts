@@ -217,13 +217,17 @@ export interface RealtimeModuleOptions {
    */
   handshakeTimeout?: number;
   /**
-   * Milliseconds between protocol-level pings. Must be below `pongTimeout`.
-   * @default 54000
+   * Milliseconds between protocol-level pings: a connection is pinged this long after its
+   * previous ping was answered. Also sent to clients as `connected.heartbeat_ms`.
+   * @default 25000
    */
   pingInterval?: number;
   /**
-   * Milliseconds without a pong after which a connection is considered dead and terminated.
-   * @default 60000
+   * Milliseconds a peer has to answer a ping, counted from that ping; a connection whose ping
+   * goes unanswered this long is considered dead and terminated (counted in
+   * `websocket_heartbeat_timeouts_total`). A pass of the node's heartbeat timer that runs late
+   * (a starved event loop) does not count the delay against the peers.
+   * @default 20000
    */
   pongTimeout?: number;
   /**
@@ -275,6 +279,14 @@ export interface RealtimeModuleOptions {
    * @default { enabled: false, threshold: 1024, level: 6 }
    */
   compression?: RealtimeCompressionOptions | boolean;
+  /**
+   * Milliseconds a connection's outbound frames may wait to be written together. The frames sent
+   * to a connection within one turn of the event loop always leave in one socket write; above 0,
+   * a node also batches across turns for up to this long — fewer writes (less CPU per delivery
+   * on a busy node) for up to this much more latency, like Centrifugo's write delay. At most 1000.
+   * @default 0
+   */
+  writeDelay?: number;
   /**
    * Milliseconds connections get to close after the 1012 ("service restart") sent at shutdown,
    * before the remaining ones are terminated.

@@ -10,7 +10,9 @@
  * - the sender's `_state`: 0 while idle; non-zero while it compresses or reads a Blob, when a
  *   frame written around it would overtake the queued ones;
  * - a socket's `_socket`, the TCP socket under it, whose 'drain' paces a replay (ws emits no
- *   event when `bufferedAmount` falls).
+ *   event when `bufferedAmount` falls) and which the write batch corks for a turn
+ *   (connections/write-batch.ts), and the fact that `bufferedAmount` counts that socket's
+ *   `writableLength` (so bytes held by the batch count for the slow-consumer checks).
  *
  * If any of it changes, the start-up self-check (or the first socket that does not fit) turns
  * pre-framing off and logs once: every frame then goes through `WebSocket#send()`, which is
@@ -124,7 +126,8 @@ export function writeWholeFrame(socket: WebSocket, wire: Buffer): boolean {
 
 /**
  * The TCP socket under a WebSocket, or `undefined` (then a caller waiting for it to drain treats
- * the socket as drained: a replay is then paced by `writeTimeout` alone, never stuck).
+ * the socket as drained: a replay is then paced by `writeTimeout` alone, never stuck; and the
+ * connection's writes are not batched).
  */
 export function underlyingSocket(socket: WebSocket): Duplex | undefined {
   const raw = (socket as unknown as { _socket?: Duplex | null })._socket;

@@ -22,6 +22,7 @@ export const METRIC = {
   roomOperations: 'websocket_room_operations_total',
   closes: 'websocket_closes_total',
   slowConsumerCloses: 'websocket_slow_consumer_closes_total',
+  heartbeatTimeouts: 'websocket_heartbeat_timeouts_total',
   rateLimited: 'websocket_rate_limited_total',
   droppedFrames: 'websocket_dropped_frames_total',
   conflatedFrames: 'websocket_conflated_frames_total',
@@ -146,6 +147,11 @@ export const COUNTER_DEFINITIONS = [
     METRIC.slowConsumerCloses,
     'Connections closed with 1013 because they read too slowly',
     (s) => s.slowConsumerCloses,
+  ),
+  scalarCounter(
+    METRIC.heartbeatTimeouts,
+    'Connections terminated because a ping went unanswered for pongTimeout',
+    (s) => s.heartbeatTimeouts,
   ),
   scalarCounter(METRIC.rateLimited, 'Messages refused by the per-connection rate limit', (s) => s.rateLimited),
   scalarCounter(

@@ -25,8 +25,8 @@ const NUMERIC_DEFAULTS = {
   maxMessageSize: 1024 * 1024,
   maxJsonDepth: 32,
   handshakeTimeout: 10_000,
-  pingInterval: 54_000,
-  pongTimeout: 60_000,
+  pingInterval: 25_000,
+  pongTimeout: 20_000,
   readTimeout: 0,
   writeTimeout: 30_000,
   connectionTimeout: 0,
@@ -34,6 +34,7 @@ const NUMERIC_DEFAULTS = {
   cleanupInterval: 30_000,
   readBufferSize: 1024 * 1024,
   writeBufferSize: 4 * 1024 * 1024,
+  writeDelay: 0,
   shutdownTimeout: 5_000,
   drainDelay: 0,
   maxConnectionsPerUser: 0,
@@ -73,6 +74,7 @@ const POSITIVE: readonly NumericOption[] = [
 /** Options where 0 means "off". */
 const NON_NEGATIVE: readonly NumericOption[] = [
   'readTimeout',
+  'writeDelay',
   'writeTimeout',
   'connectionTimeout',
   'authTimeout',
@@ -82,6 +84,9 @@ const NON_NEGATIVE: readonly NumericOption[] = [
   'maxConnectionsPerAddress',
   'sessionTtl',
 ];
+
+/** Longest `writeDelay`. */
+const MAX_WRITE_DELAY = 1000;
 
 /** Node's timers overflow above 2^31-1 ms and fire at once; refuse such values. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -166,11 +171,11 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions = {}): Res
     const value = options[name];
     merged[name] = value === undefined ? NUMERIC_DEFAULTS[name] : checkInteger(name, value, 0);
   }
-  if (merged.pingInterval >= merged.pongTimeout) {
+  if (merged.writeDelay > MAX_WRITE_DELAY) {
     throw new InvalidRealtimeOptionError(
-      'pingInterval',
-      `must be below pongTimeout (${merged.pingInterval} >= ${merged.pongTimeout}), or a live peer ` +
-        'would be terminated before it is asked for a pong',
+      'writeDelay',
+      `must be at most ${MAX_WRITE_DELAY} ms (got ${merged.writeDelay}): batching gains nothing past a ` +
+        'few milliseconds, and every frame would wait that long',
     );
   }
   if (merged.readTimeout !== 0 && merged.readTimeout <= merged.pingInterval) {
@@ -262,6 +267,11 @@ function resolveRoomSettings(settings: RoomSettings, origin: string): ResolvedRo
     throw new InvalidRealtimeOptionError(`${origin}.presence`, 'must be a boolean');
   }
   checkInteger(`${origin}.presenceDiffLimit`, resolved.presenceDiffLimit, 0);
+  checkInteger(`${origin}.presenceDiffInterval`, resolved.presenceDiffInterval, 1);
+  if (resolved.presenceDiffInterval > MAX_TIMER_MS) {
+    throw new InvalidRealtimeOptionError(`${origin}.presenceDiffInterval`, `must be at most ${MAX_TIMER_MS} ms`);
+  }
+  checkInteger(`${origin}.presenceDiffMaxUsers`, resolved.presenceDiffMaxUsers, 1);
   checkInteger(`${origin}.historySize`, resolved.historySize, 0);
   checkInteger(`${origin}.historyTtl`, resolved.historyTtl, 1);
   checkInteger(`${origin}.historyMaxBytes`, resolved.historyMaxBytes, 1);

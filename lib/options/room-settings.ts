@@ -10,12 +10,27 @@ export interface RoomSettings {
    */
   presence?: boolean;
   /**
-   * Above this many members (on this node) `presence_diff` is no longer sent: every arrival
-   * would be a frame to every member, so a join storm in a big room costs O(members²) frames.
-   * `presence` (the state) is still answered.
+   * Up to this many members (on this node) each user's arrival or departure is a `presence_diff`
+   * of its own, sent at once. Above it (or while a window is open) the changes are gathered for
+   * `presenceDiffInterval` and sent as one `presence_diff` per window: one frame per member per
+   * window instead of one per change, so a join storm into a big room costs O(members) frames per
+   * window, not O(members²).
    * @default 1000
    */
   presenceDiffLimit?: number;
+  /**
+   * Milliseconds over which a room above `presenceDiffLimit` gathers its presence changes into
+   * one `presence_diff`.
+   * @default 1000
+   */
+  presenceDiffInterval?: number;
+  /**
+   * Most users one gathered `presence_diff` lists: a window with more changes sends
+   * `presence_reset { room_id, joins, leaves }` (counts only) instead, so that a storm costs each
+   * member a bounded frame per window; a client that needs the list asks `presence` again.
+   * @default 100
+   */
+  presenceDiffMaxUsers?: number;
   /**
    * What happens to a member that reads too slowly: `disconnect` (close 1013, the default),
    * `drop` (skip this broadcast for that reader: volatile messages), or `conflate` (keep only
@@ -59,6 +74,8 @@ export type ResolvedRoomSettings = Required<RoomSettings>;
 export const DEFAULT_ROOM_SETTINGS: ResolvedRoomSettings = Object.freeze({
   presence: true,
   presenceDiffLimit: 1000,
+  presenceDiffInterval: 1000,
+  presenceDiffMaxUsers: 100,
   slowConsumer: 'disconnect',
   historySize: 100,
   historyTtl: 300_000,

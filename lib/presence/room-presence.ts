@@ -11,7 +11,9 @@ import { type PresenceEntry, PresenceTracker } from './presence-tracker.js';
  * user's arrival or departure here. The adapter decides whether it is one for the room: a shared
  * backend keeps every node's share and publishes the diff only when the user arrived or left
  * cluster-wide; the in-memory adapter (one node) delivers it to the members here. The diff is
- * built once, here, for both.
+ * built once, here, for both, whatever the room's size: how each node's members get it (at once,
+ * or gathered with others into one frame per window) is decided where it is delivered
+ * (PresenceWindows, used by the rooms layer's RoomBroadcaster).
  */
 @Injectable()
 export class RoomPresence {
@@ -31,7 +33,7 @@ export class RoomPresence {
     const username = connection.user?.username ?? userId;
     const connections = this.tracker.add(room.id, userId, username);
     const diff =
-      connections === 1 && this.sendsDiffs(room) ? presenceDiffJson(room.id, 'joins', userId, username) : undefined;
+      connections === 1 && room.settings.presence ? presenceDiffJson(room.id, 'joins', userId, username) : undefined;
     // The arriving connection knows it joined: it gets `presence_state` if it asks.
     this.cluster.presenceChanged(room.id, userId, username, connections, diff, connection.id);
   }
@@ -43,12 +45,7 @@ export class RoomPresence {
     const connections = this.tracker.remove(room.id, userId);
     if (connections < 0) return;
     const diff =
-      connections === 0 && this.sendsDiffs(room) ? presenceDiffJson(room.id, 'leaves', userId, username) : undefined;
+      connections === 0 && room.settings.presence ? presenceDiffJson(room.id, 'leaves', userId, username) : undefined;
     this.cluster.presenceChanged(room.id, userId, username, connections, diff);
-  }
-
-  /** Diffs are off for the room, or above its limit, where every arrival would be a frame to everyone. */
-  private sendsDiffs(room: Room): boolean {
-    return room.settings.presence && room.size <= room.settings.presenceDiffLimit;
   }
 }

@@ -59,11 +59,27 @@ export interface PresenceStateData {
   users: PresenceUser[];
 }
 
-/** `presence_diff` payload: users (not tabs) that arrived in or left the room. */
+/**
+ * `presence_diff` payload: users (not tabs) that arrived in or left the room. Above a room's
+ * `presenceDiffLimit` one frame carries the changes of a whole window, at most one entry per
+ * user (its latest change); a client applies it as set operations (a join adds or updates the
+ * user, a leave removes it).
+ */
 export interface PresenceDiffData {
   room_id: string;
   joins: PresenceUser[];
   leaves: PresenceUser[];
+}
+
+/**
+ * `presence_reset` payload: more users arrived in or left the room within one window than a diff
+ * lists (`presenceDiffMaxUsers`), so none were listed: how many of each, and the receiver's list
+ * of the room's users is out of date until it asks `presence` again.
+ */
+export interface PresenceResetData {
+  room_id: string;
+  joins: number;
+  leaves: number;
 }
 
 /** `resumed` payload: the rooms whose membership the `resume` restored. */
@@ -97,6 +113,7 @@ export interface ServerFrameMap {
   announcement: AnnouncementData;
   presence_state: PresenceStateData;
   presence_diff: PresenceDiffData;
+  presence_reset: PresenceResetData;
   resumed: ResumedData;
   resume_failed: ResumeFailedData;
 }

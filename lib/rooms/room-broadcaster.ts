@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { BroadcastEngine } from '../broadcast/broadcast.engine.js';
 import { type OutboundFrame, prepareFrame } from '../broadcast/outbound-frame.js';
 import { ClusterAdapter, type RoomFrame, roomFrameParts } from '../cluster/cluster.adapter.js';
@@ -8,6 +8,7 @@ import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.int
 import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
 import { isoNow } from '../utils/clock.js';
 import { assertValidRoomId } from './room-id.js';
+import { PresenceWindows } from '../presence/presence-windows.js';
 import { RoomDelivery } from './room-delivery.js';
 import { RoomRegistry } from './room-registry.js';
 import type { ResolvedRoomSettings, SlowConsumerPolicy } from '../options/room-settings.js';
@@ -42,7 +43,10 @@ export interface BroadcastResult {
  * RoomRegistry and changes no membership.
  */
 @Injectable()
-export class RoomBroadcaster {
+export class RoomBroadcaster implements OnModuleDestroy {
+  /** `presence_diff`s of big or busy rooms, gathered into one frame per room and window. */
+  private readonly presenceWindows: PresenceWindows;
+
   constructor(
     @Inject(RESOLVED_REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
     private readonly rooms: RoomRegistry,
@@ -51,7 +55,13 @@ export class RoomBroadcaster {
     private readonly connections: ConnectionManager,
     private readonly cluster: ClusterAdapter,
     private readonly tracing: RealtimeTracing,
-  ) {}
+  ) {
+    this.presenceWindows = new PresenceWindows(delivery, (roomId) => rooms.get(roomId));
+  }
+
+  onModuleDestroy(): void {
+    this.presenceWindows.clear();
+  }
 
   /** This node's connection with that id, if any (an `except` given by id, here or by another node). */
   connectionOf(connectionId: string | undefined): RealtimeConnection | undefined {
@@ -136,8 +146,7 @@ export class RoomBroadcaster {
   deliverClusterPresence(roomId: string, frame: string, exceptConnectionId: string | undefined): void {
     const room = this.rooms.get(roomId);
     if (!room) return;
-    const except = this.connectionOf(exceptConnectionId);
-    this.delivery.deliverToRoom(room, -1, '', prepareFrame(Buffer.from(frame)), room.settings.slowConsumer, except);
+    this.presenceWindows.deliver(room, frame, this.connectionOf(exceptConnectionId));
   }
 
   /** Sends `{ type, data }` to every connection of a user, on every node; returns how many on this one. */

@@ -15,6 +15,9 @@ export class Room {
   epoch = '';
   /** Members between their join or resume and the end of its replay (see ReplayGate). */
   gates: Map<RealtimeConnection, ReplayGate> | undefined = undefined;
+  /** Presence: start (ms) of the interval whose budget of at-once diffs is being spent, and what was spent. */
+  presenceSince = 0;
+  presenceSpent = 0;
 
   constructor(
     readonly id: string,

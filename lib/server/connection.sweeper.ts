@@ -9,13 +9,16 @@ import { ErrorCode, ErrorFrameType } from '../protocol/error-codes.js';
  * Heartbeats and timeouts for every connection, driven by two timers for the whole node instead
  * of timers per connection (10 000 idle connections cost two timers, not 20 000).
  *
- * - Heartbeat tick (every `min(pingInterval, pongTimeout - pingInterval)`): a connection whose
- *   last pong is older than `pongTimeout` is terminated; one whose last ping is `pingInterval`
- *   old is pinged. A dead peer is therefore cut between `pongTimeout` and `pongTimeout + tick`.
+ * - Heartbeat tick (see {@link heartbeatTick}): a connection whose last ping is `pingInterval` old
+ *   and answered is pinged again; one whose ping has gone unanswered for `pongTimeout` is
+ *   terminated (see {@link ConnectionSweeper.heartbeat}). A peer that stops answering is cut
+ *   within `pingInterval + pongTimeout` plus three ticks.
  * - Cleanup pass (every `cleanupInterval`): idle (`connectionTimeout`), silent (`readTimeout`) and
  *   stuck-writer (`writeTimeout`) connections.
  */
 export class ConnectionSweeper {
+  /** When the previous heartbeat pass ran: the time its deadlines are judged against. */
+  private previousHeartbeat = Number.NEGATIVE_INFINITY;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private cleanupTimer: NodeJS.Timeout | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
@@ -31,11 +34,8 @@ export class ConnectionSweeper {
   ) {}
 
   start(): void {
-    const { pingInterval, pongTimeout, cleanupInterval } = this.options;
-    // Half the slack between a ping and its deadline, so that timer drift cannot make a peer that
-    // answers every ping miss its deadline by a few milliseconds.
-    const tick = Math.max(10, Math.min(pingInterval, Math.floor((pongTimeout - pingInterval) / 2)));
-    this.heartbeatTimer = setInterval(() => this.heartbeat(Date.now()), tick).unref();
+    const { cleanupInterval } = this.options;
+    this.heartbeatTimer = setInterval(() => this.heartbeat(Date.now()), heartbeatTick(this.options)).unref();
     this.cleanupTimer = setInterval(() => this.cleanup(Date.now()), cleanupInterval).unref();
     const auth = this.options.auth;
     if (auth) {
@@ -83,14 +83,32 @@ export class ConnectionSweeper {
     }
   }
 
+  /**
+   * Pings connections whose last ping was answered `pingInterval` ago, and terminates those whose
+   * ping has gone unanswered for `pongTimeout` — measured from the ping, so a peer always gets the
+   * whole `pongTimeout` to answer, whatever `pingInterval` is. One ping is outstanding at a time.
+   *
+   * The deadline is judged against the time of the **previous** pass, not this one: a starved
+   * event loop (a long GC, a connect storm, a busy handler) runs this pass late and before the
+   * poll phase that reads the pongs which arrived meanwhile. Judged against now, every
+   * connection pinged before the stall would be cut at once — healthy clients, who then all
+   * reconnect together. A pong already received by the kernel at the previous pass has been read
+   * by now (at least one poll phase ran in between), so only a peer that was already late then
+   * and has still not answered is cut.
+   */
   heartbeat(now: number): void {
     const { pingInterval, pongTimeout } = this.options;
+    const judgedAt = this.previousHeartbeat;
+    this.previousHeartbeat = now;
     for (const connection of this.connections.connections()) {
-      if (now - connection.lastPongAt > pongTimeout) {
-        connection.terminate();
-        continue;
-      }
-      if (now - connection.lastPingAt >= pingInterval && connection.isOpen) {
+      const pingAt = connection.lastPingAt;
+      // The open counts as an answered ping; a pong in the same millisecond as its ping answers it.
+      if (connection.lastPongAt < pingAt) {
+        if (judgedAt - pingAt > pongTimeout) {
+          this.stats.heartbeatTimeouts++;
+          connection.terminate();
+        }
+      } else if (now - pingAt >= pingInterval && connection.isOpen) {
         connection.lastPingAt = now;
         connection.socket.ping();
       }
@@ -137,4 +155,14 @@ export class ConnectionSweeper {
     this.stats.countServerClose(code);
     connection.close(code, reason);
   }
+}
+
+/**
+ * How often the heartbeat pass runs: a quarter of the shorter of `pingInterval` and `pongTimeout`
+ * (so a ping is at most that late, and a deadline is seen at most that late), between 10 ms and
+ * one second. A pass walks every connection; at a second that is well under a millisecond of CPU
+ * for ten thousand connections, and spreads the pings of connections opened together.
+ */
+export function heartbeatTick(options: Pick<ResolvedRealtimeOptions, 'pingInterval' | 'pongTimeout'>): number {
+  return Math.max(10, Math.min(1000, Math.floor(Math.min(options.pingInterval, options.pongTimeout) / 4)));
 }

@@ -8,6 +8,8 @@ import { ConnectionManager } from '../connections/connection.manager.js';
 import { RealtimeConnection } from '../connections/realtime-connection.js';
 import type { FrameCompression } from '../connections/frame-compression.js';
 import { compressionFor, nodeCompression, perMessageDeflateOption } from './per-message-deflate.js';
+import { WriteBatch } from '../connections/write-batch.js';
+import { underlyingSocket } from '../internal/ws-internals.js';
 import { MessageLabel, RealtimeStats, type UpgradeRejection } from '../stats/realtime-stats.js';
 import { MessageDispatcher } from '../dispatch/message.dispatcher.js';
 import { EventPublisher } from '../events/event.publisher.js';
@@ -70,6 +72,8 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly sweeper: ConnectionSweeper;
   /** `permessage-deflate` for the connections that negotiate it (`compression` option). */
   private readonly compression: FrameCompression | undefined;
+  /** Coalesces each turn's writes to a connection into one socket write (`writeDelay`). */
+  private readonly writeBatch: WriteBatch;
   private httpServer: HttpServer | undefined;
   private releaseUpgradePath: (() => void) | undefined;
   private accepting = false;
@@ -98,6 +102,7 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
       perMessageDeflate: perMessageDeflateOption(options),
     });
     this.compression = nodeCompression(options);
+    this.writeBatch = new WriteBatch(options.writeDelay, options.writeBufferSize);
     this.sweeper = new ConnectionSweeper(
       connections,
       stats,
@@ -184,6 +189,7 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
       }
       this.drained = undefined;
     }
+    this.writeBatch.stop();
     this.httpServer.off('upgrade', this.onForeignUpgrade);
     this.releaseUpgradePath?.();
     this.releaseUpgradePath = undefined;
@@ -337,6 +343,8 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
     connection.outboundLimit = this.options.writeBufferSize;
     connection.stats = this.stats;
     connection.compression = compressionFor(ws, this.compression);
+    connection.transport = underlyingSocket(ws);
+    connection.batch = this.writeBatch;
     initRateLimit(connection, now, this.options.rateLimit);
     ws[kConnection] = connection;
     ws.on('message', this.onSocketMessage);

@@ -87,6 +87,8 @@ export class RealtimeStats implements OnModuleDestroy {
   rateLimited = 0;
   /** Readers closed with 1013 because their outbound buffer overflowed. */
   slowConsumerCloses = 0;
+  /** Connections terminated because a ping went unanswered for `pongTimeout`. */
+  heartbeatTimeouts = 0;
   /** Broadcast frames skipped for slow readers under the `drop` policy. */
   droppedFrames = 0;
   /** Broadcast frames replaced by a newer one of the same key under the `conflate` policy. */

@@ -108,34 +108,39 @@ describe('permessage-deflate, compress-once broadcasts (e2e)', () => {
     expect(tap.texts.map((frame) => frame.compressed)).toEqual([false, true]);
   });
 
-  it('keeps the order of small and large frames, broadcasts and replies, on a compressing connection', async () => {
-    const t = await start({ compression: true });
-    const client = await member(t, 'writer');
-    const tap = new FrameTap(client.socket);
-    const expected: string[] = [];
-    for (let i = 0; i < 24; i++) {
-      const large = i % 2 === 0;
-      const text = large ? `${i} ${LONG_TEXT}` : `${i}`;
-      if (Math.floor(i / 2) % 2 === 0) {
-        client.send({ type: 'echo', id: `e${i}`, data: { text } });
-        expected.push(`echo_response ${text.slice(0, 3)}`);
-      } else {
-        client.send({ type: 'chat', data: { room_id: ROOM, content: text } });
-        expected.push(`chat_message ${text.slice(0, 3)}`);
+  // Every write, compressed or not, goes through the connection's write batch (WriteBatch): with
+  // writeDelay the frames of several turns leave together, still in order.
+  it.each([0, 2])(
+    'keeps the order of small and large frames, broadcasts and replies, on a compressing connection (writeDelay %i)',
+    async (writeDelay) => {
+      const t = await start({ compression: true, writeDelay });
+      const client = await member(t, 'writer');
+      const tap = new FrameTap(client.socket);
+      const expected: string[] = [];
+      for (let i = 0; i < 24; i++) {
+        const large = i % 2 === 0;
+        const text = large ? `${i} ${LONG_TEXT}` : `${i}`;
+        if (Math.floor(i / 2) % 2 === 0) {
+          client.send({ type: 'echo', id: `e${i}`, data: { text } });
+          expected.push(`echo_response ${text.slice(0, 3)}`);
+        } else {
+          client.send({ type: 'chat', data: { room_id: ROOM, content: text } });
+          expected.push(`chat_message ${text.slice(0, 3)}`);
+        }
       }
-    }
-    const start_ = client.frames.length;
-    await until(() => client.frames.length >= start_ + expected.length);
-    const got = client.frames
-      .slice(start_)
-      .map(
-        (frame) =>
-          `${frame.type} ${String(frame.type === 'chat_message' ? frame.data.content : frame.data.text).slice(0, 3)}`,
-      );
-    expect(got).toEqual(expected);
-    // Both kinds were on the wire, interleaved: large ones compressed, small ones not.
-    expect(tap.texts.map((frame) => frame.compressed)).toEqual(expected.map((_, i) => i % 2 === 0));
-  });
+      const start_ = client.frames.length;
+      await until(() => client.frames.length >= start_ + expected.length);
+      const got = client.frames
+        .slice(start_)
+        .map(
+          (frame) =>
+            `${frame.type} ${String(frame.type === 'chat_message' ? frame.data.content : frame.data.text).slice(0, 3)}`,
+        );
+      expect(got).toEqual(expected);
+      // Both kinds were on the wire, interleaved: large ones compressed, small ones not.
+      expect(tap.texts.map((frame) => frame.compressed)).toEqual(expected.map((_, i) => i % 2 === 0));
+    },
+  );
 
   it('sends uncompressed frames to a peer that negotiated a smaller server window than the shared frame uses', async () => {
     const t = await start({ compression: true });

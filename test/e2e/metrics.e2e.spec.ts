@@ -179,6 +179,20 @@ describe('metrics (e2e)', () => {
     await ann.close();
   });
 
+  it('counts connections cut by the heartbeat in websocket_heartbeat_timeouts_total', async () => {
+    const before = sample(await scrape(), 'websocket_heartbeat_timeouts_total');
+    expect(before).toBe(0);
+    // A second app in the process (the counters are summed over both) with a short heartbeat.
+    const other = await createTestApp({ pingInterval: 50, pongTimeout: 100 });
+    try {
+      const silent = await TestClient.connect(other.url, { autoPong: false });
+      expect((await silent.closed).code).toBe(1006);
+      expect(sample(await scrape(), 'websocket_heartbeat_timeouts_total')).toBe(1);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('runs with metrics switched off', async () => {
     const quiet = await createTestApp({}, {}, undefined, { metrics: false });
     const client = await TestClient.connect(quiet.url);

@@ -57,9 +57,9 @@ describe('RealtimeModule.forRoot / forRootAsync', () => {
 
   it('fails start-up on an invalid option, naming it', async () => {
     const attempt = Test.createTestingModule({
-      imports: [RealtimeModule.forRootAsync({ useFactory: () => ({ pingInterval: 70_000, pongTimeout: 60_000 }) })],
+      imports: [RealtimeModule.forRootAsync({ useFactory: () => ({ pingInterval: 30_000, readTimeout: 20_000 }) })],
     }).compile();
-    await expect(attempt).rejects.toThrow('RealtimeModule option "pingInterval" must be below pongTimeout');
+    await expect(attempt).rejects.toThrow('RealtimeModule option "readTimeout" must be 0 (off) or above pingInterval');
   });
 
   it('is global by default: a feature module injects its services without importing anything', async () => {

@@ -180,15 +180,29 @@ describe('rooms, presence and messaging (e2e)', () => {
     expect(diffs.filter((f) => f.data.leaves.some((j: { user_id: string }) => j.user_id === 'bob'))).toHaveLength(1);
   });
 
-  it('stops presence diffs above presenceDiffLimit members but still answers presence', async () => {
-    const [a, b, c] = [await login('a1'), await login('b1'), await login('c1')];
+  it('gathers presence diffs beyond presenceDiffLimit writes per interval into one diff per window', async () => {
+    const [a, b, c, d] = [await login('a1'), await login('b1'), await login('c1'), await login('d1')];
     await join(a, 'capped-room');
     await join(b, 'capped-room');
     expect((await a.next('presence_diff')).data.joins).toEqual([{ user_id: 'b1', username: 'b1' }]);
-    await join(c, 'capped-room'); // 3 members > limit 2: no diff
+    const started = Date.now();
+    // c's diff would cost 2 more writes: above the budget of 2, it waits for the window, and d's
+    // (at once, it would overtake c's) with it.
+    await join(c, 'capped-room');
+    await join(d, 'capped-room');
     const state = await a.request({ type: 'presence', id: 'cap', data: { room_id: 'capped-room' } });
-    expect(state.data.users).toHaveLength(3);
-    expect(a.frames.filter((f) => f.type === 'presence_diff')).toHaveLength(1);
+    expect(state.data.users).toHaveLength(4);
+    const gathered = await a.next('presence_diff');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(gathered.data).toEqual({
+      room_id: 'capped-room',
+      joins: [
+        { user_id: 'c1', username: 'c1' },
+        { user_id: 'd1', username: 'd1' },
+      ],
+      leaves: [],
+    });
+    expect(a.frames.filter((f) => f.type === 'presence_diff')).toHaveLength(2);
   });
 
   it('switches presence off per room', async () => {

@@ -111,6 +111,18 @@ describe('ws internals (lib/internal/ws-internals.ts)', () => {
     expect(underlyingSocket({ _socket: null } as unknown as WebSocket)).toBeUndefined();
   });
 
+  it('bufferedAmount counts what a cork holds on the TCP socket (the write batch relies on it)', async () => {
+    const raw = underlyingSocket(serverSocket)!;
+    const frame = prepareFrame(Buffer.from('{"type":"held"}'));
+    raw.cork();
+    writeFrame({ socket: serverSocket, compression: undefined }, frame);
+    serverSocket.send('{"type":"sent"}', { compress: false });
+    expect(serverSocket.bufferedAmount).toBe(frame.wire!.length + 2 + '{"type":"sent"}'.length);
+    raw.uncork();
+    expect(serverSocket.bufferedAmount).toBe(0);
+    expect(await nextMessages(2)).toEqual(['{"type":"held"}', '{"type":"sent"}']);
+  });
+
   // Last: it turns pre-framing off for this module instance.
   it('a socket without the expected sender turns pre-framing off, logged once, and send() takes over', () => {
     const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);

@@ -15,8 +15,9 @@ describe('resolveRealtimeOptions', () => {
       path: '/ws',
       maxConnections: 10_000,
       maxMessageSize: 1_048_576,
-      pingInterval: 54_000,
-      pongTimeout: 60_000,
+      pingInterval: 25_000,
+      pongTimeout: 20_000,
+      writeDelay: 0,
       handshakeTimeout: 10_000,
       drainDelay: 0,
       builtins: { echo: true, ping: true },
@@ -28,8 +29,17 @@ describe('resolveRealtimeOptions', () => {
     expect(resolveRealtimeOptions({ tracing: false }).tracing).toBe(false);
   });
 
+  it('accepts a pongTimeout at, below or above pingInterval: the pong deadline counts from its ping', () => {
+    for (const [pingInterval, pongTimeout] of [
+      [30_000, 10_000],
+      [20_000, 20_000],
+      [5_000, 60_000],
+    ]) {
+      expect(resolveRealtimeOptions({ pingInterval, pongTimeout })).toMatchObject({ pingInterval, pongTimeout });
+    }
+  });
+
   it.each([
-    [{ pingInterval: 60_000, pongTimeout: 60_000 }, 'pingInterval', 'must be below pongTimeout'],
     [{ maxMessageSize: -1 }, 'maxMessageSize', 'must be at least 1 (got -1)'],
     [{ readBufferSize: 0 }, 'readBufferSize', 'must be at least 1 (got 0)'],
     [{ writeBufferSize: 1.5 }, 'writeBufferSize', 'must be an integer (got 1.5)'],
@@ -39,6 +49,9 @@ describe('resolveRealtimeOptions', () => {
     [{ drainDelay: -1 }, 'drainDelay', 'must be at least 0 (got -1)'],
     [{ drainDelay: 2 ** 31 }, 'drainDelay', 'must be at most 2147483647 ms'],
     [{ readTimeout: 1000 }, 'readTimeout', 'must be 0 (off) or above pingInterval'],
+    [{ writeDelay: -1 }, 'writeDelay', 'must be at least 0 (got -1)'],
+    [{ writeDelay: 2.5 }, 'writeDelay', 'must be an integer (got 2.5)'],
+    [{ writeDelay: 1001 }, 'writeDelay', 'must be at most 1000 ms (got 1001)'],
     [{ path: 'ws' }, 'path', 'must be a URL path starting with "/"'],
     [{ path: '/ws?x=1' }, 'path', 'must be a URL path'],
     [{ nodeId: 'has space' }, 'nodeId', 'must be 1..64 characters'],

@@ -4,7 +4,7 @@ import { ConnectionManager } from '../../../lib/connections/connection.manager.j
 import { RealtimeConnection } from '../../../lib/connections/realtime-connection.js';
 import { RealtimeStats } from '../../../lib/stats/realtime-stats.js';
 import { resolveRealtimeOptions } from '../../../lib/options/resolve-options.js';
-import { ConnectionSweeper } from '../../../lib/server/connection.sweeper.js';
+import { ConnectionSweeper, heartbeatTick } from '../../../lib/server/connection.sweeper.js';
 
 function fakeSocket(): WebSocket & { ping: jest.Mock; terminate: jest.Mock; close: jest.Mock } {
   return { readyState: 1, bufferedAmount: 0, ping: jest.fn(), terminate: jest.fn(), close: jest.fn() } as never;
@@ -21,8 +21,8 @@ function setup(options: Parameters<typeof resolveRealtimeOptions>[0]) {
 }
 
 describe('ConnectionSweeper', () => {
-  it('pings once per pingInterval and terminates after pongTimeout without a pong', () => {
-    const { sweeper, socket, connection } = setup({ pingInterval: 100, pongTimeout: 300 });
+  it('pings pingInterval after the last answered ping and terminates pongTimeout after an unanswered one', () => {
+    const { sweeper, socket, connection, stats } = setup({ pingInterval: 100, pongTimeout: 300 });
     sweeper.heartbeat(50);
     expect(socket.ping).not.toHaveBeenCalled();
     sweeper.heartbeat(100);
@@ -30,10 +30,52 @@ describe('ConnectionSweeper', () => {
     expect(socket.ping).toHaveBeenCalledTimes(1);
     connection.lastPongAt = 250; // the peer answered
     sweeper.heartbeat(500);
-    expect(socket.terminate).not.toHaveBeenCalled();
-    expect(socket.ping).toHaveBeenCalledTimes(2);
+    expect(socket.ping).toHaveBeenCalledTimes(2); // pinged at 500: its deadline is 800
     sweeper.heartbeat(551);
+    sweeper.heartbeat(800);
+    sweeper.heartbeat(850); // judged at the previous pass (800): not past the deadline yet
+    expect(socket.terminate).not.toHaveBeenCalled();
+    expect(socket.ping).toHaveBeenCalledTimes(2); // one ping outstanding at a time
+    sweeper.heartbeat(900); // the pass at 850 was past the deadline, and still no pong
     expect(socket.terminate).toHaveBeenCalledTimes(1);
+    expect(stats.heartbeatTimeouts).toBe(1);
+  });
+
+  it('gives a peer the whole pongTimeout after its ping, even when pongTimeout < pingInterval', () => {
+    const { sweeper, socket, connection, stats } = setup({ pingInterval: 1000, pongTimeout: 200 });
+    sweeper.heartbeat(1000);
+    expect(socket.ping).toHaveBeenCalledTimes(1);
+    sweeper.heartbeat(1150);
+    sweeper.heartbeat(1190);
+    connection.lastPongAt = 1195; // 195 ms after the ping: in time
+    sweeper.heartbeat(1250);
+    sweeper.heartbeat(1999);
+    expect(socket.terminate).not.toHaveBeenCalled();
+    expect(socket.ping).toHaveBeenCalledTimes(1);
+    sweeper.heartbeat(2000);
+    expect(socket.ping).toHaveBeenCalledTimes(2);
+    sweeper.heartbeat(2201);
+    sweeper.heartbeat(2210);
+    expect(socket.terminate).toHaveBeenCalledTimes(1);
+    expect(stats.heartbeatTimeouts).toBe(1);
+  });
+
+  it('does not count a stalled event loop against the peers: a late pass cuts no one', () => {
+    const { sweeper, socket, connection, stats } = setup({ pingInterval: 100, pongTimeout: 300 });
+    sweeper.heartbeat(100); // ping; then the loop is blocked for 3 s
+    sweeper.heartbeat(3100); // late: the pong that came meanwhile has not been read yet
+    expect(socket.terminate).not.toHaveBeenCalled();
+    connection.lastPongAt = 3101; // read in the poll phase after the late pass
+    sweeper.heartbeat(3150);
+    expect(socket.terminate).not.toHaveBeenCalled();
+    expect(stats.heartbeatTimeouts).toBe(0);
+    expect(socket.ping).toHaveBeenCalledTimes(2); // the late pass pinged nothing (one outstanding); 3150 did
+  });
+
+  it('runs the heartbeat pass at a quarter of the shorter period, between 10 ms and 1 s', () => {
+    expect(heartbeatTick({ pingInterval: 25_000, pongTimeout: 20_000 })).toBe(1000);
+    expect(heartbeatTick({ pingInterval: 200, pongTimeout: 500 })).toBe(50);
+    expect(heartbeatTick({ pingInterval: 20, pongTimeout: 20 })).toBe(10);
   });
 
   it('closes a writer whose buffer has not shrunk for writeTimeout with 1013', () => {

@@ -1,0 +1,132 @@
+import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
+import { ConnectionManager } from '../../lib/index.js';
+import { PresenceViewClient } from '../support/presence-view-client.js';
+import { standaloneBackend, type RedisBackend } from '../support/redis-backends.js';
+import { createTestApp, type TestApp } from '../support/test-app.js';
+import { TEST_SECRET } from '../support/tokens.js';
+import { until } from '../support/until.js';
+
+const LIMIT = 1000;
+const INTERVAL = 100;
+const MEMBERS = 1500;
+const LEAVING = 300;
+const ROOM = 'storm';
+
+/**
+ * A join storm into a room above `presenceDiffLimit`, then a wave of leaves: every member's view
+ * of the room's presence (its `presence_state`, then the diffs) must end equal to who is really
+ * there, and no member may get a frame per change once the room is big. On two nodes each holds
+ * 750 members, under the limit: their budget of writes per interval is what gathers the changes.
+ */
+describe('presence in a join storm (e2e)', () => {
+  const apps: TestApp[] = [];
+  const clients: PresenceViewClient[] = [];
+  let backend: RedisBackend | undefined;
+
+  const node = async (nodeId: string, rooms: object, cluster?: RedisBackend): Promise<TestApp> => {
+    const app = await createTestApp({
+      nodeId,
+      auth: { secret: TEST_SECRET },
+      rateLimit: false,
+      rooms: () => rooms,
+      cluster: cluster?.adapter(`storm${process.pid}`),
+    });
+    apps.push(app);
+    return app;
+  };
+
+  /** `count` members join, at most 100 handshakes at once, spread over the nodes in turn. */
+  async function storm(nodes: TestApp[], count: number, from = 0): Promise<PresenceViewClient[]> {
+    const joined: PresenceViewClient[] = [];
+    for (let i = from; i < from + count; i += 100) {
+      const batch = Array.from({ length: Math.min(100, from + count - i) }, (_, k) =>
+        PresenceViewClient.join(nodes[(i + k) % nodes.length].url, `u${i + k}`, ROOM),
+      );
+      joined.push(...(await Promise.all(batch)));
+    }
+    clients.push(...joined);
+    return joined;
+  }
+
+  /** Every member's view equals the members left, with nothing more to arrive. */
+  async function converged(members: PresenceViewClient[], timeoutMs: number): Promise<void> {
+    const truth = new Set(members.map((member) => member.userId));
+    const agrees = (member: PresenceViewClient) =>
+      member.synced && member.view.size === truth.size && [...truth].every((id) => member.view.has(id));
+    await until(() => members.every(agrees), timeoutMs).catch(() => {
+      const wrong = members.filter((member) => !agrees(member));
+      throw new Error(
+        `${wrong.length} of ${members.length} views differ; e.g. ${wrong[0]?.userId} sees ${wrong[0]?.view.size} of ${truth.size}`,
+      );
+    });
+  }
+
+  afterEach(async () => {
+    for (const client of clients.splice(0)) client.close();
+    for (const app of apps.splice(0)) {
+      await until(() => app.app.get(ConnectionManager).count === 0, 10_000);
+      await app.close();
+    }
+  }, 30_000);
+  afterAll(async () => {
+    await backend?.stop();
+  });
+
+  async function stormAndLeave(nodes: TestApp[]): Promise<void> {
+    const started = Date.now();
+    const members = await storm(nodes, MEMBERS);
+    await converged(members, 20_000);
+    // A wave of leaves: half leave the room, half drop their connection.
+    const leaving = members.filter((_, i) => i % 5 === 2).slice(0, LEAVING);
+    leaving.forEach((member, i) => (i % 2 === 0 ? member.leave() : member.close()));
+    const staying = members.filter((member) => !leaving.includes(member));
+    await converged(staying, 20_000);
+    const elapsed = Date.now() - started;
+    // Per interval a node sends a room's diffs at once only while they cost at most LIMIT
+    // writes, then one gathered diff per window: a member gets at most LIMIT diffs at once over
+    // the storm (fewer as the room grows) and two frames per interval once the room is large.
+    // Without the windows a member would get a frame per change, MEMBERS + LEAVING.
+    const intervals = Math.ceil(elapsed / INTERVAL) + 2;
+    const most = Math.max(...staying.map((member) => member.diffs));
+    expect(most).toBeLessThanOrEqual(LIMIT + 2 * intervals);
+    expect(most).toBeLessThan(MEMBERS + LEAVING);
+    // The last members joined a room of 750 or more on their node: one diff at once per interval
+    // at most, and one window.
+    const late = staying.slice(-100);
+    expect(Math.max(...late.map((member) => member.diffs))).toBeLessThanOrEqual(2 * intervals);
+    expect(staying.every((member) => member.resets === 0)).toBe(true);
+  }
+
+  it(`one node: ${MEMBERS} members join (limit ${LIMIT}), ${LEAVING} leave; every view converges`, async () => {
+    const a = await node('storm-a', {
+      presenceDiffLimit: LIMIT,
+      presenceDiffInterval: INTERVAL,
+      presenceDiffMaxUsers: 5000,
+    });
+    await stormAndLeave([a]);
+  }, 90_000);
+
+  it(`two nodes on a redis-server: ${MEMBERS} members join (limit ${LIMIT}), ${LEAVING} leave; every view converges`, async () => {
+    backend = await standaloneBackend();
+    const settings = { presenceDiffLimit: LIMIT, presenceDiffInterval: INTERVAL, presenceDiffMaxUsers: 5000 };
+    const nodes = [await node('storm-a', settings, backend), await node('storm-b', settings, backend)];
+    await stormAndLeave(nodes);
+  }, 90_000);
+
+  it('sends presence_reset above presenceDiffMaxUsers; asking presence again puts the view right', async () => {
+    const a = await node('storm-r', {
+      presenceDiffLimit: 10,
+      presenceDiffInterval: INTERVAL,
+      presenceDiffMaxUsers: 20,
+    });
+    const first = await storm([a], 30);
+    await until(() => first.every((member) => member.synced));
+    const more = await storm([a], 50, 30);
+    const everyone = [...first, ...more];
+    // The 50 arrivals fall in a few windows; those with more than 20 users are counts only.
+    await until(() => first.every((member) => member.resets > 0), 5000);
+    await new Promise((resolve) => setTimeout(resolve, 3 * INTERVAL));
+    await Promise.all(everyone.map((member) => member.resync()));
+    await converged(everyone, 5000);
+  }, 30_000);
+});
