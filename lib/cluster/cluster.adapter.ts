@@ -1,114 +1,23 @@
 import { Logger } from '@nestjs/common';
-import type { OutboundFrame } from '../broadcast/outbound-frame.js';
 import { kickFrame, nodePublication, parsePublication, roomHeader } from './cluster-publication.js';
 import type { ClusterAdapterLike } from '../interfaces/cluster-adapter-like.interface.js';
-import type { SlowConsumerPolicy } from '../options/room-settings.js';
+import type { ClusterHost, RoomFrame } from './cluster-host.js';
+import { deliverRoomLocally } from './local-room-delivery.js';
 import type { LocalSequencer } from './local-sequencer.js';
+import type { BroadcastSequenced, HistoryLimits, RoomBroadcast } from './room-broadcast.js';
 import type { RoomFrameParts, Sequenced } from './room-frame-parts.js';
 
+// The adapter's whole contract, re-exported: its users and subclasses import it from here.
 export { roomFrameParts, type RoomFrameParts, type Sequenced } from './room-frame-parts.js';
 export type { LocalFrame, LocalSequencer } from './local-sequencer.js';
-
-/**
- * The per-node cluster counters (`websocket_cluster_published_total`, `…_received_total`). The
- * adapter base bumps them where a publication leaves for the cluster or one from the cluster is
- * delivered, so a node without a shared backend (the in-memory adapter) counts none.
- */
-export interface ClusterCounters {
-  clusterPublished: number;
-  clusterReceived: number;
-}
-
-/** Where a cluster adapter hands what other nodes published: local delivery on this node. */
-export interface ClusterHost {
-  readonly nodeId: string;
-  /** Where the adapter counts what it publishes and delivers (the node's stats). */
-  readonly counters: ClusterCounters;
-  /**
-   * A room frame (serialized, with its `seq` and `epoch`), for this node's members of the room:
-   * what the cluster delivers, and what a node alone numbered itself. Returns how many
-   * connections of this node it was written to.
-   */
-  deliverRoom(roomId: string, frame: RoomFrame): number;
-  /** A frame for this node's connections of a user. */
-  deliverUser(userId: string, frame: string): void;
-  /** A frame for every connection of this node. */
-  deliverAll(frame: string): void;
-  /** Close this node's connections of a user with 4003. */
-  disconnectUser(userId: string, reason: string): void;
-  /** A `presence_diff` frame for this node's members of the room (except one connection). */
-  deliverPresence(roomId: string, frame: string, exceptConnectionId: string | undefined): void;
-}
-
-/**
- * A room frame for this node's members, checked, with its place in the room's sequence. One
- * object from the adapter to the members' sockets: the ordering that produces it already holds
- * it, so passing it along costs nothing.
- */
-export interface RoomFrame {
-  /** The frame as serialized by its publisher. */
-  frame: string;
-  /** Its message type (the conflation key of the `conflate` policy). */
-  type: string;
-  /** A connection id that does not get the frame, e.g. its sender. */
-  except: string | undefined;
-  seq: number;
-  epoch: string;
-  /** The publishing span's trace context (JSON, unchecked), when the publisher traced it. */
-  trace?: string;
-  // A frame numbered on this node alone (LocalSequencer) also carries what only its publisher knew.
-  /** The frame already framed for the wire (and kept in the history): not framed again. */
-  prepared?: OutboundFrame;
-  /** The broadcast's slow-consumer policy, instead of the room's. */
-  slowConsumer?: SlowConsumerPolicy;
-  /** The broadcast's conflation key, instead of its type. */
-  conflationKey?: string;
-}
-
-/** A room broadcast as the rooms layer hands it to the cluster (see `ClusterAdapter.broadcastRoom`). */
-export interface RoomBroadcast {
-  /** The frame, serialized around its `seq` and `epoch` (`roomFrameParts`). */
-  parts: RoomFrameParts;
-  type: string;
-  /** A connection id that does not get the frame, e.g. its sender. */
-  except: string | undefined;
-  /** What the cluster keeps of the room's broadcasts for replay. */
-  history: HistoryLimits;
-  /** This node's delivery only, when it numbers the frame itself: see RoomFrame. */
-  slowConsumer?: SlowConsumerPolicy;
-  conflationKey?: string;
-  /**
-   * The publishing span's trace context, asked for only when the frame crosses the cluster (a
-   * frame this node numbers alone is delivered under the publishing span itself).
-   */
-  trace?: () => string | undefined;
-}
-
-/** Where a room broadcast went: its place in the room's sequence, and what this node wrote. */
-export interface BroadcastSequenced extends Sequenced {
-  /**
-   * Connections of this node the frame was written to when this node numbered and delivered it
-   * itself; `undefined` when it goes through the cluster's stream (delivered here as it comes
-   * back, not counted by the publisher).
-   */
-  delivered: number | undefined;
-}
+export type { ClusterCounters, ClusterHost, RoomFrame } from './cluster-host.js';
+export type { BroadcastSequenced, HistoryLimits, RoomBroadcast } from './room-broadcast.js';
 
 /** A user in a room's cluster-wide presence. */
 export interface ClusterPresenceEntry {
   user_id: string;
   username: string;
   connections: number;
-}
-
-/** How much of a room's broadcasts the cluster keeps for replay (the room's settings). */
-export interface HistoryLimits {
-  /** Entries kept (0: none). */
-  size: number;
-  /** Milliseconds an entry stays replayable. */
-  ttl: number;
-  /** Bytes of frames kept (the oldest go first). */
-  maxBytes: number;
 }
 
 /** How much of a room's history one read returns: a replay reads it in chunks. */
@@ -135,7 +44,8 @@ export interface ClusterHistory extends Sequenced {
  * handled where they were published), the checks of everything received before it is
  * delivered, the node's cluster counters, and what a node does with a room broadcast the
  * cluster cannot take: number it itself (a {@link LocalSequencer}) and deliver it through the
- * same `host.deliverRoom` as a frame from the cluster. A transport subclass moves the strings:
+ * same `host.deliverRoom` as a frame from the cluster (local-room-delivery.ts, which the
+ * in-memory adapter uses for every broadcast). A transport subclass moves the strings:
  * it implements `transmit` and `publishRoom`, and hands what it receives to `receive`.
  * `InMemoryClusterAdapter` (one node: every room frame numbered and delivered here) is the
  * default; `RedisClusterAdapter` (`nest-realtime/redis`, lib/cluster/redis/) spreads rooms and
@@ -205,27 +115,11 @@ export abstract class ClusterAdapter implements ClusterAdapterLike {
   }
 
   /**
-   * Numbers a room broadcast on this node and writes it to this node's members at once, through
-   * `host.deliverRoom` like a frame from the cluster. Nothing crosses the cluster, so nothing
-   * counts as published or received.
+   * Numbers a room broadcast on this node and writes it to this node's members at once
+   * (local-room-delivery.ts): the in-memory adapter's every broadcast, the fallback's here.
    */
   protected deliverHere(roomId: string, broadcast: RoomBroadcast): BroadcastSequenced {
-    if (this.local === undefined) {
-      throw new Error('ClusterAdapter: attached without a LocalSequencer, it cannot deliver a room frame alone');
-    }
-    const { seq, epoch, text, prepared } = this.local.sequence(roomId, broadcast.parts, Date.now());
-    if (text === undefined) return { seq, epoch, delivered: 0 };
-    const delivered = this.host.deliverRoom(roomId, {
-      frame: text,
-      type: broadcast.type,
-      except: broadcast.except,
-      seq,
-      epoch,
-      prepared,
-      slowConsumer: broadcast.slowConsumer,
-      conflationKey: broadcast.conflationKey,
-    });
-    return { seq, epoch, delivered };
+    return deliverRoomLocally(this.host, this.local, roomId, broadcast);
   }
 
   /**

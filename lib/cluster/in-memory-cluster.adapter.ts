@@ -1,4 +1,5 @@
 import { ClusterAdapter, type BroadcastSequenced, type RoomBroadcast, type Sequenced } from './cluster.adapter.js';
+import { localRoomPosition } from './local-room-delivery.js';
 
 /**
  * The single-node adapter (the default): the cluster is this process. It answers the rooms
@@ -31,9 +32,7 @@ export class InMemoryClusterAdapter extends ClusterAdapter {
   }
 
   override localPosition(roomId: string): Sequenced | undefined {
-    if (this.local === undefined) return undefined;
-    const { seq, epoch } = this.local.current(roomId, Date.now());
-    return { seq, epoch };
+    return localRoomPosition(this.local, roomId);
   }
 
   async roomPosition(roomId: string): Promise<Sequenced | undefined> {
