@@ -9,6 +9,7 @@ import { DirectMessageHandlers } from './builtins/direct-message.handlers.js';
 import { ResumeMessageHandler } from './builtins/resume-message.handler.js';
 import { RoomMessageHandlers } from './builtins/room-message.handlers.js';
 import { ClusterAdapter } from './cluster/cluster.adapter.js';
+import { InMemoryClusterAdapter } from './cluster/in-memory-cluster.adapter.js';
 import { ClusterBridge } from './rooms/cluster.bridge.js';
 import { ConnectionManager } from './connections/connection.manager.js';
 import { RealtimeStats } from './stats/realtime-stats.js';
@@ -27,6 +28,7 @@ import { RealtimeRolesGuard } from './guards/realtime-roles.guard.js';
 import { RealtimeHealth } from './health/realtime-health.js';
 import { RoomPresence } from './presence/room-presence.js';
 import type { ResolvedRealtimeOptions } from './interfaces/realtime-options.interface.js';
+import { InvalidRealtimeOptionError } from './options/resolve-options.js';
 import { RESOLVED_REALTIME_OPTIONS } from './realtime.constants.js';
 import { JoinPipeline } from './rooms/join.pipeline.js';
 import { RoomManager } from './rooms/room.manager.js';
@@ -38,6 +40,24 @@ import { HandshakeAdmission } from './auth/handshake-admission.js';
 import { RealtimeServer } from './server/realtime.server.js';
 import { SessionManager } from './sessions/session.manager.js';
 import { RealtimeTracing } from './tracing/realtime-tracing.js';
+
+/**
+ * The `cluster` option's adapter: the one given, or the single-node default. Resolved here rather
+ * than with the other options because the check needs the `ClusterAdapter` class and the default
+ * is the in-memory adapter, both in cluster/, which sits above options/ (ARCHITECTURE.md). It
+ * runs once, when the module is created, so a wrong value still fails start-up.
+ */
+function clusterAdapterOf(options: ResolvedRealtimeOptions): ClusterAdapter {
+  const { cluster } = options;
+  if (cluster === undefined) return new InMemoryClusterAdapter();
+  if (!(cluster instanceof ClusterAdapter)) {
+    throw new InvalidRealtimeOptionError(
+      'cluster',
+      'must be a ClusterAdapter instance (e.g. new RedisClusterAdapter({ url }) from nest-realtime/redis)',
+    );
+  }
+  return cluster;
+}
 
 /**
  * The module's services. They are added by `forRoot`/`forRootAsync` (see
@@ -90,13 +110,7 @@ export const REALTIME_PROVIDERS: Provider[] = [
   DirectMessageHandlers,
   RealtimeServer,
   RealtimeHealth,
-  {
-    provide: ClusterAdapter,
-    // The resolver refused anything that is not a ClusterAdapter (the options type names only
-    // the low ClusterAdapterLike so that interfaces/ does not import cluster/).
-    useFactory: (options: ResolvedRealtimeOptions) => options.cluster as ClusterAdapter,
-    inject: [RESOLVED_REALTIME_OPTIONS],
-  },
+  { provide: ClusterAdapter, useFactory: clusterAdapterOf, inject: [RESOLVED_REALTIME_OPTIONS] },
   ClusterBridge,
 ];
 

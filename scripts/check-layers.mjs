@@ -78,10 +78,6 @@ const ROOT_FILES = {
 const ALLOWED = {
   'connections/realtime-connection.ts -> broadcast/outbound-frame.ts':
     "type-only: a connection's send path takes frames prepared once by broadcast/; the pre-framing goes behind the ws seam (issue 13 item 7)",
-  'options/resolve-options.ts -> cluster/cluster.adapter.ts':
-    'the resolver refuses what is not a ClusterAdapter (instanceof needs the class)',
-  'options/resolve-options.ts -> cluster/in-memory-cluster.adapter.ts':
-    'the resolver defaults to an InMemoryClusterAdapter (the same reason as the line above, split when the adapter got its own file)',
   'presence/room-presence.ts -> rooms/room.ts': "issue 13 item 3: same move (type-only: reads a room's members)",
   'presence/presence-windows.ts -> rooms/room.ts':
     "type-only: reads a room's size and settings, and keeps its per-interval presence budget on it",

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { ClusterAdapter } from '../cluster/cluster.adapter.js';
 import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
 import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
 import { RealtimeServer } from '../server/realtime.server.js';
@@ -34,6 +35,7 @@ export class RealtimeHealth {
   constructor(
     @Inject(RESOLVED_REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
     private readonly server: RealtimeServer,
+    private readonly cluster: ClusterAdapter,
   ) {}
 
   /** The `/health` answer of PROTOCOL.md. */
@@ -53,7 +55,7 @@ export class RealtimeHealth {
       accepting: this.server.isAccepting,
       connections: this.server.connectionSlotsInUse,
       maxConnections: this.options.maxConnections,
-      redis: this.options.cluster.status,
+      redis: this.cluster.status,
     };
   }
 }

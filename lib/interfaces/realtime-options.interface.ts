@@ -420,8 +420,12 @@ export interface ResolvedRealtimeOptions extends Required<
   trustProxy: TrustProxyPredicate | undefined;
   history: Required<RealtimeHistoryOptions>;
   resume: Required<RealtimeResumeOptions>;
-  /** A `ClusterAdapter` (checked by the resolver); inject `ClusterAdapter` for its full API. */
-  cluster: ClusterAdapterLike;
+  /**
+   * The adapter given, as given (`undefined`: none). The module checks it and supplies the
+   * in-memory default (realtime.providers.ts: both need cluster/, which sits above options/):
+   * inject `ClusterAdapter`, which is always set, rather than reading this.
+   */
+  cluster: ClusterAdapterLike | undefined;
   allowedOrigins: OriginPredicate | undefined;
   builtins: Record<BuiltinMessageType, boolean>;
   rooms: (roomId: string) => ResolvedRoomSettings;

@@ -6,8 +6,6 @@ import type {
   ResolvedAuthOptions,
   ResolvedRealtimeOptions,
 } from '../interfaces/realtime-options.interface.js';
-import { ClusterAdapter } from '../cluster/cluster.adapter.js';
-import { InMemoryClusterAdapter } from '../cluster/in-memory-cluster.adapter.js';
 import { DEFAULT_ROOM_SETTINGS, type ResolvedRoomSettings, type RoomSettings } from './room-settings.js';
 import { Messages } from '../realtime.messages.js';
 import { compileTrustProxy, type TrustProxyPredicate } from './trust-proxy.js';
@@ -208,7 +206,8 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions = {}): Res
     builtins: resolveBuiltins(builtins),
     rooms: resolveRooms(options.rooms),
     joinGuards: checkGuards('joinGuards', options.joinGuards),
-    cluster: resolveCluster(options.cluster),
+    // Checked and defaulted (to the in-memory adapter) by the module, which may import cluster/.
+    cluster: options.cluster,
     auth: resolveAuth(options.auth),
     rateLimit: resolveRateLimit(options.rateLimit, merged.maxMessageSize),
     history: resolveHistory(options.history),
@@ -338,17 +337,6 @@ function resolveCompression(compression: RealtimeModuleOptions['compression']): 
     throw new InvalidRealtimeOptionError('compression.level', `must be at most ${MAX_LEVEL} (got ${merged.level})`);
   }
   return merged;
-}
-
-function resolveCluster(cluster: RealtimeModuleOptions['cluster']): ClusterAdapter {
-  if (cluster === undefined) return new InMemoryClusterAdapter();
-  if (!(cluster instanceof ClusterAdapter)) {
-    throw new InvalidRealtimeOptionError(
-      'cluster',
-      'must be a ClusterAdapter instance (e.g. new RedisClusterAdapter({ url }) from nest-realtime/redis)',
-    );
-  }
-  return cluster;
 }
 
 function resolveRooms(rooms: RealtimeModuleOptions['rooms']): (roomId: string) => ResolvedRoomSettings {

@@ -1,7 +1,8 @@
 import { Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { describe, expect, it } from '@jest/globals';
-import { ConnectionManager, RealtimeModule, RoomManager } from '../../lib/index.js';
+import { ClusterAdapter, ConnectionManager, RealtimeHealth, RealtimeModule, RoomManager } from '../../lib/index.js';
+import { InMemoryClusterAdapter } from '../../lib/cluster/in-memory-cluster.adapter.js';
 import { RESOLVED_REALTIME_OPTIONS } from '../../lib/realtime.constants.js';
 import { type ResolvedRealtimeOptions } from '../../lib/interfaces/realtime-options.interface.js';
 import { TestClient } from '../support/test-client.js';
@@ -60,6 +61,25 @@ describe('RealtimeModule.forRoot / forRootAsync', () => {
       imports: [RealtimeModule.forRootAsync({ useFactory: () => ({ pingInterval: 30_000, readTimeout: 20_000 }) })],
     }).compile();
     await expect(attempt).rejects.toThrow('RealtimeModule option "readTimeout" must be 0 (off) or above pingInterval');
+  });
+
+  it('runs as one node without a cluster adapter, uses the one given, and refuses what is not one', async () => {
+    const single = await Test.createTestingModule({ imports: [RealtimeModule.forRoot({})] }).compile();
+    expect(single.get(ClusterAdapter)).toBeInstanceOf(InMemoryClusterAdapter);
+    expect(single.get(RealtimeHealth).snapshot().redis).toBe('off');
+    await single.close();
+
+    const given = new InMemoryClusterAdapter();
+    const withGiven = await Test.createTestingModule({
+      imports: [RealtimeModule.forRoot({ cluster: given })],
+    }).compile();
+    expect(withGiven.get(ClusterAdapter)).toBe(given);
+    await withGiven.close();
+
+    // The options type takes anything with an adapter's lifecycle; only a ClusterAdapter works.
+    const lookalike = { status: 'off' as const, start: async () => {}, stop: async () => {} };
+    const attempt = Test.createTestingModule({ imports: [RealtimeModule.forRoot({ cluster: lookalike })] }).compile();
+    await expect(attempt).rejects.toThrow('RealtimeModule option "cluster" must be a ClusterAdapter instance');
   });
 
   it('is global by default: a feature module injects its services without importing anything', async () => {
