@@ -76,8 +76,6 @@ const ROOT_FILES = {
  * a reason a reviewer can check; remove an entry when its import goes.
  */
 const ALLOWED = {
-  'connections/realtime-connection.ts -> broadcast/outbound-frame.ts':
-    "type-only: a connection's send path takes frames prepared once by broadcast/; the pre-framing goes behind the ws seam (issue 13 item 7)",
   'options/resolve-options.ts -> cluster/cluster.adapter.ts':
     'the resolver refuses what is not a ClusterAdapter (instanceof needs the class)',
   'options/resolve-options.ts -> cluster/in-memory-cluster.adapter.ts':

@@ -1,6 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import type { OutboundFrame } from '../../../lib/broadcast/outbound-frame.js';
+import type { WebSocket } from 'ws';
+import { frameBytes, type OutboundFrame, prepareFrame } from '../../../lib/broadcast/outbound-frame.js';
+import { FrameCompression } from '../../../lib/connections/frame-compression.js';
+import { writeFrame } from '../../../lib/connections/frame-write.js';
 import { HistoryBudget, type HistoryEviction } from '../../../lib/history/history-budget.js';
 import { RoomHistory } from '../../../lib/history/room-history.js';
 
@@ -88,7 +91,7 @@ describe('RoomHistory under a HistoryBudget', () => {
               const from = latest[room] - history.count;
               const held = history.since(from, latest[room], Number.NEGATIVE_INFINITY);
               expect(held?.map((e) => e.seq)).toEqual(Array.from({ length: history.count }, (_, i) => from + 1 + i));
-              expect(held?.reduce((sum, e) => sum + e.bytes, 0) ?? 0).toBe(history.bytes);
+              expect(held?.reduce((sum, e) => sum + frameBytes(e.frame), 0) ?? 0).toBe(history.bytes);
               // One entry further back is history_expired, never a replay with a hole.
               if (from > 0) expect(history.since(from - 1, latest[room], Number.NEGATIVE_INFINITY)).toBeUndefined();
             }
@@ -138,5 +141,51 @@ describe('RoomHistory under a HistoryBudget', () => {
     expect(budget.roomCount).toBe(0);
     expect(counters.historyBytes).toBe(0);
     expect(counters.evicted).toEqual({ room_bytes: 0, node_bytes: 0 });
+  });
+
+  it("counts a frame's compressed twin, made after the frame was kept, against the room cap and the node budget, and gives it back", () => {
+    const counters = new Counters();
+    const budget = new HistoryBudget(100_000, counters);
+    const payload = Buffer.from(
+      JSON.stringify({ type: 'chat_message', data: { content: 'kept, then compressed '.repeat(100) } }),
+    );
+    const compression = new FrameCompression(1024, 6);
+    const twin = compression.frame(payload).length;
+    const plain = frameBytes(prepareFrame(payload));
+    // Two frames fit, and one twin; the second twin does not.
+    const history = new RoomHistory({ size: 10, ttl: 1000, maxBytes: 2 * plain + 2 * twin - 1 }, budget, counters);
+    const [first, second] = [prepareFrame(payload), prepareFrame(payload)];
+    history.push(1, 0, first);
+    history.push(2, 0, second);
+    expect(history.bytes).toBe(2 * plain);
+    // A member that negotiated permessage-deflate: its first delivery makes the twin.
+    const member = {
+      socket: { readyState: 1, _sender: { _state: 0, sendFrame: () => undefined }, send: () => undefined },
+      compression,
+    } as unknown as { socket: WebSocket; compression: FrameCompression };
+
+    writeFrame(member, first);
+    expect(history.bytes).toBe(2 * plain + twin);
+    expect(budget.bytes).toBe(2 * plain + twin);
+    expect(counters.historyBytes).toBe(2 * plain + twin);
+    writeFrame(member, first);
+    expect(history.bytes).toBe(2 * plain + twin);
+
+    // The second twin takes the room past its cap: the oldest entry (with its twin) gives way.
+    writeFrame(member, second);
+    expect(counters.evicted).toEqual({ room_bytes: 1, node_bytes: 0 });
+    expect(history.since(1, 2, 0)?.map((e) => e.seq)).toEqual([2]);
+    expect(history.bytes).toBe(plain + twin);
+    expect(budget.bytes).toBe(plain + twin);
+
+    // Every byte comes back; a twin made once the frame has left the history counts nowhere.
+    history.clear();
+    const dropped = prepareFrame(payload);
+    history.push(3, 0, dropped);
+    history.clear();
+    writeFrame(member, dropped);
+    expect(history.bytes).toBe(0);
+    expect(budget.bytes).toBe(0);
+    expect(counters.historyBytes).toBe(0);
   });
 });
