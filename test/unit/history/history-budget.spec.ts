@@ -10,6 +10,13 @@ import { RoomHistory } from '../../../lib/history/room-history.js';
 /** A stand-in frame of `bytes` bytes. */
 const frameOf = (bytes: number): OutboundFrame => ({ payload: Buffer.alloc(bytes), wire: undefined });
 
+/** A connection that negotiated permessage-deflate, on an idle sender that takes whole frames. */
+const compressingMember = (compression: FrameCompression) =>
+  ({
+    socket: { readyState: 1, _sender: { _state: 0, sendFrame: () => undefined }, send: () => undefined },
+    compression,
+  }) as unknown as { socket: WebSocket; compression: FrameCompression };
+
 class Counters {
   historyBytes = 0;
   readonly evicted: Record<HistoryEviction, number> = { room_bytes: 0, node_bytes: 0 };
@@ -20,6 +27,8 @@ class Counters {
 
 type Op =
   | { kind: 'push'; room: number; bytes: number }
+  /** A delivery to a compressing member of a kept entry (`back` from the latest): makes its twin. */
+  | { kind: 'twin'; room: number; back: number }
   | { kind: 'tick'; ms: number }
   | { kind: 'expire'; room: number }
   | { kind: 'clear'; room: number };
@@ -34,13 +43,17 @@ const op: fc.Arbitrary<Op> = fc.oneof(
       bytes: fc.integer({ min: 1, max: 400 }),
     }),
   },
+  {
+    weight: 3,
+    arbitrary: fc.record({ kind: fc.constant('twin' as const), room: fc.nat(ROOMS - 1), back: fc.nat(20) }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('tick' as const), ms: fc.nat(400) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('expire' as const), room: fc.nat(ROOMS - 1) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('clear' as const), room: fc.nat(ROOMS - 1) }) },
 );
 
 describe('RoomHistory under a HistoryBudget', () => {
-  it('holds at most the node budget and each room cap, as gap-free runs that end at the latest seq; evicts the least recently written rooms first; never replays a hole', () => {
+  it('holds at most the node budget and each room cap (compressed twins included), as gap-free runs that end at the latest seq; evicts the least recently written rooms first; never replays a hole', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 20 }),
@@ -58,6 +71,7 @@ describe('RoomHistory under a HistoryBudget', () => {
           /** Order of last write, oldest first (the LRU the budget should follow). */
           let order: number[] = [];
           let now = 0;
+          const member = compressingMember(new FrameCompression(0, 1));
           for (const step of ops) {
             const countsBefore = histories.map((h) => h.count);
             if (step.kind === 'push') {
@@ -73,6 +87,19 @@ describe('RoomHistory under a HistoryBudget', () => {
               for (const [position, room] of order.entries()) {
                 if (room === step.room || histories[room].count >= countsBefore[room]) continue;
                 for (const older of order.slice(0, position)) expect(histories[older].count).toBe(0);
+              }
+            } else if (step.kind === 'twin') {
+              const history = histories[step.room];
+              const held = history.since(
+                latest[step.room] - history.count,
+                latest[step.room],
+                Number.NEGATIVE_INFINITY,
+              );
+              if (held !== undefined && held.length > 0) {
+                const entry = held[held.length - 1 - (step.back % held.length)];
+                // A new twin is a write to the room's history: it becomes the most recently used.
+                if (entry.frame.deflated === undefined) order = [...order.filter((r) => r !== step.room), step.room];
+                writeFrame(member, entry.frame);
               }
             } else if (step.kind === 'tick') {
               now += step.ms;
