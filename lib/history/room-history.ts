@@ -1,5 +1,5 @@
 import { frameBytes, type OutboundFrame } from '../broadcast/outbound-frame.js';
-import type { FrameKeeper } from '../connections/frame-write.js';
+import type { FrameKeeper, TextFrame } from '../connections/frame-write.js';
 import type { BudgetedHistory, HistoryBudget, HistoryEviction, HistoryCounters } from './history-budget.js';
 
 /** A broadcast kept for replay: the frame exactly as it went out, with its `seq` and time. */
@@ -79,7 +79,7 @@ export class RoomHistory implements BudgetedHistory, FrameKeeper {
   }
 
   /** A kept frame's compressed twin was made: it is held as long as the frame, so it counts. */
-  twinMade(_frame: OutboundFrame, bytes: number): void {
+  twinMade(_frame: TextFrame, bytes: number): void {
     this.grow(bytes);
   }
 
