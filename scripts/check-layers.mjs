@@ -76,9 +76,7 @@ const ROOT_FILES = {
  * a reason a reviewer can check; remove an entry when its import goes.
  */
 const ALLOWED = {
-  'connections/realtime-connection.ts -> broadcast/outbound-frame.ts':
-    "type-only: a connection's send path takes frames prepared once by broadcast/; the pre-framing goes behind the ws seam (issue 13 item 7)",
-  'presence/room-presence.ts -> rooms/room.ts': "issue 13 item 3: same move (type-only: reads a room's members)",
+  'presence/room-presence.ts -> rooms/room.ts': "type-only: reads a room's members (issue 13 item 3)",
   'presence/presence-windows.ts -> rooms/room.ts':
     "type-only: reads a room's size and settings, and keeps its per-interval presence budget on it",
 };

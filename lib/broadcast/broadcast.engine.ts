@@ -7,7 +7,8 @@ import type { Envelope } from '../protocol/envelope.js';
 import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
 import type { SlowConsumerPolicy } from '../options/room-settings.js';
 import { isoNow } from '../utils/clock.js';
-import { type OutboundFrame, prepareFrame, writeFrame } from './outbound-frame.js';
+import { writeFrame } from '../connections/frame-write.js';
+import { type OutboundFrame, prepareFrame } from './outbound-frame.js';
 
 /** How often readers holding conflated frames are checked for room in their buffer. */
 const CONFLATION_FLUSH_MS = 25;

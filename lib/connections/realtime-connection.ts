@@ -1,10 +1,9 @@
 import type { WebSocket } from 'ws';
 import type { RealtimeUser } from '../interfaces/realtime-user.interface.js';
-import type { OutboundFrame } from '../broadcast/outbound-frame.js';
 import type { InboundQueue } from './inbound-queue.js';
 import { closeSlowConsumer } from './close-slow-consumer.js';
 import type { FrameCompression } from './frame-compression.js';
-import { writeWholeFrame } from '../internal/ws-internals.js';
+import { type TextFrame, writeText } from './frame-write.js';
 import type { CorkableStream, WriteBatch } from './write-batch.js';
 import type { RealtimeStats } from '../stats/realtime-stats.js';
 import { CloseCode } from '../protocol/close-codes.js';
@@ -12,7 +11,6 @@ import type { Envelope } from '../protocol/envelope.js';
 import { isoNow } from '../utils/clock.js';
 
 const NO_ROOMS: ReadonlySet<string> = new Set<string>();
-const TEXT_FRAME = Object.freeze({ binary: false });
 
 /**
  * One live WebSocket connection and its state. This object is what handlers receive through
@@ -74,7 +72,7 @@ export class RealtimeConnection {
   /** The node's counters (shared by all connections; set by the server when the connection opens). */
   stats: RealtimeStats | undefined = undefined;
   /** Frames held back for a slow reader under the `conflate` policy, by key (see BroadcastEngine). */
-  conflated: Map<string, OutboundFrame> | undefined = undefined;
+  conflated: Map<string, TextFrame> | undefined = undefined;
   /**
    * @internal The node's `permessage-deflate` settings when this connection negotiated
    * compatible parameters (set by the server when the connection opens); `undefined`: every
@@ -193,17 +191,7 @@ export class RealtimeConnection {
     }
     // This turn's writes to the connection leave in one socket write (see WriteBatch), compressed or not.
     this.batch?.hold(this);
-    const compression = this.compression;
-    // A UTF-8 payload has at most 3 bytes per UTF-16 unit: shorter texts are below the threshold.
-    if (compression !== undefined && frame.length * 3 >= compression.threshold) {
-      const payload = Buffer.from(frame);
-      // Compressed in this turn and written like a broadcast: in call order with every other frame.
-      if (payload.length < compression.threshold || !writeWholeFrame(socket, compression.frame(payload))) {
-        socket.send(payload, TEXT_FRAME);
-      }
-    } else {
-      socket.send(frame);
-    }
+    writeText(this, frame);
     if (this.stats) this.stats.messagesSent++;
     return true;
   }

@@ -1,4 +1,5 @@
 import { frameBytes, type OutboundFrame } from '../broadcast/outbound-frame.js';
+import type { FrameKeeper, TextFrame } from '../connections/frame-write.js';
 import type { BudgetedHistory, HistoryBudget, HistoryEviction, HistoryCounters } from './history-budget.js';
 
 /** A broadcast kept for replay: the frame exactly as it went out, with its `seq` and time. */
@@ -6,7 +7,6 @@ export interface HistoryEntry {
   seq: number;
   at: number;
   frame: OutboundFrame;
-  bytes: number;
 }
 
 /** The limits of one room's history (its room settings). */
@@ -15,7 +15,7 @@ export interface RoomHistoryLimits {
   size: number;
   /** Milliseconds an entry stays replayable. */
   ttl: number;
-  /** Bytes kept (the frames' wire size). */
+  /** Bytes kept (the frames' wire size, compressed twins included). */
   maxBytes: number;
   /** Kept while the room has no member on this node (`historyWithoutMembers`). @default false */
   withoutMembers?: boolean;
@@ -27,10 +27,16 @@ export interface RoomHistoryLimits {
  * the framed buffers that went to the members (one copy: the payload is a view into the framed
  * buffer), so a replay costs no serialization.
  *
+ * A frame's compressed twin (`permessage-deflate`, connections/frame-write.ts) is made on first
+ * use, often after the frame was kept: by its first delivery to a compressing member, or by a
+ * replay much later. The history keeps the frame, so it holds the twin too; it is told when the
+ * twin is made ({@link FrameKeeper}) and counts it against both caps, so `historyMaxBytes` and
+ * `history.maxBytes` bound what is really held.
+ *
  * Entries only ever leave from the oldest end, so what is held is always a gap-free run of
  * `seq`s ending at the latest one written.
  */
-export class RoomHistory implements BudgetedHistory {
+export class RoomHistory implements BudgetedHistory, FrameKeeper {
   private readonly entries: (HistoryEntry | undefined)[];
   /** Index of the oldest entry. */
   private start = 0;
@@ -66,9 +72,18 @@ export class RoomHistory implements BudgetedHistory {
   /** Appends a broadcast; `seq` is one above the previous one's. */
   push(seq: number, at: number, frame: OutboundFrame): void {
     if (this.length === this.limits.size) this.dropOldest();
-    const bytes = frameBytes(frame);
-    this.entries[(this.start + this.length) % this.limits.size] = { seq, at, frame, bytes };
+    this.entries[(this.start + this.length) % this.limits.size] = { seq, at, frame };
     this.length++;
+    frame.keeper = this;
+    this.grow(frameBytes(frame));
+  }
+
+  /** A kept frame's compressed twin was made: it is held as long as the frame, so it counts. */
+  twinMade(_frame: TextFrame, bytes: number): void {
+    this.grow(bytes);
+  }
+
+  private grow(bytes: number): void {
     this.held += bytes;
     this.budget?.charge(this, bytes);
     // The room's own cap first: a room over it gives up its own oldest entries, not other rooms'.
@@ -124,8 +139,13 @@ export class RoomHistory implements BudgetedHistory {
     this.entries[this.start] = undefined;
     this.start = (this.start + 1) % this.limits.size;
     this.length--;
-    this.held -= entry.bytes;
-    this.budget?.release(this, entry.bytes);
-    return entry.bytes;
+    // What push() and twinMade() counted: the frame, and its twin if one was made meanwhile (a
+    // twin made after this, by a replay still under way, is no longer the history's).
+    const frame = entry.frame;
+    frame.keeper = undefined;
+    const bytes = frameBytes(frame);
+    this.held -= bytes;
+    this.budget?.release(this, bytes);
+    return bytes;
   }
 }

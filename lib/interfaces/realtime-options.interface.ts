@@ -108,7 +108,8 @@ export interface RealtimeRateLimitOptions {
 /** Node-wide bounds of room history and of its replay on `resume`. */
 export interface RealtimeHistoryOptions {
   /**
-   * Bytes of room history (frames as sent, all rooms together) this node keeps at most; past it
+   * Bytes of room history (frames as sent, all rooms together, with the compressed twins made
+   * for `compression`) this node keeps at most; past it
    * the oldest entries of the least recently written rooms are evicted
    * (`websocket_history_evicted_total{reason="node_bytes"}`), and a client that missed them gets
    * `resume_failed history_expired`. Each room is also capped by its `historyMaxBytes`.

@@ -32,6 +32,8 @@ export const METRIC = {
   historyBytes: 'websocket_history_bytes',
   clusterPublished: 'websocket_cluster_published_total',
   clusterReceived: 'websocket_cluster_received_total',
+  compressedFrames: 'websocket_compressed_frames_total',
+  compressionBytes: 'websocket_compression_bytes_total',
 } as const;
 
 /** Close codes reported as themselves; any other (a client's own 3000–4999 code) is `other`. */
@@ -188,6 +190,25 @@ export const COUNTER_DEFINITIONS = [
   },
   scalarCounter(METRIC.clusterPublished, 'Messages published to the cluster by this node', (s) => s.clusterPublished),
   scalarCounter(METRIC.clusterReceived, 'Messages received from the cluster by this node', (s) => s.clusterReceived),
+  // Frames per recipient, next to websocket_messages_sent_total (the share of frames that went
+  // out compressed); bytes per deflate, the CPU's work: a broadcast deflated once for all its
+  // compressing members counts its bytes once, so out/in is the compression ratio.
+  scalarCounter(
+    METRIC.compressedFrames,
+    'Frames sent compressed (permessage-deflate), one per recipient like websocket_messages_sent_total; a broadcast is deflated once for all of them',
+    (s) => s.compressedFrames,
+  ),
+  {
+    name: METRIC.compressionBytes,
+    help: 'Payload bytes deflated (stage "in") and the compressed bytes produced (stage "out"), once per deflate: a broadcast once, a reply per recipient; out/in is the ratio',
+    labelNames: ['stage'],
+    collect(this: Counter<string>) {
+      this.reset();
+      // Both stages from the start (at 0), like the eviction reasons.
+      this.labels('in').inc(sum((s) => s.compressionBytesIn));
+      this.labels('out').inc(sum((s) => s.compressionBytesOut));
+    },
+  },
 ];
 
 /** Bucket, sum and count samples of the latency histogram, summed over the live stats. */

@@ -52,7 +52,8 @@ export interface RoomSettings {
    */
   historyTtl?: number;
   /**
-   * Bytes of the room's history (the frames as sent) kept at most, on this node and, with a
+   * Bytes of the room's history (the frames as sent; on this node, with the compressed twins
+   * made for `compression`) kept at most, on this node and, with a
    * cluster, in Redis: the oldest entries go first. With the node-wide `history.maxBytes`, what
    * bounds history memory whatever the message sizes.
    * @default 1048576 (1 MiB)

@@ -1,5 +1,5 @@
 import type { PerMessageDeflateOptions } from 'ws';
-import { FrameCompression } from '../connections/frame-compression.js';
+import { type CompressionCounters, FrameCompression } from '../connections/frame-compression.js';
 import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
 import { canFrameCompressed, MAX_WINDOW_BITS, negotiatedDeflate, WS_NEVER_COMPRESSES } from '../internal/ws-deflate.js';
 import { preframingEnabled } from '../internal/ws-internals.js';
@@ -34,12 +34,16 @@ export function perMessageDeflateOption(options: ResolvedRealtimeOptions): PerMe
 
 /**
  * The node's compression for its connections, or `undefined` when it is off — or when
- * pre-framing is unavailable (the compressed frame could not be written as is).
+ * pre-framing is unavailable (the compressed frame could not be written as is). Counts into
+ * `counters` (the node's stats).
  */
-export function nodeCompression(options: ResolvedRealtimeOptions): FrameCompression | undefined {
+export function nodeCompression(
+  options: ResolvedRealtimeOptions,
+  counters: CompressionCounters,
+): FrameCompression | undefined {
   const { enabled, threshold, level } = options.compression;
   if (!enabled || !preframingEnabled() || !canFrameCompressed()) return undefined;
-  return new FrameCompression(threshold, level);
+  return new FrameCompression(threshold, level, counters);
 }
 
 /** `compression` when `socket` negotiated parameters our compressed frames are valid for, else `undefined`. */

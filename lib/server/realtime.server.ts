@@ -101,7 +101,7 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
       maxPayload: options.maxMessageSize,
       perMessageDeflate: perMessageDeflateOption(options),
     });
-    this.compression = nodeCompression(options);
+    this.compression = nodeCompression(options, stats);
     this.writeBatch = new WriteBatch(options.writeDelay, options.writeBufferSize);
     this.sweeper = new ConnectionSweeper(
       connections,

@@ -93,6 +93,12 @@ export class RealtimeStats implements OnModuleDestroy {
   droppedFrames = 0;
   /** Broadcast frames replaced by a newer one of the same key under the `conflate` policy. */
   conflatedFrames = 0;
+  /** Frames written compressed (`permessage-deflate`), one per recipient: a reply or a member of a broadcast. */
+  compressedFrames = 0;
+  /** Payload bytes deflated, once per deflate: a broadcast once for all its compressing members. */
+  compressionBytesIn = 0;
+  /** Compressed bytes those deflates produced (without frame headers). */
+  compressionBytesOut = 0;
   /** Connections closed by the server, by close code. */
   readonly serverCloses = new Map<number, number>();
   /** Every closed connection, by close code (as observed). */

@@ -5,9 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ConnectionManager, RoomManager } from '../../lib/index.js';
 import { AppModule } from '../../sample/app.module.js';
 import { loadSampleConfig } from '../../sample/sample.config.js';
+import { FrameTap } from '../support/frame-tap.js';
 import { createTestApp } from '../support/test-app.js';
 import { TestClient, upgradeStatus } from '../support/test-client.js';
-import { hsToken } from '../support/tokens.js';
+import { hsToken, TEST_SECRET } from '../support/tokens.js';
 
 const SECRET = 'metrics-e2e-secret-0123456789abcdef';
 
@@ -188,6 +189,59 @@ describe('metrics (e2e)', () => {
       const silent = await TestClient.connect(other.url, { autoPong: false });
       expect((await silent.closed).code).toBe(1006);
       expect(sample(await scrape(), 'websocket_heartbeat_timeouts_total')).toBe(1);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('counts compressed frames per recipient and deflated bytes once per deflate', async () => {
+    const compressionSamples = (text: string) => ({
+      frames: sample(text, 'websocket_compressed_frames_total'),
+      in: sample(text, 'websocket_compression_bytes_total', { stage: 'in' }),
+      out: sample(text, 'websocket_compression_bytes_total', { stage: 'out' }),
+    });
+    // The sample app does not compress: the series are there from the start, at 0.
+    expect(compressionSamples(await scrape())).toEqual({ frames: 0, in: 0, out: 0 });
+    // A second app in the process (the counters are summed over both) that compresses.
+    const other = await createTestApp({ auth: { secret: TEST_SECRET }, compression: true, rooms: { presence: false } });
+    try {
+      const member = async (user: string, perMessageDeflate: boolean): Promise<TestClient> => {
+        const client = await TestClient.connect(`${other.url}?token=${hsToken({ user_id: user })}`, {
+          perMessageDeflate,
+        });
+        await client.next('auth_success');
+        await client.request({ type: 'join_room', id: 'j', data: { room_id: 'squeezed' } });
+        return client;
+      };
+      const [d1, d2, plain] = [await member('d1', true), await member('d2', true), await member('p1', false)];
+      const [tap, plainTap] = [new FrameTap(d1.socket), new FrameTap(plain.socket)];
+      /** Inflated sizes of the messages d1 receives. */
+      const inflated: number[] = [];
+      d1.socket.on('message', (data: Buffer) => inflated.push(data.length));
+      const long = 'see you at the standup, bring the notes; '.repeat(50);
+
+      const rooms = other.app.get(RoomManager);
+      for (let n = 0; n < 3; n++) {
+        expect(await rooms.broadcast('squeezed', 'notice', { n, text: long })).toMatchObject({ delivered: 3 });
+      }
+      // Below the threshold (1024 bytes): sent as it is.
+      await rooms.broadcast('squeezed', 'notice', { n: 3, text: 'short' });
+      for (const client of [d1, d2, plain]) for (let n = 0; n < 4; n++) await client.next('notice');
+      // A reply is deflated for its one recipient.
+      expect((await d1.request({ type: 'echo', id: 'e', data: { text: long } })).type).toBe('echo_response');
+
+      expect(tap.texts.map((frame) => frame.compressed)).toEqual([true, true, true, false, true]);
+      expect(plainTap.texts.map((frame) => frame.compressed)).toEqual([false, false, false, false]);
+      const sumOf = (sizes: number[]): number => sizes.reduce((total, size) => total + size, 0);
+      expect(compressionSamples(await scrape())).toEqual({
+        // Three large broadcasts to two compressing members, and the reply.
+        frames: 3 * 2 + 1,
+        // Three deflates of the broadcasts (the same JSON the plain member got as is), one of the reply.
+        in: sumOf(plainTap.texts.slice(0, 3).map((frame) => frame.length)) + inflated[4],
+        // What those deflates produced: what d1 read, each broadcast once.
+        out: sumOf(tap.texts.filter((frame) => frame.compressed).map((frame) => frame.length)),
+      });
+      for (const client of [d1, d2, plain]) await client.close();
     } finally {
       await other.close();
     }

@@ -1,11 +1,21 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import type { OutboundFrame } from '../../../lib/broadcast/outbound-frame.js';
+import type { WebSocket } from 'ws';
+import { frameBytes, type OutboundFrame, prepareFrame } from '../../../lib/broadcast/outbound-frame.js';
+import { FrameCompression } from '../../../lib/connections/frame-compression.js';
+import { writeFrame } from '../../../lib/connections/frame-write.js';
 import { HistoryBudget, type HistoryEviction } from '../../../lib/history/history-budget.js';
 import { RoomHistory } from '../../../lib/history/room-history.js';
 
 /** A stand-in frame of `bytes` bytes. */
 const frameOf = (bytes: number): OutboundFrame => ({ payload: Buffer.alloc(bytes), wire: undefined });
+
+/** A connection that negotiated permessage-deflate, on an idle sender that takes whole frames. */
+const compressingMember = (compression: FrameCompression) =>
+  ({
+    socket: { readyState: 1, _sender: { _state: 0, sendFrame: () => undefined }, send: () => undefined },
+    compression,
+  }) as unknown as { socket: WebSocket; compression: FrameCompression };
 
 class Counters {
   historyBytes = 0;
@@ -17,6 +27,8 @@ class Counters {
 
 type Op =
   | { kind: 'push'; room: number; bytes: number }
+  /** A delivery to a compressing member of a kept entry (`back` from the latest): makes its twin. */
+  | { kind: 'twin'; room: number; back: number }
   | { kind: 'tick'; ms: number }
   | { kind: 'expire'; room: number }
   | { kind: 'clear'; room: number };
@@ -31,13 +43,17 @@ const op: fc.Arbitrary<Op> = fc.oneof(
       bytes: fc.integer({ min: 1, max: 400 }),
     }),
   },
+  {
+    weight: 3,
+    arbitrary: fc.record({ kind: fc.constant('twin' as const), room: fc.nat(ROOMS - 1), back: fc.nat(20) }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('tick' as const), ms: fc.nat(400) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('expire' as const), room: fc.nat(ROOMS - 1) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('clear' as const), room: fc.nat(ROOMS - 1) }) },
 );
 
 describe('RoomHistory under a HistoryBudget', () => {
-  it('holds at most the node budget and each room cap, as gap-free runs that end at the latest seq; evicts the least recently written rooms first; never replays a hole', () => {
+  it('holds at most the node budget and each room cap (compressed twins included), as gap-free runs that end at the latest seq; evicts the least recently written rooms first; never replays a hole', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 20 }),
@@ -55,6 +71,7 @@ describe('RoomHistory under a HistoryBudget', () => {
           /** Order of last write, oldest first (the LRU the budget should follow). */
           let order: number[] = [];
           let now = 0;
+          const member = compressingMember(new FrameCompression(0, 1));
           for (const step of ops) {
             const countsBefore = histories.map((h) => h.count);
             if (step.kind === 'push') {
@@ -70,6 +87,19 @@ describe('RoomHistory under a HistoryBudget', () => {
               for (const [position, room] of order.entries()) {
                 if (room === step.room || histories[room].count >= countsBefore[room]) continue;
                 for (const older of order.slice(0, position)) expect(histories[older].count).toBe(0);
+              }
+            } else if (step.kind === 'twin') {
+              const history = histories[step.room];
+              const held = history.since(
+                latest[step.room] - history.count,
+                latest[step.room],
+                Number.NEGATIVE_INFINITY,
+              );
+              if (held !== undefined && held.length > 0) {
+                const entry = held[held.length - 1 - (step.back % held.length)];
+                // A new twin is a write to the room's history: it becomes the most recently used.
+                if (entry.frame.deflated === undefined) order = [...order.filter((r) => r !== step.room), step.room];
+                writeFrame(member, entry.frame);
               }
             } else if (step.kind === 'tick') {
               now += step.ms;
@@ -88,7 +118,7 @@ describe('RoomHistory under a HistoryBudget', () => {
               const from = latest[room] - history.count;
               const held = history.since(from, latest[room], Number.NEGATIVE_INFINITY);
               expect(held?.map((e) => e.seq)).toEqual(Array.from({ length: history.count }, (_, i) => from + 1 + i));
-              expect(held?.reduce((sum, e) => sum + e.bytes, 0) ?? 0).toBe(history.bytes);
+              expect(held?.reduce((sum, e) => sum + frameBytes(e.frame), 0) ?? 0).toBe(history.bytes);
               // One entry further back is history_expired, never a replay with a hole.
               if (from > 0) expect(history.since(from - 1, latest[room], Number.NEGATIVE_INFINITY)).toBeUndefined();
             }
@@ -138,5 +168,51 @@ describe('RoomHistory under a HistoryBudget', () => {
     expect(budget.roomCount).toBe(0);
     expect(counters.historyBytes).toBe(0);
     expect(counters.evicted).toEqual({ room_bytes: 0, node_bytes: 0 });
+  });
+
+  it("counts a frame's compressed twin, made after the frame was kept, against the room cap and the node budget, and gives it back", () => {
+    const counters = new Counters();
+    const budget = new HistoryBudget(100_000, counters);
+    const payload = Buffer.from(
+      JSON.stringify({ type: 'chat_message', data: { content: 'kept, then compressed '.repeat(100) } }),
+    );
+    const compression = new FrameCompression(1024, 6);
+    const twin = compression.frame(payload).length;
+    const plain = frameBytes(prepareFrame(payload));
+    // Two frames fit, and one twin; the second twin does not.
+    const history = new RoomHistory({ size: 10, ttl: 1000, maxBytes: 2 * plain + 2 * twin - 1 }, budget, counters);
+    const [first, second] = [prepareFrame(payload), prepareFrame(payload)];
+    history.push(1, 0, first);
+    history.push(2, 0, second);
+    expect(history.bytes).toBe(2 * plain);
+    // A member that negotiated permessage-deflate: its first delivery makes the twin.
+    const member = {
+      socket: { readyState: 1, _sender: { _state: 0, sendFrame: () => undefined }, send: () => undefined },
+      compression,
+    } as unknown as { socket: WebSocket; compression: FrameCompression };
+
+    writeFrame(member, first);
+    expect(history.bytes).toBe(2 * plain + twin);
+    expect(budget.bytes).toBe(2 * plain + twin);
+    expect(counters.historyBytes).toBe(2 * plain + twin);
+    writeFrame(member, first);
+    expect(history.bytes).toBe(2 * plain + twin);
+
+    // The second twin takes the room past its cap: the oldest entry (with its twin) gives way.
+    writeFrame(member, second);
+    expect(counters.evicted).toEqual({ room_bytes: 1, node_bytes: 0 });
+    expect(history.since(1, 2, 0)?.map((e) => e.seq)).toEqual([2]);
+    expect(history.bytes).toBe(plain + twin);
+    expect(budget.bytes).toBe(plain + twin);
+
+    // Every byte comes back; a twin made once the frame has left the history counts nowhere.
+    history.clear();
+    const dropped = prepareFrame(payload);
+    history.push(3, 0, dropped);
+    history.clear();
+    writeFrame(member, dropped);
+    expect(history.bytes).toBe(0);
+    expect(budget.bytes).toBe(0);
+    expect(counters.historyBytes).toBe(0);
   });
 });

@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { type AddressInfo, Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
-import { prepareFrame, writeFrame } from '../../../lib/broadcast/outbound-frame.js';
+import { prepareFrame } from '../../../lib/broadcast/outbound-frame.js';
+import { writeFrame } from '../../../lib/connections/frame-write.js';
 import {
   checkWsInternals,
   frameText,
