@@ -35,3 +35,10 @@ export function handshakeToken(request) {
   const query = request.url?.indexOf('?') ?? -1;
   return query === -1 ? undefined : (new URLSearchParams(request.url.slice(query + 1)).get('token') ?? undefined);
 }
+
+/** An HS256 token for `claims`, signed with one HMAC (a load generator's own tokens). */
+export function hs256Sign(secret, claims) {
+  const encode = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const unsigned = `${encode({ alg: 'HS256', typ: 'JWT' })}.${encode(claims)}`;
+  return `${unsigned}.${createHmac('sha256', secret).update(unsigned).digest('base64url')}`;
+}

@@ -1,0 +1,240 @@
+// A generator process of bench/scale.mjs: holds its share of the SDK clients and is driven over
+// IPC, one reply per command. Every client counts what an app would see of its rooms: the `seq`
+// after its join, each once and in order, through drains and reconnects.
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { hs256Sign } from './hs256.mjs';
+import { Histogram, mulberry32 } from './scale-parts.mjs';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const now = () => performance.timeOrigin + performance.now();
+const BIG_ROOM = 'scale-big';
+// Chat content after the timestamp: about the size of a chat line.
+const FILLER = '|' + 'a chat line of about the length people type in a busy room, '.repeat(2);
+
+export async function worker(secret) {
+  const { RealtimeClient } = await import(`${root}/dist-sample/lib/client/index.js`);
+  const { WebSocket } = await import('ws');
+  const states = [];
+  const random = mulberry32(process.pid);
+  let urls = [];
+  const down = new Set();
+  let latency = new Histogram();
+  let delivered = 0;
+  let chatsSent = 0;
+  let refused = 0;
+  let drainAt;
+  let cpuMark = process.cpuUsage();
+  let traffic;
+  const reasons = {};
+
+  const alive = () => {
+    const live = urls.filter((_, i) => !down.has(i));
+    return live[Math.floor(random() * live.length)];
+  };
+
+  /** One client: its rooms, its position in each, and what it saw. */
+  function makeClient(index, mixedRoom, inBig) {
+    const token = hs256Sign(secret, {
+      user_id: `user-${index}`,
+      username: `user ${index}`,
+      roles: ['user'],
+      exp: Math.floor(Date.now() / 1000) + 6 * 3600,
+    });
+    const s = {
+      index,
+      node: index % urls.length,
+      mixed: `scale-${mixedRoom}`,
+      big: inBig,
+      last: {},
+      delivered: 0,
+      gaps: 0,
+      dups: 0,
+      opens: 0,
+      resumeFailed: 0,
+      heartbeatDeaths: 0,
+      closeCodes: {},
+      onLeaving: false,
+      movedAt: undefined,
+    };
+    s.client = new RealtimeClient({
+      url: () => (s.opens++ === 0 ? urls[s.node] : alive()),
+      WebSocket,
+      token,
+    });
+    // The position at the join, read as room_joined arrives (the next frames may come in the same tick).
+    s.client.on('room_joined', (data) => {
+      if (s.last[data.room_id] === undefined) s.last[data.room_id] = data.seq;
+    });
+    s.client.on('chat_message', (data, envelope) => {
+      const last = s.last[envelope.room];
+      if (last === undefined) return;
+      if (envelope.seq <= last) {
+        s.dups++;
+        return;
+      }
+      s.gaps += envelope.seq - last - 1;
+      s.delivered++;
+      delivered++;
+      s.last[envelope.room] = envelope.seq;
+      const sentAt = Number(data.content.slice(0, data.content.indexOf('|')));
+      if (sentAt > 0) latency.record(now() - sentAt);
+    });
+    s.client.onEvent('resume_failed', ({ reason }) => {
+      s.resumeFailed++;
+      reasons[reason] = (reasons[reason] ?? 0) + 1;
+    });
+    // Every lost connection, by close code and reason ('1006 heartbeat timeout': the client's own
+    // heartbeat gave up; '1006 connect timeout': an attempt that did not open in 10 s).
+    s.client.onEvent('reconnecting', ({ code, reason }) => {
+      const key = reason ? `${code} ${reason}` : String(code);
+      s.closeCodes[key] = (s.closeCodes[key] ?? 0) + 1;
+      if (reason === 'heartbeat timeout') s.heartbeatDeaths++;
+    });
+    s.client.onEvent('open', () => {
+      if (s.onLeaving && s.movedAt === undefined && drainAt !== undefined) s.movedAt = Date.now();
+    });
+    return s;
+  }
+
+  async function start({ from, count, mixed, bigEvery, concurrency, ...message }) {
+    urls = message.urls;
+    const cpu = process.cpuUsage();
+    let failed = 0;
+    let next = 0;
+    const connectOne = async () => {
+      for (let k = next++; k < count; k = next++) {
+        const index = from + k;
+        const s = makeClient(index, mixed[k], index % bigEvery === 0);
+        try {
+          await s.client.connect();
+          // Pipelined, as real clients join: no wait between the requests.
+          await Promise.all([s.client.join(s.mixed), s.big ? s.client.join(BIG_ROOM) : undefined]);
+          states.push(s);
+        } catch {
+          failed++;
+          s.client.disconnect().catch(() => {});
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, connectOne));
+    const perNode = {};
+    for (const s of states) {
+      const node = s.client.connectionInfo?.node_id ?? '?';
+      perNode[node] = (perNode[node] ?? 0) + 1;
+    }
+    const used = process.cpuUsage(cpu);
+    const retries = states.reduce((total, s) => total + s.opens - 1, 0);
+    return { failed, perNode, retries, cpu: (used.user + used.system) / 1e6 };
+  }
+
+  /** Chats at `rate`/s from random open clients into their mixed rooms. */
+  function startTraffic(rate) {
+    const started = Date.now();
+    let sent = 0;
+    const timer = setInterval(() => {
+      const due = Math.floor(((Date.now() - started) / 1000) * rate);
+      for (; sent < due; sent++) {
+        const s = states[Math.floor(random() * states.length)];
+        if (s.client.state !== 'open') continue;
+        chatsSent++;
+        s.client.chat(s.mixed, `${now()}${FILLER}`).catch(() => refused++);
+      }
+    }, 10);
+    return { stop: () => clearInterval(timer) };
+  }
+
+  const snapshot = () => {
+    const used = process.cpuUsage(cpuMark);
+    const result = { delivered, chatsSent, refused, latency: latency.toJSON(), cpu: (used.user + used.system) / 1e6 };
+    mark();
+    return result;
+  };
+  const mark = () => {
+    latency = new Histogram();
+    delivered = 0;
+    chatsSent = 0;
+    refused = 0;
+    cpuMark = process.cpuUsage();
+  };
+
+  const handlers = {
+    start,
+    traffic: ({ rate }) => ((traffic = startTraffic(rate)), {}),
+    mark: () => (mark(), {}),
+    snapshot,
+    'stop-traffic': () => (traffic?.stop(), {}),
+    'add-node': ({ url }) => (urls.push(url), {}),
+    down: ({ node }) => {
+      down.add(node);
+      drainAt = Date.now();
+      mark();
+      const leaving = String.fromCharCode(97 + node);
+      let marked = 0;
+      for (const s of states) {
+        if (s.client.connectionInfo?.node_id === leaving) {
+          s.onLeaving = true;
+          marked++;
+        }
+      }
+      return { marked };
+    },
+    'await-moved': async ({ timeoutMs }) => {
+      const cpu = process.cpuUsage();
+      const deadline = Date.now() + timeoutMs;
+      const waiting = () => states.some((s) => s.onLeaving && s.movedAt === undefined);
+      while (waiting() && Date.now() < deadline) await sleep(20);
+      const used = process.cpuUsage(cpu);
+      const moved = states.filter((s) => s.onLeaving && s.movedAt !== undefined);
+      return { times: moved.map((s) => s.movedAt), cpu: (used.user + used.system) / 1e6 };
+    },
+    'max-seq': () => {
+      const seen = {};
+      for (const s of states)
+        for (const [room, seq] of Object.entries(s.last)) seen[room] = Math.max(seen[room] ?? 0, seq);
+      return seen;
+    },
+    verify: async ({ lastSeq }) => {
+      const behind = (s) => Object.entries(s.last).some(([room, seq]) => seq !== lastSeq[room]);
+      // Slow readers on a loaded machine may still have the tail on its way: up to 15 s more.
+      const deadline = Date.now() + 15_000;
+      while (states.some(behind) && Date.now() < deadline) await sleep(50);
+      const v = {
+        delivered: 0,
+        gaps: 0,
+        duplicates: 0,
+        short: 0,
+        resumeFailed: 0,
+        heartbeatDeaths: 0,
+        closeCodes: {},
+        reasons,
+      };
+      for (const s of states) {
+        v.delivered += s.delivered;
+        v.gaps += s.gaps;
+        v.duplicates += s.dups;
+        v.resumeFailed += s.resumeFailed;
+        v.heartbeatDeaths += s.heartbeatDeaths;
+        if (behind(s) || s.last[s.mixed] === undefined || (s.big && s.last[BIG_ROOM] === undefined)) v.short++;
+        for (const [code, n] of Object.entries(s.closeCodes)) v.closeCodes[code] = (v.closeCodes[code] ?? 0) + n;
+      }
+      return v;
+    },
+    exit: async () => {
+      traffic?.stop();
+      await Promise.all(states.map((s) => s.client.disconnect()));
+      setImmediate(() => process.exit(0));
+      return {};
+    },
+  };
+
+  process.on('message', async (message) => {
+    try {
+      process.send(await handlers[message.cmd](message));
+    } catch (error) {
+      process.send({ error: `${message.cmd}: ${error?.stack ?? error}` });
+    }
+  });
+  process.send({ ready: true });
+}
