@@ -76,6 +76,12 @@ function settings() {
     redis: process.env.BENCH_SCALE_REDIS ?? 'standalone',
     drain: process.env.BENCH_SCALE_DRAIN !== 'off',
     replacement: process.env.BENCH_SCALE_REPLACEMENT !== 'off',
+    // The clients' drainReconnect window, `min-max` ms (the SDK's default, 1000-5000, when unset).
+    drainReconnect: process.env.BENCH_SCALE_DRAIN_WINDOW
+      ? (([minDelay, maxDelay]) => ({ minDelay, maxDelay }))(
+          process.env.BENCH_SCALE_DRAIN_WINDOW.split('-').map(Number),
+        )
+      : undefined,
   };
 }
 
@@ -139,6 +145,7 @@ async function main() {
         bigEvery: s.bigEvery,
         urls,
         concurrency: s.concurrency,
+        drainReconnect: s.drainReconnect,
       };
     });
     const connectMs = Date.now() - connectStart;
@@ -190,6 +197,7 @@ async function main() {
     poster.start();
     await sleep(2000); // warm-up; the measured window starts now
     await rpc.all({ cmd: 'mark', window: 'steady' });
+    await Promise.all(nodes.map(scrape)); // starts the nodes' event-loop lag windows
     const steadyFrom = { cpu: nodes.map((n) => n.cpuSeconds()), redis: await redisInfo.read(), at: Date.now() };
     const frames0 = poster.posted;
     const sampler = cpuSampler(nodes);
@@ -224,6 +232,8 @@ async function main() {
       redisCalls: steadyRedis.calls,
       latencyMs: latency.summary(),
       generatorCpuSeconds: sum(steadySnap, 'cpu'),
+      generatorLoopDelayMs: steadySnap.map((x) => x.loopDelayMs),
+      nodeLoopDelay: await Promise.all(nodes.map(scrape)),
       chatsRefused: sum(steadySnap, 'refused'),
       restRefused: poster.refused,
       loadAvg: loadavg()[0],
@@ -299,6 +309,7 @@ async function main() {
       duplicates: sum(verdicts, 'duplicates'),
       short: sum(verdicts, 'short'),
       resumeFailed: sum(verdicts, 'resumeFailed'),
+      resumeFailedReasons: mergeCounts(verdicts.map((v) => v.reasons)),
       closeCodes: mergeCounts(verdicts.map((v) => v.closeCodes)),
       clientHeartbeatDeaths: sum(verdicts, 'heartbeatDeaths'),
       nodeMetrics: Object.fromEntries(alive.map((n, i) => [n.name, metrics[i]])),
@@ -452,6 +463,10 @@ async function scrape(node) {
     droppedFrames: value('websocket_dropped_frames_total'),
     rateLimited: value('websocket_rate_limited_total'),
     activeConnections: value('websocket_active_connections'),
+    // prom-client's event-loop lag, over the time since the previous scrape.
+    loopLagP50Ms: value('nodejs_eventloop_lag_p50_seconds') * 1000,
+    loopLagP99Ms: value('nodejs_eventloop_lag_p99_seconds') * 1000,
+    loopLagMaxMs: value('nodejs_eventloop_lag_max_seconds') * 1000,
   };
 }
 

@@ -99,13 +99,14 @@ export function redisStats(ports) {
   const admins = ports.map((port) => new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 0 }));
   return {
     async read() {
-      const result = { cpuSeconds: 0, calls: {} };
+      const result = { cpuSeconds: 0, calls: {}, usec: {} };
       for (const admin of admins) {
         const [cpu, commands] = await Promise.all([admin.info('cpu'), admin.info('commandstats')]);
         const field = (name) => Number(new RegExp(`^${name}:([0-9.]+)`, 'm').exec(cpu)?.[1] ?? NaN);
         result.cpuSeconds += field('used_cpu_user') + field('used_cpu_sys');
-        for (const [, name, calls] of commands.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+        for (const [, name, calls, usec] of commands.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
           result.calls[name] = (result.calls[name] ?? 0) + Number(calls);
+          result.usec[name] = (result.usec[name] ?? 0) + Number(usec);
         }
       }
       return result;
@@ -114,10 +115,20 @@ export function redisStats(ports) {
   };
 }
 
-/** `b - a` of two {@link redisStats} readings. */
+/** `b - a` of two {@link redisStats} readings: CPU, and calls and µs (INFO commandstats) per command. */
 export function redisDelta(a, b) {
   const calls = {};
-  for (const [name, n] of Object.entries(b.calls))
-    if (n - (a.calls[name] ?? 0) > 0) calls[name] = n - (a.calls[name] ?? 0);
-  return { cpuSeconds: b.cpuSeconds - a.cpuSeconds, calls, total: Object.values(calls).reduce((x, y) => x + y, 0) };
+  const usec = {};
+  for (const [name, n] of Object.entries(b.calls)) {
+    if (n - (a.calls[name] ?? 0) > 0) {
+      calls[name] = n - (a.calls[name] ?? 0);
+      usec[name] = b.usec[name] - (a.usec[name] ?? 0);
+    }
+  }
+  return {
+    cpuSeconds: b.cpuSeconds - a.cpuSeconds,
+    calls,
+    usec,
+    total: Object.values(calls).reduce((x, y) => x + y, 0),
+  };
 }

@@ -1,7 +1,7 @@
 // A generator process of bench/scale.mjs: holds its share of the SDK clients and is driven over
 // IPC, one reply per command. Every client counts what an app would see of its rooms: the `seq`
 // after its join, each once and in order, through drains and reconnects.
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { hs256Sign } from './hs256.mjs';
 import { Histogram, mulberry32 } from './scale-parts.mjs';
@@ -26,6 +26,9 @@ export async function worker(secret) {
   let refused = 0;
   let drainAt;
   let cpuMark = process.cpuUsage();
+  // This process's own event-loop delay: a late reader inflates the latencies it records.
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
   let traffic;
   const reasons = {};
 
@@ -62,6 +65,7 @@ export async function worker(secret) {
       url: () => (s.opens++ === 0 ? urls[s.node] : alive()),
       WebSocket,
       token,
+      drainReconnect,
     });
     // The position at the join, read as room_joined arrives (the next frames may come in the same tick).
     s.client.on('room_joined', (data) => {
@@ -98,8 +102,10 @@ export async function worker(secret) {
     return s;
   }
 
+  let drainReconnect;
   async function start({ from, count, mixed, bigEvery, concurrency, ...message }) {
     urls = message.urls;
+    drainReconnect = message.drainReconnect;
     const cpu = process.cpuUsage();
     let failed = 0;
     let next = 0;
@@ -147,7 +153,18 @@ export async function worker(secret) {
 
   const snapshot = () => {
     const used = process.cpuUsage(cpuMark);
-    const result = { delivered, chatsSent, refused, latency: latency.toJSON(), cpu: (used.user + used.system) / 1e6 };
+    const result = {
+      delivered,
+      chatsSent,
+      refused,
+      latency: latency.toJSON(),
+      cpu: (used.user + used.system) / 1e6,
+      loopDelayMs: {
+        p50: loopDelay.percentile(50) / 1e6,
+        p99: loopDelay.percentile(99) / 1e6,
+        max: loopDelay.max / 1e6,
+      },
+    };
     mark();
     return result;
   };
@@ -157,6 +174,7 @@ export async function worker(secret) {
     chatsSent = 0;
     refused = 0;
     cpuMark = process.cpuUsage();
+    loopDelay.reset();
   };
 
   const handlers = {

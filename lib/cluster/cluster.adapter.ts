@@ -78,6 +78,15 @@ export abstract class ClusterAdapter implements ClusterAdapterLike {
   abstract stop(): Promise<void>;
 
   /**
+   * The node is draining: every connection gets 1012 and resumes on another node, so its members'
+   * departures from now on are moves, not leaves (RoomManager does not report them). An adapter
+   * that shares presence keeps this node's shares when it stops, for the other nodes to purge
+   * once it misses its heartbeats: a user who resumed elsewhere meanwhile is neither announced as
+   * leaving nor as arriving; one who did not come back leaves then. Nothing to do on one node.
+   */
+  handOver(): void {}
+
+  /**
    * Sequences a room broadcast and delivers it on every node with members, this one included.
    * Through the transport (`publishRoom`), every node delivers it from the cluster's stream, in
    * `seq` order. When the transport cannot take it (its backend is unreachable), this node

@@ -38,6 +38,15 @@ export class RoomPresence {
     this.cluster.presenceChanged(room.id, userId, username, connections, diff, connection.id);
   }
 
+  /**
+   * A member of a draining node went (1012): it resumes on another node, so this node forgets it
+   * without a presence change — neither this node's share nor a `presence_diff` (see
+   * ClusterAdapter.handOver).
+   */
+  movedAway(room: Room, userId: string | undefined): void {
+    if (userId !== undefined) this.tracker.remove(room.id, userId);
+  }
+
   /** A member of the room no longer counts for `userId` (it left, or acts as another user now). */
   departed(room: Room, userId: string | undefined): void {
     if (userId === undefined) return;

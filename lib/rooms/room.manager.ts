@@ -53,6 +53,9 @@ export interface JoinOptions {
  */
 @Injectable()
 export class RoomManager {
+  /** Set by handOver: departures by disconnect are moves to other nodes. */
+  private handingOver = false;
+
   constructor(
     @Inject(RESOLVED_REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
     private readonly rooms: RoomRegistry,
@@ -65,6 +68,16 @@ export class RoomManager {
     private readonly statsCounters: RealtimeStats,
     private readonly cluster: ClusterAdapter,
   ) {}
+
+  /**
+   * The node is draining (RealtimeServer sends every connection 1012): from now on a connection
+   * that goes is moving to another node, where it resumes its rooms, so its departures are not
+   * presence changes (see ClusterAdapter.handOver).
+   */
+  handOver(): void {
+    this.handingOver = true;
+    this.cluster.handOver();
+  }
 
   /** @internal History's sequencer (kept here for the tests and tools that read it through RoomManager). */
   get sequencer(): RoomSequencer {
@@ -319,7 +332,8 @@ export class RoomManager {
     if (!room.remove(connection)) return false;
     connection.removeRoom(room.id);
     this.cluster.membersChanged(room.id, -1);
-    this.roomPresence.departed(room, userId);
+    if (this.handingOver && reason === 'disconnect') this.roomPresence.movedAway(room, userId);
+    else this.roomPresence.departed(room, userId);
     if (room.size === 0) {
       this.history.sequencer.membersLeft(room.id, Date.now());
       this.rooms.delete(room.id);

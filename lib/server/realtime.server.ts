@@ -175,6 +175,8 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
     this.sweeper.stop();
     if (this.connections.count > 0) {
       const done = new Promise<void>((resolve) => (this.drained = resolve));
+      // They resume on other nodes: their rooms' presence is handed over, not left.
+      this.rooms.handOver();
       for (const connection of this.connections.connections()) {
         this.stats.countServerClose(CloseCode.SERVICE_RESTART);
         connection.close(CloseCode.SERVICE_RESTART, 'service restart');

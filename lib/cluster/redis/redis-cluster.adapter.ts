@@ -48,6 +48,8 @@ export class RedisClusterAdapter extends ClusterAdapter {
   private readonly channels: ClusterChannels;
   private readonly heartbeatInterval: number;
   private readonly nodeTimeout: number;
+  /** Set by handOver (a drain): stop() leaves this node's entries for the other nodes to purge. */
+  private handingOver = false;
   private readonly positionTtl: number;
   /** This node's share of presence in Redis (created with the host, which knows the node id). */
   private presence!: RedisPresence;
@@ -231,11 +233,24 @@ export class RedisClusterAdapter extends ClusterAdapter {
     this.heartbeat = setInterval(() => void this.registry.beat(), this.heartbeatInterval).unref();
   }
 
+  override handOver(): void {
+    this.handingOver = true;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.heartbeat);
     const pub = this.pub;
-    if (pub?.status === 'ready') {
+    if (this.handingOver) {
+      // A drain: the users are resuming on other nodes. This node stays registered, with its
+      // presence shares, until another node purges it after nodeTimeout (as a node that died):
+      // by then the users who came back are present there, and only the others are announced
+      // as leaving. Purging now would announce every one of them as leaving and then arriving
+      // again, to every member of their rooms: a storm the size of the rooms times the movers.
+      this.logger.log(
+        `handed over: the other nodes purge this node's entries after nodeTimeout (${this.nodeTimeout} ms)`,
+      );
+    } else if (pub?.status === 'ready') {
       // Leave the cluster cleanly: other nodes stop counting this node's users at once.
       await this.registry.unregister().catch(() => undefined);
     }

@@ -1,0 +1,109 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { RoomManager } from '../../lib/index.js';
+import { REDIS_BACKENDS, type RedisBackend } from '../support/redis-backends.js';
+import { createTestApp, type TestApp } from '../support/test-app.js';
+import { type Frame, TestClient } from '../support/test-client.js';
+import { hsToken, TEST_SECRET } from '../support/tokens.js';
+import { until } from '../support/until.js';
+import { useCleanup } from '../support/cleanup.js';
+
+/** The backends' nodeTimeout (test/support/redis-backends.ts): a silent node is purged after it. */
+const NODE_TIMEOUT = 1000;
+
+/**
+ * A drain (1012) moves a node's users to other nodes, where they resume. Their rooms must not
+ * see each of them leave and arrive again: at scale that is a `presence_diff` to every member of
+ * every room of every mover, twice (found by the four-node scale benchmark, where it turned a
+ * drain of 15 000 clients into a storm). The draining node hands its presence over instead: its
+ * shares stay until another node purges it, after nodeTimeout, and only users who did not come
+ * back are announced as leaving then.
+ */
+describe.each(REDIS_BACKENDS)('presence handover at a drain, on %s (e2e)', (_name, backendFactory) => {
+  let backend: RedisBackend;
+  const cleanup = useCleanup();
+  const prefix = `handover${process.pid}`;
+
+  const node = async (nodeId: string): Promise<TestApp> =>
+    createTestApp({ nodeId, auth: { secret: TEST_SECRET }, rateLimit: false, cluster: backend.adapter(prefix) });
+
+  async function login(app: TestApp, userId: string): Promise<TestClient> {
+    const client = cleanup.track(await TestClient.connect(`${app.url}?token=${hsToken({ user_id: userId })}`));
+    await client.next('auth_success');
+    return client;
+  }
+
+  const join = (client: TestClient, roomId: string): Promise<Frame> =>
+    client.request({ type: 'join_room', id: `j-${Math.random()}`, data: { room_id: roomId } });
+
+  const diffsAfter = (client: TestClient, from: number) =>
+    client.frames
+      .slice(from)
+      .filter((f) => f.type === 'presence_diff')
+      .map((f) => f.data);
+
+  beforeAll(async () => {
+    backend = await backendFactory();
+  }, 30_000);
+  afterAll(() => backend.stop());
+
+  it('announces neither a leave nor a join for a user who resumed elsewhere; one who did not come back leaves after nodeTimeout', async () => {
+    const a = cleanup.track(await node('node-a'));
+    const b = await node('node-b');
+    let bClosed = false;
+    cleanup.defer(() => (bClosed ? undefined : b.close()));
+    const observer = await login(a, 'obs');
+    await join(observer, 'h-room');
+    const mover = await login(b, 'max');
+    await join(mover, 'h-room');
+    const gone = await login(b, 'gus');
+    await join(gone, 'h-room');
+    await until(() => diffsAfter(observer, 0).length === 2);
+    const before = observer.frames.length;
+
+    // The drain: both of B's clients get 1012; `max` resumes on A at once, `gus` never comes back.
+    const closing = b.close().then(() => (bClosed = true));
+    expect(await mover.closed).toEqual({ code: 1012, reason: 'service restart' });
+    const moved = await login(a, 'max');
+    await join(moved, 'h-room');
+    await closing;
+
+    // A purges B once B has missed its heartbeats for nodeTimeout: `gus` leaves then.
+    await until(() => diffsAfter(observer, before).length > 0, NODE_TIMEOUT * 5);
+    const rooms = a.app.get(RoomManager);
+    await until(async () => (await rooms.clusterList()).find((r) => r.id === 'h-room')?.client_count === 2);
+    // Nothing else was on its way: a later diff would be a late leave or join of `max`.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(diffsAfter(observer, before)).toEqual([
+      { room_id: 'h-room', joins: [], leaves: [{ user_id: 'gus', username: 'gus' }] },
+    ]);
+    const state = await observer.request({ type: 'presence', id: 'p1', data: { room_id: 'h-room' } });
+    expect(state.data.users).toEqual(
+      expect.arrayContaining([
+        { user_id: 'obs', username: 'obs', connections: 1 },
+        { user_id: 'max', username: 'max', connections: 1 },
+      ]),
+    );
+    expect(state.data.users).toHaveLength(2);
+  }, 30_000);
+
+  it('still leaves the cluster at once when a node stops with no connection to hand over', async () => {
+    const a = cleanup.track(await node('node-a'));
+    const b = await node('node-b');
+    const observer = await login(a, 'obs');
+    await join(observer, 'e-room');
+    const visitor = await login(b, 'vic');
+    await join(visitor, 'e-room');
+    await until(() => diffsAfter(observer, 0).length === 1);
+    // The visitor leaves first (a leave is announced at once), then B stops empty: a clean exit.
+    await visitor.close();
+    await until(() => diffsAfter(observer, 0).length === 2);
+    expect(diffsAfter(observer, 0)[1]).toEqual({
+      room_id: 'e-room',
+      joins: [],
+      leaves: [{ user_id: 'vic', username: 'vic' }],
+    });
+    await b.close();
+    const rooms = a.app.get(RoomManager);
+    expect((await rooms.clusterList()).find((r) => r.id === 'e-room')?.client_count).toBe(1);
+  }, 30_000);
+});
