@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { startRedis } from './cluster-fanout.mjs';
 import { fmt, table } from './lib/stats.mjs';
+import { mulberry32 } from './lib/scale-parts.mjs';
 
 const self = fileURLToPath(import.meta.url);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -41,17 +42,8 @@ function shardOf(room, shards) {
   return (hash >>> 0) % shards;
 }
 
-/** Seeded PRNG (mulberry32): the same rooms start empty for every strategy. */
-function random(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG: the same rooms start empty for every strategy. */
+const random = mulberry32;
 
 /** Rooms with members on `node`: room i lives on nodes i, i+1, …, i+locality-1 (mod nodes). */
 function homeRooms(node, { nodes, rooms, locality }) {

@@ -1,4 +1,5 @@
-// Small parts of the scale benchmark (bench/scale.mjs) shared by its main process and workers.
+// Small parts of the scale benchmark (bench/scale.mjs) shared by its main process and workers
+// (the seeded PRNG also by bench/subscriptions.mjs).
 
 /** A seeded PRNG (mulberry32): the same room layout and traffic choices in every run. */
 export function mulberry32(seed) {
