@@ -71,14 +71,18 @@ export class ClusterChannels {
     return `${this.prefix}:online:${userId}`;
   }
 
-  /** Sorted set: node id → last heartbeat (epoch ms). */
+  /**
+   * Sorted set: node id → its last heartbeat, by Redis's clock (ms; see the heartbeat script). A
+   * node renewed within `nodeTimeout` is live, and so are its shares of rooms' presence.
+   */
   nodes(): string {
     return `${this.prefix}:nodes`;
   }
 
   /**
-   * Hash: user id → `connections:username`, one node's share of a room's presence. It expires
-   * unless the node's heartbeats refresh it (see RedisPresence); in the room's slot.
+   * Hash: user id → `connections:username`, one node's share of a room's presence; it counts
+   * while its node is live (see RedisPresence). In the room's slot. Its TTL is only garbage
+   * collection for a dead node nobody purged, renewed rarely.
    */
   presenceShare(roomId: string, nodeId: string): string {
     return `${this.presenceSharePrefix(roomId)}${nodeId}`;
@@ -90,11 +94,14 @@ export class ClusterChannels {
   }
 
   /**
-   * Sorted set: node id → until when (Redis clock, ms) its share of the room's presence counts.
-   * A node whose heartbeats stop drops out of the room's presence once that time has passed.
+   * Sorted set: the nodes holding a share of the room's presence → when (Redis clock, ms) each
+   * last wrote it. Membership, not liveness (that is the node table's). Not the
+   * `presence-nodes` set of earlier versions, which held per-share leases and dropped entries
+   * past them: a new name, so that nodes of the two versions never remove each other's entries
+   * during a rolling deploy.
    */
   presenceNodes(roomId: string): string {
-    return `${this.prefix}:presence-nodes:{${roomId}}`;
+    return `${this.prefix}:presence-members:{${roomId}}`;
   }
 
   /**

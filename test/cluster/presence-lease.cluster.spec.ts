@@ -10,13 +10,13 @@ import { type Frame, TestClient } from '../support/test-client.js';
 import { hsToken, TEST_SECRET } from '../support/tokens.js';
 import { until } from '../support/until.js';
 
-/** The backends' nodeTimeout (test/support/redis-backends.ts): the lease of a node's presence. */
+/** The backends' nodeTimeout (test/support/redis-backends.ts): how long a silent node's presence counts. */
 const NODE_TIMEOUT = 1000;
 
 /**
  * A node that dies without a goodbye must not stay in any room's presence: its share of each
- * room's presence is a lease its heartbeats renew. These cases are the ones the purge by a
- * surviving node cannot cover.
+ * room's presence counts only while the node is live in the node table. These cases are the ones
+ * the purge by a surviving node cannot cover.
  */
 describe.each(REDIS_BACKENDS)('cluster presence leases on %s (e2e)', (_name, backendFactory) => {
   let backend: RedisBackend;
@@ -83,7 +83,7 @@ describe.each(REDIS_BACKENDS)('cluster presence leases on %s (e2e)', (_name, bac
     }
     const crashed = Date.now();
     await until(async () => !(await presentUsers(observer, 'lease-room')).includes('ghost'), 3 * NODE_TIMEOUT);
-    // Within the lease (nodeTimeout after B's last renewal, which was before the crash).
+    // Within nodeTimeout of B's last heartbeat (before the crash), seen at A's next heartbeat.
     expect(Date.now() - crashed).toBeLessThan(NODE_TIMEOUT + 800);
     expect(await presentUsers(observer, 'lease-room')).toEqual(['watcher']);
   });

@@ -114,12 +114,12 @@ describe('a Redis restart under connected members (cluster e2e)', () => {
       await until(async () => (await inspect.exists('nest-realtime:node-rooms:a')) === 0);
       expect(await inspect.hgetall('nest-realtime:node-rooms:a')).toEqual({});
       expect(await inspect.hgetall('nest-realtime:node-rooms:b')).toEqual({ lobby: '1' });
-      // Presence is per node (a share each, leased): a's is gone, b's holds bob with one
+      // Presence is per node (a share each, in the room's node index): a's is gone, b's holds bob with one
       // connection (`connections:username`).
       await until(async () => (await inspect.exists('nest-realtime:presence:{lobby}:node:a')) === 0);
       expect(await inspect.smembers('nest-realtime:node-presence-rooms:a')).toEqual([]);
       expect(await inspect.hgetall('nest-realtime:presence:{lobby}:node:b')).toEqual({ bob: '1:bob' });
-      expect(await inspect.zrange('nest-realtime:presence-nodes:{lobby}', 0, -1)).toEqual(['b']);
+      expect(await inspect.zrange('nest-realtime:presence-members:{lobby}', 0, -1)).toEqual(['b']);
     } finally {
       inspect.disconnect();
       await Promise.all([ann.disconnect(), bob.disconnect()]);

@@ -7,6 +7,11 @@ export interface RedisBackend {
   adapter(prefix: string): RedisClusterAdapter;
   client(): Redis | Cluster;
   publish(client: Redis | Cluster, channel: string, message: string): Promise<unknown>;
+  /**
+   * A plain connection to each server of the backend (one, or every master), for what must be
+   * asked of each server itself (`INFO commandstats`, `CONFIG RESETSTAT`). The caller disconnects them.
+   */
+  servers(): Redis[];
   /** Loses every key (as a restart without persistence would). */
   flushAll(): Promise<void>;
   stop(): Promise<void>;
@@ -21,6 +26,7 @@ export async function standaloneBackend(): Promise<RedisBackend> {
     adapter: (prefix) => new RedisClusterAdapter({ url: redis.url, prefix, ...TIMINGS }),
     client,
     publish: (c, channel, message) => c.publish(channel, message),
+    servers: () => [new Redis(redis.port, '127.0.0.1')],
     flushAll: async () => {
       const c = client();
       await c.flushall();
@@ -36,6 +42,7 @@ export async function redisClusterBackend(): Promise<RedisBackend> {
     adapter: (prefix) => new RedisClusterAdapter({ cluster: { nodes: cluster.nodes }, prefix, ...TIMINGS }),
     client: () => new Cluster(cluster.nodes),
     publish: (c, channel, message) => c.spublish(channel, message),
+    servers: () => cluster.nodes.map((node) => new Redis(node.port, node.host)),
     flushAll: async () => {
       for (const node of cluster.nodes) {
         const c = new Redis(node.port, '127.0.0.1');

@@ -26,11 +26,13 @@ export interface RedisClusterAdapterOptions {
   heartbeatInterval?: number;
   /**
    * Milliseconds without a heartbeat after which a node counts as dead and its users are purged.
-   * Also the lease of a node's share of each room's presence, which its heartbeats renew: the
-   * users of a node that died without a goodbye are out of `presence_state` within this time
-   * of its last heartbeat, even when no node is left to purge it (the shares themselves, and the
-   * node's user set and room counts, expire after twice this time; its users' online entries,
-   * renewed less often, after six times).
+   * A node's shares of rooms' presence count while the node is live: the users of a node that
+   * died without a goodbye are out of `presence_state` within this time of its last heartbeat
+   * (as the other nodes see it at their next heartbeat), even when no node is left to purge it.
+   * What it leaves in Redis expires: its user set and room counts after twice this time, its
+   * users' online entries (renewed less often) after six times, its presence shares (garbage
+   * only, renewed every ten times this or five minutes, whichever is longer) after three renewal
+   * periods.
    * @default 10000
    */
   nodeTimeout?: number;

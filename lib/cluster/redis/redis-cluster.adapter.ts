@@ -20,6 +20,7 @@ import { RedisSessions } from './redis-sessions.js';
 import { RedisSubscriptions } from './redis-subscriptions.js';
 import { newEpoch } from '../../utils/epoch.js';
 import { RedisPresence } from './redis-presence.js';
+import { LiveNodes } from './live-nodes.js';
 import { type RedisClusterAdapterOptions } from './redis-adapter.options.js';
 import { redisAddress, withoutOfflineQueue } from './redis-address.js';
 import { defineScripts, scripts } from './redis-scripts.js';
@@ -138,12 +139,23 @@ export class RedisClusterAdapter extends ClusterAdapter {
 
   override attach(host: ClusterHost, local?: LocalSequencer): void {
     super.attach(host, local);
-    this.presence = new RedisPresence(this.channels, host.nodeId, this.nodeTimeout, this.publishCommand, this.logger);
+    // This node's view of the live nodes: the registry's heartbeat refreshes it, presence counts by it.
+    const live = new LiveNodes(host.nodeId);
+    this.presence = new RedisPresence(
+      this.channels,
+      host.nodeId,
+      this.nodeTimeout,
+      this.heartbeatInterval,
+      live,
+      this.publishCommand,
+      this.logger,
+    );
     this.registry = new RedisNodeRegistry(
       this.channels,
       host.nodeId,
       this.nodeTimeout,
       this.presence,
+      live,
       this.logger,
       () => this.pub,
       () => this.stopped,

@@ -1,22 +1,25 @@
 import type { Logger } from '@nestjs/common';
 import type { Cluster, Redis } from 'ioredis';
 import type { ClusterChannels } from '../cluster-channels.js';
+import type { LiveNodes } from './live-nodes.js';
 import { NodeShares } from './node-shares.js';
 import type { RedisPresence } from './redis-presence.js';
 import { scripts } from './redis-scripts.js';
 
 /**
- * This node's entry in the Redis registry of nodes: its heartbeat, the users it has and its room
- * counts (each key on a lease its heartbeats renew), the cluster-wide reads over the live nodes
- * (is a user online elsewhere, member counts per room), and the purge of nodes that died without
- * a goodbye. Written again whole whenever Redis comes back (`register`).
+ * This node's entry in the Redis registry of nodes: its heartbeat (which also refreshes this
+ * node's view of the live nodes, {@link LiveNodes}), the users it has and its room counts (each
+ * key on a lease its heartbeats renew), the cluster-wide reads over the live nodes (is a user
+ * online elsewhere, member counts per room), and the purge of nodes that died without a goodbye.
+ * Written again whole whenever Redis comes back (`register`). Whether a node is live is judged
+ * by Redis's clock only (the heartbeat scripts in redis-scripts.ts), never by a node's own.
  */
 export class RedisNodeRegistry {
   /** Users with a connection on this node. */
   readonly users = new Set<string>();
   /**
    * Lease of this node's own keys (its users' online entries, its user set, its room counts),
-   * renewed by its heartbeats like its presence shares: what a dead node leaves when nobody
+   * renewed by its heartbeats: what a dead node leaves when nobody
    * purges it (the purging node died too) expires instead of staying for ever. Twice
    * `nodeTimeout`, so that the purge of a dead node still finds them.
    */
@@ -39,6 +42,8 @@ export class RedisNodeRegistry {
     /** Milliseconds without a heartbeat after which a node counts as dead. */
     private readonly nodeTimeout: number,
     private readonly presence: RedisPresence,
+    /** This node's view of the live nodes, refreshed here at each heartbeat. */
+    private readonly live: LiveNodes,
     private readonly logger: Logger,
     /** The command connection, if any. */
     private readonly client: () => Redis | Cluster | undefined,
@@ -87,11 +92,11 @@ export class RedisNodeRegistry {
   async isUserOnlineElsewhere(userId: string): Promise<boolean> {
     if (this.pub?.status !== 'ready') return false;
     try {
-      const nodes = Object.keys(await this.pub.hgetall(this.channels.online(userId))).filter((n) => n !== this.nodeId);
+      const pub = this.pub;
+      const nodes = Object.keys(await pub.hgetall(this.channels.online(userId))).filter((n) => n !== this.nodeId);
       if (nodes.length === 0) return false;
-      const since = Date.now() - this.nodeTimeout;
-      const scores = await Promise.all(nodes.map((node) => this.pub!.zscore(this.channels.nodes(), node)));
-      return scores.some((score) => score !== null && Number(score) >= since);
+      const live = (await scripts(pub).liveNodes(this.channels.nodes(), this.nodeTimeout, ...nodes)) as string[];
+      return live.length > 0;
     } catch {
       return false;
     }
@@ -101,7 +106,7 @@ export class RedisNodeRegistry {
     if (this.pub?.status !== 'ready') return undefined;
     try {
       const pub = this.pub;
-      const nodes = await pub.zrangebyscore(this.channels.nodes(), Date.now() - this.nodeTimeout, '+inf');
+      const nodes = (await scripts(pub).liveNodes(this.channels.nodes(), this.nodeTimeout)) as string[];
       const totals = new Map<string, number>();
       for (const counts of await Promise.all(nodes.map((node) => pub.hgetall(this.channels.nodeRooms(node))))) {
         for (const [room, count] of Object.entries(counts)) totals.set(room, (totals.get(room) ?? 0) + Number(count));
@@ -148,6 +153,8 @@ export class RedisNodeRegistry {
     const pub = this.pub;
     if (first) {
       try {
+        // The purge below tells which of the old process's users are still on another live node.
+        this.live.update((await scripts(pub).liveNodes(this.channels.nodes(), this.nodeTimeout)) as string[]);
         if ((await pub.zrem(this.channels.nodes(), node)) === 1) {
           const users = await this.purgeNode(node);
           if (users > 0) this.logger.warn(`node ${node} restarted: purged ${users} user(s) of its previous process`);
@@ -157,7 +164,7 @@ export class RedisNodeRegistry {
       }
     }
     await Promise.all([
-      pub.zadd(this.channels.nodes(), Date.now(), node),
+      this.heartbeat(pub),
       ...[...this.users].flatMap((userId) => this.registerUser(pub, userId)),
     ]).catch(() => undefined);
     // Also the first time: a node that started while Redis was away has members already.
@@ -221,19 +228,30 @@ export class RedisNodeRegistry {
     await this.purgeNode(this.nodeId);
   }
 
+  /**
+   * This node's entry in the node table renewed (by Redis's clock), and the live nodes of the
+   * table read in the same step into this node's view. Returns the dead nodes.
+   */
+  private async heartbeat(pub: Redis | Cluster): Promise<string[]> {
+    const [live, dead] = (await scripts(pub).nodeBeat(this.channels.nodes(), this.nodeId, this.nodeTimeout)) as [
+      string[],
+      string[],
+    ];
+    this.live.update(live);
+    return dead;
+  }
+
   /** Heartbeat, and purge of nodes that died without cleaning up after themselves. */
   async beat(): Promise<void> {
     const pub = this.pub;
     if (this.stopped() || pub?.status !== 'ready') return;
     try {
-      const now = Date.now();
-      await pub.zadd(this.channels.nodes(), now, this.nodeId);
-      // A failed renewal is tried again at the next beat, well within the lease (nodeTimeout).
+      const dead = await this.heartbeat(pub);
+      // A failed renewal is tried again at the next beat, well within the leases.
       await Promise.all([
-        this.presence.renew(pub).catch((error: Error) => this.logger.debug(`presence renewal: ${error.message}`)),
+        this.presence.beat(pub).catch((error: Error) => this.logger.debug(`presence heartbeat: ${error.message}`)),
         this.renewKeys(pub).catch((error: Error) => this.logger.debug(`key lease renewal: ${error.message}`)),
       ]);
-      const dead = await pub.zrangebyscore(this.channels.nodes(), '-inf', now - this.nodeTimeout);
       for (const node of dead) {
         // Only the node whose ZREM removes the dead node purges it: no double decrement.
         if ((await pub.zrem(this.channels.nodes(), node)) !== 1) continue;

@@ -4,47 +4,65 @@ import type { ClusterPresenceEntry } from '../cluster.adapter.js';
 import type { ClusterChannels } from '../cluster-channels.js';
 import { roomHeader } from '../cluster-publication.js';
 import { presenceDiffJson } from '../../protocol/presence-diff.js';
+import type { LiveNodes } from './live-nodes.js';
 
 /**
- * Lua shared by the scripts below: Redis's own clock in ms (every node reads one clock), and a
- * node's lease on its share of a room's presence — the share kept twice the lease, so that whoever
- * purges a dead node can still read it, and the node's entry in the room's node index counting
- * until now + ttl.
+ * Lua shared by the scripts below: Redis's own clock in ms; the keep of a node's share — its TTL,
+ * and the room's node index's, which are only garbage collection now (a share counts while its
+ * node is live, see RedisPresence) — with the time of the node's write in the index; and the
+ * nodes of a room whose shares count.
  */
-const LEASE = `
+const SHARED = `
 local function nowMs()
   local t = redis.call('TIME')
   return t[1] * 1000 + math.floor(t[2] / 1000)
 end
-local function lease(share, index, node, ttl, now)
-  redis.call('PEXPIRE', share, ttl * 2)
-  redis.call('ZADD', index, now + ttl, node)
-  redis.call('PEXPIRE', index, ttl * 2)
+local function keep(share, index, node, ttl, now)
+  redis.call('PEXPIRE', share, ttl)
+  redis.call('ZADD', index, now, node)
+  redis.call('PEXPIRE', index, ttl)
+end
+-- The nodes in the room's index whose shares count: live in the caller's view (the ARGV from
+-- position "from" on), or having written their share after "since" (a node newer than that
+-- view). With a share key prefix as "prune", the entries of the other nodes whose share is gone
+-- (expired: a dead node nobody purged) leave the index.
+local function counted(index, since, from, prune)
+  local live = {}
+  for i = from, #ARGV do live[ARGV[i]] = true end
+  local nodes = {}
+  local entries = redis.call('ZRANGE', index, 0, -1, 'WITHSCORES')
+  for i = 1, #entries, 2 do
+    local node = entries[i]
+    if live[node] or tonumber(entries[i + 1]) > since then
+      nodes[#nodes + 1] = node
+    elseif prune and redis.call('EXISTS', prune .. node) == 0 then
+      redis.call('ZREM', index, node)
+    end
+  end
+  return nodes
 end
 `;
 
 /**
  * Sets (or, with an empty value, removes) a user's entry in a node's share of a room's presence.
- * When the node writes its own share (ARGV[8] '1'), the share's lease in the room's node index
- * is renewed to now + ttl; the share itself is kept twice as long, so that whoever purges a dead
- * node can still read it and announce its users' leaves. ARGV[7] is a `presence_diff` publication
- * (header and frame) to send when the user is in no other live node's share: the change of this
- * share made the user arrive in or leave the room cluster-wide. One script in the room's slot, so
- * two nodes cannot both (or neither) announce one user.
- * KEYS: share, node index. ARGV: node id, user id, value, ttl ms, share key prefix, channel,
- * publication or '', renew lease '1'/'0', publish command.
+ * When the node writes its own share (ARGV[8] '1'), the share's keep is set and its write time
+ * recorded in the room's node index. ARGV[7] is a `presence_diff` publication (header and frame)
+ * to send when the user is in no other counted node's share: the change of this share made the
+ * user arrive in or leave the room cluster-wide. One script in the room's slot, so two nodes
+ * cannot both (or neither) announce one user.
+ * KEYS: share, node index. ARGV: node id, user id, value, nodeTimeout ms, share key prefix,
+ * channel, publication or '', own share '1'/'0', publish command, keep ms, then the live nodes.
  */
-const SET_SHARE = `${LEASE}
+const SET_SHARE = `${SHARED}
 local ms = nowMs()
 if ARGV[3] == '' then redis.call('HDEL', KEYS[1], ARGV[2]) else redis.call('HSET', KEYS[1], ARGV[2], ARGV[3]) end
 if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('ZREM', KEYS[2], ARGV[1])
 elseif ARGV[8] == '1' then
-  lease(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[4]), ms)
+  keep(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[10]), ms)
 end
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ms)
 if ARGV[7] == '' then return 0 end
-for _, node in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+for _, node in ipairs(counted(KEYS[2], ms - tonumber(ARGV[4]), 11, ARGV[5])) do
   if node ~= ARGV[1] and redis.call('HEXISTS', ARGV[5] .. node, ARGV[2]) == 1 then return 0 end
 end
 redis.call(ARGV[9], ARGV[6], ARGV[7])
@@ -52,39 +70,39 @@ return 1
 `;
 
 /**
- * Renews a node's lease on its share of a room's presence (its heartbeat). 0 when the share is
- * gone (lost by Redis, or purged while the node was cut off): the node then writes it again.
- * KEYS: share, node index. ARGV: node id, ttl ms.
+ * Renews the keep of a node's share of a room's presence (rarely: garbage collection, not
+ * liveness). 0 when the share is gone (lost by Redis, or purged while the node was cut off):
+ * the node then writes it again. KEYS: share, node index. ARGV: node id, keep ms.
  */
-const RENEW_SHARE = `${LEASE}
+const KEEP_SHARE = `${SHARED}
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-lease(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), nowMs())
+keep(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), nowMs())
 return 1
 `;
 
 /**
  * Replaces a node's share of a room's presence with what the node holds (after an outage, or a
- * share found gone), without announcing anything. KEYS: share, node index. ARGV: node id, ttl
+ * share found gone), without announcing anything. KEYS: share, node index. ARGV: node id, keep
  * ms, then user id and value pairs.
  */
-const WRITE_SHARE = `${LEASE}
+const WRITE_SHARE = `${SHARED}
 redis.call('DEL', KEYS[1])
 if #ARGV < 4 then
   redis.call('ZREM', KEYS[2], ARGV[1])
   return 0
 end
 for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-lease(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), nowMs())
+keep(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), nowMs())
 return 1
 `;
 
 /**
- * The shares of a room's presence whose lease has not run out, as user id and value pairs.
- * KEYS: node index. ARGV: share key prefix.
+ * The shares of a room's presence that count, as user id and value pairs.
+ * KEYS: node index. ARGV: share key prefix, nodeTimeout ms, then the live nodes.
  */
-const READ_SHARES = `${LEASE}
+const READ_SHARES = `${SHARED}
 local out = {}
-for _, node in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], nowMs(), '+inf')) do
+for _, node in ipairs(counted(KEYS[1], nowMs() - tonumber(ARGV[2]), 3, false)) do
   local fields = redis.call('HGETALL', ARGV[1] .. node)
   for i = 1, #fields do out[#out + 1] = fields[i] end
 end
@@ -93,7 +111,7 @@ return out
 
 interface PresenceCommands {
   setPresenceShare(...args: (string | number)[]): Promise<unknown>;
-  renewPresenceShare(...args: (string | number)[]): Promise<unknown>;
+  keepPresenceShare(...args: (string | number)[]): Promise<unknown>;
   writePresenceShare(...args: (string | number)[]): Promise<unknown>;
   readPresenceShares(...args: (string | number)[]): Promise<unknown>;
 }
@@ -111,13 +129,30 @@ function parseShareValue(value: string): { connections: number; username: string
 }
 
 /**
+ * How often a share's keep is renewed: every ten `nodeTimeout`s, and not more often than every
+ * five minutes. It only collects what a dead node leaves when nobody purges it, so rarely is
+ * enough; renewing at every heartbeat is what made idle Redis work grow with rooms × nodes.
+ */
+const KEEP_RENEWAL_TIMEOUTS = 10;
+const KEEP_RENEWAL_MIN = 300_000;
+/** A share's keep lasts three renewal periods: two renewals in a row may fail or come late. */
+const KEEP_RENEWALS = 3;
+
+/**
  * Cluster-wide presence in Redis, as one share per node and room: a hash of the node's users in
- * the room with their connections there. A room's presence is the sum of the shares whose
- * *lease* in the room's node index has not run out; each node renews its leases at every
- * heartbeat. So a node that dies without a goodbye (SIGKILL, a lost host) drops out of every
- * room's presence within `ttl` of its last heartbeat, whether or not another node is there to
- * purge it; the node that does purge it (see RedisClusterAdapter's heartbeat) also announces its
- * users' leaves, and what nobody purges expires after twice the ttl.
+ * the room with their connections there, and the node's entry in the room's node index. A room's
+ * presence is the sum of the shares whose *node is live* — renewed in the node table within
+ * `nodeTimeout` ({@link LiveNodes}, this node's view of the table at its latest heartbeat) — or
+ * that their node wrote within `nodeTimeout` (by Redis's clock, in the room's slot: a node newer
+ * than the view). So a node that dies without a goodbye (SIGKILL, a lost host) drops out of every
+ * room's presence once its heartbeats are `nodeTimeout` old (seen at the readers' next heartbeat),
+ * whether or not another node is there to purge it; the node that does purge it (see
+ * RedisNodeRegistry's heartbeat) also announces its users' leaves.
+ *
+ * Liveness is the node's, not the share's: idle, a node costs Redis one heartbeat and a few
+ * commands per heartbeat, however many rooms it is in. A share's TTL (its keep) is only garbage
+ * collection for a dead node nobody purged, renewed once per renewal period (see
+ * KEEP_RENEWAL_TIMEOUTS), spread over the heartbeats.
  *
  * A node writes its share as absolute values, from what it holds (`local`): writing it again is
  * harmless, which is how it recovers from an outage or a lost key.
@@ -127,19 +162,35 @@ export class RedisPresence {
   private readonly local = new Map<string, Map<string, string>>();
   /** Rooms whose share in Redis may differ from `local` (a write failed or was skipped). */
   private readonly stale = new Set<string>();
+  /**
+   * Rooms of `local` → when (this process's clock) their share's keep was last set; in that
+   * order, oldest first (a room is deleted and set again each time), so the heartbeat finds the
+   * rooms due by reading from the start.
+   */
+  private readonly kept = new Map<string, number>();
+  /** Milliseconds between two renewals of a share's keep. */
+  private readonly keepRenewal: number;
+  /** Milliseconds a share's keep lasts (its TTL, and its node's room registry's). */
+  private readonly keepTtl: number;
 
   constructor(
     private readonly channels: ClusterChannels,
     private readonly nodeId: string,
-    /** Milliseconds a share counts after its last renewal. */
-    private readonly ttl: number,
+    /** Milliseconds a node counts as live after its last heartbeat. */
+    private readonly nodeTimeout: number,
+    private readonly heartbeatInterval: number,
+    /** This node's view of the live nodes, refreshed at each heartbeat by the node registry. */
+    private readonly live: LiveNodes,
     private readonly publishCommand: string,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.keepRenewal = Math.max(nodeTimeout * KEEP_RENEWAL_TIMEOUTS, KEEP_RENEWAL_MIN);
+    this.keepTtl = this.keepRenewal * KEEP_RENEWALS;
+  }
 
   static define(client: Redis | Cluster): void {
     client.defineCommand('setPresenceShare', { numberOfKeys: 2, lua: SET_SHARE });
-    client.defineCommand('renewPresenceShare', { numberOfKeys: 2, lua: RENEW_SHARE });
+    client.defineCommand('keepPresenceShare', { numberOfKeys: 2, lua: KEEP_SHARE });
     client.defineCommand('writePresenceShare', { numberOfKeys: 2, lua: WRITE_SHARE });
     client.defineCommand('readPresenceShares', { numberOfKeys: 1, lua: READ_SHARES });
   }
@@ -148,7 +199,7 @@ export class RedisPresence {
    * Records this node's share of a user in a room and writes it, with `diff` for when the user
    * arrived or left cluster-wide. Every command is issued before this returns, so that changes to
    * one room reach Redis in the order they were made. Kept while Redis is away or a write fails:
-   * the room's share is then written again in full (see renew and rewrite).
+   * the room's share is then written again in full (see beat and rewrite).
    */
   changed(
     pub: Redis | Cluster | undefined,
@@ -172,13 +223,15 @@ export class RedisPresence {
       users.set(userId, value);
     } else if (users?.delete(userId) && users.size === 0) {
       this.local.delete(roomId);
+      this.kept.delete(roomId);
       if (ready) pub.srem(registry, roomId).catch(() => undefined);
     }
     if (!ready) {
       this.stale.add(roomId);
       return Promise.resolve();
     }
-    return this.setShare(pub, this.nodeId, roomId, userId, value, diff, exceptConnectionId ?? '', true).catch(
+    return this.setShare(pub, this.nodeId, roomId, userId, value, diff, exceptConnectionId ?? '', true).then(
+      () => this.keptNow(roomId),
       (error: Error) => {
         this.stale.add(roomId);
         this.logger.warn(`presence update failed (written again at the next heartbeat): ${error.message}`);
@@ -186,11 +239,13 @@ export class RedisPresence {
     );
   }
 
-  /** The room's presence over every share whose lease runs; rejects when Redis could not be read. */
+  /** The room's presence over every share that counts; rejects when Redis could not be read. */
   async state(pub: Redis | Cluster, roomId: string): Promise<ClusterPresenceEntry[]> {
     const pairs = (await (pub as unknown as PresenceCommands).readPresenceShares(
       this.channels.presenceNodes(roomId),
       this.channels.presenceSharePrefix(roomId),
+      this.nodeTimeout,
+      ...this.live.ids,
     )) as string[];
     const users = new Map<string, ClusterPresenceEntry>();
     for (let i = 0; i + 1 < pairs.length; i += 2) {
@@ -204,30 +259,20 @@ export class RedisPresence {
   }
 
   /**
-   * The heartbeat: renews this node's lease on each of its shares, writing again those that are
-   * gone. One round trip per room (pipelined by ioredis), so a node's heartbeat costs in
-   * proportion to the rooms it has users in.
+   * This node's part of the heartbeat: writes again the shares that may differ from `local`,
+   * renews its room registry (one command; gone, it means the shares went too — a flush, a purge
+   * while this node was cut off — and all are written again), and the keeps that are due. Nothing
+   * per room otherwise: liveness is the node table's.
    */
-  async renew(pub: Redis | Cluster): Promise<void> {
-    const commands = pub as unknown as PresenceCommands;
+  async beat(pub: Redis | Cluster): Promise<void> {
     const stale = new Set(this.stale);
     this.stale.clear();
-    const writes = [...stale].map((roomId) => this.writeShare(pub, roomId));
-    const renewals = [...this.local.keys()]
-      .filter((roomId) => !stale.has(roomId))
-      .map(async (roomId) => {
-        const renewed = await commands.renewPresenceShare(
-          this.channels.presenceShare(roomId, this.nodeId),
-          this.channels.presenceNodes(roomId),
-          this.nodeId,
-          this.ttl,
-        );
-        if (Number(renewed) === 0) await this.writeShare(pub, roomId);
-      });
+    const work: Promise<unknown>[] = [...stale].map((roomId) => this.writeShare(pub, roomId));
     if (this.local.size > 0) {
-      renewals.push(pub.pexpire(this.channels.nodePresence(this.nodeId), this.ttl * 2).then(() => undefined));
+      const registry = pub.pexpire(this.channels.nodePresence(this.nodeId), this.keepTtl);
+      work.push(registry.then((kept) => (kept === 0 ? this.rewriteAll(pub, stale) : this.renewKeeps(pub, stale))));
     }
-    await Promise.all([...writes, ...renewals]);
+    await Promise.all(work);
   }
 
   /** Writes every share of this node again (Redis is back: what changed meanwhile was not written). */
@@ -254,8 +299,50 @@ export class RedisPresence {
       }
     }
     await pub.del(this.channels.nodePresence(node));
-    if (node === this.nodeId) this.local.clear();
+    if (node === this.nodeId) {
+      this.local.clear();
+      this.kept.clear();
+    }
     return removed;
+  }
+
+  /** The room's share was written with a fresh keep: its renewal is due a period from now. */
+  private keptNow(roomId: string): void {
+    this.kept.delete(roomId);
+    if (this.local.has(roomId)) this.kept.set(roomId, Date.now());
+  }
+
+  /** Every share written again, but those already being written (`skip`). */
+  private async rewriteAll(pub: Redis | Cluster, skip: ReadonlySet<string>): Promise<void> {
+    await Promise.all([...this.local.keys()].filter((roomId) => !skip.has(roomId)).map((r) => this.writeShare(pub, r)));
+  }
+
+  /**
+   * Renews the keeps that are due, oldest first, at most twice the steady rate per heartbeat
+   * (rooms ÷ heartbeats per renewal period): rooms that joined together (a start, a rewrite) are
+   * spread over the heartbeats instead of renewed in one burst, within half a period.
+   */
+  private async renewKeeps(pub: Redis | Cluster, skip: ReadonlySet<string>): Promise<void> {
+    const now = Date.now();
+    const budget = Math.ceil((this.kept.size * 2 * this.heartbeatInterval) / this.keepRenewal);
+    const due: string[] = [];
+    for (const [roomId, at] of this.kept) {
+      if (due.length >= budget || now - at < this.keepRenewal) break;
+      if (!skip.has(roomId)) due.push(roomId);
+    }
+    const commands = pub as unknown as PresenceCommands;
+    await Promise.all(
+      due.map(async (roomId) => {
+        const kept = await commands.keepPresenceShare(
+          this.channels.presenceShare(roomId, this.nodeId),
+          this.channels.presenceNodes(roomId),
+          this.nodeId,
+          this.keepTtl,
+        );
+        if (Number(kept) === 0) await this.writeShare(pub, roomId);
+        else this.keptNow(roomId);
+      }),
+    );
   }
 
   private async setShare(
@@ -276,12 +363,14 @@ export class RedisPresence {
       node,
       userId,
       value,
-      this.ttl,
+      this.nodeTimeout,
       this.channels.presenceSharePrefix(roomId),
       this.channels.room(roomId),
       publication,
       own ? '1' : '0',
       this.publishCommand.toUpperCase(),
+      this.keepTtl,
+      ...this.live.ids,
     );
   }
 
@@ -296,10 +385,11 @@ export class RedisPresence {
         this.channels.presenceShare(roomId, this.nodeId),
         this.channels.presenceNodes(roomId),
         this.nodeId,
-        this.ttl,
+        this.keepTtl,
         ...[...(users ?? [])].flat(),
       );
       if (users === undefined) await pub.srem(registry, roomId);
+      this.keptNow(roomId);
     } catch (error) {
       this.stale.add(roomId);
       throw error;

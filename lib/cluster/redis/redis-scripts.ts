@@ -2,8 +2,8 @@ import type { Cluster, Redis } from 'ioredis';
 
 /*
  * The Lua scripts of the Redis adapter: each step that must be atomic (sequencing and recording
- * a room broadcast, reading a room's position or history, counting a node's members) is one
- * script, run where the keys live. (Presence has its own, in redis-presence.ts.)
+ * a room broadcast, reading a room's position or history, counting a node's members, a node's
+ * heartbeat) is one script, run where the keys live. (Presence has its own, in redis-presence.ts.)
  */
 
 /**
@@ -129,12 +129,46 @@ if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[3
 return total
 `;
 
+/**
+ * A node's heartbeat in the node table, scored by Redis's clock, and the table as it stands at
+ * that instant: the live nodes (renewed within the timeout) and the dead ones (to purge). Every
+ * score is written and judged by this one clock, whatever the nodes' own clocks say; the live
+ * nodes are what the presence scripts count the shares of (see LiveNodes).
+ * KEYS: node table. ARGV: node id, timeout ms. Returns {live node ids, dead node ids}.
+ */
+const NODE_BEAT = `
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local since = now - tonumber(ARGV[2])
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+return {redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. since, '+inf'), redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', since)}
+`;
+
+/**
+ * Which of the given nodes are live in the node table now (renewed within the timeout), by
+ * Redis's clock like NODE_BEAT; every live node when none is given.
+ * KEYS: node table. ARGV: timeout ms, then node ids.
+ */
+const LIVE_NODES = `
+local t = redis.call('TIME')
+local since = t[1] * 1000 + math.floor(t[2] / 1000) - tonumber(ARGV[1])
+if #ARGV == 1 then return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. since, '+inf') end
+local out = {}
+for i = 2, #ARGV do
+  local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
+  if score and tonumber(score) > since then out[#out + 1] = ARGV[i] end
+end
+return out
+`;
+
 /** The scripts above as commands of a client (see defineScripts). */
 export interface ScriptCommands {
   roomPosition(...args: (string | number)[]): Promise<unknown>;
   roomHistory(...args: (string | number)[]): Promise<unknown>;
   publishRoom(...args: (string | number)[]): Promise<unknown>;
   countField(key: string, field: string, delta: number, ttl: number): Promise<unknown>;
+  nodeBeat(nodes: string, nodeId: string, timeout: number): Promise<unknown>;
+  liveNodes(nodes: string, timeout: number, ...nodeIds: string[]): Promise<unknown>;
 }
 
 /** Defines the scripts on a client (ioredis runs them with EVALSHA, loading them when missing). */
@@ -143,6 +177,8 @@ export function defineScripts(client: Redis | Cluster): void {
   client.defineCommand('roomPosition', { numberOfKeys: 2, lua: ROOM_POSITION });
   client.defineCommand('roomHistory', { numberOfKeys: 3, lua: ROOM_HISTORY });
   client.defineCommand('countField', { numberOfKeys: 1, lua: COUNT_FIELD });
+  client.defineCommand('nodeBeat', { numberOfKeys: 1, lua: NODE_BEAT });
+  client.defineCommand('liveNodes', { numberOfKeys: 1, lua: LIVE_NODES });
 }
 
 /** A client with the scripts defined. */
