@@ -16,6 +16,7 @@ import { fork } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { percentile } from './lib/stats.mjs';
+import { workerRpc } from './lib/worker-rpc.mjs';
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const self = fileURLToPath(import.meta.url);
@@ -48,17 +49,8 @@ export async function runDrain(
   const procs = Array.from({ length: workers }, () =>
     fork(self, [], { env: { ...process.env, DRAIN_WORKER: '1' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
   );
-  const inbox = procs.map(() => []);
-  const waiters = procs.map(() => []);
-  procs.forEach((proc, w) =>
-    proc.on('message', (message) => {
-      const waiter = waiters[w].shift();
-      if (waiter) waiter(message);
-      else inbox[w].push(message);
-    }),
-  );
-  const next = (w) => (inbox[w].length ? Promise.resolve(inbox[w].shift()) : new Promise((r) => waiters[w].push(r)));
-  const all = (message) => Promise.all(procs.map((proc, w) => (proc.send(message), next(w))));
+  const rpc = workerRpc(procs);
+  const all = rpc.all;
 
   let publishing = true;
   let sent = 0;
@@ -77,15 +69,12 @@ export async function runDrain(
   try {
     const per = Math.ceil(clients / workers);
     const tokens = (from, count) => Array.from({ length: count }, (_, i) => token(from + i));
-    await Promise.all(procs.map((_, w) => next(w))); // each worker is listening
-    const setup = await Promise.all(
-      procs.map((proc, w) => {
-        const from = w * per;
-        const count = Math.max(0, Math.min(per, clients - from));
-        proc.send({ cmd: 'start', from, count, tokens: tokens(from, count), urlA, urlB, roomIds, drainReconnect });
-        return next(w);
-      }),
-    );
+    await rpc.all(); // each worker is listening
+    const setup = await rpc.each((w) => {
+      const from = w * per;
+      const count = Math.max(0, Math.min(per, clients - from));
+      return { cmd: 'start', from, count, tokens: tokens(from, count), urlA, urlB, roomIds, drainReconnect };
+    });
     if (setup.some((s) => s.failed > 0)) throw new Error(`clients failed to connect: ${JSON.stringify(setup)}`);
     publish = stream();
     // Past stableConnectionTime (5 s): a 1012 of these connections is a drain of working ones.

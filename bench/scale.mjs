@@ -49,6 +49,7 @@ import { freePort, startRedis } from './cluster-fanout.mjs';
 import { hs256Sign } from './lib/hs256.mjs';
 import { redisDelta, redisStats, startRedisCluster } from './lib/redis-cluster.mjs';
 import { ServerProcess } from './lib/server-process.mjs';
+import { workerRpc } from './lib/worker-rpc.mjs';
 import { Histogram, mixedRooms, mulberry32 } from './lib/scale-parts.mjs';
 import { fmt } from './lib/stats.mjs';
 
@@ -343,34 +344,6 @@ function mergeCounts(maps) {
   const total = {};
   for (const map of maps) for (const [k, v] of Object.entries(map ?? {})) total[k] = (total[k] ?? 0) + v;
   return total;
-}
-
-/** Request/response over IPC with every worker, in order per worker. */
-function workerRpc(procs) {
-  const inbox = procs.map(() => []);
-  const waiters = procs.map(() => []);
-  procs.forEach((proc, w) => {
-    proc.on('message', (message) => {
-      const waiter = waiters[w].shift();
-      if (waiter) waiter(message);
-      else inbox[w].push(message);
-    });
-    proc.on('exit', (code) => {
-      if (code !== 0) for (const waiter of waiters[w].splice(0)) waiter({ error: `worker ${w} exited ${code}` });
-    });
-  });
-  const next = (w) => (inbox[w].length ? Promise.resolve(inbox[w].shift()) : new Promise((r) => waiters[w].push(r)));
-  const check = (replies) => {
-    const failed = replies.find((r) => r?.error);
-    if (failed) throw new Error(failed.error);
-    return replies;
-  };
-  return {
-    /** Sends `message` (if any) to every worker and waits for each one's reply. */
-    all: async (message) => check(await Promise.all(procs.map((proc, w) => (message && proc.send(message), next(w))))),
-    /** Sends each worker its own message. */
-    each: async (make) => check(await Promise.all(procs.map((proc, w) => (proc.send(make(w)), next(w))))),
-  };
 }
 
 /** REST posts at the run's rates, from one user with a token of its own, to a random node each. */
