@@ -51,6 +51,9 @@ export class AppModule {
           trustProxy: config.trustProxy,
           authTimeout: config.authTimeoutMs,
           drainDelay: config.drainDelayMs,
+          // A node whose loop runs this late is not ready (health.module.ts) and takes no new
+          // connections: a herd of reconnects is spread instead of queued until clients give up.
+          maxEventLoopDelay: config.eventLoopMaxDelayMs,
           // WS_COMPRESSION=on: permessage-deflate, a room broadcast deflated once for all its members.
           compression: config.compression,
           auth: { secret },

@@ -38,7 +38,10 @@ export class HealthController {
       () => this.realtime.isAccepting('realtime'),
       () => this.realtime.hasCapacity('connections'),
       () => this.realtime.isRedisUp('redis'),
-      () => this.realtime.isEventLoopResponsive('event_loop', { maxDelayMs: this.eventLoopMaxDelayMs }),
+      // EVENT_LOOP_MAX_DELAY_MS=0: no bound, so no check.
+      ...(this.eventLoopMaxDelayMs > 0
+        ? [() => this.realtime.isEventLoopResponsive('event_loop', { maxDelayMs: this.eventLoopMaxDelayMs })]
+        : []),
     ]);
   }
 

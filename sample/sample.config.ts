@@ -39,7 +39,11 @@ export interface SampleConfig {
    * `/health/ready` before it sends its connections 1012 (the module's `drainDelay`).
    */
   drainDelayMs: number;
-  /** `EVENT_LOOP_MAX_DELAY_MS`: `/health/ready` is 503 while the event loop's p99 delay is above this. */
+  /**
+   * `EVENT_LOOP_MAX_DELAY_MS`: `/health/ready` is 503 while the event loop's p99 delay is above
+   * this, and upgrades are refused with 503 while the loop runs later than this (the module's
+   * `maxEventLoopDelay`); 0 turns both off.
+   */
   eventLoopMaxDelayMs: number;
   /** `WS_COMPRESSION=on`: `permessage-deflate` with clients that offer it (the module's `compression`). */
   compression: boolean;

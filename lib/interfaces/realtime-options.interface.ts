@@ -200,6 +200,17 @@ export interface RealtimeModuleOptions {
    */
   maxConnections?: number;
   /**
+   * Milliseconds of event-loop lag above which this node sheds new connections: while its loop
+   * runs later than this, an upgrade gets HTTP 503 with `Retry-After` (counted in
+   * `websocket_connection_errors_total{reason="overloaded"}`) and the client tries again after
+   * its backoff, on this node or another. The connections already open are served as usual.
+   * Without it, a herd of reconnects (a node drained under load) is accepted all at once; their
+   * handshakes and resumes queue behind each other until clients give up on them and retry,
+   * and the work done for the abandoned attempts is lost. 0 turns it off.
+   * @default 0
+   */
+  maxEventLoopDelay?: number;
+  /**
    * Largest inbound frame in bytes; a larger one closes the connection with 1009.
    * @default 1048576 (1 MiB)
    */

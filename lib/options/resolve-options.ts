@@ -35,6 +35,7 @@ const NUMERIC_DEFAULTS = {
   writeDelay: 0,
   shutdownTimeout: 5_000,
   drainDelay: 0,
+  maxEventLoopDelay: 0,
   maxConnectionsPerUser: 0,
   maxConnectionsPerAddress: 0,
   sessionTtl: 120_000,
@@ -78,6 +79,7 @@ const NON_NEGATIVE: readonly NumericOption[] = [
   'authTimeout',
   'shutdownTimeout',
   'drainDelay',
+  'maxEventLoopDelay',
   'maxConnectionsPerUser',
   'maxConnectionsPerAddress',
   'sessionTtl',
@@ -99,6 +101,7 @@ const TIMER_OPTIONS = new Set<string>([
   'cleanupInterval',
   'shutdownTimeout',
   'drainDelay',
+  'maxEventLoopDelay',
   'auth.expiryGracePeriod',
   'sessionTtl',
 ]);

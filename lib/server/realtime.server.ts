@@ -31,6 +31,7 @@ import { HandshakeAdmission, HandshakeRefusal } from '../auth/handshake-admissio
 import { initRateLimit, RateVerdict, takeRateTokens } from './rate-limiter.js';
 import { isPromiseLike } from '../utils/maybe-promise.js';
 import { claimUpgradePath } from './upgrade-claim.js';
+import { OverloadShedding } from './overload-shedding.js';
 
 const kConnection = Symbol('nest-realtime.connection');
 type HostedSocket = WebSocket & { [kConnection]?: RealtimeConnection };
@@ -74,6 +75,8 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly compression: FrameCompression | undefined;
   /** Coalesces each turn's writes to a connection into one socket write (`writeDelay`). */
   private readonly writeBatch: WriteBatch;
+  /** Refuses upgrades while the event loop lags (`maxEventLoopDelay`); absent when off. */
+  private readonly shedding: OverloadShedding | undefined;
   private httpServer: HttpServer | undefined;
   private releaseUpgradePath: (() => void) | undefined;
   private accepting = false;
@@ -103,6 +106,7 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
     });
     this.compression = nodeCompression(options, stats);
     this.writeBatch = new WriteBatch(options.writeDelay, options.writeBufferSize);
+    this.shedding = options.maxEventLoopDelay > 0 ? new OverloadShedding(options.maxEventLoopDelay) : undefined;
     this.sweeper = new ConnectionSweeper(
       connections,
       stats,
@@ -150,6 +154,7 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
     this.releaseUpgradePath = claimUpgradePath(httpServer, this.options.path, this.onUpgrade);
     httpServer.on('upgrade', this.onForeignUpgrade);
     this.sweeper.start();
+    this.shedding?.start();
     this.accepting = true;
     this.logger.log(`WebSocket endpoint ready at ${this.options.path} (node ${this.options.nodeId})`);
   }
@@ -173,6 +178,7 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
       await new Promise((resolve) => setTimeout(resolve, this.options.drainDelay));
     }
     this.sweeper.stop();
+    this.shedding?.stop();
     if (this.connections.count > 0) {
       const done = new Promise<void>((resolve) => (this.drained = resolve));
       // They resume on other nodes: their rooms' presence is handed over, not left.
@@ -212,6 +218,10 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
     // own only inside handleUpgrade: until then a reset by the peer must not crash the process.
     socket.on('error', destroySocket);
     if (!this.accepting) return this.reject(socket, 'draining', 503);
+    if (this.shedding?.overloaded) {
+      this.stats.rejectedUpgrades.overloaded++;
+      return abortHandshake(socket, 503, undefined, `Retry-After: ${this.shedding.retryAfter()}\r\n`);
+    }
     if (!this.originAllowed(request)) return this.reject(socket, 'origin', 403);
     if (this.connectionSlotsInUse >= this.options.maxConnections) {
       this.logger.warn(`maxConnections (${this.options.maxConnections}) reached: refusing an upgrade`);

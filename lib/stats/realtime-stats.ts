@@ -18,7 +18,9 @@ export type UpgradeRejection =
   | 'forbidden'
   | 'error'
   | 'user_limit'
-  | 'address_limit';
+  | 'address_limit'
+  /** `maxEventLoopDelay`: the node's event loop was running late. */
+  | 'overloaded';
 
 /** Label values for messages that never reached a handler's type. */
 export const MessageLabel = {
@@ -80,6 +82,7 @@ export class RealtimeStats implements OnModuleDestroy {
     error: 0,
     user_limit: 0,
     address_limit: 0,
+    overloaded: 0,
   };
   /** 'error' events of open sockets (protocol violations, resets). */
   socketErrors = 0;
