@@ -139,19 +139,25 @@ export class TestRedisCluster {
         { stdio: 'ignore' },
       ),
     );
-    for (const port of ports) await waitForPort(port);
-    await new Promise<void>((resolve, reject) => {
-      const create = spawn(
-        'redis-cli',
-        ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'],
-        { stdio: 'ignore' },
-      );
-      create.once('exit', (code) =>
-        code === 0 ? resolve() : reject(new Error(`redis-cli --cluster create exited ${code}`)),
-      );
-    });
     const cluster = new TestRedisCluster(ports, processes, dir);
-    await cluster.waitUntilOk();
+    try {
+      for (const port of ports) await waitForPort(port);
+      await new Promise<void>((resolve, reject) => {
+        const create = spawn(
+          'redis-cli',
+          ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'],
+          { stdio: 'ignore' },
+        );
+        create.once('exit', (code) =>
+          code === 0 ? resolve() : reject(new Error(`redis-cli --cluster create exited ${code}`)),
+        );
+      });
+      await cluster.waitUntilOk();
+    } catch (error) {
+      // Nobody else holds the processes yet: a failed start must not leave them running.
+      await cluster.stop();
+      throw error;
+    }
     return cluster;
   }
 
