@@ -48,17 +48,35 @@ describe('presence in a join storm (e2e)', () => {
     return joined;
   }
 
-  /** Every member's view equals the members left, with nothing more to arrive. */
-  async function converged(members: PresenceViewClient[], timeoutMs: number): Promise<void> {
+  /**
+   * Every member's view equals the members left, with nothing more to arrive. Fails when the views
+   * stop changing for `quietMs` without agreeing — not after a wall-clock time: on a loaded
+   * machine a storm of 1 500 handshakes takes as long as the cores allow, and what is checked
+   * here is that the views get there, not how fast the machine is.
+   */
+  async function converged(members: PresenceViewClient[], quietMs: number): Promise<void> {
     const truth = new Set(members.map((member) => member.userId));
     const agrees = (member: PresenceViewClient) =>
       member.synced && member.view.size === truth.size && [...truth].every((id) => member.view.has(id));
-    await until(() => members.every(agrees), timeoutMs).catch(() => {
-      const wrong = members.filter((member) => !agrees(member));
-      throw new Error(
-        `${wrong.length} of ${members.length} views differ; e.g. ${wrong[0]?.userId} sees ${wrong[0]?.view.size} of ${truth.size}`,
-      );
-    });
+    // Anything a member receives moves this (a join and a leave of the same user count twice).
+    const progress = () =>
+      members.reduce((total, m) => total + m.view.size + m.diffs + m.resets + (m.synced ? 1 : 0), 0);
+    let last = progress();
+    let changedAt = Date.now();
+    while (!members.every(agrees)) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const now = progress();
+      if (now !== last) {
+        last = now;
+        changedAt = Date.now();
+      } else if (Date.now() - changedAt > quietMs) {
+        const wrong = members.filter((member) => !agrees(member));
+        throw new Error(
+          `${wrong.length} of ${members.length} views differ and nothing arrived for ${quietMs} ms; ` +
+            `e.g. ${wrong[0]?.userId} sees ${wrong[0]?.view.size} of ${truth.size}`,
+        );
+      }
+    }
   }
 
   afterEach(async () => {
@@ -75,12 +93,12 @@ describe('presence in a join storm (e2e)', () => {
   async function stormAndLeave(nodes: TestApp[]): Promise<void> {
     const started = Date.now();
     const members = await storm(nodes, MEMBERS);
-    await converged(members, 20_000);
+    await converged(members, 10_000);
     // A wave of leaves: half leave the room, half drop their connection.
     const leaving = members.filter((_, i) => i % 5 === 2).slice(0, LEAVING);
     leaving.forEach((member, i) => (i % 2 === 0 ? member.leave() : member.close()));
     const staying = members.filter((member) => !leaving.includes(member));
-    await converged(staying, 20_000);
+    await converged(staying, 10_000);
     const elapsed = Date.now() - started;
     // Per interval a node sends a room's diffs at once only while they cost at most LIMIT
     // writes, then one gathered diff per window: a member gets at most LIMIT diffs at once over
@@ -104,14 +122,14 @@ describe('presence in a join storm (e2e)', () => {
       presenceDiffMaxUsers: 5000,
     });
     await stormAndLeave([a]);
-  }, 90_000);
+  }, 240_000);
 
   it(`two nodes on a redis-server: ${MEMBERS} members join (limit ${LIMIT}), ${LEAVING} leave; every view converges`, async () => {
     backend = await standaloneBackend();
     const settings = { presenceDiffLimit: LIMIT, presenceDiffInterval: INTERVAL, presenceDiffMaxUsers: 5000 };
     const nodes = [await node('storm-a', settings, backend), await node('storm-b', settings, backend)];
     await stormAndLeave(nodes);
-  }, 90_000);
+  }, 240_000);
 
   it('sends presence_reset above presenceDiffMaxUsers; asking presence again puts the view right', async () => {
     const a = await node('storm-r', {
