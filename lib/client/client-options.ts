@@ -23,20 +23,33 @@ export interface RealtimeClientOptions {
   token?: TokenOption;
   /** Reconnect pacing, or `false` for no automatic reconnect. @default `{ baseDelay: 500, maxDelay: 30000 }`, forever */
   reconnect?: BackoffOptions | false;
-  /** Default timeout of {@link RealtimeClient.request}, and of the client's own auth/resume/join. @default 10 000 ms */
+  /**
+   * Default timeout of {@link RealtimeClient.request}, and of the client's own auth/resume/join.
+   * Like every deadline of the client, it does not count a stall of its own against the server:
+   * a timer that fires late (a stalled event loop, a throttled background tab) first lets the
+   * frames that arrived meanwhile be read, so a reply waiting unread is not timed out.
+   * @default 10 000 ms
+   */
   requestTimeout?: number;
-  /** A connection attempt that has not received `connected` by then is given up and retried. @default 10 000 ms */
+  /**
+   * A connection attempt that has not received `connected` by then is given up and retried (a
+   * late timer first reads what arrived, see {@link requestTimeout}). @default 10 000 ms
+   */
   connectTimeout?: number;
   /** Messages kept while offline, sent once the connection is authenticated again. @default 100 */
   offlineQueueSize?: number;
-  /** App-level ping/pong dead-connection detection, or `false`. @default `{ interval: 25000, timeout: 10000 }` */
+  /**
+   * App-level ping/pong dead-connection detection, or `false` (a late check first reads what
+   * arrived, see {@link requestTimeout}). @default `{ interval: 25000, timeout: 10000 }`
+   */
   heartbeat?: HeartbeatOptions | false;
   /** A provided token is refreshed this long before its `exp`. @default 30 000 ms */
   tokenRefreshMargin?: number;
   /**
    * How long a call of the token provider may take; one that throws, returns no token or takes
    * longer fails the attempt, which is retried with the backoff (only a token the server
-   * refuses stops the client). @default 10 000 ms
+   * refuses stops the client). A late timer first reads what arrived (see {@link requestTimeout}).
+   * @default 10 000 ms
    */
   tokenTimeout?: number;
   /**

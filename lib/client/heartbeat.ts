@@ -1,8 +1,14 @@
+import { PatientTimer } from './patient-timer.js';
+
 /** App-level heartbeat settings (see {@link RealtimeClientOptions.heartbeat}). */
 export interface HeartbeatOptions {
   /** Send a `ping` after this long without any frame from the server. @default 25 000 ms */
   interval?: number;
-  /** Declare the connection dead when nothing arrives this long after the `ping`. @default 10 000 ms */
+  /**
+   * Declare the connection dead when nothing arrives this long after the `ping`. A check that runs
+   * late (a stalled event loop, a throttled tab) first reads what arrived meanwhile: the stall is
+   * not counted against the server. @default 10 000 ms
+   */
   timeout?: number;
 }
 
@@ -14,12 +20,14 @@ export interface HeartbeatOptions {
  * `timeout` — any frame proves the peer alive, not only the `pong`.
  *
  * One timer per client, re-armed lazily: receiving a frame only stamps the time, it does not
- * reset a timer (which would be an allocation and a syscall per message).
+ * reset a timer (which would be an allocation and a syscall per message). It is a
+ * {@link PatientTimer}: a check that runs late after a stall lets the frames that arrived
+ * meanwhile be read before it judges the server silent.
  */
 export class Heartbeat {
   readonly interval: number;
   readonly timeout: number;
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  private readonly timer = new PatientTimer(() => this.check());
   private lastFrameAt = 0;
   private pingSentAt = 0;
 
@@ -49,16 +57,14 @@ export class Heartbeat {
   }
 
   stop(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.timer.cancel();
   }
 
   private arm(delay: number): void {
-    this.timer = setTimeout(() => this.check(), Math.max(1, delay));
+    this.timer.start(Math.max(1, delay));
   }
 
   private check(): void {
-    this.timer = undefined;
     const now = Date.now();
     if (this.pingSentAt !== 0) {
       const waited = now - this.pingSentAt;

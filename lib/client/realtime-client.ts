@@ -14,6 +14,7 @@ import { Heartbeat } from './heartbeat.js';
 import { ListenerSet } from './listener-set.js';
 import type { AuthSuccessData, MessageHandler, Reply, RoomJoinedData, RoomLeftData } from './message-map.js';
 import { OfflineQueue } from './offline-queue.js';
+import { PatientTimer } from './patient-timer.js';
 import { isRecord, parseFrame, readPosition } from './parse-frame.js';
 import { RequestTracker, type TrackOptions } from './request-tracker.js';
 import { FrameVerdict, RoomPositions } from './room-positions.js';
@@ -93,8 +94,13 @@ export class RealtimeClient {
   private reconnectCount = 0;
   /** When the current connection became ready (`Date.now()`), or undefined while it is not. */
   private readySince: number | undefined;
-  /** The pending reconnect, or the deadline of a connection attempt. */
+  /** The pending reconnect. */
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * The deadline of a connection attempt, until `connected`. Patient: a `connected` frame left
+   * unread by a stall of this client's event loop is read before the attempt is given up.
+   */
+  private readonly connectDeadline = new PatientTimer(() => this.abandonSocket('connect timeout'));
   private connectWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
 
   constructor(private readonly options: RealtimeClientOptions) {
@@ -359,7 +365,7 @@ export class RealtimeClient {
     this.socket = socket;
     // A connection attempt that hangs (a black-holed SYN, a proxy that never answers) would
     // otherwise wait for the OS's TCP timeout, minutes away.
-    this.timer = setTimeout(() => this.abandonSocket('connect timeout'), this.connectTimeout);
+    this.connectDeadline.start(this.connectTimeout);
     socket.onopen = () => {
       if (this.socket === socket) this.heartbeat?.start(Date.now());
     };
@@ -432,6 +438,7 @@ export class RealtimeClient {
   private stopTimers(): void {
     this.heartbeat?.stop();
     this.refresher.cancel();
+    this.connectDeadline.cancel();
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
   }
@@ -495,15 +502,17 @@ export class RealtimeClient {
     return this.authenticatedUser;
   }
 
-  /** The token to send: the given one, or the provider's within `tokenTimeout`. */
+  /**
+   * The token to send: the given one, or the provider's within `tokenTimeout` (a patient timer:
+   * a provider's HTTP answer left unread by a stall is read before it is timed out).
+   */
   private async provideToken(): Promise<string> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new TokenProviderError(`the token provider did not answer within ${this.tokenTimeout} ms`)),
-        this.tokenTimeout,
-      );
-    });
+    let rejectTimeout: (error: Error) => void = () => undefined;
+    const timeout = new Promise<never>((_, reject) => (rejectTimeout = reject));
+    const timer = new PatientTimer(() =>
+      rejectTimeout(new TokenProviderError(`the token provider did not answer within ${this.tokenTimeout} ms`)),
+    );
+    timer.start(this.tokenTimeout);
     try {
       const token = await Promise.race([this.tokens.get(), timeout]);
       if (token === undefined) throw new TokenProviderError('no token');
@@ -512,7 +521,7 @@ export class RealtimeClient {
       if (error instanceof TokenProviderError) throw error;
       throw new TokenProviderError(`the token provider failed: ${(error as Error)?.message ?? String(error)}`);
     } finally {
-      clearTimeout(timer);
+      timer.cancel();
     }
   }
 
@@ -550,8 +559,7 @@ export class RealtimeClient {
       case 'connected':
         if (this.handshakeStarted || !isRecord(data) || typeof data.session_id !== 'string') return;
         this.handshakeStarted = true;
-        if (this.timer !== undefined) clearTimeout(this.timer); // the connect deadline is met
-        this.timer = undefined;
+        this.connectDeadline.cancel(); // the connect deadline is met
         this.connection = data as unknown as ConnectedData;
         if (this.socket) void this.handshake(this.socket);
         return;

@@ -2,6 +2,7 @@ import type { Envelope } from '../protocol/envelope.js';
 import { ErrorFrameType } from '../protocol/error-codes.js';
 import { ConnectionLostError, RealtimeRequestError, RequestTimeoutError } from './client-errors.js';
 import { isRecord } from './parse-frame.js';
+import { PatientTimer } from './patient-timer.js';
 
 const ERROR_FRAME_TYPES: ReadonlySet<string> = new Set(Object.values(ErrorFrameType));
 
@@ -48,7 +49,8 @@ interface PendingRequest {
   type: string;
   resolve: (reply: Envelope) => void;
   reject: (error: Error) => void;
-  timer: ReturnType<typeof setTimeout>;
+  /** The request's timeout: patient, so a reply left unread by a stall is not timed out. */
+  timer: PatientTimer;
   /** True once written to a socket; false while it waits in the offline queue. */
   onTheWire: boolean;
   /** For a `chat`: what its echo looks like. */
@@ -70,7 +72,10 @@ export interface TrackOptions {
 
 /**
  * Requests waiting for their reply: one entry per id, each with its own timeout, removed on
- * every outcome (reply, error frame, timeout, lost connection, client closed).
+ * every outcome (reply, error frame, timeout, lost connection, client closed). A timeout that
+ * fires late after a stall first lets the frames that arrived meanwhile be read
+ * ({@link PatientTimer}): an `auth`, `resume` or `join_room` answered during a stall of the
+ * client's own does not fail the handshake.
  *
  * It also answers a `chat`, which has no reply of its own: PROTOCOL.md says the server handles a
  * connection's messages one at a time, a message's broadcasts and replies before the next
@@ -104,11 +109,12 @@ export class RequestTracker {
   /** Registers request `id`; the promise settles with its reply or an error. */
   track(id: string, type: string, timeoutMs: number, options: TrackOptions = {}): Promise<Envelope> {
     return new Promise<Envelope>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = new PatientTimer(() => {
         this.remove(id);
         this.onTimeout(id);
         reject(new RequestTimeoutError(type, timeoutMs));
-      }, timeoutMs);
+      });
+      timer.start(timeoutMs);
       this.pending.set(id, {
         id,
         type,
@@ -201,7 +207,7 @@ export class RequestTracker {
     this.pending.clear();
     this.inOrder.length = 0;
     for (const request of requests) {
-      clearTimeout(request.timer);
+      request.timer.cancel();
       request.reject(error(request.type));
     }
   }
@@ -238,7 +244,7 @@ export class RequestTracker {
     const request = this.pending.get(id);
     if (!request) return undefined;
     this.pending.delete(id);
-    clearTimeout(request.timer);
+    request.timer.cancel();
     const index = this.inOrder.indexOf(request);
     if (index !== -1) this.inOrder.splice(index, 1);
     return request;
