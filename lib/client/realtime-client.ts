@@ -100,7 +100,12 @@ export class RealtimeClient {
    * The deadline of a connection attempt, until `connected`. Patient: a `connected` frame left
    * unread by a stall of this client's event loop is read before the attempt is given up.
    */
-  private readonly connectDeadline = new PatientTimer(() => this.abandonSocket('connect timeout'));
+  private readonly connectDeadline = new PatientTimer(() => {
+    this.connectTimeoutsInARow++;
+    this.abandonSocket('connect timeout');
+  });
+  /** Attempts in a row that did not get `connected` in time: each next one waits twice as long. */
+  private connectTimeoutsInARow = 0;
   private connectWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
 
   constructor(private readonly options: RealtimeClientOptions) {
@@ -185,6 +190,7 @@ export class RealtimeClient {
     const ready = new Promise<void>((resolve, reject) => this.connectWaiters.push({ resolve, reject }));
     if (this.currentState === 'idle' || this.currentState === 'closed') {
       this.backoff?.reset();
+      this.connectTimeoutsInARow = 0;
       this.hasBeenOpen = false;
       this.reconnectCount = 0;
       this.currentState = 'connecting';
@@ -364,8 +370,12 @@ export class RealtimeClient {
     }
     this.socket = socket;
     // A connection attempt that hangs (a black-holed SYN, a proxy that never answers) would
-    // otherwise wait for the OS's TCP timeout, minutes away.
-    this.connectDeadline.start(this.connectTimeout);
+    // otherwise wait for the OS's TCP timeout, minutes away. After an attempt that timed out the
+    // next waits twice as long, up to 8 × connectTimeout (as TCP backs off its SYNs): a server
+    // that is slow, not gone — busy with a herd of reconnects — answers attempts in the order they
+    // came, and one given up is still served (and its slot lost) after the client has left, so
+    // a herd that keeps abandoning its attempts multiplies the very queue it is waiting in.
+    this.connectDeadline.start(this.connectTimeout * 2 ** Math.min(this.connectTimeoutsInARow, 3));
     socket.onopen = () => {
       if (this.socket === socket) this.heartbeat?.start(Date.now());
     };
@@ -560,6 +570,7 @@ export class RealtimeClient {
         if (this.handshakeStarted || !isRecord(data) || typeof data.session_id !== 'string') return;
         this.handshakeStarted = true;
         this.connectDeadline.cancel(); // the connect deadline is met
+        this.connectTimeoutsInARow = 0;
         this.connection = data as unknown as ConnectedData;
         if (this.socket) void this.handshake(this.socket);
         return;

@@ -141,6 +141,38 @@ describe('RealtimeClient against a misbehaving server', () => {
     expect(client.state).toBe('closed');
   });
 
+  it('waits twice as long after each attempt that timed out (up to 8 × connectTimeout), and starts over once connected', async () => {
+    // Silent for the first four attempts and the sixth; the fifth gets `connected`, then drops.
+    fake = await FakeServer.start((socket, index) => {
+      if (index !== 4) return;
+      FakeServer.connected(socket);
+      setTimeout(() => socket.close(1011, 'bye'), 20);
+    });
+    client = new RealtimeClient({
+      url: fake.url,
+      WebSocket,
+      heartbeat: false,
+      connectTimeout: 100,
+      reconnect: { baseDelay: 1, maxDelay: 1 },
+    });
+    const waited: number[] = [];
+    let attemptAt = 0;
+    client.onEvent('connecting', () => (attemptAt = Date.now()));
+    client.onEvent('reconnecting', ({ reason }) => {
+      if (reason === 'connect timeout') waited.push(Date.now() - attemptAt);
+    });
+    void client.connect().catch(() => undefined);
+    await until(() => waited.length >= 5, 10_000);
+    // Timers never fire early: the lower bounds are exact. 100, 200, 400, 800, then 800 again.
+    expect(waited[0]).toBeGreaterThanOrEqual(100);
+    expect(waited[1]).toBeGreaterThanOrEqual(200);
+    expect(waited[2]).toBeGreaterThanOrEqual(400);
+    expect(waited[3]).toBeGreaterThanOrEqual(800);
+    // The fifth attempt got `connected`: the sixth is back to connectTimeout.
+    expect(waited[4]).toBeLessThan(400);
+    expect(fake.sockets.length).toBeGreaterThanOrEqual(6);
+  });
+
   it('backs off from a node that drains every connection before it is open, instead of looping', async () => {
     fake = await FakeServer.start((socket) => socket.close(1012, 'service restart'));
     client = new RealtimeClient({
