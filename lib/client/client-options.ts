@@ -33,10 +33,11 @@ export interface RealtimeClientOptions {
   requestTimeout?: number;
   /**
    * A connection attempt that has not received `connected` by then is given up and retried (a
-   * late timer first reads what arrived, see {@link requestTimeout}). After an attempt that timed
-   * out, the next one waits twice as long, up to 8 × this, until an attempt gets `connected`: a
-   * server busy with a herd of reconnects is given time to answer instead of a second copy of
-   * each attempt. @default 10 000 ms
+   * late timer first reads what arrived, see {@link requestTimeout}). After an attempt given up
+   * for a deadline (this one, or the handshake's `requestTimeout`), the next attempt's deadlines
+   * are twice as long, up to 8 ×, until an attempt opens: a server busy with a herd of
+   * reconnects is given time to answer instead of a second copy of each attempt.
+   * @default 10 000 ms
    */
   connectTimeout?: number;
   /** Messages kept while offline, sent once the connection is authenticated again. @default 100 */

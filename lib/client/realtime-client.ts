@@ -6,6 +6,7 @@ import {
   ClientClosedError,
   ConnectionLostError,
   RealtimeRequestError,
+  RequestTimeoutError,
   TokenProviderError,
 } from './client-errors.js';
 import type { ClientEventHandler, ClientEventMap, ClientEventName, ClientState } from './client-events.js';
@@ -101,11 +102,15 @@ export class RealtimeClient {
    * unread by a stall of this client's event loop is read before the attempt is given up.
    */
   private readonly connectDeadline = new PatientTimer(() => {
-    this.connectTimeoutsInARow++;
+    this.slowAttemptsInARow++;
     this.abandonSocket('connect timeout');
   });
-  /** Attempts in a row that did not get `connected` in time: each next one waits twice as long. */
-  private connectTimeoutsInARow = 0;
+  /**
+   * Attempts in a row given up for a deadline (no `connected`, or no answer to the handshake's
+   * `auth`/`resume`/`join_room`, in time): the next attempt's deadlines are twice as long, up to
+   * 8 × (see {@link patience}).
+   */
+  private slowAttemptsInARow = 0;
   private connectWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
 
   constructor(private readonly options: RealtimeClientOptions) {
@@ -190,7 +195,7 @@ export class RealtimeClient {
     const ready = new Promise<void>((resolve, reject) => this.connectWaiters.push({ resolve, reject }));
     if (this.currentState === 'idle' || this.currentState === 'closed') {
       this.backoff?.reset();
-      this.connectTimeoutsInARow = 0;
+      this.slowAttemptsInARow = 0;
       this.hasBeenOpen = false;
       this.reconnectCount = 0;
       this.currentState = 'connecting';
@@ -345,7 +350,9 @@ export class RealtimeClient {
   /** A request of the client's own on the current socket (auth, resume, join_room). */
   private internalRequest(type: string, data: unknown): Promise<Envelope> {
     const id = this.tracker.nextId();
-    const reply = this.tracker.track(id, type, this.requestTimeout);
+    // The handshake's requests get the same patience as the connect deadline: a server that sent
+    // `connected` is working on this attempt, and one given up is still served.
+    const reply = this.tracker.track(id, type, this.requestTimeout * this.patience);
     this.tracker.markSent(id);
     if (!this.writeDirect(JSON.stringify({ type, id, data }))) this.tracker.fail(id, new ConnectionLostError(type));
     return reply;
@@ -370,12 +377,8 @@ export class RealtimeClient {
     }
     this.socket = socket;
     // A connection attempt that hangs (a black-holed SYN, a proxy that never answers) would
-    // otherwise wait for the OS's TCP timeout, minutes away. After an attempt that timed out the
-    // next waits twice as long, up to 8 × connectTimeout (as TCP backs off its SYNs): a server
-    // that is slow, not gone — busy with a herd of reconnects — answers attempts in the order they
-    // came, and one given up is still served (and its slot lost) after the client has left, so
-    // a herd that keeps abandoning its attempts multiplies the very queue it is waiting in.
-    this.connectDeadline.start(this.connectTimeout * 2 ** Math.min(this.connectTimeoutsInARow, 3));
+    // otherwise wait for the OS's TCP timeout, minutes away.
+    this.connectDeadline.start(this.connectTimeout * this.patience);
     socket.onopen = () => {
       if (this.socket === socket) this.heartbeat?.start(Date.now());
     };
@@ -389,6 +392,17 @@ export class RealtimeClient {
     };
     // An error event is always followed by a close event, which does the work.
     socket.onerror = () => undefined;
+  }
+
+  /**
+   * How many times its usual deadlines the current attempt waits: doubled after each attempt in a
+   * row given up for a deadline, up to 8 ×, and back to 1 once an attempt opens — as TCP backs
+   * off its SYNs. A server that is slow, not gone (busy with a herd of reconnects), answers
+   * attempts in the order they came and still serves one given up after its client has left: a
+   * herd that keeps abandoning its attempts multiplies the very queue it waits in.
+   */
+  private get patience(): number {
+    return 2 ** Math.min(this.slowAttemptsInARow, 3);
   }
 
   /** Gives up on the current socket (silent, or stuck in the handshake) and carries on as if it closed. */
@@ -472,8 +486,10 @@ export class RealtimeClient {
       // A token provider that failed, or a timeout mid-handshake: start over on a new socket,
       // after the backoff.
       if (error instanceof TokenProviderError) this.reportError(error);
+      if (error instanceof RequestTimeoutError) this.slowAttemptsInARow++;
       return this.abandonSocket('handshake failed');
     }
+    this.slowAttemptsInARow = 0;
     this.ready = true;
     this.resumableSession = this.connection?.session_id;
     if (this.hasBeenOpen) this.reconnectCount++;
@@ -570,7 +586,6 @@ export class RealtimeClient {
         if (this.handshakeStarted || !isRecord(data) || typeof data.session_id !== 'string') return;
         this.handshakeStarted = true;
         this.connectDeadline.cancel(); // the connect deadline is met
-        this.connectTimeoutsInARow = 0;
         this.connection = data as unknown as ConnectedData;
         if (this.socket) void this.handshake(this.socket);
         return;

@@ -173,6 +173,29 @@ describe('RealtimeClient against a misbehaving server', () => {
     expect(fake.sockets.length).toBeGreaterThanOrEqual(6);
   });
 
+  it('gives the handshake of the next attempt twice as long after one whose auth went unanswered', async () => {
+    fake = await FakeServer.start((socket) => FakeServer.connected(socket)); // never answers auth
+    client = new RealtimeClient({
+      url: fake.url,
+      WebSocket,
+      token: 'a-token',
+      heartbeat: false,
+      requestTimeout: 100,
+      reconnect: { baseDelay: 1, maxDelay: 1 },
+    });
+    const waited: number[] = [];
+    let attemptAt = 0;
+    client.onEvent('connecting', () => (attemptAt = Date.now()));
+    client.onEvent('reconnecting', ({ reason }) => {
+      if (reason === 'handshake failed') waited.push(Date.now() - attemptAt);
+    });
+    void client.connect().catch(() => undefined);
+    await until(() => waited.length >= 3, 10_000);
+    expect(waited[0]).toBeGreaterThanOrEqual(100);
+    expect(waited[1]).toBeGreaterThanOrEqual(200);
+    expect(waited[2]).toBeGreaterThanOrEqual(400);
+  });
+
   it('backs off from a node that drains every connection before it is open, instead of looping', async () => {
     fake = await FakeServer.start((socket) => socket.close(1012, 'service restart'));
     client = new RealtimeClient({
