@@ -50,7 +50,7 @@ import { hs256Sign } from './lib/hs256.mjs';
 import { redisDelta, redisStats, startRedisCluster } from './lib/redis-cluster.mjs';
 import { ServerProcess } from './lib/server-process.mjs';
 import { workerRpc } from './lib/worker-rpc.mjs';
-import { Histogram, mixedRooms, mulberry32 } from './lib/scale-parts.mjs';
+import { Histogram, mixedRooms, mulberry32, tcpCounters, tcpDelta } from './lib/scale-parts.mjs';
 import { fmt } from './lib/stats.mjs';
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -81,6 +81,8 @@ function settings() {
     // The nodes' EVENT_LOOP_MAX_DELAY_MS (the module's maxEventLoopDelay; 0: no shedding); the
     // sample's default (1000) when unset.
     shedMs: process.env.BENCH_SCALE_SHED_MS,
+    // The nodes' LISTEN_BACKLOG (the sample's default, 4096, when unset; Node's own is 511).
+    backlog: process.env.BENCH_SCALE_BACKLOG,
     // The generators' niceness (root only for < 0; lower is more CPU): see the worker fork below.
     generatorNice: n('BENCH_SCALE_GENERATOR_NICE', 0),
     replacement: process.env.BENCH_SCALE_REPLACEMENT !== 'off',
@@ -115,12 +117,14 @@ async function main() {
       MAX_CONNECTIONS: String(Math.min(s.clients, 19_500)),
       REST_RATE_LIMIT: '0',
       ...(s.shedMs !== undefined ? { EVENT_LOOP_MAX_DELAY_MS: s.shedMs } : {}),
+      ...(s.backlog !== undefined ? { LISTEN_BACKLOG: s.backlog } : {}),
       ...(s.redis === 'cluster' ? { REDIS_CLUSTER_NODES: redis.seeds } : { REDIS_URL: redis.url }),
     });
   const nodes = [];
   for (let i = 0; i < s.nodes; i++) nodes.push(await startNode(letters[i]));
   const procs = [];
   const result = { settings: s, date: new Date().toISOString(), loadBefore: loadavg()[0] };
+  const tcpAtStart = tcpCounters();
   try {
     await Promise.all(nodes.map((node) => node.ready()));
     const urls = nodes.map((node) => `ws://127.0.0.1:${node.port}/ws`);
@@ -278,6 +282,7 @@ async function main() {
       const metricsBefore = await scrape(nodes[leaving]);
       const drainSampler = cpuSampler(others);
       const redisBefore = await redisInfo.read();
+      const tcpBefore = tcpCounters();
       const cpuBefore = others.map((n) => n.cpuSeconds());
       const marked = await rpc.all({ cmd: 'down', node: leaving, window: 'drain' });
       const drainedAt = Date.now();
@@ -303,6 +308,8 @@ async function main() {
         redisCpuSeconds: redisMove.cpuSeconds,
         generatorCpuSeconds: sum(moved, 'cpu'),
         seconds: (allMovedAt - drainedAt) / 1000,
+        // Machine-wide: accept-queue overflows and retransmissions during the move.
+        tcp: tcpDelta(tcpBefore, tcpCounters()),
         leavingNodeMetrics: metricsBefore,
       };
       await sleep(5000); // traffic goes on after the move
@@ -337,6 +344,7 @@ async function main() {
       clientHeartbeatDeaths: sum(verdicts, 'heartbeatDeaths'),
       nodeMetrics: Object.fromEntries(alive.map((n, i) => [n.name, metrics[i]])),
       overloadRefusals: metrics.reduce((total, m) => total + m.overloadRefusals, 0),
+      tcp: tcpDelta(tcpAtStart, tcpCounters()),
       heartbeatTimeouts:
         metrics.reduce((total, m) => total + m.heartbeatTimeouts, 0) +
         (result.drain?.leavingNodeMetrics.heartbeatTimeouts ?? 0),
@@ -525,6 +533,12 @@ function printSummary(r) {
     `${v.heartbeatTimeouts}, ${v.clientHeartbeatDeaths}`,
   );
   row('verdict: upgrades shed by the nodes (maxEventLoopDelay)', String(v.overloadRefusals));
+  if (v.tcp) {
+    row(
+      'verdict: TCP listen overflows, retransmitted segments (drain / whole run)',
+      `${r.drain?.tcp?.listenOverflows ?? '—'} / ${v.tcp.listenOverflows}, ${r.drain?.tcp?.retransmittedSegments ?? '—'} / ${v.tcp.retransmittedSegments}`,
+    );
+  }
   row('verdict: reconnects by close code', JSON.stringify(v.closeCodes));
   console.table(rows);
 }

@@ -20,7 +20,11 @@ async function bootstrap(): Promise<void> {
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   // GET /asyncapi.json and /asyncapi.yaml: the WebSocket API, generated from the handlers.
   serveSampleAsyncApi(app);
-  await app.listen(config.port);
+  // Nest passes the arguments after the port on to http.Server.listen(port, host, backlog): no host
+  // (every interface, as app.listen(port) does), and a backlog for reconnect herds. Its typings
+  // only know (port, hostname).
+  const listen = app.listen.bind(app) as (port: number, host: undefined, backlog: number) => Promise<unknown>;
+  await listen(config.port, undefined, config.listenBacklog);
   new Logger('Sample').log(`Chat sample on http://localhost:${config.port} (WebSocket at /ws)`);
 }
 

@@ -6,6 +6,13 @@ import type { TrustProxy } from '../lib/index.js';
  */
 export interface SampleConfig {
   port: number;
+  /**
+   * `LISTEN_BACKLOG`: connections the kernel queues for the node before it accepts them (capped
+   * by `net.core.somaxconn`). Node's default, 511, overflows in a reconnect herd while the event
+   * loop is busy: the kernel then drops the handshakes' packets and clients retransmit after 1,
+   * 2, 4... s, past their connect deadlines.
+   */
+  listenBacklog: number;
   nodeId: string | undefined;
   redisUrl: string | undefined;
   /** `REDIS_CLUSTER_NODES`: seeds of a Redis Cluster, instead of `REDIS_URL`. */
@@ -130,6 +137,7 @@ export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
   const origins = env.ALLOWED_ORIGINS === undefined ? undefined : list(env.ALLOWED_ORIGINS);
   return {
     port: integer('PORT', 3000, env),
+    listenBacklog: integer('LISTEN_BACKLOG', 4096, env),
     nodeId: env.NODE_ID || undefined,
     redisUrl: env.REDIS_URL || undefined,
     redisClusterNodes: clusterNodes(env.REDIS_CLUSTER_NODES),

@@ -1,6 +1,8 @@
 // Small parts of the scale benchmark (bench/scale.mjs) shared by its main process and workers
 // (the seeded PRNG also by bench/subscriptions.mjs).
 
+import { readFileSync } from 'node:fs';
+
 /** A seeded PRNG (mulberry32): the same room layout and traffic choices in every run. */
 export function mulberry32(seed) {
   let a = seed >>> 0;
@@ -98,4 +100,37 @@ export class Histogram {
       max: this.max,
     };
   }
+}
+
+/**
+ * The kernel's TCP counters that tell a herd's packets were dropped (Linux, `/proc/net/netstat`
+ * and `/proc/net/snmp`, machine-wide): accept queues that overflowed, and segments retransmitted.
+ * On loopback nothing is lost otherwise, so any of these means a client waited out a retransmission
+ * timeout (1, 2, 4... s). `undefined` where the files do not exist.
+ */
+export function tcpCounters(read = (path) => readFileSync(path, 'utf8')) {
+  const counters = {};
+  try {
+    for (const path of ['/proc/net/netstat', '/proc/net/snmp']) {
+      const lines = read(path).trim().split('\n');
+      for (let i = 0; i + 1 < lines.length; i += 2) {
+        const names = lines[i].split(/\s+/);
+        const values = lines[i + 1].split(/\s+/);
+        for (let k = 1; k < names.length; k++) counters[`${names[0]}${names[k]}`] = Number(values[k]);
+      }
+    }
+  } catch {
+    return undefined;
+  }
+  return {
+    listenOverflows: counters['TcpExt:ListenOverflows'] ?? 0,
+    retransmittedSegments: counters['Tcp:RetransSegs'] ?? 0,
+    retransmitTimeouts: counters['TcpExt:TCPTimeouts'] ?? 0,
+  };
+}
+
+/** `after - before`, field by field (`undefined` if either is). */
+export function tcpDelta(before, after) {
+  if (!before || !after) return undefined;
+  return Object.fromEntries(Object.keys(after).map((key) => [key, after[key] - before[key]]));
 }
