@@ -341,6 +341,11 @@ async function main() {
       resumeFailed: sum(verdicts, 'resumeFailed'),
       resumeFailedReasons: mergeCounts(verdicts.map((v) => v.reasons)),
       closeCodes: mergeCounts(verdicts.map((v) => v.closeCodes)),
+      afterDrain: {
+        moverFrames: mergeCounts(verdicts.map((v) => v.afterDrain.moverFrames)),
+        stayerFrames: mergeCounts(verdicts.map((v) => v.afterDrain.stayerFrames)),
+        stayerLostAt: mergeCounts(verdicts.map((v) => v.afterDrain.stayerLostAt)),
+      },
       clientHeartbeatDeaths: sum(verdicts, 'heartbeatDeaths'),
       nodeMetrics: Object.fromEntries(alive.map((n, i) => [n.name, metrics[i]])),
       overloadRefusals: metrics.reduce((total, m) => total + m.overloadRefusals, 0),

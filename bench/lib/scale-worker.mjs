@@ -31,6 +31,9 @@ export async function worker(secret) {
   loopDelay.enable();
   let traffic;
   const reasons = {};
+  // After the drain began: frames received by type, and the staying clients' lost connections by
+  // 10 s bucket since the drain — who is flooded with what, and when the old nodes cut whom.
+  const afterDrain = { moverFrames: {}, stayerFrames: {}, stayerLostAt: {} };
 
   const alive = () => {
     const live = urls.filter((_, i) => !down.has(i));
@@ -85,6 +88,11 @@ export async function worker(secret) {
       const sentAt = Number(data.content.slice(0, data.content.indexOf('|')));
       if (sentAt > 0) latency.record(now() - sentAt);
     });
+    s.client.onAny((_, envelope) => {
+      if (drainAt === undefined) return;
+      const frames = s.onLeaving ? afterDrain.moverFrames : afterDrain.stayerFrames;
+      frames[envelope.type] = (frames[envelope.type] ?? 0) + 1;
+    });
     s.client.onEvent('resume_failed', ({ reason }) => {
       s.resumeFailed++;
       reasons[reason] = (reasons[reason] ?? 0) + 1;
@@ -95,6 +103,10 @@ export async function worker(secret) {
       const key = reason ? `${code} ${reason}` : String(code);
       s.closeCodes[key] = (s.closeCodes[key] ?? 0) + 1;
       if (reason === 'heartbeat timeout') s.heartbeatDeaths++;
+      if (drainAt !== undefined && !s.onLeaving) {
+        const bucket = `${Math.floor((Date.now() - drainAt) / 10_000) * 10}s ${key}`;
+        afterDrain.stayerLostAt[bucket] = (afterDrain.stayerLostAt[bucket] ?? 0) + 1;
+      }
     });
     s.client.onEvent('open', () => {
       if (s.onLeaving && s.movedAt === undefined && drainAt !== undefined) s.movedAt = Date.now();
@@ -227,6 +239,7 @@ export async function worker(secret) {
         heartbeatDeaths: 0,
         closeCodes: {},
         reasons,
+        afterDrain,
       };
       for (const s of states) {
         v.delivered += s.delivered;
