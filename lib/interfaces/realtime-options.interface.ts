@@ -201,7 +201,9 @@ export interface RealtimeModuleOptions {
   maxConnections?: number;
   /**
    * Milliseconds of event-loop lag above which this node sheds new connections: while its loop
-   * runs later than this, an upgrade gets HTTP 503 with `Retry-After` (counted in
+   * stays later than this (two late ticks of a fine timer in a row, or a turn whose work has run
+   * past it — not one pause the loop recovered from, such as a GC), an upgrade gets HTTP 503 with
+   * `Retry-After` (counted in
    * `websocket_connection_errors_total{reason="overloaded"}`) and the client tries again after
    * its backoff, on this node or another. The connections already open are served as usual.
    * Without it, a herd of reconnects (a node drained under load) is accepted all at once; their

@@ -5,23 +5,26 @@ import { performance } from 'node:perf_hooks';
  * overloaded (`maxEventLoopDelay`).
  *
  * One timer every `interval` ms notes how late it fired. The lag read at an upgrade is the larger
- * of that last lateness and how overdue the next tick already is — so an upgrade handled in the
- * poll phase right after a long stall (the timers phase ran first and measured it) sees the stall,
- * and so does one handled while a stall is still going on. A window's percentile (what readiness
- * probes use, see `nest-realtime/terminus`) would answer seconds later: a herd of reconnects does
- * its damage within the first second.
+ * of the **smaller** of the last two latenesses, and how overdue the next tick already is. So:
+ * - a loop that stays late (a herd of handshakes, turn after turn) is seen from its second late
+ *   tick on, and within a turn as soon as that turn's work has run past the bound;
+ * - one long pause with the loop on time again after it (a GC, a module loaded on first use) is
+ *   not overload: the upgrades that waited through it are served, not refused.
+ * A window's percentile (what readiness probes use, see `nest-realtime/terminus`) would answer
+ * seconds later: a herd of reconnects does its damage within the first second.
  */
 export class EventLoopLag {
   private timer: NodeJS.Timeout | undefined;
   private lastTickAt = 0;
   private lastLag = 0;
+  private previousLag = 0;
 
   constructor(readonly interval: number) {}
 
   start(): void {
     this.stop();
     this.lastTickAt = performance.now();
-    this.lastLag = 0;
+    this.lastLag = this.previousLag = 0;
     this.timer = setInterval(() => this.tick(), this.interval).unref();
   }
 
@@ -33,11 +36,12 @@ export class EventLoopLag {
   /** Milliseconds the loop is behind now (0 when it keeps up, or when not started). */
   current(now = performance.now()): number {
     if (this.timer === undefined) return 0;
-    return Math.max(this.lastLag, now - this.lastTickAt - this.interval);
+    return Math.max(Math.min(this.lastLag, this.previousLag), now - this.lastTickAt - this.interval);
   }
 
   private tick(): void {
     const now = performance.now();
+    this.previousLag = this.lastLag;
     this.lastLag = Math.max(0, now - this.lastTickAt - this.interval);
     this.lastTickAt = now;
   }
