@@ -174,28 +174,31 @@ export class RedisNodeRegistry {
   /**
    * When Redis is (back) there: brings this node's room counts in Redis back to what the node
    * has, whether Redis lost them (restart, flush, purge) or kept them (a dropped connection). The
-   * hash is only this node's: replaced whole, by two commands sent in one tick so that no change
-   * of this node comes between them. (Presence is rewritten the same way by RedisPresence.)
+   * hash is only this node's: replaced whole, in one transaction.
    */
   private async restoreShares(): Promise<void> {
     const pub = this.pub!;
     const key = this.channels.nodeRooms(this.nodeId);
     const counts = this.shares.roomCounts();
-    await Promise.all([
-      pub.del(key),
-      ...(Object.keys(counts).length > 0 ? [pub.hset(key, counts), pub.pexpire(key, this.keyTtl)] : []),
-    ]);
+    // One MULTI: a reader (or a crash) between the commands would see the hash gone, or without
+    // its lease.
+    const replace = pub.multi().del(key);
+    if (Object.keys(counts).length > 0) replace.hset(key, counts).pexpire(key, this.keyTtl);
+    await replace.exec();
   }
 
-  /** The commands that record a user of this node, each key with the node's lease (see keyTtl). */
+  /**
+   * The commands that record a user of this node, each key with the node's lease (see keyTtl).
+   * Each key's write and its lease go in one MULTI (one key each, so one slot on Redis Cluster):
+   * sent as two commands, a node that dies between them would leave a key that never expires,
+   * and a reader between them sees a key without its lease.
+   */
   private registerUser(pub: Redis | Cluster, userId: string): Promise<unknown>[] {
     const online = this.channels.online(userId);
     const users = this.channels.nodeUsers(this.nodeId);
     return [
-      pub.hset(online, this.nodeId, '1'),
-      pub.pexpire(online, this.onlineTtl),
-      pub.sadd(users, userId),
-      pub.pexpire(users, this.keyTtl),
+      pub.multi().hset(online, this.nodeId, '1').pexpire(online, this.onlineTtl).exec(),
+      pub.multi().sadd(users, userId).pexpire(users, this.keyTtl).exec(),
     ];
   }
 
