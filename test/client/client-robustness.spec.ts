@@ -11,6 +11,17 @@ import { FakeServer } from './fake-server.js';
 import { nextEvent } from './sample-server.js';
 
 /** What the real server never sends, from a scripted one: the client must cope anyway. */
+/** How long each attempt of `client` lasted before it was given up for `reason`, in order. */
+function waitsBeforeGivingUp(client: RealtimeClient, reason: string): number[] {
+  const waited: number[] = [];
+  let attemptAt = 0;
+  client.onEvent('connecting', () => (attemptAt = Date.now()));
+  client.onEvent('reconnecting', (event) => {
+    if (event.reason === reason) waited.push(Date.now() - attemptAt);
+  });
+  return waited;
+}
+
 describe('RealtimeClient against a misbehaving server', () => {
   let fake: FakeServer | undefined;
   let client: RealtimeClient | undefined;
@@ -155,12 +166,7 @@ describe('RealtimeClient against a misbehaving server', () => {
       connectTimeout: 100,
       reconnect: { baseDelay: 1, maxDelay: 1 },
     });
-    const waited: number[] = [];
-    let attemptAt = 0;
-    client.onEvent('connecting', () => (attemptAt = Date.now()));
-    client.onEvent('reconnecting', ({ reason }) => {
-      if (reason === 'connect timeout') waited.push(Date.now() - attemptAt);
-    });
+    const waited = waitsBeforeGivingUp(client, 'connect timeout');
     void client.connect().catch(() => undefined);
     await until(() => waited.length >= 5, 10_000);
     // Timers never fire early: the lower bounds are exact. 100, 200, 400, 800, then 800 again.
@@ -183,12 +189,7 @@ describe('RealtimeClient against a misbehaving server', () => {
       requestTimeout: 100,
       reconnect: { baseDelay: 1, maxDelay: 1 },
     });
-    const waited: number[] = [];
-    let attemptAt = 0;
-    client.onEvent('connecting', () => (attemptAt = Date.now()));
-    client.onEvent('reconnecting', ({ reason }) => {
-      if (reason === 'handshake failed') waited.push(Date.now() - attemptAt);
-    });
+    const waited = waitsBeforeGivingUp(client, 'handshake failed');
     void client.connect().catch(() => undefined);
     await until(() => waited.length >= 3, 10_000);
     expect(waited[0]).toBeGreaterThanOrEqual(100);
