@@ -219,8 +219,7 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
     socket.on('error', destroySocket);
     if (!this.accepting) return this.reject(socket, 'draining', 503);
     if (this.shedding?.overloaded) {
-      this.stats.rejectedUpgrades.overloaded++;
-      return abortHandshake(socket, 503, undefined, `Retry-After: ${this.shedding.retryAfter()}\r\n`);
+      return this.reject(socket, 'overloaded', 503, `Retry-After: ${this.shedding.retryAfter()}\r\n`);
     }
     if (!this.originAllowed(request)) return this.reject(socket, 'origin', 403);
     if (this.connectionSlotsInUse >= this.options.maxConnections) {
@@ -326,9 +325,9 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
     else this.perAddress.delete(address);
   }
 
-  private reject(socket: Duplex, reason: UpgradeRejection, status: number): void {
+  private reject(socket: Duplex, reason: UpgradeRejection, status: number, headers?: string): void {
     this.stats.rejectedUpgrades[reason]++;
-    abortHandshake(socket, status);
+    abortHandshake(socket, status, undefined, headers);
   }
 
   /**
