@@ -143,8 +143,7 @@ async function main() {
     // CPU of their own, and a starved generator misses deadlines the nodes did not cause. But
     // given priority (-10) they starved the nodes in the drain instead — their reconnect herd
     // took 1.5 of the 2 cores — so they share the CPU by default (0).
-    for (const proc of procs) {
-      if (s.generatorNice === 0) break;
+    for (const proc of s.generatorNice === 0 ? [] : procs) {
       try {
         setPriority(proc.pid, s.generatorNice);
       } catch (error) {
