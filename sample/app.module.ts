@@ -61,9 +61,12 @@ export class AppModule {
           // REDIS_URL (or REDIS_CLUSTER_NODES) set on several processes makes them one cluster;
           // unset: one node.
           cluster: config.redisClusterNodes
-            ? new RedisClusterAdapter({ cluster: { nodes: config.redisClusterNodes } })
+            ? new RedisClusterAdapter({
+                cluster: { nodes: config.redisClusterNodes },
+                handOverGrace: config.handOverGraceMs,
+              })
             : config.redisUrl
-              ? new RedisClusterAdapter({ url: config.redisUrl })
+              ? new RedisClusterAdapter({ url: config.redisUrl, handOverGrace: config.handOverGraceMs })
               : undefined,
         }),
       ],

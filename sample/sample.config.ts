@@ -52,6 +52,12 @@ export interface SampleConfig {
    * `maxEventLoopDelay`); 0 turns both off.
    */
   eventLoopMaxDelayMs: number;
+  /**
+   * `HANDOVER_GRACE_MS`: with Redis, how long a drained node stays live in the cluster after it
+   * stops, so that its users back on other nodes by then are announced neither leaving nor
+   * arriving (the Redis adapter's `handOverGrace`).
+   */
+  handOverGraceMs: number;
   /** `WS_COMPRESSION=on`: `permessage-deflate` with clients that offer it (the module's `compression`). */
   compression: boolean;
 }
@@ -156,6 +162,7 @@ export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
     restRateLimit: integer('REST_RATE_LIMIT', 60, env),
     drainDelayMs: integer('DRAIN_DELAY_MS', 0, env),
     eventLoopMaxDelayMs: integer('EVENT_LOOP_MAX_DELAY_MS', 1000, env),
+    handOverGraceMs: integer('HANDOVER_GRACE_MS', 30_000, env),
     compression: onOff('WS_COMPRESSION', env),
   };
 }

@@ -50,6 +50,15 @@ describe('RedisClusterAdapter defaults', () => {
     expect(() => new RedisClusterAdapter({ cluster: { nodes: [{ host: '127.0.0.1', port: 7000 }] } })).not.toThrow();
   });
 
+  it('refuses a handOverGrace that is not a whole number of ms >= 0', () => {
+    for (const handOverGrace of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => new RedisClusterAdapter({ url: 'redis://127.0.0.1:6390', handOverGrace })).toThrow(
+        'handOverGrace must be an integer >= 0',
+      );
+    }
+    expect(() => new RedisClusterAdapter({ url: 'redis://127.0.0.1:6390', handOverGrace: 0 })).not.toThrow();
+  });
+
   it('with Redis unreachable, logs where it connects and warns at once, starts degraded, and recovers', async () => {
     const port = await freePort();
     const url = `redis://127.0.0.1:${port}`;

@@ -1,10 +1,11 @@
 import { Cluster, Redis } from 'ioredis';
-import { RedisClusterAdapter } from '../../lib/redis/index.js';
+import { RedisClusterAdapter, type RedisClusterAdapterOptions } from '../../lib/redis/index.js';
 import { TestRedis, TestRedisCluster } from './redis-server.js';
 
 /** A standalone redis-server, or a 3-master Redis Cluster (sharded pub/sub), of the test's own. */
 export interface RedisBackend {
-  adapter(prefix: string): RedisClusterAdapter;
+  /** An adapter on this backend; `options` over the tests' short timings. */
+  adapter(prefix: string, options?: RedisClusterAdapterOptions): RedisClusterAdapter;
   client(): Redis | Cluster;
   publish(client: Redis | Cluster, channel: string, message: string): Promise<unknown>;
   /**
@@ -23,7 +24,7 @@ export async function standaloneBackend(): Promise<RedisBackend> {
   const redis = await TestRedis.start();
   const client = () => new Redis(redis.port, '127.0.0.1');
   return {
-    adapter: (prefix) => new RedisClusterAdapter({ url: redis.url, prefix, ...TIMINGS }),
+    adapter: (prefix, options) => new RedisClusterAdapter({ url: redis.url, prefix, ...TIMINGS, ...options }),
     client,
     publish: (c, channel, message) => c.publish(channel, message),
     servers: () => [new Redis(redis.port, '127.0.0.1')],
@@ -39,7 +40,8 @@ export async function standaloneBackend(): Promise<RedisBackend> {
 export async function redisClusterBackend(): Promise<RedisBackend> {
   const cluster = await TestRedisCluster.start(3);
   return {
-    adapter: (prefix) => new RedisClusterAdapter({ cluster: { nodes: cluster.nodes }, prefix, ...TIMINGS }),
+    adapter: (prefix, options) =>
+      new RedisClusterAdapter({ cluster: { nodes: cluster.nodes }, prefix, ...TIMINGS, ...options }),
     client: () => new Cluster(cluster.nodes),
     publish: (c, channel, message) => c.spublish(channel, message),
     servers: () => cluster.nodes.map((node) => new Redis(node.port, node.host)),

@@ -37,6 +37,18 @@ export interface RedisClusterAdapterOptions {
    */
   nodeTimeout?: number;
   /**
+   * Milliseconds a node that drained (a graceful shutdown that sent its clients `1012`) stays
+   * live in the cluster after it stops, its share of rooms' presence included. Its clients
+   * resume on other nodes meanwhile: a user back within this time is announced neither leaving
+   * nor arriving to the members of their rooms (at scale, two `presence_diff`s per mover to every
+   * member of each of their rooms); only those not back by then are announced as leaving, when
+   * another node purges the drained one (this plus `nodeTimeout`). The cost: a user who does not
+   * come back stays in `presence_state` that long. Users' online entries and room counts are not
+   * kept: they follow the connections. 0 keeps the drained node only for `nodeTimeout`.
+   * @default 30000
+   */
+  handOverGrace?: number;
+  /**
    * Milliseconds a room's `seq`/`epoch` are kept after its last broadcast. A client resuming
    * later is told `resume_failed` (the epoch is new); what bounds Redis memory for rooms that
    * are no longer used.

@@ -51,6 +51,8 @@ export class RedisClusterAdapter extends ClusterAdapter {
   private readonly nodeTimeout: number;
   /** Set by handOver (a drain): stop() leaves this node's entries for the other nodes to purge. */
   private handingOver = false;
+  /** Milliseconds a drained node stays live after it stops (see the option). */
+  private readonly handOverGrace: number;
   private readonly positionTtl: number;
   /** This node's share of presence in Redis (created with the host, which knows the node id). */
   private presence!: RedisPresence;
@@ -87,6 +89,10 @@ export class RedisClusterAdapter extends ClusterAdapter {
     this.heartbeatInterval = options.heartbeatInterval ?? 2000;
     this.nodeTimeout = options.nodeTimeout ?? 10_000;
     this.positionTtl = options.positionTtl ?? 86_400_000;
+    this.handOverGrace = options.handOverGrace ?? 30_000;
+    if (!Number.isSafeInteger(this.handOverGrace) || this.handOverGrace < 0) {
+      throw new RangeError(`RedisClusterAdapter: handOverGrace must be an integer >= 0 (got ${options.handOverGrace})`);
+    }
     const address = redisAddress(options);
     if (address === undefined) {
       throw new Error(
@@ -255,13 +261,19 @@ export class RedisClusterAdapter extends ClusterAdapter {
     const pub = this.pub;
     if (this.handingOver) {
       // A drain: the users are resuming on other nodes. This node stays registered, with its
-      // presence shares, until another node purges it after nodeTimeout (as a node that died):
+      // presence shares, for handOverGrace, then another node purges it (as a node that died):
       // by then the users who came back are present there, and only the others are announced
       // as leaving. Purging now would announce every one of them as leaving and then arriving
       // again, to every member of their rooms: a storm the size of the rooms times the movers.
-      this.logger.log(
-        `handed over: the other nodes purge this node's entries after nodeTimeout (${this.nodeTimeout} ms)`,
-      );
+      // nodeTimeout alone is too short for that: a herd of thousands takes minutes to come back.
+      const grace =
+        pub?.status === 'ready'
+          ? await this.registry.handOver(this.handOverGrace).then(
+              () => this.handOverGrace,
+              () => 0,
+            )
+          : 0;
+      this.logger.log(`handed over: the other nodes purge this node's entries in ${grace + this.nodeTimeout} ms`);
     } else if (pub?.status === 'ready') {
       // Leave the cluster cleanly: other nodes stop counting this node's users at once.
       await this.registry.unregister().catch(() => undefined);

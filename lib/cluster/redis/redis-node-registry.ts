@@ -226,6 +226,19 @@ export class RedisNodeRegistry {
     if (gone.length > 0) await Promise.all(gone.flatMap((userId) => this.registerUser(pub, userId)));
   }
 
+  /**
+   * A drain handed this node's users over to other nodes (see
+   * RedisClusterAdapterOptions.handOverGrace): its last heartbeat keeps it live `grace` ms after
+   * it stops, and its presence shares are kept at least that long. Then the other nodes purge it
+   * as a dead node, announcing as leaving only the users who did not come back meanwhile.
+   */
+  async handOver(grace: number): Promise<void> {
+    const pub = this.pub!;
+    // The shares first: a node seen live must have them.
+    await this.presence.handOver(pub, grace + this.nodeTimeout);
+    await this.heartbeat(pub, grace);
+  }
+
   async unregister(): Promise<void> {
     await this.pub!.zrem(this.channels.nodes(), this.nodeId);
     await this.purgeNode(this.nodeId);
@@ -233,10 +246,11 @@ export class RedisNodeRegistry {
 
   /**
    * This node's entry in the node table renewed (by Redis's clock), and the live nodes of the
-   * table read in the same step into this node's view. Returns the dead nodes.
+   * table read in the same step into this node's view. Returns the dead nodes. `ahead`: ms
+   * into the future the entry is scored (a hand-over, see handOver).
    */
-  private async heartbeat(pub: Redis | Cluster): Promise<string[]> {
-    const [live, dead] = (await scripts(pub).nodeBeat(this.channels.nodes(), this.nodeId, this.nodeTimeout)) as [
+  private async heartbeat(pub: Redis | Cluster, ahead = 0): Promise<string[]> {
+    const [live, dead] = (await scripts(pub).nodeBeat(this.channels.nodes(), this.nodeId, this.nodeTimeout, ahead)) as [
       string[],
       string[],
     ];

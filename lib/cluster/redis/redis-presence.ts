@@ -283,6 +283,31 @@ export class RedisPresence {
   }
 
   /**
+   * This node hands its users over at a drain and stays live `grace` ms after it stops (see
+   * RedisClusterAdapterOptions.handOverGrace): its shares must outlast that, whatever their
+   * renewal had left of their keep, for the node that purges it then to find them. Shares whose
+   * last write failed are written first, so what is kept is what the node held.
+   */
+  async handOver(pub: Redis | Cluster, grace: number): Promise<void> {
+    const keepTtl = this.keepTtl + grace;
+    const stale = new Set(this.stale);
+    this.stale.clear();
+    await Promise.all([...stale].map((roomId) => this.writeShare(pub, roomId)));
+    const commands = pub as unknown as PresenceCommands;
+    await Promise.all([
+      pub.pexpire(this.channels.nodePresence(this.nodeId), keepTtl),
+      ...[...this.local.keys()].map((roomId) =>
+        commands.keepPresenceShare(
+          this.channels.presenceShare(roomId, this.nodeId),
+          this.channels.presenceNodes(roomId),
+          this.nodeId,
+          keepTtl,
+        ),
+      ),
+    ]);
+  }
+
+  /**
    * Removes every share of `node` (dead, or this one leaving), announcing `presence_diff` leaves
    * for its users that are on no other live node. Returns how many entries it removed.
    */

@@ -134,13 +134,19 @@ return total
  * that instant: the live nodes (renewed within the timeout) and the dead ones (to purge). Every
  * score is written and judged by this one clock, whatever the nodes' own clocks say; the live
  * nodes are what the presence scripts count the shares of (see LiveNodes).
- * KEYS: node table. ARGV: node id, timeout ms. Returns {live node ids, dead node ids}.
+ *
+ * A node handing over at a drain beats once more with a score `ahead` ms in the future: it stays
+ * live that much longer after it stops (see RedisClusterAdapterOptions.handOverGrace). A score is
+ * never moved back, so a heartbeat still in flight when the node stopped cannot cut the grace short.
+ * KEYS: node table. ARGV: node id, timeout ms, ahead ms. Returns {live node ids, dead node ids}.
  */
 const NODE_BEAT = `
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 local since = now - tonumber(ARGV[2])
-redis.call('ZADD', KEYS[1], now, ARGV[1])
+local at = now + tonumber(ARGV[3])
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not score or tonumber(score) < at then redis.call('ZADD', KEYS[1], at, ARGV[1]) end
 return {redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. since, '+inf'), redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', since)}
 `;
 
@@ -167,7 +173,7 @@ export interface ScriptCommands {
   roomHistory(...args: (string | number)[]): Promise<unknown>;
   publishRoom(...args: (string | number)[]): Promise<unknown>;
   countField(key: string, field: string, delta: number, ttl: number): Promise<unknown>;
-  nodeBeat(nodes: string, nodeId: string, timeout: number): Promise<unknown>;
+  nodeBeat(nodes: string, nodeId: string, timeout: number, ahead: number): Promise<unknown>;
   liveNodes(nodes: string, timeout: number, ...nodeIds: string[]): Promise<unknown>;
 }
 
