@@ -83,6 +83,9 @@ function settings() {
     shedMs: process.env.BENCH_SCALE_SHED_MS,
     // The nodes' LISTEN_BACKLOG (the sample's default, 4096, when unset; Node's own is 511).
     backlog: process.env.BENCH_SCALE_BACKLOG,
+    // The nodes' HANDOVER_GRACE_MS: how long the drained node stays live for presence (the
+    // sample's default, 30 000, when unset); a herd that takes longer is announced twice.
+    handOverGraceMs: process.env.BENCH_SCALE_HANDOVER_GRACE_MS,
     // The generators' niceness (root only for < 0; lower is more CPU): see the worker fork below.
     generatorNice: n('BENCH_SCALE_GENERATOR_NICE', 0),
     replacement: process.env.BENCH_SCALE_REPLACEMENT !== 'off',
@@ -118,6 +121,7 @@ async function main() {
       REST_RATE_LIMIT: '0',
       ...(s.shedMs !== undefined ? { EVENT_LOOP_MAX_DELAY_MS: s.shedMs } : {}),
       ...(s.backlog !== undefined ? { LISTEN_BACKLOG: s.backlog } : {}),
+      ...(s.handOverGraceMs !== undefined ? { HANDOVER_GRACE_MS: s.handOverGraceMs } : {}),
       ...(s.redis === 'cluster' ? { REDIS_CLUSTER_NODES: redis.seeds } : { REDIS_URL: redis.url }),
     });
   const nodes = [];
