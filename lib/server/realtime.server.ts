@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
-import type { Duplex } from 'node:stream';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -10,7 +9,7 @@ import type { FrameCompression } from '../connections/frame-compression.js';
 import { compressionFor, nodeCompression, perMessageDeflateOption } from './per-message-deflate.js';
 import { WriteBatch } from '../connections/write-batch.js';
 import { underlyingSocket } from '../internal/ws-internals.js';
-import { MessageLabel, RealtimeStats, type UpgradeRejection } from '../stats/realtime-stats.js';
+import { MessageLabel, RealtimeStats } from '../stats/realtime-stats.js';
 import { MessageDispatcher } from '../dispatch/message.dispatcher.js';
 import { EventPublisher } from '../events/event.publisher.js';
 import { RoomManager } from '../rooms/room.manager.js';
@@ -24,14 +23,11 @@ import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
 import { Messages } from '../realtime.messages.js';
 import { type Authentication, Authenticator } from '../auth/authenticator.js';
 import { ErrorCode } from '../protocol/error-codes.js';
-import { abortHandshake } from './abort-handshake.js';
 import { clientAddressOf } from './client-address.js';
 import { ConnectionSweeper } from './connection.sweeper.js';
-import { HandshakeAdmission, HandshakeRefusal } from '../auth/handshake-admission.js';
+import { HandshakeAdmission } from '../auth/handshake-admission.js';
 import { initRateLimit, RateVerdict, takeRateTokens } from './rate-limiter.js';
-import { isPromiseLike } from '../utils/maybe-promise.js';
-import { claimUpgradePath } from './upgrade-claim.js';
-import { OverloadShedding } from './overload-shedding.js';
+import { UpgradeAdmission } from './upgrade-admission.js';
 
 const kConnection = Symbol('nest-realtime.connection');
 type HostedSocket = WebSocket & { [kConnection]?: RealtimeConnection };
@@ -40,28 +36,9 @@ function connectionOf(socket: WebSocket): RealtimeConnection {
   return (socket as HostedSocket)[kConnection]!;
 }
 
-/** An upgrade being admitted asynchronously. */
-interface PendingUpgrade {
-  socket: Duplex;
-  timer: NodeJS.Timeout;
-  /** Answers 503 (shutting down) if it has not settled yet. */
-  refuse(): void;
-}
-
-function destroySocket(this: Duplex): void {
-  this.destroy();
-}
-
-function rejectionOf(status: number): UpgradeRejection {
-  if (status === 401) return 'unauthorized';
-  if (status === 403) return 'forbidden';
-  if (status === 429) return 'user_limit';
-  return 'error';
-}
-
 /**
- * The WebSocket endpoint on the application's own HTTP server: admission at the upgrade
- * (path, origin, capacity, handshake timeout), connection lifecycle, and graceful shutdown.
+ * The WebSocket endpoint on the application's own HTTP server: connection lifecycle and graceful
+ * shutdown. Which upgrades become connections is {@link UpgradeAdmission}'s to decide.
  *
  * Socket listeners are created once per server, not per connection, and find their connection
  * through a symbol on the socket (the way `ws` itself wires its internals).
@@ -75,16 +52,9 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly compression: FrameCompression | undefined;
   /** Coalesces each turn's writes to a connection into one socket write (`writeDelay`). */
   private readonly writeBatch: WriteBatch;
-  /** Refuses upgrades while the event loop lags (`maxEventLoopDelay`); absent when off. */
-  private readonly shedding: OverloadShedding | undefined;
-  private httpServer: HttpServer | undefined;
-  private releaseUpgradePath: (() => void) | undefined;
-  private accepting = false;
-  /** Upgrades whose asynchronous admission (token, connection guards) is under way. */
-  private readonly pendingUpgrades = new Set<PendingUpgrade>();
+  /** Decides which upgrades become connections, and keeps their slot and per-address counts. */
+  private readonly admission: UpgradeAdmission;
   private drained: (() => void) | undefined;
-  /** Live connections per remote address; kept only when `maxConnectionsPerAddress` is set. */
-  private readonly perAddress = new Map<string, number>();
 
   constructor(
     @Inject(RESOLVED_REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
@@ -92,7 +62,7 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly connections: ConnectionManager,
     private readonly dispatcher: MessageDispatcher,
     private readonly stats: RealtimeStats,
-    private readonly admission: HandshakeAdmission,
+    private readonly handshake: HandshakeAdmission,
     private readonly authenticator: Authenticator,
     private readonly sessions: SessionManager,
     private readonly rooms: RoomManager,
@@ -106,7 +76,7 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
     });
     this.compression = nodeCompression(options, stats);
     this.writeBatch = new WriteBatch(options.writeDelay, options.writeBufferSize);
-    this.shedding = options.maxEventLoopDelay > 0 ? new OverloadShedding(options.maxEventLoopDelay) : undefined;
+    this.admission = new UpgradeAdmission(options, stats, handshake, connections, this.wss, this.open.bind(this));
     this.sweeper = new ConnectionSweeper(
       connections,
       stats,
@@ -134,12 +104,12 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** True while new connections are accepted. */
   get isAccepting(): boolean {
-    return this.accepting;
+    return this.admission.isAccepting;
   }
 
   /** Slots of `maxConnections` taken: open connections and upgrades being admitted. */
   get connectionSlotsInUse(): number {
-    return this.connections.count + this.pendingUpgrades.size;
+    return this.admission.connectionSlotsInUse;
   }
 
   onApplicationBootstrap(): void {
@@ -148,14 +118,8 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
       this.logger.warn(Messages.noHttpServer());
       return;
     }
-    this.httpServer = httpServer;
-    // Our path is claimed ahead of every 'upgrade' listener (see claimUpgradePath: WsAdapter and
-    // engine.io destroy upgrades for paths they do not own); the listener answers other paths.
-    this.releaseUpgradePath = claimUpgradePath(httpServer, this.options.path, this.onUpgrade);
-    httpServer.on('upgrade', this.onForeignUpgrade);
+    this.admission.start(httpServer);
     this.sweeper.start();
-    this.shedding?.start();
-    this.accepting = true;
     this.logger.log(`WebSocket endpoint ready at ${this.options.path} (node ${this.options.nodeId})`);
   }
 
@@ -168,9 +132,8 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
    * during the delay: a load balancer stops routing here before the 1012s send clients away.
    */
   async onModuleDestroy(): Promise<void> {
-    if (!this.httpServer) return;
-    this.accepting = false;
-    for (const pending of [...this.pendingUpgrades]) pending.refuse();
+    if (!this.admission.isListening) return;
+    this.admission.stopAccepting();
     if (this.options.drainDelay > 0) {
       this.logger.log(
         `Draining: not ready; ${this.connections.count} connection(s) get 1012 in ${this.options.drainDelay} ms`,
@@ -178,7 +141,6 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
       await new Promise((resolve) => setTimeout(resolve, this.options.drainDelay));
     }
     this.sweeper.stop();
-    this.shedding?.stop();
     if (this.connections.count > 0) {
       const done = new Promise<void>((resolve) => (this.drained = resolve));
       // They resume on other nodes: their rooms' presence is handed over, not left.
@@ -198,136 +160,8 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
       this.drained = undefined;
     }
     this.writeBatch.stop();
-    this.httpServer.off('upgrade', this.onForeignUpgrade);
-    this.releaseUpgradePath?.();
-    this.releaseUpgradePath = undefined;
-    this.httpServer = undefined;
+    this.admission.stop();
     this.wss.close();
-  }
-
-  /** An upgrade for another path: another listener (a gateway, a dev server) may own it. */
-  private readonly onForeignUpgrade = (_request: IncomingMessage, socket: Duplex): void => {
-    if (this.httpServer?.listenerCount('upgrade') !== 1) return;
-    socket.on('error', destroySocket);
-    this.reject(socket, 'bad_request', 404);
-  };
-
-  /** An upgrade for our path (claimed on the HTTP server, so no other listener sees it). */
-  private readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    // Node removed the HTTP server's error handler before emitting 'upgrade' and `ws` adds its
-    // own only inside handleUpgrade: until then a reset by the peer must not crash the process.
-    socket.on('error', destroySocket);
-    if (!this.accepting) return this.reject(socket, 'draining', 503);
-    if (this.shedding?.overloaded) {
-      return this.reject(socket, 'overloaded', 503, `Retry-After: ${this.shedding.retryAfter()}\r\n`);
-    }
-    if (!this.originAllowed(request)) return this.reject(socket, 'origin', 403);
-    if (this.connectionSlotsInUse >= this.options.maxConnections) {
-      this.logger.warn(`maxConnections (${this.options.maxConnections}) reached: refusing an upgrade`);
-      return this.reject(socket, 'capacity', 503);
-    }
-    const addressLimit = this.options.maxConnectionsPerAddress;
-    // Read here only for the limit (without trusted proxies, open() leaves it to be read lazily).
-    const clientAddress = addressLimit > 0 ? clientAddressOf(request, this.options.trustProxy) : undefined;
-    const address = clientAddress ?? '';
-    if (addressLimit > 0 && (this.perAddress.get(address) ?? 0) >= addressLimit) {
-      this.logger.warn(`maxConnectionsPerAddress (${addressLimit}) reached for ${address}: refusing an upgrade`);
-      return this.reject(socket, 'address_limit', 429);
-    }
-    let admitted: ReturnType<HandshakeAdmission['admit']>;
-    try {
-      admitted = this.admission.admit(request);
-    } catch (error) {
-      const status = error instanceof HandshakeRefusal ? error.status : 500;
-      return this.reject(socket, rejectionOf(status), status);
-    }
-    if (isPromiseLike(admitted)) return this.admitAsync(request, socket, head, clientAddress, admitted);
-    // Nothing asynchronous to check (no token, or a token the default validator checked at
-    // once): the upgrade completes in this tick.
-    socket.off('error', destroySocket);
-    socket.cork();
-    this.wss.handleUpgrade(request, socket, head, (ws) =>
-      this.open(ws as HostedSocket, request, admitted, clientAddress),
-    );
-    socket.uncork();
-  };
-
-  /**
-   * An upgrade whose admission is asynchronous (connection guards, or a validator or user
-   * provider that returns a promise). Its slot (capacity and per-address)
-   * is reserved at once, so concurrent handshakes cannot overshoot a limit while they are
-   * checked; it is released if the upgrade does not end in an open connection.
-   */
-  private admitAsync(
-    request: IncomingMessage,
-    socket: Duplex,
-    head: Buffer,
-    clientAddress: string | undefined,
-    admission: PromiseLike<Authentication | undefined>,
-  ): void {
-    const address = clientAddress ?? '';
-    const reserveAddress = this.options.maxConnectionsPerAddress > 0;
-    if (reserveAddress) this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
-    const pending: PendingUpgrade = {
-      socket,
-      timer: setTimeout(() => {
-        if (settle(false)) this.reject(socket, 'handshake_timeout', 408);
-      }, this.options.handshakeTimeout),
-      refuse: () => {
-        if (settle(false)) this.reject(socket, 'draining', 503);
-      },
-    };
-    const settle = (opened: boolean): boolean => {
-      if (!this.pendingUpgrades.delete(pending)) return false;
-      clearTimeout(pending.timer);
-      socket.off('close', onClose);
-      if (reserveAddress && !opened) this.releaseAddress(address);
-      return true;
-    };
-    const onClose = (): void => void settle(false);
-    this.pendingUpgrades.add(pending);
-    socket.once('close', onClose);
-    admission.then(
-      (authentication) => {
-        if (!this.pendingUpgrades.has(pending)) return;
-        if (!this.accepting) return pending.refuse();
-        socket.off('error', destroySocket);
-        socket.cork();
-        this.wss.handleUpgrade(request, socket, head, (ws) => {
-          if (settle(true)) this.open(ws as HostedSocket, request, authentication, clientAddress, reserveAddress);
-          else ws.terminate();
-        });
-        socket.uncork();
-      },
-      (error: unknown) => {
-        if (!settle(false)) return;
-        const status = error instanceof HandshakeRefusal ? error.status : 500;
-        this.reject(socket, rejectionOf(status), status);
-      },
-    );
-  }
-
-  /** A predicate that throws refuses the origin (and is logged) rather than crash the upgrade. */
-  private originAllowed(request: IncomingMessage): boolean {
-    const allowOrigin = this.options.allowedOrigins;
-    if (!allowOrigin) return true;
-    try {
-      return allowOrigin(request.headers.origin, request) === true;
-    } catch (error) {
-      this.logger.error('The allowedOrigins predicate threw', error instanceof Error ? error.stack : String(error));
-      return false;
-    }
-  }
-
-  private releaseAddress(address: string): void {
-    const count = (this.perAddress.get(address) ?? 1) - 1;
-    if (count > 0) this.perAddress.set(address, count);
-    else this.perAddress.delete(address);
-  }
-
-  private reject(socket: Duplex, reason: UpgradeRejection, status: number, headers?: string): void {
-    this.stats.rejectedUpgrades[reason]++;
-    abortHandshake(socket, status, undefined, headers);
   }
 
   /**
@@ -340,7 +174,7 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
     request: IncomingMessage,
     authentication: Authentication | undefined,
     clientAddress: string | undefined,
-    addressReserved = false,
+    addressReserved: boolean,
   ): void {
     const now = Date.now();
     const session = this.sessions.open(now);
@@ -350,7 +184,7 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
     const peer = clientAddress ?? (trust === undefined ? request.socket : clientAddressOf(request, trust));
     const connection = new RealtimeConnection(randomUUID(), session.id, ws, peer, now);
     this.sessions.attach(session, connection);
-    if (this.admission.hasGuards) connection.handshakeRequest = request;
+    if (this.handshake.hasGuards) connection.handshakeRequest = request;
     connection.outboundLimit = this.options.writeBufferSize;
     connection.stats = this.stats;
     connection.compression = compressionFor(ws, this.compression);
@@ -365,10 +199,7 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
     this.connections.add(connection);
     this.stats.totalConnections++;
     this.stats.activeConnections++;
-    if (this.options.maxConnectionsPerAddress > 0 && !addressReserved) {
-      const address = connection.remoteAddress ?? '';
-      this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
-    }
+    this.admission.connectionOpened(connection, addressReserved);
     connection.send({
       type: MessageType.CONNECTED,
       data: {
@@ -469,7 +300,7 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
     this.stats.countClose(code);
     this.rooms.leaveAll(connection, 'disconnect');
     this.sessions.detach(connection, Date.now());
-    if (this.options.maxConnectionsPerAddress > 0) this.releaseAddress(connection.remoteAddress ?? '');
+    this.admission.connectionClosed(connection);
     if (this.events.isObserved('connection.closed')) {
       this.events.emit('connection.closed', { connection, code, reason });
     }
@@ -479,7 +310,7 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** Remote addresses with live connections and their counts (when `maxConnectionsPerAddress` is set). */
   connectionsPerAddress(): ReadonlyMap<string, number> {
-    return this.perAddress;
+    return this.admission.connectionsPerAddress();
   }
 }
 
