@@ -29,7 +29,6 @@ export type OpenAdmitted = (
 
 /** An upgrade being admitted asynchronously. */
 interface PendingUpgrade {
-  socket: Duplex;
   timer: NodeJS.Timeout;
   /** Answers 503 (shutting down) if it has not settled yet. */
   refuse(): void;
@@ -207,7 +206,6 @@ export class UpgradeAdmission {
     const reserveAddress = this.options.maxConnectionsPerAddress > 0;
     if (reserveAddress) this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
     const pending: PendingUpgrade = {
-      socket,
       timer: setTimeout(() => {
         if (settle(false)) this.reject(socket, 'handshake_timeout', 408);
       }, this.options.handshakeTimeout),
