@@ -154,6 +154,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
       this.channels,
       host.nodeId,
       this.nodeTimeout,
+      this.heartbeatInterval,
       this.presence,
       live,
       this.logger,
