@@ -8,7 +8,9 @@ describe('KeepSchedule', () => {
     now = 1_000_000;
     jest.spyOn(Date, 'now').mockImplementation(() => now);
   });
-  afterEach(() => jest.restoreAllMocks());
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
 
   it('renews every ten nodeTimeouts, five minutes at least, and a keep lasts three periods', () => {
     expect(new KeepSchedule(1000, 200)).toMatchObject({ renewal: 300_000, ttl: 900_000 });
