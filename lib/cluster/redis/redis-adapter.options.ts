@@ -30,9 +30,8 @@ export interface RedisClusterAdapterOptions {
    * died without a goodbye are out of `presence_state` within this time of its last heartbeat
    * (as the other nodes see it at their next heartbeat), even when no node is left to purge it.
    * What it leaves in Redis expires: its user set and room counts after twice this time, its
-   * users' online entries (renewed less often) after six times, its presence shares (garbage
-   * only, renewed every ten times this or five minutes, whichever is longer) after three renewal
-   * periods.
+   * users' online entries and its presence shares (garbage only, renewed every ten times this or
+   * five minutes, whichever is longer) after three renewal periods.
    * @default 10000
    */
   nodeTimeout?: number;

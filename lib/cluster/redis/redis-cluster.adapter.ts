@@ -160,6 +160,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
       this.channels,
       host.nodeId,
       this.nodeTimeout,
+      this.heartbeatInterval,
       this.presence,
       live,
       this.logger,

@@ -1,6 +1,7 @@
 import type { Logger } from '@nestjs/common';
 import type { Cluster, Redis } from 'ioredis';
 import type { ClusterChannels } from '../cluster-channels.js';
+import { KeepSchedule } from './keep-schedule.js';
 import type { LiveNodes } from './live-nodes.js';
 import { NodeShares } from './node-shares.js';
 import type { RedisPresence } from './redis-presence.js';
@@ -9,8 +10,10 @@ import { scripts } from './redis-scripts.js';
 /**
  * This node's entry in the Redis registry of nodes: its heartbeat (which also refreshes this
  * node's view of the live nodes, {@link LiveNodes}), the users it has and its room counts (each
- * key on a lease its heartbeats renew), the cluster-wide reads over the live nodes (is a user
- * online elsewhere, member counts per room), and the purge of nodes that died without a goodbye.
+ * key on a lease its heartbeats renew: the user set and room counts at every heartbeat, the
+ * users' online entries rarely, as garbage collection only), the cluster-wide reads over the
+ * live nodes (is a user online elsewhere, member counts per room), and the purge of nodes that
+ * died without a goodbye.
  * Written again whole whenever Redis comes back (`register`). Whether a node is live is judged
  * by Redis's clock only (the heartbeat scripts in redis-scripts.ts), never by a node's own.
  */
@@ -18,21 +21,21 @@ export class RedisNodeRegistry {
   /** Users with a connection on this node. */
   readonly users = new Set<string>();
   /**
-   * Lease of this node's own keys (its users' online entries, its user set, its room counts),
-   * renewed by its heartbeats: what a dead node leaves when nobody
-   * purges it (the purging node died too) expires instead of staying for ever. Twice
-   * `nodeTimeout`, so that the purge of a dead node still finds them.
+   * Lease of this node's user set and room counts, renewed at every heartbeat: what a dead node
+   * leaves when nobody purges it (the purging node died too) expires instead of staying for
+   * ever. Twice `nodeTimeout`, so that the purge of a dead node still finds them.
    */
   private readonly keyTtl: number;
   /**
-   * Lease of the online entries of this node's users. Renewing one costs a command per user, so
-   * it is renewed once per `keyTtl` rather than at every heartbeat (10 000 users: 500 commands
-   * a second instead of 5 000), and lasts three renewal periods. A dead node's field in a shared
-   * entry is ignored by reads meanwhile (they look at live nodes only).
+   * When the online entries of this node's users are due for renewal; its `ttl` is their lease.
+   * Renewing one costs a command per user, and readers count a node's field in an entry only
+   * while the node is live (isUserOnlineElsewhere), so the lease is garbage collection only,
+   * renewed like the presence shares' keeps: once per renewal period (five minutes at least),
+   * spread over the heartbeats (60 000 users: 200 commands a second instead of 3 000).
    */
-  private readonly onlineTtl: number;
-  /** When the online entries were last renewed (see onlineTtl). */
-  private onlineRenewedAt = 0;
+  private readonly onlineKept: KeepSchedule<string>;
+  /** Users whose registration failed while Redis was up: written again at the next heartbeat. */
+  private readonly unwritten = new Set<string>();
   /** This node's room counts, written back after Redis lost them. */
   private readonly shares = new NodeShares();
 
@@ -41,6 +44,7 @@ export class RedisNodeRegistry {
     private readonly nodeId: string,
     /** Milliseconds without a heartbeat after which a node counts as dead. */
     private readonly nodeTimeout: number,
+    heartbeatInterval: number,
     private readonly presence: RedisPresence,
     /** This node's view of the live nodes, refreshed here at each heartbeat. */
     private readonly live: LiveNodes,
@@ -51,7 +55,7 @@ export class RedisNodeRegistry {
     private readonly stopped: () => boolean,
   ) {
     this.keyTtl = nodeTimeout * 2;
-    this.onlineTtl = this.keyTtl * 3;
+    this.onlineKept = new KeepSchedule(nodeTimeout, heartbeatInterval);
   }
 
   private get pub(): Redis | Cluster | undefined {
@@ -62,12 +66,13 @@ export class RedisNodeRegistry {
   userSubscribed(userId: string): void {
     const pub = this.pub;
     if (pub?.status !== 'ready' || !this.users.has(userId)) return;
-    // Separate commands rather than MULTI: the keys live in different Redis Cluster slots.
-    void Promise.all(this.registerUser(pub, userId)).catch(() => undefined);
+    void this.writeUser(pub, userId);
   }
 
   /** A user left this node (already removed from `users`). */
   userDeparted(userId: string): void {
+    this.onlineKept.forget(userId);
+    this.unwritten.delete(userId);
     const pub = this.pub;
     if (pub?.status !== 'ready') return;
     pub.hdel(this.channels.online(userId), this.nodeId).catch(() => undefined);
@@ -76,6 +81,8 @@ export class RedisNodeRegistry {
 
   clear(): void {
     this.users.clear();
+    this.onlineKept.clear();
+    this.unwritten.clear();
     this.shares.clear();
   }
 
@@ -163,10 +170,9 @@ export class RedisNodeRegistry {
         this.logger.warn(`could not purge the previous process of node ${node}: ${(error as Error).message}`);
       }
     }
-    await Promise.all([
-      this.heartbeat(pub),
-      ...[...this.users].flatMap((userId) => this.registerUser(pub, userId)),
-    ]).catch(() => undefined);
+    await Promise.all([this.heartbeat(pub), ...[...this.users].map((userId) => this.writeUser(pub, userId))]).catch(
+      () => undefined,
+    );
     // Also the first time: a node that started while Redis was away has members already.
     await this.restoreShares().catch(() => undefined);
   }
@@ -188,26 +194,45 @@ export class RedisNodeRegistry {
   }
 
   /**
-   * The commands that record a user of this node, each key with the node's lease (see keyTtl).
-   * Each key's write and its lease go in one MULTI (one key each, so one slot on Redis Cluster):
-   * sent as two commands, a node that dies between them would leave a key that never expires,
-   * and a reader between them sees a key without its lease.
+   * Records a user of this node (see registerUser); once written, its online entry's renewal is
+   * due a period from now. A failed write is tried again at the next heartbeat (`unwritten`):
+   * until then, other nodes do not see the user online here.
+   */
+  private async writeUser(pub: Redis | Cluster, userId: string): Promise<void> {
+    this.unwritten.delete(userId);
+    try {
+      // Separate commands rather than MULTI: the keys live in different Redis Cluster slots.
+      await Promise.all(this.registerUser(pub, userId));
+      // Departed meanwhile: nothing to renew.
+      if (this.users.has(userId)) this.onlineKept.keptNow(userId);
+    } catch {
+      if (this.users.has(userId)) this.unwritten.add(userId);
+    }
+  }
+
+  /**
+   * The commands that record a user of this node, each key with its lease (see keyTtl and
+   * onlineKept). Each key's write and its lease go in one MULTI (one key each, so one slot on
+   * Redis Cluster): sent as two commands, a node that dies between them would leave a key that
+   * never expires, and a reader between them sees a key without its lease.
    */
   private registerUser(pub: Redis | Cluster, userId: string): Promise<unknown>[] {
     const online = this.channels.online(userId);
     const users = this.channels.nodeUsers(this.nodeId);
     return [
-      pub.multi().hset(online, this.nodeId, '1').pexpire(online, this.onlineTtl).exec(),
+      pub.multi().hset(online, this.nodeId, '1').pexpire(online, this.onlineKept.ttl).exec(),
       pub.multi().sadd(users, userId).pexpire(users, this.keyTtl).exec(),
     ];
   }
 
   /**
-   * The heartbeat's renewal of this node's key lease (see keyTtl): its user set and room counts
-   * at every beat, its users' online entries once per `keyTtl` (see onlineTtl), pipelined. A
-   * user's online hash is shared by the nodes the user is on: each renews it, so it lasts as long
-   * as one of them lives. Keys found gone (expired while the heartbeats failed, purged by nodes
-   * that took this one for dead, lost by Redis) are written again, as after an outage.
+   * The heartbeat's renewal of this node's leases: its user set and room counts at every beat
+   * (see keyTtl), its users' online entries that are due (see onlineKept), pipelined. A user's
+   * online hash is shared by the nodes the user is on: each renews it, so it lasts as long as one
+   * of them lives. Keys found gone are written again: the user set or room counts (expired while
+   * the heartbeats failed, purged by nodes that took this one for dead, lost by Redis) mean the
+   * online entries went too, and all is written again as after an outage; an online entry alone
+   * (deleted by hand, lost in a Redis Cluster failover) is written again when its renewal is due.
    */
   private async renewKeys(pub: Redis | Cluster): Promise<void> {
     const node = this.nodeId;
@@ -217,13 +242,15 @@ export class RedisNodeRegistry {
     ]);
     const roomsGone = roomsKept === 0 && Object.keys(this.shares.roomCounts()).length > 0;
     if ((usersKept === 0 && this.users.size > 0) || roomsGone) return this.register();
-    const now = Date.now();
-    if (now - this.onlineRenewedAt < this.keyTtl) return;
-    this.onlineRenewedAt = now;
-    const users = [...this.users];
-    const kept = await Promise.all(users.map((userId) => pub.pexpire(this.channels.online(userId), this.onlineTtl)));
-    const gone = users.filter((userId, index) => kept[index] === 0 && this.users.has(userId));
-    if (gone.length > 0) await Promise.all(gone.flatMap((userId) => this.registerUser(pub, userId)));
+    const unwritten = new Set(this.unwritten);
+    const renewals = this.onlineKept.due(unwritten).map(async (userId) => {
+      const kept = await pub.pexpire(this.channels.online(userId), this.onlineKept.ttl);
+      // Departed meanwhile: its entry is no longer this node's to keep.
+      if (!this.users.has(userId)) return;
+      if (kept === 0) await this.writeUser(pub, userId);
+      else this.onlineKept.keptNow(userId);
+    });
+    await Promise.all([...[...unwritten].map((userId) => this.writeUser(pub, userId)), ...renewals]);
   }
 
   /**

@@ -4,6 +4,7 @@ import type { ClusterPresenceEntry } from '../cluster.adapter.js';
 import type { ClusterChannels } from '../cluster-channels.js';
 import { roomHeader } from '../cluster-publication.js';
 import { presenceDiffJson } from '../../protocol/presence-diff.js';
+import { KeepSchedule } from './keep-schedule.js';
 import type { LiveNodes } from './live-nodes.js';
 
 /**
@@ -129,16 +130,6 @@ function parseShareValue(value: string): { connections: number; username: string
 }
 
 /**
- * How often a share's keep is renewed: every ten `nodeTimeout`s, and not more often than every
- * five minutes. It only collects what a dead node leaves when nobody purges it, so rarely is
- * enough; renewing at every heartbeat is what made idle Redis work grow with rooms × nodes.
- */
-const KEEP_RENEWAL_TIMEOUTS = 10;
-const KEEP_RENEWAL_MIN = 300_000;
-/** A share's keep lasts three renewal periods: two renewals in a row may fail or come late. */
-const KEEP_RENEWALS = 3;
-
-/**
  * Cluster-wide presence in Redis, as one share per node and room: a hash of the node's users in
  * the room with their connections there, and the node's entry in the room's node index. A room's
  * presence is the sum of the shares whose *node is live* — renewed in the node table within
@@ -151,8 +142,8 @@ const KEEP_RENEWALS = 3;
  *
  * Liveness is the node's, not the share's: idle, a node costs Redis one heartbeat and a few
  * commands per heartbeat, however many rooms it is in. A share's TTL (its keep) is only garbage
- * collection for a dead node nobody purged, renewed once per renewal period (see
- * KEEP_RENEWAL_TIMEOUTS), spread over the heartbeats.
+ * collection for a dead node nobody purged, renewed once per renewal period ({@link KeepSchedule}),
+ * spread over the heartbeats.
  *
  * A node writes its share as absolute values, from what it holds (`local`): writing it again is
  * harmless, which is how it recovers from an outage or a lost key.
@@ -163,29 +154,23 @@ export class RedisPresence {
   /** Rooms whose share in Redis may differ from `local` (a write failed or was skipped). */
   private readonly stale = new Set<string>();
   /**
-   * Rooms of `local` → when (this process's clock) their share's keep was last set; in that
-   * order, oldest first (a room is deleted and set again each time), so the heartbeat finds the
-   * rooms due by reading from the start.
+   * When the keeps of the shares of `local`'s rooms are due; its `ttl` is a share's keep (and its
+   * node's room registry's).
    */
-  private readonly kept = new Map<string, number>();
-  /** Milliseconds between two renewals of a share's keep. */
-  private readonly keepRenewal: number;
-  /** Milliseconds a share's keep lasts (its TTL, and its node's room registry's). */
-  private readonly keepTtl: number;
+  private readonly kept: KeepSchedule<string>;
 
   constructor(
     private readonly channels: ClusterChannels,
     private readonly nodeId: string,
     /** Milliseconds a node counts as live after its last heartbeat. */
     private readonly nodeTimeout: number,
-    private readonly heartbeatInterval: number,
+    heartbeatInterval: number,
     /** This node's view of the live nodes, refreshed at each heartbeat by the node registry. */
     private readonly live: LiveNodes,
     private readonly publishCommand: string,
     private readonly logger: Logger,
   ) {
-    this.keepRenewal = Math.max(nodeTimeout * KEEP_RENEWAL_TIMEOUTS, KEEP_RENEWAL_MIN);
-    this.keepTtl = this.keepRenewal * KEEP_RENEWALS;
+    this.kept = new KeepSchedule(nodeTimeout, heartbeatInterval);
   }
 
   static define(client: Redis | Cluster): void {
@@ -223,7 +208,7 @@ export class RedisPresence {
       users.set(userId, value);
     } else if (users?.delete(userId) && users.size === 0) {
       this.local.delete(roomId);
-      this.kept.delete(roomId);
+      this.kept.forget(roomId);
       if (ready) pub.srem(registry, roomId).catch(() => undefined);
     }
     if (!ready) {
@@ -269,7 +254,7 @@ export class RedisPresence {
     this.stale.clear();
     const work: Promise<unknown>[] = [...stale].map((roomId) => this.writeShare(pub, roomId));
     if (this.local.size > 0) {
-      const registry = pub.pexpire(this.channels.nodePresence(this.nodeId), this.keepTtl);
+      const registry = pub.pexpire(this.channels.nodePresence(this.nodeId), this.kept.ttl);
       work.push(registry.then((kept) => (kept === 0 ? this.rewriteAll(pub, stale) : this.renewKeeps(pub, stale))));
     }
     await Promise.all(work);
@@ -333,8 +318,8 @@ export class RedisPresence {
 
   /** The room's share was written with a fresh keep: its renewal is due a period from now. */
   private keptNow(roomId: string): void {
-    this.kept.delete(roomId);
-    if (this.local.has(roomId)) this.kept.set(roomId, Date.now());
+    if (this.local.has(roomId)) this.kept.keptNow(roomId);
+    else this.kept.forget(roomId);
   }
 
   /** Every share written again, but those already being written (`skip`). */
@@ -342,19 +327,9 @@ export class RedisPresence {
     await Promise.all([...this.local.keys()].filter((roomId) => !skip.has(roomId)).map((r) => this.writeShare(pub, r)));
   }
 
-  /**
-   * Renews the keeps that are due, oldest first, at most twice the steady rate per heartbeat
-   * (rooms ÷ heartbeats per renewal period): rooms that joined together (a start, a rewrite) are
-   * spread over the heartbeats instead of renewed in one burst, within half a period.
-   */
+  /** Renews the keeps that are due (see KeepSchedule.due), but of the rooms being written (`skip`). */
   private async renewKeeps(pub: Redis | Cluster, skip: ReadonlySet<string>): Promise<void> {
-    const now = Date.now();
-    const budget = Math.ceil((this.kept.size * 2 * this.heartbeatInterval) / this.keepRenewal);
-    const due: string[] = [];
-    for (const [roomId, at] of this.kept) {
-      if (due.length >= budget || now - at < this.keepRenewal) break;
-      if (!skip.has(roomId)) due.push(roomId);
-    }
+    const due = this.kept.due(skip);
     const commands = pub as unknown as PresenceCommands;
     await Promise.all(
       due.map(async (roomId) => {
@@ -362,7 +337,7 @@ export class RedisPresence {
           this.channels.presenceShare(roomId, this.nodeId),
           this.channels.presenceNodes(roomId),
           this.nodeId,
-          this.keepTtl,
+          this.kept.ttl,
         );
         if (Number(kept) === 0) await this.writeShare(pub, roomId);
         else this.keptNow(roomId);
@@ -394,7 +369,7 @@ export class RedisPresence {
       publication,
       own ? '1' : '0',
       this.publishCommand.toUpperCase(),
-      this.keepTtl,
+      this.kept.ttl,
       ...this.live.ids,
     );
   }
@@ -410,7 +385,7 @@ export class RedisPresence {
         this.channels.presenceShare(roomId, this.nodeId),
         this.channels.presenceNodes(roomId),
         this.nodeId,
-        this.keepTtl,
+        this.kept.ttl,
         ...[...(users ?? [])].flat(),
       );
       if (users === undefined) await pub.srem(registry, roomId);
