@@ -274,7 +274,7 @@ export class RedisPresence {
    * last write failed are written first, so what is kept is what the node held.
    */
   async handOver(pub: Redis | Cluster, grace: number): Promise<void> {
-    const keepTtl = this.keepTtl + grace;
+    const keepTtl = this.kept.ttl + grace;
     const stale = new Set(this.stale);
     this.stale.clear();
     await Promise.all([...stale].map((roomId) => this.writeShare(pub, roomId)));
