@@ -348,6 +348,7 @@ async function main() {
         moverFrames: mergeCounts(verdicts.map((v) => v.afterDrain.moverFrames)),
         stayerFrames: mergeCounts(verdicts.map((v) => v.afterDrain.stayerFrames)),
         stayerLostAt: mergeCounts(verdicts.map((v) => v.afterDrain.stayerLostAt)),
+        stayerDiffUsers: mergeCounts(verdicts.map((v) => v.afterDrain.stayerDiffUsers)),
       },
       clientHeartbeatDeaths: sum(verdicts, 'heartbeatDeaths'),
       nodeMetrics: Object.fromEntries(alive.map((n, i) => [n.name, metrics[i]])),
@@ -477,6 +478,12 @@ async function scrape(node) {
     droppedFrames: value('websocket_dropped_frames_total'),
     rateLimited: value('websocket_rate_limited_total'),
     activeConnections: value('websocket_active_connections'),
+    // Upgrades and connections refused, by reason (capacity, overloaded, handshake_timeout…).
+    connectionErrors: Object.fromEntries(
+      [...text.matchAll(/^websocket_connection_errors_total\{[^}]*reason="([^"]+)"[^}]*\} ([0-9.e+]+)$/gm)].map(
+        ([, reason, v]) => [reason, Number(v)],
+      ),
+    ),
     // prom-client's event-loop lag, over the time since the previous scrape.
     loopLagP50Ms: value('nodejs_eventloop_lag_p50_seconds') * 1000,
     loopLagP99Ms: value('nodejs_eventloop_lag_p99_seconds') * 1000,

@@ -33,7 +33,11 @@ export async function worker(secret) {
   const reasons = {};
   // After the drain began: frames received by type, and the staying clients' lost connections by
   // 10 s bucket since the drain — who is flooded with what, and when the old nodes cut whom.
-  const afterDrain = { moverFrames: {}, stayerFrames: {}, stayerLostAt: {} };
+  // And the users the staying clients' presence_diffs name, by room kind and whether the user
+  // was on the drained node (`user-<i>` first connected to node i % nodes): who churns presence.
+  const afterDrain = { moverFrames: {}, stayerFrames: {}, stayerLostAt: {}, stayerDiffUsers: {} };
+  let leavingNode;
+  let initialNodes = 0;
 
   const alive = () => {
     const live = urls.filter((_, i) => !down.has(i));
@@ -92,6 +96,15 @@ export async function worker(secret) {
       if (drainAt === undefined) return;
       const frames = s.onLeaving ? afterDrain.moverFrames : afterDrain.stayerFrames;
       frames[envelope.type] = (frames[envelope.type] ?? 0) + 1;
+      if (envelope.type !== 'presence_diff' || s.onLeaving) return;
+      const kind = /^scale-\d+$/.test(envelope.data.room_id) ? 'mixed' : 'big';
+      for (const change of ['joins', 'leaves']) {
+        for (const { user_id: userId } of envelope.data[change]) {
+          const mover = Number(userId.slice(5)) % initialNodes === leavingNode ? 'mover' : 'stayer';
+          const key = `${kind} ${mover} ${change}`;
+          afterDrain.stayerDiffUsers[key] = (afterDrain.stayerDiffUsers[key] ?? 0) + 1;
+        }
+      }
     });
     s.client.onEvent('resume_failed', ({ reason }) => {
       s.resumeFailed++;
@@ -117,6 +130,7 @@ export async function worker(secret) {
   let drainReconnect;
   async function start({ from, count, mixed, bigEvery, concurrency, ...message }) {
     urls = message.urls;
+    initialNodes = urls.length;
     drainReconnect = message.drainReconnect;
     const cpu = process.cpuUsage();
     let failed = 0;
@@ -198,6 +212,7 @@ export async function worker(secret) {
     'add-node': ({ url }) => (urls.push(url), {}),
     down: ({ node }) => {
       down.add(node);
+      leavingNode = node;
       drainAt = Date.now();
       mark();
       const leaving = String.fromCharCode(97 + node);
