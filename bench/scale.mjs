@@ -290,16 +290,19 @@ async function main() {
       const marked = await rpc.all({ cmd: 'down', node: leaving, window: 'drain' });
       const drainedAt = Date.now();
       nodes[leaving].stopping = true; // the REST poster stops choosing it
-      const stopping = nodes[leaving].stop();
+      // Kubernetes' default grace period: the drain's 5 s shutdownTimeout and the hooks after it.
+      const stopping = nodes[leaving].stop({ killAfterMs: 30_000 });
       const moved = await rpc.all({ cmd: 'await-moved', timeoutMs: s.drainTimeoutMs });
       const allMovedAt = Date.now();
-      await stopping;
+      const exit = await stopping;
       const times = moved.flatMap((m) => m.times).map((t) => t - drainedAt);
       times.sort((a, b) => a - b);
       const peaks = drainSampler.stop();
       const redisMove = redisDelta(redisBefore, await redisInfo.read());
       result.drain = {
         node: letters[leaving],
+        // How long the drained node took to exit after SIGTERM, and whether it had to be killed.
+        exit,
         clients: sum(marked, 'marked'),
         resumed: times.length,
         allResumedMs: times.at(-1),
@@ -531,6 +534,10 @@ function printSummary(r) {
     row(
       `drain node ${d.node}: clients moved, all resumed`,
       `${d.resumed} of ${d.clients}, ${fmt(d.allResumedMs / 1000, 1)} s (p50 ${fmt(d.p50Ms / 1000, 1)} s)`,
+    );
+    row(
+      `drain: node ${d.node} exited after SIGTERM`,
+      `${fmt(d.exit.exitMs / 1000, 1)} s${d.exit.killed ? ' (killed at 30 s)' : ''}`,
     );
     row('drain: peak CPU % of the others', d.peakCpuPctOthers.map((p) => fmt(p, 0)).join(' / '));
     row(

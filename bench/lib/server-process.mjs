@@ -66,11 +66,21 @@ export class ServerProcess {
     return JSON.parse(readFileSync(this.memFile, 'utf8'));
   }
 
-  async stop() {
+  /**
+   * SIGTERM, then SIGKILL after `killAfterMs` (as an orchestrator's grace period). Returns how
+   * long the process took to exit and whether it had to be killed.
+   */
+  async stop({ killAfterMs = 10_000 } = {}) {
+    const startedAt = Date.now();
+    let killed = false;
     if (this.child.exitCode === null) this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
+    const timer = setTimeout(() => {
+      killed = true;
+      this.child.kill('SIGKILL');
+    }, killAfterMs);
     await this.exited;
     clearTimeout(timer);
     rmSync(this.memFile, { force: true });
+    return { exitMs: Date.now() - startedAt, killed };
   }
 }

@@ -126,6 +126,32 @@ describe.each(REDIS_BACKENDS)('presence handover at a drain, on %s (e2e)', (_nam
     expect((await rooms.clusterList()).find((r) => r.id === 'e-room')?.client_count).toBe(1);
   }, 30_000);
 
+  it('hands over when the drain starts, so a node killed before it stops still does; its own heartbeats keep the grace', async () => {
+    const b = await node('node-early');
+    let bClosed = false;
+    cleanup.defer(() => (bClosed ? undefined : b.close()));
+    const member = await login(b, 'ida');
+    await join(member, 'early-room');
+    const redis = backend.client();
+    cleanup.defer(() => redis.disconnect());
+    const channels = new ClusterChannels(prefix);
+    const ahead = async () => {
+      const [seconds, micros] = await redis.time();
+      const score = Number(await redis.zscore(channels.nodes(), 'node-early'));
+      return score - (Number(seconds) * 1000 + Math.floor(Number(micros) / 1000));
+    };
+    expect(await ahead()).toBeLessThanOrEqual(0);
+
+    // What RealtimeServer does as it sends the 1012s; the node has not stopped (and may be killed).
+    b.app.get(RoomManager).handOver();
+    await until(async () => (await ahead()) > GRACE - 1000);
+    // Three more of its heartbeats (every 200 ms here) do not move the score back.
+    await sleep(600);
+    expect(await ahead()).toBeGreaterThan(GRACE - 1000);
+    expect(await redis.hgetall(channels.presenceShare('early-room', 'node-early'))).toEqual({ ida: '1:ida' });
+    await b.close().then(() => (bClosed = true));
+  }, 30_000);
+
   it('keeps a drained node live, and its presence shares, for a grace longer than their usual keep', async () => {
     const hour = 3_600_000;
     const b = await createTestApp({

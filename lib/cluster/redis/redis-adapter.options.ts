@@ -37,7 +37,8 @@ export interface RedisClusterAdapterOptions {
   nodeTimeout?: number;
   /**
    * Milliseconds a node that drained (a graceful shutdown that sent its clients `1012`) stays
-   * live in the cluster after it stops, its share of rooms' presence included. Its clients
+   * live in the cluster after it stops (counted from the drain's start too, so that a node killed
+   * before it could stop still hands over), its share of rooms' presence included. Its clients
    * resume on other nodes meanwhile: a user back within this time is announced neither leaving
    * nor arriving to the members of their rooms (at scale, two `presence_diff`s per mover to every
    * member of each of their rooms); only those not back by then are announced as leaving, when

@@ -254,6 +254,13 @@ export class RedisClusterAdapter extends ClusterAdapter {
 
   override handOver(): void {
     this.handingOver = true;
+    // At once, not only at stop(): a node killed before it stops (a grace period that ran out,
+    // SIGKILL) must still hand over, or every mover not back within nodeTimeout is announced
+    // leaving and arriving again. stop() extends it again, from then.
+    if (this.pub?.status !== 'ready') return;
+    this.registry.handOver(this.handOverGrace).catch((error: Error) => {
+      this.logger.warn(`hand-over at the drain's start failed (tried again at stop): ${error.message}`);
+    });
   }
 
   async stop(): Promise<void> {

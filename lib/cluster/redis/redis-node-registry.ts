@@ -254,9 +254,10 @@ export class RedisNodeRegistry {
   }
 
   /**
-   * A drain handed this node's users over to other nodes (see
-   * RedisClusterAdapterOptions.handOverGrace): its last heartbeat keeps it live `grace` ms after
-   * it stops, and its presence shares are kept at least that long. Then the other nodes purge it
+   * A drain hands this node's users over to other nodes (see
+   * RedisClusterAdapterOptions.handOverGrace): a heartbeat scored `grace` ms ahead keeps it live
+   * that long (its own heartbeats never move the score back), and its presence shares are kept
+   * at least that long. Run when the drain starts and again when the node stops. Then the other nodes purge it
    * as a dead node, announcing as leaving only the users who did not come back meanwhile.
    */
   async handOver(grace: number): Promise<void> {

@@ -158,6 +158,11 @@ export class RedisPresence {
    * node's room registry's).
    */
   private readonly kept: KeepSchedule<string>;
+  /**
+   * Milliseconds added to every keep once this node hands over at a drain (see handOver): its
+   * heartbeats until it stops must not shorten the keeps the hand-over set.
+   */
+  private keepExtra = 0;
 
   constructor(
     private readonly channels: ClusterChannels,
@@ -171,6 +176,11 @@ export class RedisPresence {
     private readonly logger: Logger,
   ) {
     this.kept = new KeepSchedule(nodeTimeout, heartbeatInterval);
+  }
+
+  /** What a keep set now lasts (the TTL of a share and of its node's room registry). */
+  private get keepTtl(): number {
+    return this.kept.ttl + this.keepExtra;
   }
 
   static define(client: Redis | Cluster): void {
@@ -254,7 +264,7 @@ export class RedisPresence {
     this.stale.clear();
     const work: Promise<unknown>[] = [...stale].map((roomId) => this.writeShare(pub, roomId));
     if (this.local.size > 0) {
-      const registry = pub.pexpire(this.channels.nodePresence(this.nodeId), this.kept.ttl);
+      const registry = pub.pexpire(this.channels.nodePresence(this.nodeId), this.keepTtl);
       work.push(registry.then((kept) => (kept === 0 ? this.rewriteAll(pub, stale) : this.renewKeeps(pub, stale))));
     }
     await Promise.all(work);
@@ -274,7 +284,8 @@ export class RedisPresence {
    * last write failed are written first, so what is kept is what the node held.
    */
   async handOver(pub: Redis | Cluster, grace: number): Promise<void> {
-    const keepTtl = this.kept.ttl + grace;
+    this.keepExtra = Math.max(this.keepExtra, grace);
+    const keepTtl = this.keepTtl;
     const stale = new Set(this.stale);
     this.stale.clear();
     await Promise.all([...stale].map((roomId) => this.writeShare(pub, roomId)));
@@ -337,7 +348,7 @@ export class RedisPresence {
           this.channels.presenceShare(roomId, this.nodeId),
           this.channels.presenceNodes(roomId),
           this.nodeId,
-          this.kept.ttl,
+          this.keepTtl,
         );
         if (Number(kept) === 0) await this.writeShare(pub, roomId);
         else this.keptNow(roomId);
@@ -369,7 +380,7 @@ export class RedisPresence {
       publication,
       own ? '1' : '0',
       this.publishCommand.toUpperCase(),
-      this.kept.ttl,
+      this.keepTtl,
       ...this.live.ids,
     );
   }
@@ -385,7 +396,7 @@ export class RedisPresence {
         this.channels.presenceShare(roomId, this.nodeId),
         this.channels.presenceNodes(roomId),
         this.nodeId,
-        this.kept.ttl,
+        this.keepTtl,
         ...[...(users ?? [])].flat(),
       );
       if (users === undefined) await pub.srem(registry, roomId);
