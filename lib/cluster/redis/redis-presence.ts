@@ -154,6 +154,12 @@ export class RedisPresence {
   /** Rooms whose share in Redis may differ from `local` (a write failed or was skipped). */
   private readonly stale = new Set<string>();
   /**
+   * Room → user → username: changes whose write failed while Redis was up (a command timed out
+   * under load), so their `presence_diff` may never have been published. Rewriting the share
+   * does not announce anything: these are announced again after it (see announceMissed).
+   */
+  private readonly unannounced = new Map<string, Map<string, string>>();
+  /**
    * When the keeps of the shares of `local`'s rooms are due; its `ttl` is a share's keep (and its
    * node's room registry's).
    */
@@ -229,6 +235,11 @@ export class RedisPresence {
       () => this.keptNow(roomId),
       (error: Error) => {
         this.stale.add(roomId);
+        if (diff !== undefined) {
+          let users = this.unannounced.get(roomId);
+          if (users === undefined) this.unannounced.set(roomId, (users = new Map()));
+          users.set(userId, username);
+        }
         this.logger.warn(`presence update failed (written again at the next heartbeat): ${error.message}`);
       },
     );
@@ -268,6 +279,35 @@ export class RedisPresence {
       work.push(registry.then((kept) => (kept === 0 ? this.rewriteAll(pub, stale) : this.renewKeeps(pub, stale))));
     }
     await Promise.all(work);
+    await this.announceMissed(pub);
+  }
+
+  /**
+   * The changes whose write failed (see unannounced), written again one user at a time with the
+   * `presence_diff` of where the user stands on this node now: published, as any change, only if
+   * no other counted share has the user. A write that did reach Redis before it timed out is
+   * announced twice: a join or a leave applied again changes nothing for a member's set.
+   */
+  private async announceMissed(pub: Redis | Cluster): Promise<void> {
+    const missed = [...this.unannounced].flatMap(([roomId, users]) =>
+      [...users].map(([userId, username]) => ({ roomId, userId, username })),
+    );
+    this.unannounced.clear();
+    await Promise.all(
+      missed.map(async ({ roomId, userId, username }) => {
+        const value = this.local.get(roomId)?.get(userId) ?? '';
+        const diff = presenceDiffJson(roomId, value === '' ? 'leaves' : 'joins', userId, username);
+        try {
+          await this.setShare(pub, this.nodeId, roomId, userId, value, diff, '', true);
+        } catch (error) {
+          // Still missed: the next heartbeat tries again (unless a newer change was recorded).
+          let users = this.unannounced.get(roomId);
+          if (users === undefined) this.unannounced.set(roomId, (users = new Map()));
+          if (!users.has(userId)) users.set(userId, username);
+          throw error;
+        }
+      }),
+    );
   }
 
   /** Writes every share of this node again (Redis is back: what changed meanwhile was not written). */
@@ -323,6 +363,7 @@ export class RedisPresence {
     if (node === this.nodeId) {
       this.local.clear();
       this.kept.clear();
+      this.unannounced.clear();
     }
     return removed;
   }

@@ -1,0 +1,99 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Logger } from '@nestjs/common';
+import type { Cluster, Redis } from 'ioredis';
+import { ClusterChannels } from '../../lib/cluster/cluster-channels.js';
+import { LiveNodes } from '../../lib/cluster/redis/live-nodes.js';
+import { RedisPresence } from '../../lib/cluster/redis/redis-presence.js';
+import { presenceDiffJson } from '../../lib/protocol/presence-diff.js';
+import { useCleanup } from '../support/cleanup.js';
+import { type RedisBackend, standaloneBackend } from '../support/redis-backends.js';
+import { until } from '../support/until.js';
+
+/**
+ * A presence write that fails while Redis is up (a command timed out under load) leaves the
+ * room's share to be written again at the next heartbeat, and that rewrite announces nothing: the
+ * change's `presence_diff` was lost, and every member's list stayed one user short for good (a
+ * join storm under a loaded test suite ended with all 1 500 views stuck at ~1 000). The change is
+ * announced again after the rewrite. (The bookkeeping is RedisPresence's, the same on every
+ * backend; the script it reruns is pinned on Redis Cluster by the presence specs.)
+ */
+describe('a presence change whose write failed', () => {
+  const backendFactory = standaloneBackend;
+  let backend: RedisBackend;
+  let client: Redis | Cluster;
+  const cleanup = useCleanup();
+
+  beforeAll(async () => {
+    backend = await backendFactory();
+    client = backend.client();
+    RedisPresence.define(client);
+  }, 30_000);
+  afterAll(async () => {
+    client.disconnect();
+    await backend.stop();
+  });
+
+  /** The client, but its next `setPresenceShare` fails as a timed-out command does. */
+  function failingOnce(target: Redis | Cluster): Redis | Cluster {
+    let failed = false;
+    return new Proxy(target, {
+      get(object, property, receiver) {
+        if (property === 'setPresenceShare' && !failed) {
+          failed = true;
+          return () => Promise.reject(new Error('Command timed out'));
+        }
+        const value = Reflect.get(object, property, receiver) as unknown;
+        return typeof value === 'function' ? value.bind(object) : value;
+      },
+    });
+  }
+
+  it.each([
+    ['joins', 1],
+    ['leaves', 0],
+  ] as const)(
+    'is announced (%s) at the next heartbeat, after the share is written again',
+    async (change, connections) => {
+      const prefix = `missed-${change}-${process.pid}`;
+      const channels = new ClusterChannels(prefix);
+      const room = `m-room-${change}`;
+      const presence = new RedisPresence(
+        channels,
+        'node-m',
+        10_000,
+        2000,
+        new LiveNodes('node-m'),
+        'publish',
+        new Logger('presence-missed-diff'),
+      );
+      const heard: string[] = [];
+      const subscriber = backend.client();
+      cleanup.defer(() => subscriber.disconnect());
+      subscriber.on('message', (_channel: string, message: string) => heard.push(message));
+      await subscriber.subscribe(channels.room(room));
+      const diff = (kind: 'joins' | 'leaves') => presenceDiffJson(room, kind, 'amy', 'Amy');
+
+      if (change === 'leaves') {
+        await presence.changed(client, room, 'amy', 'Amy', 1, diff('joins'), undefined);
+        await until(() => heard.length === 1);
+        heard.length = 0;
+      }
+      await presence.changed(failingOnce(client), room, 'amy', 'Amy', connections, diff(change), undefined);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(heard).toEqual([]);
+
+      await presence.beat(client);
+      await until(() => heard.length > 0);
+      expect(heard).toHaveLength(1);
+      // The publication: a header naming this node, then the frame.
+      const frame = (message: string) => JSON.parse(message.slice(message.lastIndexOf('\n') + 1)) as { data: unknown };
+      expect(frame(heard[0]).data).toEqual(frame(diff(change)).data);
+      const users = (await presence.state(client, room)).map((entry) => entry.user_id);
+      expect(users).toEqual(change === 'joins' ? ['amy'] : []);
+      // Announced once: the next heartbeat has nothing more to say.
+      await presence.beat(client);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(heard).toHaveLength(1);
+    },
+  );
+});
