@@ -235,11 +235,7 @@ export class RedisPresence {
       () => this.keptNow(roomId),
       (error: Error) => {
         this.stale.add(roomId);
-        if (diff !== undefined) {
-          let users = this.unannounced.get(roomId);
-          if (users === undefined) this.unannounced.set(roomId, (users = new Map()));
-          users.set(userId, username);
-        }
+        if (diff !== undefined) this.unannouncedIn(roomId).set(userId, username);
         this.logger.warn(`presence update failed (written again at the next heartbeat): ${error.message}`);
       },
     );
@@ -301,13 +297,19 @@ export class RedisPresence {
           await this.setShare(pub, this.nodeId, roomId, userId, value, diff, '', true);
         } catch (error) {
           // Still missed: the next heartbeat tries again (unless a newer change was recorded).
-          let users = this.unannounced.get(roomId);
-          if (users === undefined) this.unannounced.set(roomId, (users = new Map()));
+          const users = this.unannouncedIn(roomId);
           if (!users.has(userId)) users.set(userId, username);
           throw error;
         }
       }),
     );
+  }
+
+  /** The room's changes still to announce (see unannounced), made on first use. */
+  private unannouncedIn(roomId: string): Map<string, string> {
+    let users = this.unannounced.get(roomId);
+    if (users === undefined) this.unannounced.set(roomId, (users = new Map()));
+    return users;
   }
 
   /** Writes every share of this node again (Redis is back: what changed meanwhile was not written). */
@@ -325,21 +327,12 @@ export class RedisPresence {
    */
   async handOver(pub: Redis | Cluster, grace: number): Promise<void> {
     this.keepExtra = Math.max(this.keepExtra, grace);
-    const keepTtl = this.keepTtl;
     const stale = new Set(this.stale);
     this.stale.clear();
     await Promise.all([...stale].map((roomId) => this.writeShare(pub, roomId)));
-    const commands = pub as unknown as PresenceCommands;
     await Promise.all([
-      pub.pexpire(this.channels.nodePresence(this.nodeId), keepTtl),
-      ...[...this.local.keys()].map((roomId) =>
-        commands.keepPresenceShare(
-          this.channels.presenceShare(roomId, this.nodeId),
-          this.channels.presenceNodes(roomId),
-          this.nodeId,
-          keepTtl,
-        ),
-      ),
+      pub.pexpire(this.channels.nodePresence(this.nodeId), this.keepTtl),
+      ...[...this.local.keys()].map((roomId) => this.keepShare(pub, roomId)),
     ]);
   }
 
@@ -382,19 +375,23 @@ export class RedisPresence {
   /** Renews the keeps that are due (see KeepSchedule.due), but of the rooms being written (`skip`). */
   private async renewKeeps(pub: Redis | Cluster, skip: ReadonlySet<string>): Promise<void> {
     const due = this.kept.due(skip);
-    const commands = pub as unknown as PresenceCommands;
     await Promise.all(
       due.map(async (roomId) => {
-        const kept = await commands.keepPresenceShare(
-          this.channels.presenceShare(roomId, this.nodeId),
-          this.channels.presenceNodes(roomId),
-          this.nodeId,
-          this.keepTtl,
-        );
-        if (Number(kept) === 0) await this.writeShare(pub, roomId);
+        if (!(await this.keepShare(pub, roomId))) await this.writeShare(pub, roomId);
         else this.keptNow(roomId);
       }),
     );
+  }
+
+  /** Renews the keep of this node's share of the room (keepTtl); false when the share is gone. */
+  private async keepShare(pub: Redis | Cluster, roomId: string): Promise<boolean> {
+    const kept = await (pub as unknown as PresenceCommands).keepPresenceShare(
+      this.channels.presenceShare(roomId, this.nodeId),
+      this.channels.presenceNodes(roomId),
+      this.nodeId,
+      this.keepTtl,
+    );
+    return Number(kept) !== 0;
   }
 
   private async setShare(
