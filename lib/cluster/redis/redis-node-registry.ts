@@ -201,7 +201,7 @@ export class RedisNodeRegistry {
   private async writeUser(pub: Redis | Cluster, userId: string): Promise<void> {
     this.unwritten.delete(userId);
     try {
-      // Separate commands rather than MULTI: the keys live in different Redis Cluster slots.
+      // Two transactions rather than one: the keys live in different Redis Cluster slots.
       await Promise.all(this.registerUser(pub, userId));
       // Departed meanwhile: nothing to renew.
       if (this.users.has(userId)) this.onlineKept.keptNow(userId);
@@ -257,8 +257,8 @@ export class RedisNodeRegistry {
    * A drain hands this node's users over to other nodes (see
    * RedisClusterAdapterOptions.handOverGrace): a heartbeat scored `grace` ms ahead keeps it live
    * that long (its own heartbeats never move the score back), and its presence shares are kept
-   * at least that long. Run when the drain starts and again when the node stops. Then the other nodes purge it
-   * as a dead node, announcing as leaving only the users who did not come back meanwhile.
+   * at least that long. Run when the drain starts and again when the node stops. Then the other
+   * nodes purge it as a dead node, announcing as leaving only the users who did not come back.
    */
   async handOver(grace: number): Promise<void> {
     const pub = this.pub!;
