@@ -62,22 +62,27 @@ const now = () => performance.timeOrigin + performance.now();
 function settings() {
   const n = (name, fallback) => Number(process.env[name] ?? fallback);
   const clients = n('BENCH_SCALE_CLIENTS', 60_000);
+  const rooms = n('BENCH_SCALE_ROOMS', 1000);
+  const chatRate = n('BENCH_SCALE_CHAT_RATE', 100);
+  const restBigRate = n('BENCH_SCALE_REST_BIG_RATE', 1);
+  const restMixedRate = n('BENCH_SCALE_REST_MIXED_RATE', 10);
+  const drainTimeoutMs = n('BENCH_SCALE_DRAIN_TIMEOUT_MS', 600_000);
   return {
     clients,
     nodes: n('BENCH_SCALE_NODES', 4),
     workers: n('BENCH_SCALE_WORKERS', 4),
-    rooms: n('BENCH_SCALE_ROOMS', 1000),
+    rooms,
     bigEvery: Math.max(1, Math.round(clients / n('BENCH_SCALE_BIG', 10_000))),
-    chatRate: n('BENCH_SCALE_CHAT_RATE', 100),
-    restBigRate: n('BENCH_SCALE_REST_BIG_RATE', 1),
-    restMixedRate: n('BENCH_SCALE_REST_MIXED_RATE', 10),
+    chatRate,
+    restBigRate,
+    restMixedRate,
     steadyMs: n('BENCH_SCALE_STEADY_MS', 60_000),
     idleMs: n('BENCH_SCALE_IDLE_MS', 15_000),
     concurrency: n('BENCH_SCALE_CONCURRENCY', 50),
     redis: process.env.BENCH_SCALE_REDIS ?? 'standalone',
     drain: process.env.BENCH_SCALE_DRAIN !== 'off',
     // How long the drain may take before the verdict counts the clients still away.
-    drainTimeoutMs: n('BENCH_SCALE_DRAIN_TIMEOUT_MS', 600_000),
+    drainTimeoutMs,
     // The nodes' EVENT_LOOP_MAX_DELAY_MS (the module's maxEventLoopDelay; 0: no shedding); the
     // sample's default (1000) when unset.
     shedMs: process.env.BENCH_SCALE_SHED_MS,
@@ -86,6 +91,19 @@ function settings() {
     // The nodes' HANDOVER_GRACE_MS: how long the drained node stays live for presence (the
     // sample's default, 30 000, when unset); a herd that takes longer is announced twice.
     handOverGraceMs: process.env.BENCH_SCALE_HANDOVER_GRACE_MS,
+    // The nodes' HISTORY_SIZE / HISTORY_TTL_MS: what a mover can resume. By default sized for the
+    // drain, as docs/deployment.md says to: the drain timeout, times the busiest room's rate (the
+    // big room's REST posts, or the chats into the largest mixed room, 7.5× the mean size), plus a
+    // fifth. `BENCH_SCALE_HISTORY_SIZE=100 BENCH_SCALE_HISTORY_TTL_MS=300000`: the sample's defaults.
+    historyTtlMs: n('BENCH_SCALE_HISTORY_TTL_MS', drainTimeoutMs),
+    historySize: n(
+      'BENCH_SCALE_HISTORY_SIZE',
+      Math.ceil(
+        Math.max(restBigRate, ((chatRate + restMixedRate) * 7.5) / rooms) *
+          (n('BENCH_SCALE_HISTORY_TTL_MS', drainTimeoutMs) / 1000) *
+          1.2,
+      ),
+    ),
     // The generators' niceness (root only for < 0; lower is more CPU): see the worker fork below.
     generatorNice: n('BENCH_SCALE_GENERATOR_NICE', 0),
     replacement: process.env.BENCH_SCALE_REPLACEMENT !== 'off',
@@ -122,6 +140,8 @@ async function main() {
       ...(s.shedMs !== undefined ? { EVENT_LOOP_MAX_DELAY_MS: s.shedMs } : {}),
       ...(s.backlog !== undefined ? { LISTEN_BACKLOG: s.backlog } : {}),
       ...(s.handOverGraceMs !== undefined ? { HANDOVER_GRACE_MS: s.handOverGraceMs } : {}),
+      HISTORY_SIZE: String(s.historySize),
+      HISTORY_TTL_MS: String(s.historyTtlMs),
       ...(s.redis === 'cluster' ? { REDIS_CLUSTER_NODES: redis.seeds } : { REDIS_URL: redis.url }),
     });
   const nodes = [];

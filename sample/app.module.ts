@@ -56,6 +56,8 @@ export class AppModule {
           maxEventLoopDelay: config.eventLoopMaxDelayMs,
           // WS_COMPRESSION=on: permessage-deflate, a room broadcast deflated once for all its members.
           compression: config.compression,
+          // HISTORY_SIZE / HISTORY_TTL_MS: what a client back from a dropped connection can resume.
+          rooms: { historySize: config.historySize, historyTtl: config.historyTtlMs },
           auth: { secret },
           rateLimit: { messagesPerSecond: config.rateLimitPerSec, burst: config.rateLimitBurst },
           // REDIS_URL (or REDIS_CLUSTER_NODES) set on several processes makes them one cluster;

@@ -60,6 +60,14 @@ export interface SampleConfig {
   handOverGraceMs: number;
   /** `WS_COMPRESSION=on`: `permessage-deflate` with clients that offer it (the module's `compression`). */
   compression: boolean;
+  /**
+   * `HISTORY_SIZE` / `HISTORY_TTL_MS`: how many of a room's latest broadcasts, and for how long,
+   * a client back from a dropped connection can `resume` from (the module's room `historySize`
+   * and `historyTtl`). Size them for the longest absence to ride out without `resume_failed`: a
+   * rolling deploy's reconnect herd, say, times the busiest room's message rate.
+   */
+  historySize: number;
+  historyTtlMs: number;
 }
 
 /**
@@ -79,6 +87,13 @@ function integer(name: string, fallback: number, env: NodeJS.ProcessEnv): number
   if (!Number.isInteger(value) || value < 0) {
     throw new Error(`Environment variable ${name} must be a non-negative integer (got "${raw}")`);
   }
+  return value;
+}
+
+/** An {@link integer} above 0: a setting for which 0 would mean nothing sensible. */
+function positive(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
+  const value = integer(name, fallback, env);
+  if (value === 0) throw new Error(`Environment variable ${name} must be above 0 (got "0")`);
   return value;
 }
 
@@ -164,5 +179,8 @@ export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
     eventLoopMaxDelayMs: integer('EVENT_LOOP_MAX_DELAY_MS', 1000, env),
     handOverGraceMs: integer('HANDOVER_GRACE_MS', 30_000, env),
     compression: onOff('WS_COMPRESSION', env),
+    // The module's own defaults: 100 broadcasts, 5 minutes.
+    historySize: integer('HISTORY_SIZE', 100, env),
+    historyTtlMs: positive('HISTORY_TTL_MS', 300_000, env),
   };
 }
