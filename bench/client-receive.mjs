@@ -1,0 +1,165 @@
+// The client SDK's CPU per delivered message, against a bare `ws` client doing JSON.parse per
+// frame: one server process, one room of SUBSCRIBERS members all in THIS process, a publisher at a
+// fixed rate; this process's CPU time (process.cpuUsage) over the sending window and the drain,
+// divided by the deliveries. Every delivery must arrive (zero losses asserted).
+//
+//   node bench/client-receive.mjs
+//   BENCH_BASELINE=/tmp/before node bench/client-receive.mjs   # also the SDK built at another commit
+//
+// BENCH_BASELINE is a checkout (or a copy of its dist-sample/) whose `tsc -p tsconfig.sample.json`
+// output is in BENCH_BASELINE/dist-sample: its RealtimeClient runs as "sdk before", in the same
+// rounds. Knobs: BENCH_SUBSCRIBERS (2000), BENCH_RATE (msg/s, 40), BENCH_DURATION_MS (5000),
+// BENCH_ROUNDS (3), BENCH_CPU_PROF=1 (a --cpu-prof of this process is then the caller's job:
+// `node --cpu-prof bench/client-receive.mjs`; this flag only runs the SDK variant).
+import { execFileSync } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { WebSocket } from 'ws';
+import { open } from './echo.mjs';
+import { joinRoom } from './fanout.mjs';
+import { ServerProcess } from './lib/server-process.mjs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const subscribers = Number(process.env.BENCH_SUBSCRIBERS ?? 2000);
+const rate = Number(process.env.BENCH_RATE ?? 40);
+const durationMs = Number(process.env.BENCH_DURATION_MS ?? 5000);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const port = Number(process.env.BENCH_PORT ?? 3291);
+const url = `ws://127.0.0.1:${port}/ws`;
+const ROOM = 'client-receive';
+// About the size of a chat line, as bench/lib/scale-worker.mjs sends.
+const FILLER = '|' + 'a chat line of about the length people type in a busy room, '.repeat(2);
+
+execFileSync(process.execPath, [`${root}/node_modules/typescript/bin/tsc`, '-p', `${root}/tsconfig.sample.json`], {
+  stdio: 'inherit',
+});
+const sdk = await import(`${root}/dist-sample/lib/client/index.js`);
+const baseline = process.env.BENCH_BASELINE
+  ? await import(`${process.env.BENCH_BASELINE}/dist-sample/lib/client/index.js`)
+  : undefined;
+
+/** Subscribers of one kind: `open()` connects and joins them all; `received` counts their chat_messages. */
+const bareWs = () => {
+  const sockets = [];
+  const kind = {
+    received: 0,
+    async open() {
+      for (let i = 0; i < subscribers; i += 250) {
+        const batch = await Promise.all(Array.from({ length: Math.min(250, subscribers - i) }, () => open(url)));
+        await Promise.all(batch.map((ws) => joinRoom(ws, ROOM)));
+        for (const ws of batch) {
+          ws.on('error', () => undefined);
+          ws.on('message', (raw) => {
+            const frame = JSON.parse(raw);
+            if (frame.type === 'chat_message') kind.received++;
+          });
+        }
+        sockets.push(...batch);
+      }
+    },
+    async close() {
+      for (const ws of sockets) ws.terminate();
+    },
+  };
+  return kind;
+};
+
+/** RealtimeClient subscribers with a `chat_message` listener, as bench/lib/scale-worker.mjs uses them. */
+const sdkClients = ({ RealtimeClient }) => () => {
+  const clients = [];
+  const kind = {
+    received: 0,
+    async open() {
+      for (let i = 0; i < subscribers; i += 250) {
+        const batch = Array.from({ length: Math.min(250, subscribers - i) }, () => {
+          const client = new RealtimeClient({ url, WebSocket });
+          client.on('chat_message', (data, envelope) => {
+            if (envelope.room === ROOM) kind.received++;
+          });
+          return client;
+        });
+        await Promise.all(batch.map((client) => client.connect()));
+        await Promise.all(batch.map((client) => client.join(ROOM)));
+        clients.push(...batch);
+      }
+    },
+    async close() {
+      await Promise.all(clients.map((client) => client.disconnect()));
+    },
+  };
+  return kind;
+};
+
+const variants = [
+  ...(process.env.BENCH_CPU_PROF ? [] : [{ name: 'bare ws + JSON.parse', make: bareWs }]),
+  { name: 'sdk', make: sdkClients(sdk) },
+  ...(baseline && !process.env.BENCH_CPU_PROF ? [{ name: 'sdk before', make: sdkClients(baseline) }] : []),
+];
+
+/** One measurement: connect and join, publish `rate` msg/s for `durationMs`, wait for every delivery. */
+async function measure(variant, publisher) {
+  const kind = variant.make();
+  await kind.open();
+  await sleep(500);
+  const total = Math.round((rate * durationMs) / 1000);
+  const expected = total * subscribers;
+  const cpu = process.cpuUsage();
+  const start = process.hrtime.bigint();
+  const interval = 1000 / rate;
+  for (let n = 0; n < total; n++) {
+    const wait = Number(start + BigInt(Math.round(n * interval * 1e6)) - process.hrtime.bigint()) / 1e6;
+    if (wait > 1) await sleep(wait);
+    publisher.send(JSON.stringify({ type: 'chat', data: { room_id: ROOM, content: `${n}${FILLER}` } }));
+  }
+  const deadline = Date.now() + 10_000;
+  while (kind.received < expected && Date.now() < deadline) await sleep(5);
+  const used = process.cpuUsage(cpu);
+  const received = kind.received;
+  await kind.close();
+  await sleep(500);
+  return { usPerDelivery: (used.user + used.system) / Math.max(1, received), lost: expected - received };
+}
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const server = new ServerProcess('nest-realtime (no auth)', `${root}/bench/servers/realtime-noauth.mjs`, port, {
+  MAX_CONNECTIONS: String(subscribers * 2 + 100),
+});
+let failed = false;
+try {
+  await server.ready();
+  const publisher = await open(url);
+  await joinRoom(publisher, ROOM);
+  const results = new Map(variants.map((v) => [v.name, []]));
+  for (let round = 0; round < rounds; round++) {
+    // Rotating order: no variant always runs first (cold JIT) or last.
+    const order = variants.map((_, i) => variants[(i + round) % variants.length]);
+    for (const variant of order) {
+      const result = await measure(variant, publisher);
+      results.get(variant.name).push(result);
+      console.log(
+        `round ${round + 1} ${variant.name}: ${result.usPerDelivery.toFixed(2)} µs/delivery, lost ${result.lost}, ` +
+          `load ${loadavg()[0].toFixed(1)}`,
+      );
+      if (result.lost !== 0) failed = true;
+    }
+  }
+  publisher.terminate();
+  const bare = results.get('bare ws + JSON.parse');
+  const bareMedian = bare ? median(bare.map((r) => r.usPerDelivery)) : undefined;
+  console.log(`\n${subscribers} subscribers in this process, ${rate} msg/s for ${durationMs} ms, ${rounds} rounds`);
+  console.log('| client | µs per delivery (median) | × bare ws | rounds |');
+  console.log('| --- | --- | --- | --- |');
+  for (const [name, list] of results) {
+    const value = median(list.map((r) => r.usPerDelivery));
+    const ratio = bareMedian ? `${(value / bareMedian).toFixed(2)}×` : '—';
+    const each = list.map((r) => r.usPerDelivery.toFixed(2)).join(', ');
+    console.log(`| ${name} | ${value.toFixed(2)} | ${ratio} | ${each} |`);
+  }
+} finally {
+  await server.stop();
+}
+if (failed) {
+  console.error('deliveries were lost');
+  process.exitCode = 1;
+}
