@@ -21,6 +21,7 @@ import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
+import { freePort } from './cluster-fanout.mjs';
 import { open } from './echo.mjs';
 import { joinRoom } from './fanout.mjs';
 import { ServerProcess } from './lib/server-process.mjs';
@@ -31,7 +32,8 @@ const subscribers = Number(process.env.BENCH_SUBSCRIBERS ?? 2000);
 const rate = Number(process.env.BENCH_RATE ?? 40);
 const durationMs = Number(process.env.BENCH_DURATION_MS ?? 5000);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
-const port = Number(process.env.BENCH_PORT ?? 3291);
+// A free port, not a fixed one: another benchmark on this machine may hold any given port.
+const port = await freePort();
 const url = `ws://127.0.0.1:${port}/ws`;
 const ROOM = 'client-receive';
 // About the size of a chat line, as bench/lib/scale-worker.mjs sends.
