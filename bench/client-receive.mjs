@@ -130,7 +130,8 @@ async function measure(variant, publisher) {
   const received = kind.received;
   await kind.close();
   await sleep(500);
-  return { usPerDelivery: (used.user + used.system) / Math.max(1, received), lost: expected - received };
+  const per = Math.max(1, received);
+  return { usPerDelivery: (used.user + used.system) / per, systemUs: used.system / per, lost: expected - received };
 }
 
 /**
@@ -259,7 +260,8 @@ async function runEndToEnd() {
         const result = await measure(variant, publisher);
         results.get(variant.name).push(result);
         console.log(
-          `round ${round + 1} ${variant.name}: ${result.usPerDelivery.toFixed(2)} µs/delivery, lost ${result.lost}, ` +
+          `round ${round + 1} ${variant.name}: ${result.usPerDelivery.toFixed(2)} µs/delivery ` +
+            `(${result.systemUs.toFixed(2)} in the kernel), lost ${result.lost}, ` +
             `load ${loadavg()[0].toFixed(1)}`,
         );
         if (result.lost !== 0) failed = true;
