@@ -88,9 +88,10 @@ function settings() {
     shedMs: process.env.BENCH_SCALE_SHED_MS,
     // The nodes' LISTEN_BACKLOG (the sample's default, 4096, when unset; Node's own is 511).
     backlog: process.env.BENCH_SCALE_BACKLOG,
-    // The nodes' HANDOVER_GRACE_MS: how long the drained node stays live for presence (the
-    // sample's default, 30 000, when unset); a herd that takes longer is announced twice.
-    handOverGraceMs: process.env.BENCH_SCALE_HANDOVER_GRACE_MS,
+    // The nodes' HANDOVER_GRACE_MS: how long the drained node stays live for presence; a herd
+    // that takes longer is announced twice. By default the drain timeout, as docs/deployment.md
+    // says to size it (the sample's own default is 30 000).
+    handOverGraceMs: n('BENCH_SCALE_HANDOVER_GRACE_MS', drainTimeoutMs),
     // The nodes' HISTORY_SIZE / HISTORY_TTL_MS: what a mover can resume. By default sized for the
     // drain, as docs/deployment.md says to: the drain timeout, times the busiest room's rate (the
     // big room's REST posts, or the chats into the largest mixed room, 7.5× the mean size), plus a
@@ -139,7 +140,7 @@ async function main() {
       REST_RATE_LIMIT: '0',
       ...(s.shedMs !== undefined ? { EVENT_LOOP_MAX_DELAY_MS: s.shedMs } : {}),
       ...(s.backlog !== undefined ? { LISTEN_BACKLOG: s.backlog } : {}),
-      ...(s.handOverGraceMs !== undefined ? { HANDOVER_GRACE_MS: s.handOverGraceMs } : {}),
+      HANDOVER_GRACE_MS: String(s.handOverGraceMs),
       HISTORY_SIZE: String(s.historySize),
       HISTORY_TTL_MS: String(s.historyTtlMs),
       ...(s.redis === 'cluster' ? { REDIS_CLUSTER_NODES: redis.seeds } : { REDIS_URL: redis.url }),
