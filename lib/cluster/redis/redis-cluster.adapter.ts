@@ -24,6 +24,7 @@ import { LiveNodes } from './live-nodes.js';
 import { type RedisClusterAdapterOptions } from './redis-adapter.options.js';
 import { redisAddress, withoutOfflineQueue } from './redis-address.js';
 import { defineScripts, scripts } from './redis-scripts.js';
+import { coalesceCommands } from './command-coalescing.js';
 
 export type { RedisClusterAdapterOptions };
 
@@ -196,7 +197,11 @@ export class RedisClusterAdapter extends ClusterAdapter {
     // a SUBSCRIBE dropped after ioredis' default 20 retries would never be made, as ioredis only
     // re-subscribes channels whose SUBSCRIBE succeeded. Joins do not wait for it then (watchRoom).
     this.sub = create({ enableOfflineQueue: true, maxRetriesPerRequest: null });
-    for (const client of [this.pub, this.sub]) client.on('error', (error) => this.outage.connectionError(error));
+    for (const client of [this.pub, this.sub]) {
+      client.on('error', (error) => this.outage.connectionError(error));
+      // A turn's commands leave in one write (see command-coalescing.ts for why not autopipelining).
+      coalesceCommands(client);
+    }
     defineScripts(this.pub);
     RedisPresence.define(this.pub);
     this.sub.on(this.sharded ? 'smessage' : 'message', (channel: string, message: string) =>
