@@ -30,7 +30,7 @@ if (process.env.DRAIN_WORKER === '1') await worker();
  */
 export async function runDrain(
   nodes,
-  { clients = 2000, rooms = 20, rate = 40, workers = 2, drainReconnect, token, settleMs = 6000, afterMs = 2000 },
+  { clients = 2000, rooms = 20, rate = 40, workers = 2, drainReconnect, token, settleMs = 6000, afterMs = 2000, redis },
 ) {
   const [a, b] = nodes;
   const urlA = `ws://127.0.0.1:${a.port}/ws`;
@@ -92,12 +92,14 @@ export async function runDrain(
       lastAt = at;
     }, 250);
     const cpuBefore = b.cpuSeconds();
+    const redisBefore = await redisFigures(redis);
     const drainedAt = Date.now();
     const stopping = a.stop(); // SIGTERM: app.close() sends 1012 to every connection of node a
     const moved = await all({ cmd: 'await-resumed', timeoutMs: 60_000 });
     const resumed = moved.flatMap((r) => r.times);
     const resumedAll = Date.now();
     const cpuMove = b.cpuSeconds() - cpuBefore;
+    const redisAfter = await redisFigures(redis);
     await stopping;
     await sleep(afterMs);
     clearInterval(sampler);
@@ -132,6 +134,9 @@ export async function runDrain(
       peakAttemptsPer100Ms: peakPer100Ms(moved.flatMap((r) => r.attempts).map((t) => t - drainedAt)),
       peakCpuPct: Math.max(...during.map((s) => s.pct)),
       cpuSecondsMove: cpuMove,
+      /** The redis-server's CPU over the move, and the reads (input batches) it processed. */
+      redisCpuSecondsMove: redisAfter.cpu - redisBefore.cpu,
+      redisReadsMove: redisAfter.reads - redisBefore.reads,
       /** CPU seconds of the client processes over the same time: is the load generator the limit? */
       clientCpuSeconds: moved.reduce((total, r) => total + r.cpu, 0),
       delivered: sum('delivered'),
@@ -156,6 +161,13 @@ export async function runDrain(
     for (const proc of procs) if (proc.exitCode === null) proc.kill();
     await publisher.disconnect();
   }
+}
+
+/** The redis-server's CPU seconds and `total_reads_processed` (NaN without one). */
+async function redisFigures(redis) {
+  if (!redis) return { cpu: NaN, reads: NaN };
+  const info = await redis.call('INFO', 'stats');
+  return { cpu: await redis.cpuSeconds(), reads: Number(/^total_reads_processed:(\d+)/m.exec(info)?.[1] ?? NaN) };
 }
 
 /** A child process holding some of the clients; driven over IPC by runDrain. */

@@ -636,17 +636,28 @@ if (scenarios.includes('drain')) {
   const clients = Number(process.env.BENCH_DRAIN_CLIENTS ?? 2000);
   const options = { clients, rooms: Number(process.env.BENCH_DRAIN_ROOMS ?? 20), token: tokenFor };
   options.rate = Number(process.env.BENCH_DRAIN_RATE ?? 40);
-  const windows = {
+  // BENCH_DRAIN_WINDOWS (jitter,zero): which drainReconnect windows; BENCH_BASELINE: that
+  // checkout's sample (both nodes) in the same rounds, as "… before".
+  const windowKinds = {
     jitter: { label: 'drainReconnect 1–5 s (default)', drainReconnect: undefined },
     zero: { label: 'drainReconnect 0 (at once)', drainReconnect: { minDelay: 0, maxDelay: 0 } },
   };
-  const all = { jitter: [], zero: [] };
+  const builds = { '': `${root}/dist-sample/sample/main.js` };
+  if (process.env.BENCH_BASELINE) builds[' before'] = `${process.env.BENCH_BASELINE}/dist-sample/sample/main.js`;
+  const windows = {};
+  for (const kind of (process.env.BENCH_DRAIN_WINDOWS ?? 'jitter,zero').split(',')) {
+    for (const [build, script] of Object.entries(builds)) {
+      windows[kind + build] = { ...windowKinds[kind], label: windowKinds[kind].label + build, script };
+    }
+  }
+  const all = Object.fromEntries(Object.keys(windows).map((k) => [k, []]));
   for (let round = 0; round < rounds; round++) {
-    for (const kind of round % 2 ? ['zero', 'jitter'] : ['jitter', 'zero']) {
+    const order = Object.keys(windows);
+    for (const kind of round % 2 ? order.reverse() : order) {
       const redis = await startRedis();
       const nodes = (await freePorts(2)).map(
         (p, i) =>
-          new ServerProcess(`nest-realtime sample (redis) ${'ab'[i]}`, `${root}/dist-sample/sample/main.js`, p, {
+          new ServerProcess(`nest-realtime sample (redis) ${'ab'[i]}`, windows[kind].script, p, {
             ...sampleEnv,
             REDIS_URL: redis.url,
             NODE_ID: 'ab'[i],
@@ -654,7 +665,10 @@ if (scenarios.includes('drain')) {
       );
       try {
         await Promise.all(nodes.map((n) => n.ready()));
-        const result = { ...(await runDrain(nodes, { ...options, ...windows[kind] })), loadAvg: loadavg()[0] };
+        const result = {
+          ...(await runDrain(nodes, { ...options, drainReconnect: windows[kind].drainReconnect, redis })),
+          loadAvg: loadavg()[0],
+        };
         console.log(`drain round ${round + 1}, ${windows[kind].label}: ${JSON.stringify(result)}`);
         all[kind].push(result);
       } finally {
@@ -663,7 +677,7 @@ if (scenarios.includes('drain')) {
       }
     }
   }
-  const m = { jitter: median(all.jitter), zero: median(all.zero) };
+  const m = Object.fromEntries(Object.entries(all).map(([k, list]) => [k, median(list)]));
   results.drain = { medians: m, rounds: all };
   console.log(`\nDrain, 2 nodes, ${clients} SDK clients move from a to b (median of ${rounds} rounds)`);
   table(
@@ -675,6 +689,7 @@ if (scenarios.includes('drain')) {
       'attempts / opens per 100 ms (max)': `${m[k].peakAttemptsPer100Ms} / ${m[k].peakPer100Ms}`,
       'node b peak CPU %': fmt(m[k].peakCpuPct, 0),
       'node b CPU s': fmt(m[k].cpuSecondsMove),
+      'Redis CPU s, reads': `${fmt(m[k].redisCpuSecondsMove)}, ${m[k].redisReadsMove}`,
       'clients CPU s': fmt(m[k].clientCpuSeconds),
       'gaps / dups / short': `${m[k].gaps} / ${m[k].duplicates} / ${m[k].short}`,
       resume_failed: m[k].resumeFailed,
