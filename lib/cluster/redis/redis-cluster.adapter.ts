@@ -13,6 +13,7 @@ import {
 } from '../cluster.adapter.js';
 import { ClusterChannels } from '../cluster-channels.js';
 import { RoomFrameOrder } from '../room-frame-order.js';
+import { disconnectForGood } from './disconnect-for-good.js';
 import { RedisNodeRegistry } from './redis-node-registry.js';
 import { RedisOutageLog } from './redis-outage.js';
 import { RedisRoomReads } from './redis-room-reads.js';
@@ -235,8 +236,8 @@ export class RedisClusterAdapter extends ClusterAdapter {
     const reason = this.outage.lastError ?? failure?.message;
     if (failure && this.options.failFast) {
       this.stopped = true;
-      this.pub.disconnect();
-      this.sub.disconnect();
+      disconnectForGood(this.pub);
+      disconnectForGood(this.sub);
       throw new Error(
         `RedisClusterAdapter: Redis at ${this.address} is unreachable (${reason}) and ` +
           'failFast is set: not starting. Start Redis or fix the address, or leave failFast off to ' +
@@ -291,8 +292,8 @@ export class RedisClusterAdapter extends ClusterAdapter {
       // Leave the cluster cleanly: other nodes stop counting this node's users at once.
       await this.registry.unregister().catch(() => undefined);
     }
-    this.pub?.disconnect();
-    this.sub?.disconnect();
+    disconnectForGood(this.pub);
+    disconnectForGood(this.sub);
     this.subscriptions.clear();
     this.registry.clear();
     this.order.clear();
