@@ -1,12 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
-
-/** The part of a node's connection the coalescing uses: ioredis's `Redis` with its socket. */
-interface NodeConnection {
-  sendCommand(...args: unknown[]): unknown;
-  stream?: { cork(): void; uncork(): void; destroyed?: boolean };
-}
-
-const coalesced = Symbol('nest-realtime.coalesced');
+import { forEachNodeConnection, type NodeConnection } from './node-connections.js';
 
 /**
  * Redis command coalescing: the commands a node sends on one connection within a turn of the
@@ -24,22 +17,13 @@ const coalesced = Symbol('nest-realtime.coalesced');
  * was issued on the wire; it only merges the syscalls.
  *
  * Installed on both connections (the subscriber's too: each user arriving on a node subscribes
- * its user channel); for a Redis Cluster, on every shard's connection as ioredis makes it (not
- * on the sharded subscribers' own connections, which ioredis keeps to itself).
+ * its user channel), on each shard's for a Redis Cluster ({@link forEachNodeConnection}).
  */
 export function coalesceCommands(client: Redis | Cluster): void {
-  if ('isCluster' in client && client.isCluster) {
-    const cluster = client as Cluster;
-    cluster.on('+node', (node: Redis) => coalesceNode(node as unknown as NodeConnection));
-    for (const node of cluster.nodes('all')) coalesceNode(node as unknown as NodeConnection);
-    return;
-  }
-  coalesceNode(client as unknown as NodeConnection);
+  forEachNodeConnection(client, coalesceNode);
 }
 
-function coalesceNode(node: NodeConnection & { [coalesced]?: true }): void {
-  if (node[coalesced]) return;
-  node[coalesced] = true;
+function coalesceNode(node: NodeConnection): void {
   const send = node.sendCommand.bind(node);
   let corked: NodeConnection['stream'];
   const uncork = (): void => {
@@ -47,7 +31,7 @@ function coalesceNode(node: NodeConnection & { [coalesced]?: true }): void {
     corked = undefined;
     if (stream && !stream.destroyed) stream.uncork();
   };
-  node.sendCommand = (...args: unknown[]) => {
+  node.sendCommand = (...args: [unknown, ...unknown[]]) => {
     const stream = node.stream;
     if (corked === undefined && stream !== undefined && !stream.destroyed) {
       corked = stream;

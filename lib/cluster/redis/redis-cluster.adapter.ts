@@ -26,6 +26,7 @@ import { type RedisClusterAdapterOptions } from './redis-adapter.options.js';
 import { redisAddress, withoutOfflineQueue } from './redis-address.js';
 import { defineScripts, scripts } from './redis-scripts.js';
 import { coalesceCommands } from './command-coalescing.js';
+import { patientCommandTimeouts } from './patient-command-timeout.js';
 
 export type { RedisClusterAdapterOptions };
 
@@ -202,6 +203,8 @@ export class RedisClusterAdapter extends ClusterAdapter {
       client.on('error', (error) => this.outage.connectionError(error));
       // A turn's commands leave in one write (see command-coalescing.ts for why not autopipelining).
       coalesceCommands(client);
+      // A stall of this node's event loop does not fail the commands Redis has answered meanwhile.
+      patientCommandTimeouts(client);
     }
     defineScripts(this.pub);
     RedisPresence.define(this.pub);
