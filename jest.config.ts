@@ -53,8 +53,10 @@ const config: Config = {
   // 'exit' event took ~730 ms, past the 500 ms Jest allows before it SIGTERMs the worker and
   // prints "A worker process has failed to exit gracefully" (nothing was left running: the
   // workers emitted 'exit' 2-4 ms after Jest asked them to end). A worker above this is
-  // replaced between files, so none ends the run that heavy (and the suite runs faster).
-  workerIdleMemoryLimit: '800MB',
+  // replaced between files, so none ends the run that heavy (and the suite runs faster). At
+  // 800 MB the warning still came in two full runs of three (a worker just under the limit
+  // after its last file); at 512 MB not (176 s).
+  workerIdleMemoryLimit: '512MB',
 };
 
 export default config;
