@@ -1,5 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
-import { forEachNodeConnection, type NodeConnection } from './node-connections.js';
+import { hookSendCommand, type RedisConnection } from '../../internal/ioredis-internals.js';
 
 /**
  * Redis command coalescing: the commands a node sends on one connection within a turn of the
@@ -17,27 +17,26 @@ import { forEachNodeConnection, type NodeConnection } from './node-connections.j
  * was issued on the wire; it only merges the syscalls.
  *
  * Installed on both connections (the subscriber's too: each user arriving on a node subscribes
- * its user channel), on each shard's for a Redis Cluster ({@link forEachNodeConnection}).
+ * its user channel), on each shard's for a Redis Cluster ({@link hookSendCommand}).
  */
 export function coalesceCommands(client: Redis | Cluster): void {
-  forEachNodeConnection(client, coalesceNode);
+  hookSendCommand(client, coalescing);
 }
 
-function coalesceNode(node: NodeConnection): void {
-  const send = node.sendCommand.bind(node);
-  let corked: NodeConnection['stream'];
+function coalescing(send: RedisConnection['sendCommand'], connection: RedisConnection): RedisConnection['sendCommand'] {
+  let corked: RedisConnection['stream'];
   const uncork = (): void => {
     const stream = corked;
     corked = undefined;
     if (stream && !stream.destroyed) stream.uncork();
   };
-  node.sendCommand = (...args: [unknown, ...unknown[]]) => {
-    const stream = node.stream;
+  return (command, ...rest) => {
+    const stream = connection.stream;
     if (corked === undefined && stream !== undefined && !stream.destroyed) {
       corked = stream;
       stream.cork();
       setImmediate(uncork);
     }
-    return send(...args);
+    return send(command, ...rest);
   };
 }

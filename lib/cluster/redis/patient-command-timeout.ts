@@ -1,13 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
-import { forEachNodeConnection, type NodeConnection } from './node-connections.js';
-
-/** What this uses of an ioredis `Command` (internal: `setTimeout` is how `commandTimeout` is armed). */
-interface TimedCommand {
-  setTimeout?: (ms: number) => void;
-  isResolved: boolean;
-  reject(error: Error): void;
-  _commandTimeoutTimer?: ReturnType<typeof setTimeout>;
-}
+import { hookSendCommand, type RedisConnection, type TimedCommand } from '../../internal/ioredis-internals.js';
 
 /**
  * How much later than due a deadline may fire and still count as on time; later, the event loop
@@ -33,12 +25,11 @@ const GRACE_MS = 10;
  * within the timeout plus the hop.
  */
 export function patientCommandTimeouts(client: Redis | Cluster): void {
-  forEachNodeConnection(client, patientNode);
+  hookSendCommand(client, patience);
 }
 
-function patientNode(node: NodeConnection): void {
-  const send = node.sendCommand.bind(node);
-  node.sendCommand = (command: unknown, ...rest: unknown[]) => {
+function patience(send: RedisConnection['sendCommand']): RedisConnection['sendCommand'] {
+  return (command, ...rest) => {
     const timed = command as TimedCommand;
     if (typeof timed.setTimeout === 'function') timed.setTimeout = armPatiently;
     return send(command, ...rest);

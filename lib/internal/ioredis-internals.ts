@@ -1,0 +1,74 @@
+/**
+ * Every use of ioredis's non-public API, in one place. ioredis has no hook for what the Redis
+ * adapter needs here; `test/unit/internal/ioredis-internals.spec.ts` pins each item for the
+ * installed ioredis, so an upgrade that changes one fails that test instead of a cluster at run
+ * time. What it relies on (ioredis 5):
+ *
+ * - every command of a `Redis` connection (a Cluster's go through its shard's `Redis`) passes
+ *   through the instance's `sendCommand(command, stream?)`, which writes it to `redis.stream`,
+ *   the socket, at once — an instance property set over it is called instead (the command
+ *   hooks: cluster/redis/command-coalescing.ts, patient-command-timeout.ts);
+ * - `sendCommand` arms the `commandTimeout` by calling the command's `setTimeout(ms)`, whose
+ *   timer it keeps in `_commandTimeoutTimer` and clears (`_clearTimers`) when the command is
+ *   settled; `isResolved` is set once a reply resolved it;
+ * - `disconnect()` of a client whose socket is already gone waits for that socket's 'close'
+ *   (redis/ioredis#1247: a 2 s timer otherwise).
+ */
+import type { Cluster, Redis } from 'ioredis';
+
+/** One Redis server's connection as the command hooks see it. */
+export interface RedisConnection {
+  sendCommand(command: unknown, ...rest: unknown[]): unknown;
+  /** The socket commands are written to (replaced on reconnect). */
+  readonly stream?: { cork(): void; uncork(): void; readonly destroyed?: boolean };
+}
+
+/** An ioredis `Command` as a `commandTimeout` replacement sees it. */
+export interface TimedCommand {
+  /** Called by `sendCommand` with the `commandTimeout`; an own property set over it is called instead. */
+  setTimeout?: (ms: number) => void;
+  readonly isResolved: boolean;
+  reject(error: Error): void;
+  /** Where the timeout's timer is kept: ioredis clears it when the command settles. */
+  _commandTimeoutTimer?: ReturnType<typeof setTimeout>;
+}
+
+/**
+ * Calls `hook(send)` for each server connection of `client` — the client itself, or each
+ * shard's connection of a Redis Cluster as ioredis makes it (not the sharded subscribers' own,
+ * which ioredis keeps to itself) — and routes that connection's commands through what it
+ * returns; `send` is the connection's own `sendCommand`. Once per connection per call.
+ */
+export function hookSendCommand(
+  client: Redis | Cluster,
+  hook: (send: RedisConnection['sendCommand'], connection: RedisConnection) => RedisConnection['sendCommand'],
+): void {
+  const hooked = new WeakSet<object>();
+  const install = (node: object): void => {
+    if (hooked.has(node)) return;
+    hooked.add(node);
+    const connection = node as RedisConnection;
+    connection.sendCommand = hook(connection.sendCommand.bind(connection), connection);
+  };
+  if ('isCluster' in client && client.isCluster) {
+    const cluster = client as Cluster;
+    cluster.on('+node', (node: Redis) => install(node));
+    for (const node of cluster.nodes('all')) install(node);
+    return;
+  }
+  install(client);
+}
+
+/**
+ * `client.disconnect()`, with nothing left running once it returns: a client whose socket is
+ * already gone (Redis unreachable, ioredis waiting to reconnect) still holds that dead socket,
+ * whose 'close' was emitted long ago; `disconnect()` would arm a 2 s timer waiting for it and
+ * keep the process alive after `app.close()`. Such a socket gets its 'close' again, which is all
+ * that timer waits for; the reconnection itself is cancelled by `disconnect()`.
+ */
+export function disconnectNow(client: Redis | Cluster): void {
+  const socket = 'stream' in client ? client.stream : undefined;
+  const dead = socket?.destroyed === true;
+  client.disconnect();
+  if (dead) socket.emit('close', false);
+}
