@@ -60,13 +60,15 @@ export function hookSendCommand(
 }
 
 /**
- * `client.disconnect()`, with nothing left running once it returns: a client whose socket is
- * already gone (Redis unreachable, ioredis waiting to reconnect) still holds that dead socket,
- * whose 'close' was emitted long ago; `disconnect()` would arm a 2 s timer waiting for it and
- * keep the process alive after `app.close()`. Such a socket gets its 'close' again, which is all
- * that timer waits for; the reconnection itself is cancelled by `disconnect()`.
+ * `client.disconnect()` (no client: nothing), with nothing left running once it returns. A
+ * client whose socket is already gone (Redis unreachable, ioredis waiting to reconnect) still
+ * holds that dead socket, whose 'close' was emitted long ago; `disconnect()` would arm a 2 s
+ * timer waiting for it and keep the process alive after `app.close()`. Such a socket gets its
+ * 'close' again, which is all that timer waits for; the reconnection itself is cancelled by
+ * `disconnect()`.
  */
-export function disconnectNow(client: Redis | Cluster): void {
+export function disconnectNow(client: Redis | Cluster | undefined): void {
+  if (client === undefined) return;
   const socket = 'stream' in client ? client.stream : undefined;
   const dead = socket?.destroyed === true;
   client.disconnect();

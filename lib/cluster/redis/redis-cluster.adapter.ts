@@ -13,7 +13,6 @@ import {
 } from '../cluster.adapter.js';
 import { ClusterChannels } from '../cluster-channels.js';
 import { RoomFrameOrder } from '../room-frame-order.js';
-import { disconnectForGood } from './disconnect-for-good.js';
 import { RedisNodeRegistry } from './redis-node-registry.js';
 import { RedisOutageLog } from './redis-outage.js';
 import { RedisRoomReads } from './redis-room-reads.js';
@@ -25,6 +24,7 @@ import { LiveNodes } from './live-nodes.js';
 import { type RedisClusterAdapterOptions } from './redis-adapter.options.js';
 import { redisAddress, withoutOfflineQueue } from './redis-address.js';
 import { defineScripts, scripts } from './redis-scripts.js';
+import { disconnectNow } from '../../internal/ioredis-internals.js';
 import { coalesceCommands } from './command-coalescing.js';
 import { patientCommandTimeouts } from './patient-command-timeout.js';
 
@@ -239,8 +239,8 @@ export class RedisClusterAdapter extends ClusterAdapter {
     const reason = this.outage.lastError ?? failure?.message;
     if (failure && this.options.failFast) {
       this.stopped = true;
-      disconnectForGood(this.pub);
-      disconnectForGood(this.sub);
+      disconnectNow(this.pub);
+      disconnectNow(this.sub);
       throw new Error(
         `RedisClusterAdapter: Redis at ${this.address} is unreachable (${reason}) and ` +
           'failFast is set: not starting. Start Redis or fix the address, or leave failFast off to ' +
@@ -295,8 +295,8 @@ export class RedisClusterAdapter extends ClusterAdapter {
       // Leave the cluster cleanly: other nodes stop counting this node's users at once.
       await this.registry.unregister().catch(() => undefined);
     }
-    disconnectForGood(this.pub);
-    disconnectForGood(this.sub);
+    disconnectNow(this.pub);
+    disconnectNow(this.sub);
     this.subscriptions.clear();
     this.registry.clear();
     this.order.clear();
