@@ -7,7 +7,8 @@
  * - every command of a `Redis` connection (a Cluster's go through its shard's `Redis`) passes
  *   through the instance's `sendCommand(command, stream?)`, which writes it to `redis.stream`,
  *   the socket, at once — an instance property set over it is called instead (the command
- *   hooks: cluster/redis/command-coalescing.ts, patient-command-timeout.ts);
+ *   hooks: cluster/redis/command-coalescing.ts, patient-command-timeout.ts); its replies are
+ *   read from that same socket (`bytesRead` grows with each);
  * - `sendCommand` arms the `commandTimeout` by calling the command's `setTimeout(ms)`, whose
  *   timer it keeps in `_commandTimeoutTimer` and clears (`_clearTimers`) when the command is
  *   settled; `isResolved` is set once a reply resolved it;
@@ -19,8 +20,11 @@ import type { Cluster, Redis } from 'ioredis';
 /** One Redis server's connection as the command hooks see it. */
 export interface RedisConnection {
   sendCommand(command: unknown, ...rest: unknown[]): unknown;
-  /** The socket commands are written to (replaced on reconnect). */
-  readonly stream?: { cork(): void; uncork(): void; readonly destroyed?: boolean };
+  /**
+   * The socket commands are written to and replies read from (replaced on reconnect); a
+   * `net.Socket` (or `tls.TLSSocket`), whose `bytesRead` counts what Redis has sent on it.
+   */
+  readonly stream?: { cork(): void; uncork(): void; readonly destroyed?: boolean; readonly bytesRead: number };
 }
 
 /** An ioredis `Command` as a `commandTimeout` replacement sees it. */

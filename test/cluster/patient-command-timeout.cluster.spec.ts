@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { coalesceCommands } from '../../lib/cluster/redis/command-coalescing.js';
 import { patientCommandTimeouts } from '../../lib/cluster/redis/patient-command-timeout.js';
@@ -12,13 +12,39 @@ function stall(ms: number): void {
   }
 }
 
-/** ioredis's `commandTimeout` judged after the replies that arrived during a stall are read. */
+/**
+ * Keeps Redis busy for ARGV[1] ms in one command, answering nothing on any connection meanwhile.
+ * Padded past the 16 KB Redis reads from a connection at a time, so that commands sent together
+ * are read, run and answered one by one, as a long queue is: Redis answers what it ran in one
+ * read only at the end of it (the padding is a Lua comment).
+ */
+const BUSY = `
+local t0 = redis.call('TIME')
+local t
+repeat t = redis.call('TIME') until (t[1] - t0[1]) * 1000000 + (t[2] - t0[2]) >= tonumber(ARGV[1]) * 1000
+return 'OK'
+--${'-'.repeat(20_000)}`;
+
+function busy(c: Redis, ms: number): Promise<string> {
+  return c.eval(BUSY, 0, String(ms)) as Promise<string>;
+}
+
+/**
+ * ioredis's `commandTimeout` judged after the replies that arrived during a stall are read, and
+ * only when Redis has stopped answering the connection.
+ */
 describe('patient Redis command timeouts', () => {
   let redis: TestRedis;
   beforeAll(async () => {
     redis = await TestRedis.start();
   });
   afterAll(() => redis.stop());
+  afterEach(async () => {
+    // What a test left Redis running (commands that timed out here) ends before the next starts.
+    const admin = new Redis(redis.port, '127.0.0.1');
+    await admin.ping();
+    admin.disconnect();
+  });
 
   async function client(patient: boolean): Promise<Redis> {
     const c = new Redis(redis.port, '127.0.0.1', { commandTimeout: 100, maxRetriesPerRequest: 0 });
@@ -52,6 +78,65 @@ describe('patient Redis command timeouts', () => {
       const result = await answeredDuringAStall(c);
       expect(result).toBeInstanceOf(Error);
       expect((result as Error).message).toBe('Command timed out');
+    } finally {
+      c.disconnect();
+    }
+  });
+
+  /**
+   * Six commands of 60 ms each, then a GET, in one turn: Redis answers one every 60 ms (well
+   * within the 100 ms timeout), the GET after ~360 ms.
+   */
+  async function queuedBehindBusyCommands(c: Redis): Promise<(string | Error)[]> {
+    const replies: Promise<string | Error>[] = [];
+    for (let i = 0; i < 6; i++) {
+      replies.push(busy(c, 60).catch((error: Error) => error));
+    }
+    replies.push((c.get('queued') as Promise<string>).catch((error: Error) => error));
+    return Promise.all(replies);
+  }
+
+  it('does not fail a command queued behind others while Redis answers them', async () => {
+    const c = await client(true);
+    try {
+      await c.set('queued', 'reached');
+      const started = Date.now();
+      expect(await queuedBehindBusyCommands(c)).toEqual(['OK', 'OK', 'OK', 'OK', 'OK', 'OK', 'reached']);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(350); // it did wait past the timeout
+    } finally {
+      c.disconnect();
+    }
+  });
+
+  it('without it, ioredis fails every command that waited in that queue past the timeout', async () => {
+    const c = await client(false);
+    try {
+      const results = await queuedBehindBusyCommands(c);
+      const timedOut = results.filter((r) => r instanceof Error && r.message === 'Command timed out');
+      // The first answers at 60 ms; from the second (120 ms) on, each waited past 100 ms.
+      expect(results[0]).toBe('OK');
+      expect(timedOut.length).toBeGreaterThanOrEqual(5);
+    } finally {
+      c.disconnect();
+    }
+  });
+
+  it('fails a command once Redis has been silent for the timeout, though it answered before', async () => {
+    const c = await client(true);
+    try {
+      const first = busy(c, 60);
+      const started = Date.now();
+      const silent = busy(c, 400).catch((error: Error) => error);
+      const behind = (c.get('queued') as Promise<string>).catch((error: Error) => error);
+      expect(await first).toBe('OK');
+      const error = (await silent) as Error;
+      const elapsed = Date.now() - started;
+      expect(error).toBeInstanceOf(Error);
+      expect(error.message).toBe('Command timed out');
+      // Deadline re-armed at 100 ms (the first reply had come), failed at 200 ms: Redis silent since 60 ms.
+      expect(elapsed).toBeGreaterThanOrEqual(150);
+      expect(elapsed).toBeLessThan(420); // before Redis answers it
+      expect(((await behind) as Error).message).toBe('Command timed out');
     } finally {
       c.disconnect();
     }

@@ -11,24 +11,39 @@ const MAX_SLACK_MS = 20;
 const GRACE_MS = 10;
 
 /**
- * ioredis's `commandTimeout` (the adapter's 5 s), not counting the node's own stalls against
- * Redis. ioredis arms one timer per command; after a stall of the event loop (a GC, a reconnect
- * herd's burst of work) timers run before the poll phase that reads the replies which arrived
- * meanwhile, so every command in flight failed with "Command timed out" although Redis had
- * answered — a publish then went local under this node's epoch (for a room's members, an epoch
- * change: `resume_failed` `epoch_changed` later), a presence write was redone. Seen in the 60 000
- * drain (`bench/README.md`): 1 596 such timeouts in one herd with Redis at 3% CPU.
+ * ioredis's `commandTimeout` (the adapter's 5 s) made to mean "Redis stopped answering", which
+ * is what the adapter acts on (a room publish then goes local under this node's epoch; for the
+ * room's members an epoch change, `resume_failed` `epoch_changed` later, and a duplicate if the
+ * publish did run; a presence write is redone). ioredis arms one timer per command and fails the
+ * command when it fires, which also blamed Redis for two things that are not Redis failing:
  *
- * Here a deadline that fires late by more than the slack first waits a short hop, during which
- * pending replies are read and resolve their commands; only a command still unanswered then
- * fails. A deadline on time fails as before. Redis that is really slow or gone is still detected
- * within the timeout plus the hop.
+ * - **The node's own stalls.** After a stall of the event loop (a GC, a reconnect herd's burst
+ *   of work) timers run before the poll phase that reads the replies which arrived meanwhile:
+ *   every command in flight failed although Redis had answered. Seen in the 60 000 drain
+ *   (`bench/README.md`): 1 596 such timeouts in one herd with Redis at 3% CPU. A deadline that
+ *   fires late by more than the slack first waits a short hop, during which pending replies are
+ *   read and resolve their commands.
+ * - **A queue ahead of the command.** Redis answers a connection's commands in order: when a
+ *   herd's thousands of presence writes are ahead of a publish, the publish waits for all of
+ *   them while Redis answers steadily. The 60 000 runs ended with ~47 000 presence writes
+ *   failed this way when the clients left at once. A command whose connection has received
+ *   replies since its deadline was armed is waiting its turn, not lost: its deadline starts
+ *   again, from what has been read by then.
+ *
+ * So a command fails once its connection has read nothing from Redis for the whole timeout, at
+ * the latest the timeout plus the hop after Redis went silent (paused, stuck in a script, a
+ * half-open connection): as before for Redis that is really slow or gone.
  */
 export function patientCommandTimeouts(client: Redis | Cluster): void {
   hookSendCommand(client, patience);
 }
 
-function patience(send: RedisConnection['sendCommand']): RedisConnection['sendCommand'] {
+function patience(send: RedisConnection['sendCommand'], connection: RedisConnection): RedisConnection['sendCommand'] {
+  // One function per connection, called with the command as `this` (ioredis's own signature).
+  function armPatiently(this: TimedCommand, ms: number): void {
+    if (this._commandTimeoutTimer !== undefined) return;
+    arm(this, connection, ms);
+  }
   return (command, ...rest) => {
     const timed = command as TimedCommand;
     if (typeof timed.setTimeout === 'function') timed.setTimeout = armPatiently;
@@ -36,18 +51,63 @@ function patience(send: RedisConnection['sendCommand']): RedisConnection['sendCo
   };
 }
 
-function armPatiently(this: TimedCommand, ms: number): void {
-  if (this._commandTimeoutTimer !== undefined) return;
+/** (Re)arms a command's deadline `ms` from now, remembering how much the connection had read. */
+function arm(command: TimedCommand, connection: RedisConnection, ms: number): void {
+  const stream = connection.stream;
   const lateAfter = Date.now() + ms + Math.min(MAX_SLACK_MS, ms / 4);
   // Kept where ioredis clears it when the reply comes (`_clearTimers`).
-  this._commandTimeoutTimer = setTimeout(deadline, ms, this, lateAfter);
+  command._commandTimeoutTimer = setTimeout(
+    deadline,
+    ms,
+    command,
+    connection,
+    ms,
+    lateAfter,
+    stream,
+    stream?.bytesRead,
+  );
 }
 
-function deadline(command: TimedCommand, lateAfter: number): void {
+function deadline(
+  command: TimedCommand,
+  connection: RedisConnection,
+  ms: number,
+  lateAfter: number,
+  stream: RedisConnection['stream'],
+  bytesRead: number | undefined,
+): void {
   if (command.isResolved) return;
   if (Date.now() > lateAfter) {
-    command._commandTimeoutTimer = setTimeout(deadline, GRACE_MS, command, Number.POSITIVE_INFINITY);
+    // Stalled: read what arrived first (the hop is judged on time, whatever it finds).
+    command._commandTimeoutTimer = setTimeout(
+      deadline,
+      GRACE_MS,
+      command,
+      connection,
+      ms,
+      Number.POSITIVE_INFINITY,
+      stream,
+      bytesRead,
+    );
+    return;
+  }
+  if (answeredSince(connection, stream, bytesRead)) {
+    arm(command, connection, ms);
     return;
   }
   command.reject(new Error('Command timed out'));
+}
+
+/**
+ * Whether Redis sent anything on the connection since `bytesRead` was read from `stream` (a
+ * connection made again since counts by what its new socket has read).
+ */
+function answeredSince(
+  connection: RedisConnection,
+  stream: RedisConnection['stream'],
+  bytesRead: number | undefined,
+): boolean {
+  const now = connection.stream;
+  if (now === undefined) return false;
+  return now === stream ? now.bytesRead > (bytesRead ?? 0) : now.bytesRead > 0;
 }
