@@ -5,6 +5,7 @@ import { RealtimeStats } from '../stats/realtime-stats.js';
 import { RealtimeException, RealtimeForbiddenException } from '../errors/realtime.exception.js';
 import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
 import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
+import { ErrorCode } from '../protocol/error-codes.js';
 import { SessionManager } from '../sessions/session.manager.js';
 import type { ResumedData, ResumeFailedData, RoomLeftData } from '../protocol/server-frames.js';
 import { ResumableRooms } from './history-rooms.js';
@@ -59,7 +60,7 @@ export class RoomResume {
   ): Promise<void> {
     const maxRooms = this.options.resume.maxRooms;
     const previous = this.sessions.get(request.sessionId);
-    const owner = previous?.userId ?? (await this.cluster.sessionOwner(request.sessionId));
+    const owner = previous?.userId ?? (await this.ownerInCluster(request.sessionId));
     if (owner !== undefined && owner !== connection.userId) {
       throw new RealtimeForbiddenException('the session belongs to another user');
     }
@@ -104,6 +105,24 @@ export class RoomResume {
       for (const room of resuming) {
         if (!room.released) this.history.releaseGate(connection, room.roomId, room.gate, undefined);
       }
+    }
+  }
+
+  /**
+   * Whose session this is, as the cluster knows it. `undefined` (nobody known) lets the resume go
+   * on; so does a cluster that is down: the node works alone then, and what a resume gives —
+   * rooms through the join policy, the history after positions the client names itself — is what
+   * a resume of the user's own session gives anyway. The ownership check refuses a session's
+   * rooms and its place in the cluster to another user, not any data. But a cluster that is up
+   * and could not be asked is no "nobody": the resume is refused with `INTERNAL`, and the client
+   * joins its rooms again (PROTOCOL.md, "resume").
+   */
+  private async ownerInCluster(sessionId: string): Promise<string | undefined> {
+    try {
+      return await this.cluster.sessionOwner(sessionId);
+    } catch (error) {
+      this.logger.warn(`resume refused: whose session ${sessionId} is could not be checked: ${(error as Error)?.message}`);
+      throw new RealtimeException(ErrorCode.INTERNAL, 'the session could not be checked now: join the rooms again');
     }
   }
 
