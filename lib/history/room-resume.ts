@@ -121,7 +121,9 @@ export class RoomResume {
     try {
       return await this.cluster.sessionOwner(sessionId);
     } catch (error) {
-      this.logger.warn(`resume refused: whose session ${sessionId} is could not be checked: ${(error as Error)?.message}`);
+      this.logger.warn(
+        `resume refused: whose session ${sessionId} is could not be checked: ${(error as Error)?.message}`,
+      );
       throw new RealtimeException(ErrorCode.INTERNAL, 'the session could not be checked now: join the rooms again');
     }
   }

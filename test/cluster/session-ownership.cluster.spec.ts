@@ -1,6 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
-import { RealtimeHealth, RoomManager } from '../../lib/index.js';
+import { WebSocket } from 'ws';
+import { RealtimeClient, type ResumeFailedData } from '../../lib/client/index.js';
+import { ConnectionManager, RealtimeHealth, RoomManager } from '../../lib/index.js';
 import { RedisClusterAdapter } from '../../lib/redis/index.js';
 import { useCleanup } from '../support/cleanup.js';
 import { TestRedis } from '../support/redis-server.js';
@@ -8,6 +10,7 @@ import { ResumingClient, trackedResumer } from '../support/resuming-client.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { hsToken, TEST_SECRET } from '../support/tokens.js';
 import { until } from '../support/until.js';
+import { nextEvent } from '../client/sample-server.js';
 
 const SESSION_TTL = 30_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -107,8 +110,38 @@ describe('session ownership across nodes when Redis fails (e2e)', () => {
     expect((await ann.reconnect(b.url)).data).toEqual({ rooms: ['owned-room'] });
   });
 
+  it('the SDK joins its rooms again when the server could not check the session (INTERNAL)', async () => {
+    const { admin, node } = await setup();
+    const a = await node('own-a');
+    const b = await node('own-b');
+    let url = a.url;
+    const ann = new RealtimeClient({
+      url: () => url,
+      WebSocket,
+      token: () => tokenOf('ann'),
+      heartbeat: false,
+      reconnect: { baseDelay: 20, maxDelay: 50 },
+    });
+    cleanup.defer(() => ann.disconnect());
+    await ann.connect();
+    await ann.join('sdk-room');
+    const sessionId = ann.connectionInfo!.session_id;
+    await until(async () => (await admin.get(keyOf(sessionId))) === 'ann');
+    const failures: ResumeFailedData[] = [];
+    ann.onEvent('resume_failed', (event) => failures.push(event));
+
+    await deny(admin, 'get');
+    url = b.url;
+    const reopened = nextEvent(ann, 'open');
+    for (const connection of a.app.get(ConnectionManager).getByUser('ann')) connection.terminate();
+    await reopened;
+    expect(failures).toEqual([{ room_id: 'sdk-room', reason: 'resume_refused', seq: 0, epoch: expect.any(String) }]);
+    expect(ann.joinedRooms).toEqual(['sdk-room']);
+    expect(b.app.get(ConnectionManager).getByUser('ann')).toHaveLength(1);
+  });
+
   it('lets a resume go on while Redis is down: the node works alone, rooms through the join policy', async () => {
-    const { redis, admin, node } = await setup();
+    const { redis, node } = await setup();
     const a = await node('own-a');
     const b = await node('own-b');
     const ann = await trackedResumer(a.url, tokenOf('ann'), cleanup);
@@ -117,6 +150,5 @@ describe('session ownership across nodes when Redis fails (e2e)', () => {
     await redis.stop();
     await until(() => b.app.get(RealtimeHealth).check().redis === 'down');
     expect(await ann.reconnect(b.url)).toMatchObject({ type: 'resumed', data: { rooms: ['alone-room'] } });
-    await redis.spawn();
   });
 });

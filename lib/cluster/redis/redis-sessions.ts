@@ -94,7 +94,11 @@ export class RedisSessions {
     record.landing = true;
     let lastError: Error | undefined;
     try {
-      for (let backoff = FIRST_BACKOFF; this.pending.get(sessionId) === record; backoff = Math.min(backoff * 2, MAX_BACKOFF)) {
+      for (
+        let backoff = FIRST_BACKOFF;
+        this.pending.get(sessionId) === record;
+        backoff = Math.min(backoff * 2, MAX_BACKOFF)
+      ) {
         const left = record.until - Date.now();
         if (left <= 0) {
           this.pending.delete(sessionId);
