@@ -109,13 +109,14 @@ export class RoomResume {
   }
 
   /**
-   * Whose session this is, as the cluster knows it. `undefined` (nobody known) lets the resume go
-   * on; so does a cluster that is down: the node works alone then, and what a resume gives —
-   * rooms through the join policy, the history after positions the client names itself — is what
-   * a resume of the user's own session gives anyway. The ownership check refuses a session's
-   * rooms and its place in the cluster to another user, not any data. But a cluster that is up
-   * and could not be asked is no "nobody": the resume is refused with `INTERNAL`, and the client
-   * joins its rooms again (PROTOCOL.md, "resume").
+   * Whose session this is, as the cluster knows it (for a session not on this node).
+   * `undefined` — nobody known, or a cluster that is down (the node works alone) — lets the
+   * resume go on: for a session this node does not hold, a resume gives only what a resume of
+   * the user's own session gives (the rooms it names, through the join policy, replayed from
+   * positions it names), so refusing every cross-node resume during an outage would cost every
+   * client its replay and protect nothing more. A cluster that is up but could not be asked is
+   * no "nobody": the resume is refused with `INTERNAL`, and the client joins its rooms again
+   * (PROTOCOL.md, "resume"); an existing code, so the protocol's error table is unchanged.
    */
   private async ownerInCluster(sessionId: string): Promise<string | undefined> {
     try {

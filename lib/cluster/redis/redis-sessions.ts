@@ -14,8 +14,13 @@ interface PendingRecord {
 /** First pause after a failed write, doubled after each failure up to MAX_BACKOFF. */
 const FIRST_BACKOFF = 50;
 const MAX_BACKOFF = 2000;
-/** Lookups of an owner tried before the answer is "could not ask" (see owner). */
+/**
+ * Lookups of an owner tried before the answer is "could not ask" (see owner), and the time within
+ * which a failed one is tried again: an error at once (a connection opening) is worth a second
+ * try, a command that timed out (5 s) is not — the client waits for its `resume` meanwhile.
+ */
 const LOOKUP_ATTEMPTS = 3;
+const LOOKUP_RETRY_WITHIN = 1000;
 
 /**
  * Whose session is whose, in Redis, so that a `resume` on any node (even after the session's
@@ -77,13 +82,14 @@ export class RedisSessions {
    * could not be asked (errors or timeouts, after a few quick tries): "nobody" would be a guess.
    */
   async owner(sessionId: string): Promise<string | undefined> {
+    const started = Date.now();
     for (let attempt = 1; ; attempt++) {
       const pub = this.client();
       if (this.stopped() || pub?.status !== 'ready') return undefined;
       try {
         return (await pub.get(this.channels.session(sessionId))) ?? undefined;
       } catch (error) {
-        if (attempt >= LOOKUP_ATTEMPTS) throw error;
+        if (attempt >= LOOKUP_ATTEMPTS || Date.now() - started >= LOOKUP_RETRY_WITHIN) throw error;
       }
       await pause(FIRST_BACKOFF * attempt);
     }

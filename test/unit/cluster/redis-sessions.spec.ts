@@ -153,6 +153,20 @@ describe('RedisSessions', () => {
       const settled = failed.catch((error: Error) => error);
       await jest.advanceTimersByTimeAsync(1000);
       expect(await settled).toEqual(new Error('Command timed out'));
+      expect(redis.gets).toBe(2 + 3);
+    });
+
+    it('does not ask again after a lookup that took its whole timeout (the resume waits meanwhile)', async () => {
+      redis.failGets = Number.POSITIVE_INFINITY;
+      const slowGet = redis.get.bind(redis);
+      redis.get = async (k: string) => {
+        await new Promise((resolve) => setTimeout(resolve, 5000));
+        return slowGet(k);
+      };
+      const settled = sessions.owner('s1').catch((error: Error) => error);
+      await jest.advanceTimersByTimeAsync(20_000);
+      expect(await settled).toEqual(new Error('Command timed out'));
+      expect(redis.gets).toBe(1);
     });
   });
 });
