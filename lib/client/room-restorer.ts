@@ -6,7 +6,8 @@ import type { RoomPositions } from './room-positions.js';
 /**
  * Brings a new connection back into the client's rooms: `resume` from the last positions when
  * the server can (it replays what was missed), else `join_room` again — for a server without
- * `resume` (`UNKNOWN_TYPE`), a session that is not this user's (`FORBIDDEN`), or a room whose
+ * `resume` (`UNKNOWN_TYPE`), a session that is not this user's (`FORBIDDEN`) or that the server
+ * could not check (`INTERNAL`, a cluster whose lookup failed), any other refusal, or a room whose
  * position was never known — and a `resume_failed` event, so the app reloads that room.
  * Replayed frames, `resume_failed` and `room_left` frames of the server are handled as they
  * arrive, like any frame.

@@ -172,7 +172,11 @@ export abstract class ClusterAdapter implements ClusterAdapterLike {
   /** Records which user a session belongs to, for `ttl` ms, so that any node can check a `resume`. */
   abstract saveSession(sessionId: string, userId: string, ttl: number): void;
 
-  /** The user a session belongs to, if the cluster knows the session. */
+  /**
+   * The user a session belongs to; `undefined` if the cluster knows no owner, or if there is no
+   * cluster to ask now (this node works alone: a backend that is down). Rejects when the cluster
+   * is up but could not be asked: a caller must not take that for "nobody".
+   */
   abstract sessionOwner(sessionId: string): Promise<string | undefined>;
 
   /** This node has (or no longer has) members in a room: receive (or stop receiving) its traffic. */

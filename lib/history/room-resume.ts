@@ -5,6 +5,7 @@ import { RealtimeStats } from '../stats/realtime-stats.js';
 import { RealtimeException, RealtimeForbiddenException } from '../errors/realtime.exception.js';
 import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
 import { RESOLVED_REALTIME_OPTIONS } from '../realtime.constants.js';
+import { ErrorCode } from '../protocol/error-codes.js';
 import { SessionManager } from '../sessions/session.manager.js';
 import type { ResumedData, ResumeFailedData, RoomLeftData } from '../protocol/server-frames.js';
 import { ResumableRooms } from './history-rooms.js';
@@ -59,7 +60,7 @@ export class RoomResume {
   ): Promise<void> {
     const maxRooms = this.options.resume.maxRooms;
     const previous = this.sessions.get(request.sessionId);
-    const owner = previous?.userId ?? (await this.cluster.sessionOwner(request.sessionId));
+    const owner = previous?.userId ?? (await this.ownerInCluster(request.sessionId));
     if (owner !== undefined && owner !== connection.userId) {
       throw new RealtimeForbiddenException('the session belongs to another user');
     }
@@ -104,6 +105,27 @@ export class RoomResume {
       for (const room of resuming) {
         if (!room.released) this.history.releaseGate(connection, room.roomId, room.gate, undefined);
       }
+    }
+  }
+
+  /**
+   * Whose session this is, as the cluster knows it (for a session not on this node).
+   * `undefined` — nobody known, or a cluster that is down (the node works alone) — lets the
+   * resume go on: for a session this node does not hold, a resume gives only what a resume of
+   * the user's own session gives (the rooms it names, through the join policy, replayed from
+   * positions it names), so refusing every cross-node resume during an outage would cost every
+   * client its replay and protect nothing more. A cluster that is up but could not be asked is
+   * no "nobody": the resume is refused with `INTERNAL`, and the client joins its rooms again
+   * (PROTOCOL.md, "resume"); an existing code, so the protocol's error table is unchanged.
+   */
+  private async ownerInCluster(sessionId: string): Promise<string | undefined> {
+    try {
+      return await this.cluster.sessionOwner(sessionId);
+    } catch (error) {
+      this.logger.warn(
+        `resume refused: whose session ${sessionId} is could not be checked: ${(error as Error)?.message}`,
+      );
+      throw new RealtimeException(ErrorCode.INTERNAL, 'the session could not be checked now: join the rooms again');
     }
   }
 

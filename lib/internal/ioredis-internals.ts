@@ -13,7 +13,9 @@
  *   timer it keeps in `_commandTimeoutTimer` and clears (`_clearTimers`) when the command is
  *   settled; `isResolved` is set once a reply resolved it;
  * - `disconnect()` of a client whose socket is already gone waits for that socket's 'close'
- *   (redis/ioredis#1247: a 2 s timer otherwise).
+ *   (redis/ioredis#1247: a 2 s timer otherwise);
+ * - the commands in flight when a connection drops are kept in `prevCommandQueue` (a Denque of
+ *   `{ command }`), to be sent again once it is back; no `disconnect()` settles them.
  */
 import type { Cluster, Redis } from 'ioredis';
 
@@ -75,6 +77,28 @@ export function disconnectNow(client: Redis | Cluster | undefined): void {
   if (client === undefined) return;
   const socket = 'stream' in client ? client.stream : undefined;
   const dead = socket?.destroyed === true;
+  const connections = 'stream' in client ? [client] : client.nodes('all');
   client.disconnect();
   if (dead) socket.emit('close', false);
+  for (const connection of connections) failUnsent(connection);
+}
+
+/** Commands of a drop, held to be sent again on a reconnect. */
+interface HeldCommands {
+  prevCommandQueue?: { shift(): { command: TimedCommand } | undefined } | null;
+}
+
+/**
+ * Fails the commands that were in flight when the connection dropped: after `disconnect()` it
+ * never reconnects to send them, and each would otherwise wait for its `commandTimeout` (its
+ * timer keeping the process alive that long after `app.close()`; its caller waiting too).
+ */
+function failUnsent(connection: Redis): void {
+  const held = connection as unknown as HeldCommands;
+  const queue = held.prevCommandQueue;
+  if (!queue) return;
+  held.prevCommandQueue = null;
+  for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
+    item.command.reject(new Error('Connection is closed.'));
+  }
 }

@@ -219,6 +219,8 @@ export class RedisClusterAdapter extends ClusterAdapter {
       // too long) is written again — after the registration, which may first purge what a
       // previous process of this node left.
       void registration.then(() => this.presence.rewrite(this.pub!)).catch(() => undefined);
+      // Session records that could not be written meanwhile (see RedisSessions).
+      this.sessions.rewrite();
       this.order.runRepairs();
     });
     this.pub.on('close', () => this.outage.lost(this.stopped));
@@ -258,7 +260,11 @@ export class RedisClusterAdapter extends ClusterAdapter {
       // that node never said goodbye, and its heartbeats are this one's now, so no one else would.
       await this.presence.purge(this.pub, this.host.nodeId).catch(() => undefined);
     }
-    this.heartbeat = setInterval(() => void this.registry.beat(), this.heartbeatInterval).unref();
+    this.heartbeat = setInterval(() => {
+      void this.registry.beat();
+      // A long outage: the session records waiting for Redis are dropped as their sessions expire.
+      this.sessions.dropExpired();
+    }, this.heartbeatInterval).unref();
   }
 
   override handOver(): void {
@@ -298,6 +304,7 @@ export class RedisClusterAdapter extends ClusterAdapter {
     disconnectNow(this.pub);
     disconnectNow(this.sub);
     this.subscriptions.clear();
+    this.sessions.clear();
     this.registry.clear();
     this.order.clear();
   }
@@ -358,7 +365,12 @@ export class RedisClusterAdapter extends ClusterAdapter {
   }
 
   saveSession(sessionId: string, userId: string, ttl: number): void {
-    void this.sessions.save(sessionId, userId, ttl);
+    this.sessions.save(sessionId, userId, ttl);
+  }
+
+  /** Session records not in Redis yet (for leak checks). */
+  get pendingSessionRecords(): number {
+    return this.sessions.pendingCount;
   }
 
   sessionOwner(sessionId: string): Promise<string | undefined> {

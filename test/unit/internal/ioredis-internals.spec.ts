@@ -7,8 +7,8 @@ import { hookSendCommand, type TimedCommand } from '../../../lib/internal/ioredi
  * for the installed ioredis, without a Redis (a connect to port 1 is refused at once). A failure
  * after an ioredis upgrade means command coalescing or the patient command timeout needs a look.
  * The hooks over real connections, and a Cluster's per-shard connections ('+node'), are pinned by
- * test/cluster/command-coalescing and patient-command-timeout; the disconnect of a dead socket by
- * test/cluster/close-leaves-nothing.
+ * test/cluster/command-coalescing and patient-command-timeout; the disconnect of a dead socket, and
+ * the commands held for a resend failed at a disconnect, by test/cluster/close-leaves-nothing.
  */
 describe('ioredis internals', () => {
   const refused = (options: object = {}) => {
