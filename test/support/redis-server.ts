@@ -111,7 +111,22 @@ export class TestRedisCluster {
     return this.ports.map((port) => ({ host: '127.0.0.1', port }));
   }
 
+  /**
+   * Tried up to three times on fresh ports: a free port is only free when asked, and the cluster
+   * bus needs port + 10000 too, which another process (another test file's Redis, an outgoing
+   * connection) may hold — under a loaded suite `redis-cli --cluster create` then failed.
+   */
   static async start(masters = 3): Promise<TestRedisCluster> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await TestRedisCluster.startOnce(masters);
+      } catch (error) {
+        if (attempt >= 3) throw error;
+      }
+    }
+  }
+
+  private static async startOnce(masters: number): Promise<TestRedisCluster> {
     const { mkdtempSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
@@ -146,10 +161,16 @@ export class TestRedisCluster {
         const create = spawn(
           'redis-cli',
           ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'],
-          { stdio: 'ignore' },
+          { stdio: ['ignore', 'pipe', 'pipe'] },
         );
+        let output = '';
+        const keep = (chunk: Buffer): void => {
+          output = (output + chunk.toString()).slice(-2000);
+        };
+        create.stdout.on('data', keep);
+        create.stderr.on('data', keep);
         create.once('exit', (code) =>
-          code === 0 ? resolve() : reject(new Error(`redis-cli --cluster create exited ${code}`)),
+          code === 0 ? resolve() : reject(new Error(`redis-cli --cluster create exited ${code}: ${output.trim()}`)),
         );
       });
       await cluster.waitUntilOk();
