@@ -75,9 +75,14 @@ describe('presence in a join storm (e2e)', () => {
         changedAt = Date.now();
       } else if (Date.now() - changedAt > quietMs) {
         const wrong = members.filter((member) => !agrees(member));
+        // Which users a view lacks tells lost diffs (scattered) from a node's users lost at once
+        // (`u${i}` joined node i % 2: all of one parity).
+        const missing = [...truth].filter((id) => !wrong[0].view.has(id));
+        const odd = missing.filter((id) => Number(id.slice(1)) % 2 === 1).length;
         throw new Error(
           `${wrong.length} of ${members.length} views differ and nothing arrived for ${quietMs} ms; ` +
-            `e.g. ${wrong[0]?.userId} sees ${wrong[0]?.view.size} of ${truth.size}`,
+            `e.g. ${wrong[0].userId} sees ${wrong[0].view.size} of ${truth.size}, lacking ` +
+            `${missing.length - odd} even and ${odd} odd users`,
         );
       }
     }
@@ -104,6 +109,9 @@ describe('presence in a join storm (e2e)', () => {
     const staying = members.filter((member) => !leaving.includes(member));
     await converged(staying, 10_000);
     const elapsed = Date.now() - started;
+    // And presence_state, which a member reads when it asks again, lists the same users.
+    await staying[0].resync();
+    expect([...staying[0].view].sort()).toEqual(staying.map((member) => member.userId).sort());
     // Per interval a node sends a room's diffs at once only while they cost at most LIMIT
     // writes, then one gathered diff per window: a member gets at most LIMIT diffs at once over
     // the storm (fewer as the room grows) and two frames per interval once the room is large.
