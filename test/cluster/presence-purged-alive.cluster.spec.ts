@@ -89,18 +89,4 @@ describe('a live node purged as dead', () => {
     await quiet();
     expect(heard).toHaveLength(3);
   });
-
-  it('announces nothing in a room whose presence is off', async () => {
-    const { room, a, b, heard } = await twoNodes('off');
-    // Presence off: the room's changes come without a diff.
-    await b.changed(client, room, 'amy', 'Amy', 1, undefined, undefined);
-    await a.purge(client, 'node-b');
-    await b.changed(client, room, 'amy', 'Amy', 2, undefined, undefined);
-    await quiet();
-    const purged = heard.length;
-    await b.beat(client);
-    await b.beat(client);
-    await quiet();
-    expect(heard).toHaveLength(purged);
-  });
 });

@@ -52,9 +52,9 @@ end
  * user arrive in or leave the room cluster-wide. One script in the room's slot, so two nodes
  * cannot both (or neither) announce one user.
  * Returns 1 when it published, 2 when it added the user to the node's own share with nothing to
- * publish (the node counted the user already: another tab): the share had lost the user — a
- * purge by a node that took this one for dead, which announced the user leaving — and the user
- * is to be announced again (see RedisPresence.unannounced). 0 otherwise.
+ * publish, 0 otherwise. A 2 for another tab of a user (the node counted the user already) means
+ * the share had lost the user — a purge by a node that took this one for dead, which announced
+ * the user leaving — and the user is to be announced again (see RedisPresence.unannounced).
  * KEYS: share, node index. ARGV: node id, user id, value, nodeTimeout ms, share key prefix,
  * channel, publication or '', own share '1'/'0', publish command, keep ms, then the live nodes.
  */
@@ -186,17 +186,12 @@ export class RedisPresence {
    * announced (again) after the share is written (see announceMissed). Those whose write failed
    * while Redis was up (a command timed out under load), and those a write found Redis to hold
    * otherwise than this node (see WRITE_SHARE and SET_SHARE): made while Redis was away, or
-   * purged by a node that took this one for dead — a node starved of CPU for `nodeTimeout` —
+   * purged by a node that took this one for dead (starved of CPU for `nodeTimeout`),
    * which announced them leaving although they stayed. Without this, that purge left every
    * member's list short of this node's users for good (a two-node join storm under load ended
    * with all 1 500 lists at ~1 000).
    */
   private readonly unannounced = new Map<string, Map<string, string>>();
-  /**
-   * Rooms whose arrivals and departures come without a `presence_diff` (presence is off there):
-   * nothing is announced for them, not even again. Learnt from the changes, forgotten with the room.
-   */
-  private readonly quiet = new Set<string>();
   /**
    * When the keeps of the shares of `local`'s rooms are due; its `ttl` is a share's keep (and its
    * node's room registry's).
@@ -265,11 +260,6 @@ export class RedisPresence {
       this.kept.forget(roomId);
       if (ready) pub.srem(registry, roomId).catch(() => undefined);
     }
-    // An arrival or departure here (one connection or none) comes with its diff unless presence is off.
-    if (connections <= 1) {
-      if (diff === undefined) this.quiet.add(roomId);
-      else this.quiet.delete(roomId);
-    }
     if (!ready) {
       this.stale.add(roomId);
       return Promise.resolve();
@@ -277,7 +267,8 @@ export class RedisPresence {
     return this.setShare(pub, this.nodeId, roomId, userId, value, diff, exceptConnectionId ?? '', true).then(
       (result) => {
         // Another tab of a user the share had lost (see SET_SHARE): announced at the next heartbeat.
-        if (result === 2) this.toAnnounce(roomId, userId, username);
+        // (A first connection in a room with presence off is written without a diff too.)
+        if (result === 2 && connections > 1) this.unannouncedIn(roomId).set(userId, username);
         this.keptNow(roomId);
       },
       (error: Error) => {
@@ -352,11 +343,6 @@ export class RedisPresence {
     );
   }
 
-  /** A user of the room whose presence Redis had otherwise than this node: to announce (see unannounced). */
-  private toAnnounce(roomId: string, userId: string, username: string): void {
-    if (!this.quiet.has(roomId)) this.unannouncedIn(roomId).set(userId, username);
-  }
-
   /** The room's changes still to announce (see unannounced), made on first use. */
   private unannouncedIn(roomId: string): Map<string, string> {
     let users = this.unannounced.get(roomId);
@@ -413,20 +399,14 @@ export class RedisPresence {
       this.local.clear();
       this.kept.clear();
       this.unannounced.clear();
-      this.quiet.clear();
     }
     return removed;
   }
 
   /** The room's share was written with a fresh keep: its renewal is due a period from now. */
   private keptNow(roomId: string): void {
-    if (this.local.has(roomId)) {
-      this.kept.keptNow(roomId);
-    } else {
-      this.kept.forget(roomId);
-      // Kept while a rewrite is due: it may find departures of the room still to (not) announce.
-      if (!this.stale.has(roomId)) this.quiet.delete(roomId);
-    }
+    if (this.local.has(roomId)) this.kept.keptNow(roomId);
+    else this.kept.forget(roomId);
   }
 
   /** Every share written again, but those already being written (`skip`). */
@@ -506,7 +486,9 @@ export class RedisPresence {
       for (let i = 0; i + 1 < changed.length; i += 2) {
         const userId = changed[i];
         const value = users?.get(userId) ?? changed[i + 1];
-        this.toAnnounce(roomId, userId, parseShareValue(value)?.username ?? userId);
+        // In a room with presence off too (this node does not know its settings): what is
+        // published there reaches no member (PresenceWindows.deliver), and only after a loss.
+        this.unannouncedIn(roomId).set(userId, parseShareValue(value)?.username ?? userId);
       }
       if (users === undefined) await pub.srem(registry, roomId);
       this.keptNow(roomId);
