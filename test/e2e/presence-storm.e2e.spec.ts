@@ -109,9 +109,11 @@ describe('presence in a join storm (e2e)', () => {
     const staying = members.filter((member) => !leaving.includes(member));
     await converged(staying, 10_000);
     const elapsed = Date.now() - started;
-    // And presence_state, which a member reads when it asks again, lists the same users.
+    // And presence_state, which a member reads when it asks again, lists the same users (once
+    // anything still on its way has arrived: a node taken for dead while starved of CPU drops out
+    // of presence until it writes its share back, and announces its users again).
     await staying[0].resync();
-    expect([...staying[0].view].sort()).toEqual(staying.map((member) => member.userId).sort());
+    await converged(staying, 10_000);
     // Per interval a node sends a room's diffs at once only while they cost at most LIMIT
     // writes, then one gathered diff per window: a member gets at most LIMIT diffs at once over
     // the storm (fewer as the room grows) and two frames per interval once the room is large.
