@@ -27,6 +27,8 @@ describe('a presence change whose write failed', () => {
     backend = await backendFactory();
     client = backend.client();
     RedisPresence.define(client);
+    // Ready before the first change: RedisPresence writes nothing (only records) while it is not.
+    await client.ping();
   }, 30_000);
   afterAll(async () => {
     client.disconnect();

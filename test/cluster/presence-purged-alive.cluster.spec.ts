@@ -26,6 +26,8 @@ describe('a live node purged as dead', () => {
     backend = await standaloneBackend();
     client = backend.client();
     RedisPresence.define(client);
+    // Ready before the first change: RedisPresence writes nothing (only records) while it is not.
+    await client.ping();
   }, 30_000);
   afterAll(async () => {
     client.disconnect();
