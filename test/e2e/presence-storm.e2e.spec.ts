@@ -117,11 +117,12 @@ describe('presence in a join storm (e2e)', () => {
     // Per interval a node sends a room's diffs at once only while they cost at most LIMIT
     // writes, then one gathered diff per window: a member gets at most LIMIT diffs at once over
     // the storm (fewer as the room grows) and two frames per interval once the room is large.
-    // Without the windows a member would get a frame per change, MEMBERS + LEAVING.
+    // Without the windows a member would get a frame per change it is told: MEMBERS + LEAVING,
+    // and more when a node starved of CPU was taken for dead (its users leave and come back).
     const intervals = Math.ceil(elapsed / INTERVAL) + 2;
-    const most = Math.max(...staying.map((member) => member.diffs));
-    expect(most).toBeLessThanOrEqual(LIMIT + 2 * intervals);
-    expect(most).toBeLessThan(MEMBERS + LEAVING);
+    const busiest = staying.reduce((most, member) => (member.diffs > most.diffs ? member : most));
+    expect(busiest.diffs).toBeLessThanOrEqual(LIMIT + 2 * intervals);
+    expect(busiest.diffs).toBeLessThan(busiest.listed);
     // The last members joined a room of 750 or more on their node: one diff at once per interval
     // at most, and one window.
     const late = staying.slice(-100);
