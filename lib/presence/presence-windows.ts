@@ -54,6 +54,9 @@ export class PresenceWindows {
    * into the room's window.
    */
   deliver(room: Room, frame: string, except: RealtimeConnection | undefined): void {
+    // Presence off here: whatever another node published (a purge announces a dead node's users
+    // leaving, a node written back after a loss its users arriving, in any room) reaches no member.
+    if (!room.settings.presence) return;
     const cost = except !== undefined && room.members.has(except) ? room.size - 1 : room.size;
     if (this.sendsNow(room, cost)) {
       // Nobody else here (the first member's own arrival): nothing to send.

@@ -11,10 +11,10 @@ import { until } from '../support/until.js';
 
 /**
  * A presence write that fails while Redis is up (a command timed out under load) leaves the
- * room's share to be written again at the next heartbeat, and that rewrite announces nothing: the
- * change's `presence_diff` was lost, and every member's list stayed one user short for good (a
- * join storm under a loaded test suite ended with all 1 500 views stuck at ~1 000). The change is
- * announced again after the rewrite. (The bookkeeping is RedisPresence's, the same on every
+ * room's share to be written again at the next heartbeat, and a change made while Redis is away
+ * is written only when it is back: either way the change's `presence_diff` was never published,
+ * and every member's list would stay one user short (or long) for good. The change is announced
+ * after the share is written. (The same for a share lost to a purge: presence-purged-alive.) (The bookkeeping is RedisPresence's, the same on every
  * backend; the script it reruns is pinned on Redis Cluster by the presence specs.)
  */
 describe('a presence change whose write failed', () => {
@@ -27,6 +27,8 @@ describe('a presence change whose write failed', () => {
     backend = await backendFactory();
     client = backend.client();
     RedisPresence.define(client);
+    // Ready before the first change: RedisPresence writes nothing (only records) while it is not.
+    await client.ping();
   }, 30_000);
   afterAll(async () => {
     client.disconnect();
@@ -91,6 +93,48 @@ describe('a presence change whose write failed', () => {
       const users = (await presence.state(client, room)).map((entry) => entry.user_id);
       expect(users).toEqual(change === 'joins' ? ['amy'] : []);
       // Announced once: the next heartbeat has nothing more to say.
+      await presence.beat(client);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(heard).toHaveLength(1);
+    },
+  );
+
+  it.each([
+    ['joins', 1],
+    ['leaves', 0],
+  ] as const)(
+    'made while Redis was away, is announced (%s) once the share is written back',
+    async (change, connections) => {
+      const prefix = `away-${change}-${process.pid}`;
+      const channels = new ClusterChannels(prefix);
+      const room = `a-room-${change}`;
+      const presence = new RedisPresence(
+        channels,
+        'node-w',
+        10_000,
+        2000,
+        new LiveNodes('node-w'),
+        'publish',
+        new Logger('presence-missed-diff'),
+      );
+      const heard: string[] = [];
+      const subscriber = backend.client();
+      cleanup.defer(() => subscriber.disconnect());
+      subscriber.on('message', (_channel: string, message: string) => heard.push(message));
+      await subscriber.subscribe(channels.room(room));
+      const diff = (kind: 'joins' | 'leaves') => presenceDiffJson(room, kind, 'amy', 'Amy');
+
+      if (change === 'leaves') {
+        await presence.changed(client, room, 'amy', 'Amy', 1, diff('joins'), undefined);
+        await until(() => heard.length === 1);
+        heard.length = 0;
+      }
+      // No command connection (Redis away): the change is only recorded.
+      await presence.changed(undefined, room, 'amy', 'Amy', connections, diff(change), undefined);
+      await presence.rewrite(client);
+      await until(() => heard.length > 0);
+      const frame = (message: string) => JSON.parse(message.slice(message.lastIndexOf('\n') + 1)) as { data: unknown };
+      expect(frame(heard[0]).data).toEqual(frame(diff(change)).data);
       await presence.beat(client);
       await new Promise((resolve) => setTimeout(resolve, 200));
       expect(heard).toHaveLength(1);

@@ -75,9 +75,14 @@ describe('presence in a join storm (e2e)', () => {
         changedAt = Date.now();
       } else if (Date.now() - changedAt > quietMs) {
         const wrong = members.filter((member) => !agrees(member));
+        // Which users a view lacks tells lost diffs (scattered) from a node's users lost at once
+        // (`u${i}` joined node i % 2: all of one parity).
+        const missing = [...truth].filter((id) => !wrong[0].view.has(id));
+        const odd = missing.filter((id) => Number(id.slice(1)) % 2 === 1).length;
         throw new Error(
           `${wrong.length} of ${members.length} views differ and nothing arrived for ${quietMs} ms; ` +
-            `e.g. ${wrong[0]?.userId} sees ${wrong[0]?.view.size} of ${truth.size}`,
+            `e.g. ${wrong[0].userId} sees ${wrong[0].view.size} of ${truth.size}, lacking ` +
+            `${missing.length - odd} even and ${odd} odd users`,
         );
       }
     }
@@ -104,14 +109,20 @@ describe('presence in a join storm (e2e)', () => {
     const staying = members.filter((member) => !leaving.includes(member));
     await converged(staying, 10_000);
     const elapsed = Date.now() - started;
+    // And presence_state, which a member reads when it asks again, lists the same users (once
+    // anything still on its way has arrived: a node taken for dead while starved of CPU drops out
+    // of presence until it writes its share back, and announces its users again).
+    await staying[0].resync();
+    await converged(staying, 10_000);
     // Per interval a node sends a room's diffs at once only while they cost at most LIMIT
     // writes, then one gathered diff per window: a member gets at most LIMIT diffs at once over
     // the storm (fewer as the room grows) and two frames per interval once the room is large.
-    // Without the windows a member would get a frame per change, MEMBERS + LEAVING.
+    // Without the windows a member would get a frame per change it is told: MEMBERS + LEAVING,
+    // and more when a node starved of CPU was taken for dead (its users leave and come back).
     const intervals = Math.ceil(elapsed / INTERVAL) + 2;
-    const most = Math.max(...staying.map((member) => member.diffs));
-    expect(most).toBeLessThanOrEqual(LIMIT + 2 * intervals);
-    expect(most).toBeLessThan(MEMBERS + LEAVING);
+    const busiest = staying.reduce((most, member) => (member.diffs > most.diffs ? member : most));
+    expect(busiest.diffs).toBeLessThanOrEqual(LIMIT + 2 * intervals);
+    expect(busiest.diffs).toBeLessThan(busiest.listed);
     // The last members joined a room of 750 or more on their node: one diff at once per interval
     // at most, and one window.
     const late = staying.slice(-100);

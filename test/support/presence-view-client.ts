@@ -13,6 +13,8 @@ import { hsToken } from './tokens.js';
 export class PresenceViewClient {
   readonly view = new Set<string>();
   diffs = 0;
+  /** The users listed over those diffs (each listed change: one frame each without gathering). */
+  listed = 0;
   resets = 0;
   /** Whether `presence_state` has arrived (diffs count only after it). */
   synced = false;
@@ -83,6 +85,7 @@ export class PresenceViewClient {
         break;
       case 'presence_diff':
         this.diffs++;
+        this.listed += (frame.data.joins as unknown[]).length + (frame.data.leaves as unknown[]).length;
         if (this.synced) this.apply(frame.data as unknown as DiffData);
         else this.pending.push(frame.data as unknown as DiffData);
         break;

@@ -51,18 +51,26 @@ end
  * to send when the user is in no other counted node's share: the change of this share made the
  * user arrive in or leave the room cluster-wide. One script in the room's slot, so two nodes
  * cannot both (or neither) announce one user.
+ * Returns 1 when it published, 2 when it added the user to the node's own share with nothing to
+ * publish, 0 otherwise. A 2 for another tab of a user (the node counted the user already) means
+ * the share had lost the user — a purge by a node that took this one for dead, which announced
+ * the user leaving — and the user is to be announced again (see RedisPresence.unannounced).
  * KEYS: share, node index. ARGV: node id, user id, value, nodeTimeout ms, share key prefix,
  * channel, publication or '', own share '1'/'0', publish command, keep ms, then the live nodes.
  */
 const SET_SHARE = `${SHARED}
 local ms = nowMs()
+local had = redis.call('HEXISTS', KEYS[1], ARGV[2])
 if ARGV[3] == '' then redis.call('HDEL', KEYS[1], ARGV[2]) else redis.call('HSET', KEYS[1], ARGV[2], ARGV[3]) end
 if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('ZREM', KEYS[2], ARGV[1])
 elseif ARGV[8] == '1' then
   keep(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[10]), ms)
 end
-if ARGV[7] == '' then return 0 end
+if ARGV[7] == '' then
+  if had == 0 and ARGV[3] ~= '' and ARGV[8] == '1' then return 2 end
+  return 0
+end
 for _, node in ipairs(counted(KEYS[2], ms - tonumber(ARGV[4]), 11, ARGV[5])) do
   if node ~= ARGV[1] and redis.call('HEXISTS', ARGV[5] .. node, ARGV[2]) == 1 then return 0 end
 end
@@ -82,19 +90,39 @@ return 1
 `;
 
 /**
- * Replaces a node's share of a room's presence with what the node holds (after an outage, or a
- * share found gone), without announcing anything. KEYS: share, node index. ARGV: node id, keep
- * ms, then user id and value pairs.
+ * Replaces a node's share of a room's presence with what the node holds (after an outage, a
+ * failed write, or a share found gone). Publishes nothing, but returns the users whose entry the
+ * write added or removed, each with its entry before ('' when it had none): what Redis had of
+ * this node's users differed from what the node holds — changes made while Redis was away, or a
+ * purge by a node that took this one for dead, which announced the users leaving — so those
+ * users are to be announced again (see RedisPresence.unannounced).
+ * KEYS: share, node index. ARGV: node id, keep ms, then user id and value pairs.
  */
 const WRITE_SHARE = `${SHARED}
+local before = {}
+local old = redis.call('HGETALL', KEYS[1])
+for i = 1, #old, 2 do before[old[i]] = old[i + 1] end
 redis.call('DEL', KEYS[1])
+local changed = {}
+for i = 3, #ARGV, 2 do
+  if before[ARGV[i]] then
+    before[ARGV[i]] = nil
+  else
+    changed[#changed + 1] = ARGV[i]
+    changed[#changed + 1] = ''
+  end
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+for user, value in pairs(before) do
+  changed[#changed + 1] = user
+  changed[#changed + 1] = value
+end
 if #ARGV < 4 then
   redis.call('ZREM', KEYS[2], ARGV[1])
-  return 0
+else
+  keep(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), nowMs())
 end
-for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-keep(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), nowMs())
-return 1
+return changed
 `;
 
 /**
@@ -154,9 +182,14 @@ export class RedisPresence {
   /** Rooms whose share in Redis may differ from `local` (a write failed or was skipped). */
   private readonly stale = new Set<string>();
   /**
-   * Room → user → username: changes whose write failed while Redis was up (a command timed out
-   * under load), so their `presence_diff` may never have been published. Rewriting the share
-   * does not announce anything: these are announced again after it (see announceMissed).
+   * Room → user → username: changes whose `presence_diff` may never have been published, to be
+   * announced (again) after the share is written (see announceMissed). Those whose write failed
+   * while Redis was up (a command timed out under load), and those a write found Redis to hold
+   * otherwise than this node (see WRITE_SHARE and SET_SHARE): made while Redis was away, or
+   * purged by a node that took this one for dead (starved of CPU for `nodeTimeout`),
+   * which announced them leaving although they stayed. Without this, that purge left every
+   * member's list short of this node's users for good (a two-node join storm under load ended
+   * with all 1 500 lists at ~1 000).
    */
   private readonly unannounced = new Map<string, Map<string, string>>();
   /**
@@ -232,7 +265,12 @@ export class RedisPresence {
       return Promise.resolve();
     }
     return this.setShare(pub, this.nodeId, roomId, userId, value, diff, exceptConnectionId ?? '', true).then(
-      () => this.keptNow(roomId),
+      (result) => {
+        // Another tab of a user the share had lost (see SET_SHARE): announced at the next heartbeat.
+        // (A first connection in a room with presence off is written without a diff too.)
+        if (result === 2 && connections > 1) this.unannouncedIn(roomId).set(userId, username);
+        this.keptNow(roomId);
+      },
       (error: Error) => {
         this.stale.add(roomId);
         if (diff !== undefined) this.unannouncedIn(roomId).set(userId, username);
@@ -312,11 +350,15 @@ export class RedisPresence {
     return users;
   }
 
-  /** Writes every share of this node again (Redis is back: what changed meanwhile was not written). */
+  /**
+   * Writes every share of this node again (Redis is back: what changed meanwhile was not written,
+   * nor announced), then announces the users whose presence that changed.
+   */
   async rewrite(pub: Redis | Cluster): Promise<void> {
     const rooms = [...new Set([...this.local.keys(), ...this.stale])];
     this.stale.clear();
     await Promise.all(rooms.map((roomId) => this.writeShare(pub, roomId)));
+    await this.announceMissed(pub);
   }
 
   /**
@@ -403,10 +445,10 @@ export class RedisPresence {
     diff: string | undefined,
     exceptConnectionId: string,
     own: boolean,
-  ): Promise<void> {
+  ): Promise<number> {
     // The publication names this node as its origin: the connection to leave out is one of its own.
     const publication = diff === undefined ? '' : roomHeader('P', this.nodeId, exceptConnectionId || undefined) + diff;
-    await (pub as unknown as PresenceCommands).setPresenceShare(
+    const result = await (pub as unknown as PresenceCommands).setPresenceShare(
       this.channels.presenceShare(roomId, node),
       this.channels.presenceNodes(roomId),
       node,
@@ -421,22 +463,33 @@ export class RedisPresence {
       this.keepTtl,
       ...this.live.ids,
     );
+    return Number(result);
   }
 
-  /** Replaces this node's share of the room with `local` (and its entry in the node's registry). */
+  /**
+   * Replaces this node's share of the room with `local` (and its entry in the node's registry);
+   * the users whose entry that added or removed are to be announced (see WRITE_SHARE).
+   */
   private async writeShare(pub: Redis | Cluster, roomId: string): Promise<void> {
     const registry = this.channels.nodePresence(this.nodeId);
     try {
       if (this.local.has(roomId)) await pub.sadd(registry, roomId);
       // Read after the await: what the node holds now is what the share must say.
       const users = this.local.get(roomId);
-      await (pub as unknown as PresenceCommands).writePresenceShare(
+      const changed = (await (pub as unknown as PresenceCommands).writePresenceShare(
         this.channels.presenceShare(roomId, this.nodeId),
         this.channels.presenceNodes(roomId),
         this.nodeId,
         this.keepTtl,
         ...[...(users ?? [])].flat(),
-      );
+      )) as string[];
+      for (let i = 0; i + 1 < changed.length; i += 2) {
+        const userId = changed[i];
+        const value = users?.get(userId) ?? changed[i + 1];
+        // In a room with presence off too (this node does not know its settings): what is
+        // published there reaches no member (PresenceWindows.deliver), and only after a loss.
+        this.unannouncedIn(roomId).set(userId, parseShareValue(value)?.username ?? userId);
+      }
       if (users === undefined) await pub.srem(registry, roomId);
       this.keptNow(roomId);
     } catch (error) {

@@ -255,6 +255,17 @@ describe('presence in a join storm (counted)', () => {
     expect(n.sent[0].members).toBe(1);
   });
 
+  it('in a cluster, a room with presence off gets no received diff (a purge announces in every room)', () => {
+    const n = node('up');
+    const off = room({ presence: false });
+    off.add(connection('a'));
+    off.add(connection('b'));
+    n.windows.deliver(off, presenceDiffJson('big', 'leaves', 'x', 'X'), undefined);
+    jest.advanceTimersByTime(1000);
+    expect(n.sent).toHaveLength(0);
+    expect(n.windows.size).toBe(0);
+  });
+
   it('keeps the leaves of a room emptied within a window for the room made anew', () => {
     const n = node();
     const first = room({ presenceDiffLimit: 0 });
