@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
+import { createConnection, createServer, type AddressInfo, type Server } from 'node:net';
 import { coalesceCommands } from '../../lib/cluster/redis/command-coalescing.js';
 import { patientCommandTimeouts } from '../../lib/cluster/redis/patient-command-timeout.js';
 import { TestRedis } from '../support/redis-server.js';
@@ -158,6 +159,71 @@ describe('patient Redis command timeouts', () => {
       await admin.call('CLIENT', 'UNPAUSE').catch(() => undefined);
       admin.disconnect();
       c.disconnect();
+    }
+  });
+
+  /**
+   * A front for Redis that hangs up on the first connection as soon as it has been sent anything
+   * (ioredis's handshake: its CLIENT SETINFO commands), and pipes every later one to Redis.
+   */
+  async function hangUpOnTheFirstConnection(): Promise<Server> {
+    let first = true;
+    const server = createServer((socket) => {
+      if (first) {
+        first = false;
+        socket.once('data', () => socket.destroy());
+        return;
+      }
+      const upstream = createConnection(redis.port, '127.0.0.1');
+      socket.pipe(upstream).pipe(socket);
+      socket.on('error', () => upstream.destroy());
+      upstream.on('error', () => socket.destroy());
+      socket.on('close', () => upstream.destroy());
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return server;
+  }
+
+  it('fails a command ioredis dropped with a connection closed before it was ready, while the next one answers', async () => {
+    const front = await hangUpOnTheFirstConnection();
+    const c = new Redis((front.address() as AddressInfo).port, '127.0.0.1', {
+      commandTimeout: 100,
+      lazyConnect: true,
+      retryStrategy: () => 20,
+    });
+    patientCommandTimeouts(c);
+    // The handshake's commands, as ioredis sends them on each new connection.
+    const handshake: Promise<string>[] = [];
+    const sendClient = c.client.bind(c) as (...args: string[]) => Promise<unknown>;
+    (c as unknown as { client: typeof sendClient }).client = (...args: string[]) => {
+      const reply = sendClient(...args);
+      // An error reply (SETINFO on a Redis before 7.2) is Redis answering too.
+      handshake.push(
+        reply.then(
+          () => 'answered',
+          (error: Error) => (error.message === 'Command timed out' ? 'timed out' : 'answered'),
+        ),
+      );
+      return reply;
+    };
+    const pinging = setInterval(() => void c.ping().catch(() => undefined), 20); // the next connection keeps answering
+    c.on('error', () => undefined); // the first connection's hang-up
+    try {
+      // The first connection's promise fails with it; the client connects again by itself.
+      await c.connect().catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      // Two SETINFO on the hung-up connection, two on the one that answered. Before: the first
+      // two never settled (their deadline re-armed for ever on the next connection's replies).
+      expect(handshake).toHaveLength(4);
+      const settled = await Promise.race([
+        Promise.all(handshake),
+        new Promise((resolve) => setTimeout(() => resolve('still waiting'), 100)),
+      ]);
+      expect(settled).toEqual(['timed out', 'timed out', 'answered', 'answered']);
+    } finally {
+      clearInterval(pinging);
+      c.disconnect();
+      front.close();
     }
   });
 });

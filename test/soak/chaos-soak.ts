@@ -174,6 +174,11 @@ async function main(): Promise<number> {
         `memory ${p.id}        heap ${mb(p.start.heapUsed)} → ${mb(p.end.heapUsed)}, rss ${mb(p.start.rss)} → ${mb(p.end.rss)}, ` +
           `timers ${p.start.timers} → ${p.end.timers} (started ${p.starts}×; the start is its last start)`,
       );
+      // A node's extra timers by where they were made: what a timer leak is.
+      for (const [site, count] of Object.entries(p.end.timerSites)) {
+        const extra = count - (p.start.timerSites[site] ?? 0);
+        if (extra > 0) console.log(`  +${extra} timer(s) ${site}`);
+      }
     }
     console.log(
       `redis keys left      ${keys.map((k) => `${k.pattern} ×${k.count}${k.withoutTtl ? ` (${k.withoutTtl} without TTL)` : ''}`).join(', ') || 'none'}`,

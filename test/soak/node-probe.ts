@@ -15,14 +15,35 @@ export interface NodeProbe {
   timers: number;
   /** Live resources by kind, e.g. `{ Timeout: 4, TCPWRAP: 9 }`. */
   resources: Record<string, number>;
+  /** Live timers by where they were created (the first frames outside Node's own code). */
+  timerSites: Record<string, number>;
+}
+
+/** Frames of a timer's creation kept to tell its site: enough to pass ioredis's and Nest's helpers. */
+const SITE_FRAMES = 4;
+
+/** Where a timer is being created: its caller's frames, without Node's internals and this file. */
+function creationSite(): string {
+  const stack = new Error().stack ?? '';
+  return (
+    stack
+      .split('\n')
+      .slice(1)
+      .map((line) => line.trim())
+      .filter((line) => !line.includes('node:') && !line.includes('node-probe'))
+      .slice(0, SITE_FRAMES)
+      .map((line) => line.replace(/^at /, '').replace(/\(?file:\/\/[^)]*?\/(?=(lib|node_modules|sample|test)\/)/, '('))
+      .join(' < ') || "(Node's own code only)"
+  );
 }
 
 const file = process.env.SOAK_PROBE_FILE;
 if (file) {
-  const timers = new Set<number>();
+  // Each live timer with where it was created: a leaked timer is found by its site.
+  const timers = new Map<number, string>();
   createHook({
     init(id, type) {
-      if (type === 'Timeout') timers.add(id);
+      if (type === 'Timeout') timers.set(id, creationSite());
     },
     destroy(id) {
       timers.delete(id);
@@ -35,7 +56,9 @@ if (file) {
     const resources: Record<string, number> = {};
     for (const kind of process.getActiveResourcesInfo()) resources[kind] = (resources[kind] ?? 0) + 1;
     const { heapUsed, rss } = process.memoryUsage();
-    const probe: NodeProbe = { heapUsed, rss, timers: timers.size, resources };
+    const timerSites: Record<string, number> = {};
+    for (const site of timers.values()) timerSites[site] = (timerSites[site] ?? 0) + 1;
+    const probe: NodeProbe = { heapUsed, rss, timers: timers.size, resources, timerSites };
     // Written whole, then renamed: the reader never sees half a file.
     writeFileSync(`${file}.tmp`, JSON.stringify(probe));
     renameSync(`${file}.tmp`, file);

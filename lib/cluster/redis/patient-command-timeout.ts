@@ -34,6 +34,14 @@ const GRACE_MS = 10;
  * the latest the timeout plus the hop after Redis went silent (paused, stuck in a script, a
  * half-open connection): as before for Redis that is really slow or gone.
  */
+/**
+ * A command as this file sees it: ioredis's, plus the stream it was last handed to (ours: set at
+ * each `sendCommand`, the first send and every resend after a reconnect).
+ */
+interface PatientCommand extends TimedCommand {
+  patientSentOn?: RedisConnection['stream'];
+}
+
 export function patientCommandTimeouts(client: Redis | Cluster): void {
   hookSendCommand(client, patience);
 }
@@ -45,8 +53,9 @@ function patience(send: RedisConnection['sendCommand'], connection: RedisConnect
     arm(this, connection, ms);
   }
   return (command, ...rest) => {
-    const timed = command as TimedCommand;
+    const timed = command as PatientCommand;
     if (typeof timed.setTimeout === 'function') timed.setTimeout = armPatiently;
+    timed.patientSentOn = connection.stream;
     return send(command, ...rest);
   };
 }
@@ -69,7 +78,7 @@ function arm(command: TimedCommand, connection: RedisConnection, ms: number): vo
 }
 
 function deadline(
-  command: TimedCommand,
+  command: PatientCommand,
   connection: RedisConnection,
   ms: number,
   lateAfter: number,
@@ -89,6 +98,14 @@ function deadline(
       stream,
       bytesRead,
     );
+    return;
+  }
+  // Only the stream a command was handed to can answer it. ioredis drops, without settling them,
+  // the commands in flight on a connection that closes before it is ready (its handshake's
+  // CLIENT SETINFO, seen in the chaos soak): the next connection's replies are not theirs, and
+  // waiting for them re-armed their deadline for ever, a timer each (and the caller waiting).
+  if (connection.stream !== command.patientSentOn) {
+    command.reject(new Error('Command timed out'));
     return;
   }
   if (answeredSince(connection, stream, bytesRead)) {
