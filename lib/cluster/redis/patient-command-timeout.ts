@@ -35,10 +35,12 @@ const GRACE_MS = 10;
  * half-open connection): as before for Redis that is really slow or gone.
  */
 /**
- * A command as this file sees it: ioredis's, plus the stream it was last handed to (ours: set at
- * each `sendCommand`, the first send and every resend after a reconnect).
+ * A command as this file sees it: ioredis's, plus where it was last handed to (ours: set at each
+ * `sendCommand` — the first send, a resend after a reconnect, a Redis Cluster redirect to
+ * another shard's connection).
  */
 interface PatientCommand extends TimedCommand {
+  patientConnection?: RedisConnection;
   patientSentOn?: RedisConnection['stream'];
 }
 
@@ -47,39 +49,31 @@ export function patientCommandTimeouts(client: Redis | Cluster): void {
 }
 
 function patience(send: RedisConnection['sendCommand'], connection: RedisConnection): RedisConnection['sendCommand'] {
-  // One function per connection, called with the command as `this` (ioredis's own signature).
-  function armPatiently(this: TimedCommand, ms: number): void {
-    if (this._commandTimeoutTimer !== undefined) return;
-    arm(this, connection, ms);
-  }
   return (command, ...rest) => {
     const timed = command as PatientCommand;
     if (typeof timed.setTimeout === 'function') timed.setTimeout = armPatiently;
+    timed.patientConnection = connection;
     timed.patientSentOn = connection.stream;
     return send(command, ...rest);
   };
 }
 
-/** (Re)arms a command's deadline `ms` from now, remembering how much the connection had read. */
-function arm(command: TimedCommand, connection: RedisConnection, ms: number): void {
-  const stream = connection.stream;
+/** ioredis's `setTimeout(ms)`, called with the command as `this` by `sendCommand`: one per command. */
+function armPatiently(this: PatientCommand, ms: number): void {
+  if (this._commandTimeoutTimer !== undefined) return;
+  arm(this, ms);
+}
+
+/** (Re)arms a command's deadline `ms` from now, remembering how much its connection had read. */
+function arm(command: PatientCommand, ms: number): void {
+  const stream = command.patientConnection?.stream;
   const lateAfter = Date.now() + ms + Math.min(MAX_SLACK_MS, ms / 4);
   // Kept where ioredis clears it when the reply comes (`_clearTimers`).
-  command._commandTimeoutTimer = setTimeout(
-    deadline,
-    ms,
-    command,
-    connection,
-    ms,
-    lateAfter,
-    stream,
-    stream?.bytesRead,
-  );
+  command._commandTimeoutTimer = setTimeout(deadline, ms, command, ms, lateAfter, stream, stream?.bytesRead);
 }
 
 function deadline(
   command: PatientCommand,
-  connection: RedisConnection,
   ms: number,
   lateAfter: number,
   stream: RedisConnection['stream'],
@@ -92,7 +86,6 @@ function deadline(
       deadline,
       GRACE_MS,
       command,
-      connection,
       ms,
       Number.POSITIVE_INFINITY,
       stream,
@@ -104,12 +97,13 @@ function deadline(
   // the commands in flight on a connection that closes before it is ready (its handshake's
   // CLIENT SETINFO, seen in the chaos soak): the next connection's replies are not theirs, and
   // waiting for them re-armed their deadline for ever, a timer each (and the caller waiting).
-  if (connection.stream !== command.patientSentOn) {
+  const connection = command.patientConnection;
+  if (connection === undefined || connection.stream !== command.patientSentOn) {
     command.reject(new Error('Command timed out'));
     return;
   }
   if (answeredSince(connection, stream, bytesRead)) {
-    arm(command, connection, ms);
+    arm(command, ms);
     return;
   }
   command.reject(new Error('Command timed out'));
