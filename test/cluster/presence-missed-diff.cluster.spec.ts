@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import type { Cluster, Redis } from 'ioredis';
 import { ClusterChannels } from '../../lib/cluster/cluster-channels.js';
@@ -6,7 +6,7 @@ import { LiveNodes } from '../../lib/cluster/redis/live-nodes.js';
 import { RedisPresence } from '../../lib/cluster/redis/redis-presence.js';
 import { presenceDiffJson } from '../../lib/protocol/presence-diff.js';
 import { useCleanup } from '../support/cleanup.js';
-import { type RedisBackend, standaloneBackend } from '../support/redis-backends.js';
+import { usePresenceRedis } from '../support/presence-redis.js';
 import { until } from '../support/until.js';
 
 /**
@@ -18,24 +18,10 @@ import { until } from '../support/until.js';
  * backend; the script it reruns is pinned on Redis Cluster by the presence specs.)
  */
 describe('a presence change whose write failed', () => {
-  const backendFactory = standaloneBackend;
-  let backend: RedisBackend;
-  let client: Redis | Cluster;
+  const redis = usePresenceRedis();
   const cleanup = useCleanup();
 
-  beforeAll(async () => {
-    backend = await backendFactory();
-    client = backend.client();
-    RedisPresence.define(client);
-    // Ready before the first change: RedisPresence writes nothing (only records) while it is not.
-    await client.ping();
-  }, 30_000);
-  afterAll(async () => {
-    client.disconnect();
-    await backend.stop();
-  });
-
-  /** The client, but its next `setPresenceShare` fails as a timed-out command does. */
+  /** The redis.client, but its next `setPresenceShare` fails as a timed-out command does. */
   function failingOnce(target: Redis | Cluster): Redis | Cluster {
     let failed = false;
     return new Proxy(target, {
@@ -50,50 +36,57 @@ describe('a presence change whose write failed', () => {
     });
   }
 
+  /**
+   * One node's presence in a room of its own and what the room's channel carries; for a leave,
+   * amy has joined first (announced, then forgotten by `heard`).
+   */
+  async function amyBefore(change: 'joins' | 'leaves', name: string, nodeId: string) {
+    const channels = new ClusterChannels(`${name}-${change}-${process.pid}`);
+    const room = `${name}-room-${change}`;
+    const presence = new RedisPresence(
+      channels,
+      nodeId,
+      10_000,
+      2000,
+      new LiveNodes(nodeId),
+      'publish',
+      new Logger('presence-missed-diff'),
+    );
+    const heard: string[] = [];
+    const subscriber = redis.backend.client();
+    cleanup.defer(() => subscriber.disconnect());
+    subscriber.on('message', (_channel: string, message: string) => heard.push(message));
+    await subscriber.subscribe(channels.room(room));
+    const diff = (kind: 'joins' | 'leaves') => presenceDiffJson(room, kind, 'amy', 'Amy');
+    if (change === 'leaves') {
+      await presence.changed(redis.client, room, 'amy', 'Amy', 1, diff('joins'), undefined);
+      await until(() => heard.length === 1);
+      heard.length = 0;
+    }
+    return { presence, room, heard, diff };
+  }
+
   it.each([
     ['joins', 1],
     ['leaves', 0],
   ] as const)(
     'is announced (%s) at the next heartbeat, after the share is written again',
     async (change, connections) => {
-      const prefix = `missed-${change}-${process.pid}`;
-      const channels = new ClusterChannels(prefix);
-      const room = `m-room-${change}`;
-      const presence = new RedisPresence(
-        channels,
-        'node-m',
-        10_000,
-        2000,
-        new LiveNodes('node-m'),
-        'publish',
-        new Logger('presence-missed-diff'),
-      );
-      const heard: string[] = [];
-      const subscriber = backend.client();
-      cleanup.defer(() => subscriber.disconnect());
-      subscriber.on('message', (_channel: string, message: string) => heard.push(message));
-      await subscriber.subscribe(channels.room(room));
-      const diff = (kind: 'joins' | 'leaves') => presenceDiffJson(room, kind, 'amy', 'Amy');
-
-      if (change === 'leaves') {
-        await presence.changed(client, room, 'amy', 'Amy', 1, diff('joins'), undefined);
-        await until(() => heard.length === 1);
-        heard.length = 0;
-      }
-      await presence.changed(failingOnce(client), room, 'amy', 'Amy', connections, diff(change), undefined);
+      const { presence, room, heard, diff } = await amyBefore(change, 'missed', 'node-m');
+      await presence.changed(failingOnce(redis.client), room, 'amy', 'Amy', connections, diff(change), undefined);
       await new Promise((resolve) => setTimeout(resolve, 200));
       expect(heard).toEqual([]);
 
-      await presence.beat(client);
+      await presence.beat(redis.client);
       await until(() => heard.length > 0);
       expect(heard).toHaveLength(1);
       // The publication: a header naming this node, then the frame.
       const frame = (message: string) => JSON.parse(message.slice(message.lastIndexOf('\n') + 1)) as { data: unknown };
       expect(frame(heard[0]).data).toEqual(frame(diff(change)).data);
-      const users = (await presence.state(client, room)).map((entry) => entry.user_id);
+      const users = (await presence.state(redis.client, room)).map((entry) => entry.user_id);
       expect(users).toEqual(change === 'joins' ? ['amy'] : []);
       // Announced once: the next heartbeat has nothing more to say.
-      await presence.beat(client);
+      await presence.beat(redis.client);
       await new Promise((resolve) => setTimeout(resolve, 200));
       expect(heard).toHaveLength(1);
     },
@@ -105,37 +98,14 @@ describe('a presence change whose write failed', () => {
   ] as const)(
     'made while Redis was away, is announced (%s) once the share is written back',
     async (change, connections) => {
-      const prefix = `away-${change}-${process.pid}`;
-      const channels = new ClusterChannels(prefix);
-      const room = `a-room-${change}`;
-      const presence = new RedisPresence(
-        channels,
-        'node-w',
-        10_000,
-        2000,
-        new LiveNodes('node-w'),
-        'publish',
-        new Logger('presence-missed-diff'),
-      );
-      const heard: string[] = [];
-      const subscriber = backend.client();
-      cleanup.defer(() => subscriber.disconnect());
-      subscriber.on('message', (_channel: string, message: string) => heard.push(message));
-      await subscriber.subscribe(channels.room(room));
-      const diff = (kind: 'joins' | 'leaves') => presenceDiffJson(room, kind, 'amy', 'Amy');
-
-      if (change === 'leaves') {
-        await presence.changed(client, room, 'amy', 'Amy', 1, diff('joins'), undefined);
-        await until(() => heard.length === 1);
-        heard.length = 0;
-      }
+      const { presence, room, heard, diff } = await amyBefore(change, 'away', 'node-w');
       // No command connection (Redis away): the change is only recorded.
       await presence.changed(undefined, room, 'amy', 'Amy', connections, diff(change), undefined);
-      await presence.rewrite(client);
+      await presence.rewrite(redis.client);
       await until(() => heard.length > 0);
       const frame = (message: string) => JSON.parse(message.slice(message.lastIndexOf('\n') + 1)) as { data: unknown };
       expect(frame(heard[0]).data).toEqual(frame(diff(change)).data);
-      await presence.beat(client);
+      await presence.beat(redis.client);
       await new Promise((resolve) => setTimeout(resolve, 200));
       expect(heard).toHaveLength(1);
     },

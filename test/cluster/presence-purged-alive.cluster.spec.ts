@@ -1,12 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { Logger } from '@nestjs/common';
-import type { Cluster, Redis } from 'ioredis';
 import { ClusterChannels } from '../../lib/cluster/cluster-channels.js';
 import { LiveNodes } from '../../lib/cluster/redis/live-nodes.js';
 import { RedisPresence } from '../../lib/cluster/redis/redis-presence.js';
 import { presenceDiffJson } from '../../lib/protocol/presence-diff.js';
 import { useCleanup } from '../support/cleanup.js';
-import { type RedisBackend, standaloneBackend } from '../support/redis-backends.js';
+import { usePresenceRedis } from '../support/presence-redis.js';
 import { until } from '../support/until.js';
 
 /**
@@ -18,21 +17,8 @@ import { until } from '../support/until.js';
  * users, purged mid-storm). (RedisPresence's bookkeeping, the same on every backend.)
  */
 describe('a live node purged as dead', () => {
-  let backend: RedisBackend;
-  let client: Redis | Cluster;
+  const redis = usePresenceRedis();
   const cleanup = useCleanup();
-
-  beforeAll(async () => {
-    backend = await standaloneBackend();
-    client = backend.client();
-    RedisPresence.define(client);
-    // Ready before the first change: RedisPresence writes nothing (only records) while it is not.
-    await client.ping();
-  }, 30_000);
-  afterAll(async () => {
-    client.disconnect();
-    await backend.stop();
-  });
 
   /** Two nodes' presence on one prefix, and what the room's channel carries, as diffs' data. */
   async function twoNodes(name: string) {
@@ -41,7 +27,7 @@ describe('a live node purged as dead', () => {
     const presence = (nodeId: string) =>
       new RedisPresence(channels, nodeId, 10_000, 2000, new LiveNodes(nodeId), 'publish', new Logger(name));
     const heard: { joins: { user_id: string }[]; leaves: { user_id: string }[] }[] = [];
-    const subscriber = backend.client();
+    const subscriber = redis.backend.client();
     cleanup.defer(() => subscriber.disconnect());
     // A header naming the publishing node, then the frame.
     subscriber.on('message', (_channel: string, message: string) =>
@@ -49,7 +35,7 @@ describe('a live node purged as dead', () => {
     );
     await subscriber.subscribe(channels.room(room));
     const diff = (kind: 'joins' | 'leaves') => presenceDiffJson(room, kind, 'amy', 'Amy');
-    const users = async (node: RedisPresence) => (await node.state(client, room)).map((entry) => entry.user_id);
+    const users = async (node: RedisPresence) => (await node.state(redis.client, room)).map((entry) => entry.user_id);
     return { room, a: presence('node-a'), b: presence('node-b'), heard, diff, users };
   }
 
@@ -59,35 +45,35 @@ describe('a live node purged as dead', () => {
 
   it('announces its users arriving again when its next heartbeat writes its share back', async () => {
     const { room, a, b, heard, diff, users } = await twoNodes('beat');
-    await b.changed(client, room, 'amy', 'Amy', 1, diff('joins'), undefined);
+    await b.changed(redis.client, room, 'amy', 'Amy', 1, diff('joins'), undefined);
     await until(() => heard.length === 1);
     // Node A takes B for dead: amy leaves every member's list, and presence_state.
-    await a.purge(client, 'node-b');
+    await a.purge(redis.client, 'node-b');
     await until(() => heard.length === 2);
     expect(await users(a)).toEqual([]);
 
-    await b.beat(client);
+    await b.beat(redis.client);
     await until(() => heard.length === 3);
     expect(names(heard)).toEqual(['+amy', '-amy', '+amy']);
     expect(await users(a)).toEqual(['amy']);
     // Announced once: the next heartbeat has nothing more to say.
-    await b.beat(client);
+    await b.beat(redis.client);
     await quiet();
     expect(heard).toHaveLength(3);
   });
 
   it('announces a purged user again when its share comes back with another tab (nothing to announce for a tab)', async () => {
     const { room, a, b, heard, diff, users } = await twoNodes('tab');
-    await b.changed(client, room, 'amy', 'Amy', 1, diff('joins'), undefined);
-    await a.purge(client, 'node-b');
+    await b.changed(redis.client, room, 'amy', 'Amy', 1, diff('joins'), undefined);
+    await a.purge(redis.client, 'node-b');
     await until(() => heard.length === 2);
     // A second tab: no diff of its own, but it writes amy back into B's share.
-    await b.changed(client, room, 'amy', 'Amy', 2, undefined, undefined);
+    await b.changed(redis.client, room, 'amy', 'Amy', 2, undefined, undefined);
     expect(await users(a)).toEqual(['amy']);
-    await b.beat(client);
+    await b.beat(redis.client);
     await until(() => heard.length === 3);
     expect(names(heard)).toEqual(['+amy', '-amy', '+amy']);
-    await b.beat(client);
+    await b.beat(redis.client);
     await quiet();
     expect(heard).toHaveLength(3);
   });
