@@ -45,8 +45,15 @@ export class RealtimeConnection {
   lastSeenAt: number;
   /** Epoch ms of the last pong (the open counts as one). */
   lastPongAt: number;
-  /** Epoch ms of the last ping sent. */
+  /** Epoch ms of the last ping sent (queued on the socket). */
   lastPingAt: number;
+  /** Set by the socket once the last ping has been written out, past any frames queued before it. */
+  pingWritten = false;
+  /**
+   * Epoch ms by which the last ping was seen written out (the sweeper's first pass after it was);
+   * 0 while it waits behind frames queued before it, as for a peer reading a backlog slowly.
+   */
+  pingWrittenAt = 0;
   /** Bytes of inbound messages whose handlers have not finished (see `readBufferSize`). */
   pendingInboundBytes = 0;
   /**

@@ -237,10 +237,12 @@ export interface RealtimeModuleOptions {
    */
   pingInterval?: number;
   /**
-   * Milliseconds a peer has to answer a ping, counted from that ping; a connection whose ping
-   * goes unanswered this long is considered dead and terminated (counted in
-   * `websocket_heartbeat_timeouts_total`). A pass of the node's heartbeat timer that runs late
-   * (a starved event loop) does not count the delay against the peers.
+   * Milliseconds a peer has to answer a ping, counted from that ping being written out to its
+   * socket; a connection whose ping goes unanswered this long is considered dead and terminated
+   * (counted in `websocket_heartbeat_timeouts_total`). A pass of the node's heartbeat timer that
+   * runs late (a starved event loop) does not count the delay against the peers, nor does a ping
+   * queued behind frames a slow peer is still reading (such a peer that stops reading is closed
+   * by `writeTimeout`; with `writeTimeout` 0 the ping counts from when it was queued).
    * @default 20000
    */
   pongTimeout?: number;

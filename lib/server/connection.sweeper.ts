@@ -85,8 +85,9 @@ export class ConnectionSweeper {
 
   /**
    * Pings connections whose last ping was answered `pingInterval` ago, and terminates those whose
-   * ping has gone unanswered for `pongTimeout` — measured from the ping, so a peer always gets the
-   * whole `pongTimeout` to answer, whatever `pingInterval` is. One ping is outstanding at a time.
+   * ping has gone unanswered for `pongTimeout` — measured from the ping being written out (see
+   * {@link pongDeadlineFrom}), so a peer always gets the whole `pongTimeout` to answer, whatever
+   * `pingInterval` is. One ping is outstanding at a time.
    *
    * The deadline is judged against the time of the **previous** pass, not this one: a starved
    * event loop (a long GC, a connect storm, a busy handler) runs this pass late and before the
@@ -97,22 +98,34 @@ export class ConnectionSweeper {
    * and has still not answered is cut.
    */
   heartbeat(now: number): void {
-    const { pingInterval, pongTimeout } = this.options;
+    const { pingInterval, pongTimeout, writeTimeout } = this.options;
     const judgedAt = this.previousHeartbeat;
     this.previousHeartbeat = now;
     for (const connection of this.connections.connections()) {
       const pingAt = connection.lastPingAt;
       // The open counts as an answered ping; a pong in the same millisecond as its ping answers it.
       if (connection.lastPongAt < pingAt) {
-        if (judgedAt - pingAt > pongTimeout) {
+        if (connection.pingWrittenAt === 0 && connection.pingWritten) connection.pingWrittenAt = now;
+        const from = pongDeadlineFrom(connection, pingAt, writeTimeout);
+        if (judgedAt - from > pongTimeout) {
           this.stats.heartbeatTimeouts++;
           connection.terminate();
         }
       } else if (now - pingAt >= pingInterval && connection.isOpen) {
-        connection.lastPingAt = now;
-        connection.socket.ping();
+        this.ping(connection, now);
       }
     }
+  }
+
+  private ping(connection: RealtimeConnection, now: number): void {
+    connection.lastPingAt = now;
+    connection.pingWritten = false;
+    connection.pingWrittenAt = 0;
+    connection.socket.ping(undefined, undefined, (error?: Error) => {
+      if (!error) connection.pingWritten = true;
+    });
+    // Written at once (nothing queued before it): its deadline runs from now.
+    if (connection.pingWritten) connection.pingWrittenAt = now;
   }
 
   cleanup(now: number): void {
@@ -163,6 +176,19 @@ export class ConnectionSweeper {
  * one second. A pass walks every connection; at a second that is well under a millisecond of CPU
  * for ten thousand connections, and spreads the pings of connections opened together.
  */
+/**
+ * When a ping's `pongTimeout` starts: once the ping has been written out to the peer's socket,
+ * not when it was queued behind frames the peer is still reading (a replay or a burst to a slow
+ * reader) — the peer cannot answer what it has not been sent, and it is reading: judging it from
+ * the queueing cut live slow readers, who then came back as a reconnect herd. A peer that stops
+ * reading is cut by `writeTimeout` (its buffer does not drain); with that off, the ping is judged
+ * from when it was queued, as before.
+ */
+function pongDeadlineFrom(connection: RealtimeConnection, pingAt: number, writeTimeout: number): number {
+  if (connection.pingWrittenAt !== 0) return connection.pingWrittenAt;
+  return writeTimeout > 0 ? Number.POSITIVE_INFINITY : pingAt;
+}
+
 export function heartbeatTick(options: Pick<ResolvedRealtimeOptions, 'pingInterval' | 'pongTimeout'>): number {
   return Math.max(10, Math.min(1000, Math.floor(Math.min(options.pingInterval, options.pongTimeout) / 4)));
 }

@@ -96,4 +96,37 @@ describe('heartbeat: the pong deadline counts from its ping (e2e)', () => {
     await until(() => t.app.get(ConnectionManager).count === 1);
     expect(await healthy.request({ type: 'echo', id: 'alive', data: 1 })).toMatchObject({ type: 'echo_response' });
   });
+
+  it('does not cut a peer reading a backlog slowly: the pong deadline runs from when the ping was written out', async () => {
+    // An outbound buffer large enough for the backlog (the default 4 MiB closes a slower reader, 1013).
+    const t = cleanup.track(
+      await createTestApp({
+        pingInterval: PING_INTERVAL,
+        pongTimeout: PONG_TIMEOUT,
+        writeBufferSize: 64 * 1024 * 1024,
+      }),
+    );
+    const manager = t.app.get(ConnectionManager);
+    const client = cleanup.track(await TestClient.connect(t.url));
+    await until(() => manager.count === 1);
+    const [connection] = [...manager.connections()];
+    // The peer stops reading for four pong timeouts while the server queues 24 MB for it, past
+    // what the kernel buffers on loopback: the next ping waits behind it in the server's queue.
+    client.socket.pause(); // stops reading the socket (ws's own backpressure respects it)
+    const chunk = 'x'.repeat(64 * 1024);
+    const FRAMES = 384;
+    for (let i = 0; i < FRAMES; i++) connection.send({ type: 'backlog', data: { i, chunk } });
+    const pausedAt = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 4 * PONG_TIMEOUT));
+    expect(connection.socket.bufferedAmount).toBeGreaterThan(0); // the ping is still queued
+    expect(connection.lastPingAt).toBeGreaterThan(connection.lastPongAt);
+    client.socket.resume();
+    await until(() => client.frames.filter((f) => f.type === 'backlog').length === FRAMES, 10_000);
+    // It answers the ping once it has read what came before it, and is pinged again after that.
+    await until(() => connection.lastPongAt > pausedAt, 5000);
+    await new Promise((resolve) => setTimeout(resolve, 2 * (PING_INTERVAL + PONG_TIMEOUT)));
+    expect(t.app.get(RealtimeStats).heartbeatTimeouts).toBe(0);
+    expect(manager.count).toBe(1);
+    expect(await client.request({ type: 'echo', id: 'alive', data: 1 })).toMatchObject({ type: 'echo_response' });
+  });
 });

@@ -6,8 +6,20 @@ import { RealtimeStats } from '../../../lib/stats/realtime-stats.js';
 import { resolveRealtimeOptions } from '../../../lib/options/resolve-options.js';
 import { ConnectionSweeper, heartbeatTick } from '../../../lib/server/connection.sweeper.js';
 
+/** A socket that writes a ping out at once, as one with nothing queued before it does. */
 function fakeSocket(): WebSocket & { ping: jest.Mock; terminate: jest.Mock; close: jest.Mock } {
-  return { readyState: 1, bufferedAmount: 0, ping: jest.fn(), terminate: jest.fn(), close: jest.fn() } as never;
+  const ping = jest.fn((...args: unknown[]) => (args[2] as ((error?: Error) => void) | undefined)?.());
+  return { readyState: 1, bufferedAmount: 0, ping, terminate: jest.fn(), close: jest.fn() } as never;
+}
+
+/** A socket whose ping waits behind frames queued before it until `flush()`. */
+function backloggedSocket() {
+  const socket = fakeSocket();
+  let written: ((error?: Error) => void) | undefined;
+  socket.ping.mockImplementation((...args: unknown[]) => {
+    written = args[2] as typeof written;
+  });
+  return Object.assign(socket, { flush: () => written?.() });
 }
 
 function setup(options: Parameters<typeof resolveRealtimeOptions>[0]) {
@@ -21,6 +33,48 @@ function setup(options: Parameters<typeof resolveRealtimeOptions>[0]) {
 }
 
 describe('ConnectionSweeper', () => {
+  describe('a ping queued behind frames the peer is still reading', () => {
+    function backlogged(writeTimeout: number) {
+      const manager = new ConnectionManager();
+      const stats = new RealtimeStats();
+      const sweeper = new ConnectionSweeper(
+        manager,
+        stats,
+        resolveRealtimeOptions({ pingInterval: 100, pongTimeout: 300, writeTimeout }),
+      );
+      const socket = backloggedSocket();
+      const connection = new RealtimeConnection('c1', 's1', socket, '127.0.0.1', 0);
+      manager.add(connection);
+      return { sweeper, socket, stats };
+    }
+
+    it('gets the whole pongTimeout from when it was written out, not from when it was queued', () => {
+      const { sweeper, socket, stats } = backlogged(30_000);
+      sweeper.heartbeat(100); // pinged at 100, behind a backlog
+      expect(socket.ping).toHaveBeenCalledTimes(1);
+      for (let now = 150; now <= 2000; now += 50) sweeper.heartbeat(now); // the peer reads for 1.9 s
+      expect(socket.terminate).not.toHaveBeenCalled();
+      socket.flush(); // the ping is out at last
+      sweeper.heartbeat(2050); // the first pass to see it: its deadline is 2350
+      sweeper.heartbeat(2350);
+      sweeper.heartbeat(2400); // judged at 2350: not past yet
+      expect(socket.terminate).not.toHaveBeenCalled();
+      sweeper.heartbeat(2450); // judged at 2400: 350 ms unanswered since written
+      expect(socket.terminate).toHaveBeenCalledTimes(1);
+      expect(stats.heartbeatTimeouts).toBe(1);
+    });
+
+    it('is judged from when it was queued when writeTimeout is off (nothing else cuts a peer that stopped reading)', () => {
+      const { sweeper, socket } = backlogged(0);
+      sweeper.heartbeat(100);
+      sweeper.heartbeat(400);
+      sweeper.heartbeat(450); // judged at 400: 300 ms, not past
+      expect(socket.terminate).not.toHaveBeenCalled();
+      sweeper.heartbeat(500); // judged at 450: 350 ms since queued
+      expect(socket.terminate).toHaveBeenCalledTimes(1);
+    });
+  });
+
   it('pings pingInterval after the last answered ping and terminates pongTimeout after an unanswered one', () => {
     const { sweeper, socket, connection, stats } = setup({ pingInterval: 100, pongTimeout: 300 });
     sweeper.heartbeat(50);
