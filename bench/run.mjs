@@ -704,9 +704,9 @@ if (scenarios.includes('presence')) {
   // A join storm of BENCH_PRESENCE_MEMBERS (10 000) users into one room, and churn over
   // BENCH_PRESENCE_ROOMS (10 000) rooms, on one sample node and on two sharing a redis-server of
   // the benchmark's own; with BENCH_BASELINE, that checkout's sample in the same rounds (before).
-  // `leave`: BENCH_PRESENCE_LEAVE_* clients in rooms, all terminated at
-  // once, on nodes with a redis-server in both layouts (its failed writes are Redis's).
-  // BENCH_PRESENCE_LAYOUTS (one,two) picks the layouts. Neither raw ws nor Socket.IO has presence: no peer.
+  // `leave`: BENCH_PRESENCE_LEAVE_* clients in rooms, all terminated at once, on nodes with a
+  // redis-server in both layouts (its failed writes are Redis's). BENCH_PRESENCE_LAYOUTS (one,two)
+  // picks the layouts. Neither raw ws nor Socket.IO has presence: no peer.
   const members = Number(process.env.BENCH_PRESENCE_MEMBERS ?? 10_000);
   const rooms = Number(process.env.BENCH_PRESENCE_ROOMS ?? 10_000);
   const churnRate = Number(process.env.BENCH_PRESENCE_CHURN_RATE ?? 2000);
