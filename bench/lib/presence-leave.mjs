@@ -71,13 +71,14 @@ function watcher(redis) {
 /**
  * Polls until the shares hold `expected` entries and then a window of `QUIET_WINDOW_MS` sees at
  * most `quietCommands` commands of the nodes; returns when the entries were first right and
- * when the quiet window began (ms since `since`), or throws after `timeoutMs`.
+ * when the quiet window began (ms since `since`), or throws after `timeoutMs` of polling.
  */
 async function settle(watch, expected, quietCommands, since, timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs;
   let reachedAt;
   let windowStart;
   let windowCommands;
-  while (Date.now() - since < timeoutMs) {
+  while (Date.now() < deadline) {
     const [entries, { calls }] = await Promise.all([watch.entries(), watch.commands()]);
     const now = Date.now();
     if (entries !== expected) {
