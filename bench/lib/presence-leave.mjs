@@ -16,8 +16,11 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const PREFIX = 'nest-realtime';
 /** A node's share of a room's presence: `prefix:presence:{room}:node:<id>` (a hash of users). */
 const SHARES = `${PREFIX}:presence:*`;
-/** Every presence key: the shares, the rooms' node index, the nodes' room registries. */
-const PRESENCE_KEYS = [SHARES, `${PREFIX}:presence-members:*`, `${PREFIX}:node-presence-rooms:*`];
+/**
+ * Every presence key: the shares, the rooms' node index (`presence-members`, `presence-nodes` in
+ * earlier builds), the nodes' room registries (`node-presence-rooms`, `node-presence` earlier).
+ */
+const PRESENCE_KEYS = [`${PREFIX}:presence*`, `${PREFIX}:node-presence*`];
 /**
  * The log line of a presence write that failed (RedisPresence.changed, lib/cluster/redis/
  * redis-presence.ts), and ioredis's / the patient deadline's error of a command that timed out
