@@ -10,6 +10,7 @@
 // - churn: `clients` clients, each in `roomsPerClient` of `rooms` rooms, leave one of their rooms
 //   and join another at `rate` joins+leaves per second in all for `durationMs`: server and Redis
 //   CPU per join/leave, Redis commands per join/leave, presence frames.
+// - leave: everyone leaves at once (lib/presence-leave.mjs).
 // Neither Socket.IO nor a raw ws server has presence: the figures are absolute, and the "before"
 // column is BENCH_BASELINE's sample (a checkout built before the change) in the same rounds.
 import { connectOptions, open } from './echo.mjs';
@@ -18,7 +19,7 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const ROOM = 'presence-storm';
 
 /** Opens `count` authenticated connections over the nodes in turn, at most 200 handshakes at once. */
-async function openAll(nodes, count, connect, first = 0) {
+export async function openAll(nodes, count, connect, first = 0) {
   const sockets = [];
   for (let i = 0; i < count; i += 200) {
     const batch = Array.from({ length: Math.min(200, count - i) }, (_, k) => {
@@ -31,7 +32,7 @@ async function openAll(nodes, count, connect, first = 0) {
 }
 
 /** Redis commands and their µs since the last CONFIG RESETSTAT, all commands together. */
-async function redisCommands(redis) {
+export async function redisCommands(redis) {
   if (!redis) return { calls: 0, usec: 0, byCommand: {} };
   const info = await redis.call('INFO', 'commandstats');
   let calls = 0;
@@ -46,7 +47,7 @@ async function redisCommands(redis) {
   return { calls, usec, byCommand };
 }
 
-const cpu = (nodes) => nodes.reduce((sum, node) => sum + node.cpuSeconds(), 0);
+export const cpu = (nodes) => nodes.reduce((sum, node) => sum + node.cpuSeconds(), 0);
 
 /** The nodes' memory; NaN for a node too busy to report within its 10 s (the build before, flooded). */
 const memories = (nodes) => Promise.all(nodes.map((node) => node.memory().catch(() => ({ heapUsed: NaN }))));

@@ -32,6 +32,7 @@ import { printSubscriptions, runSubscriptions } from './subscriptions.mjs';
 import { runDrain } from './drain.mjs';
 import { runCompression } from './compression.mjs';
 import { runPresenceChurn, runPresenceStorm } from './presence.mjs';
+import { runPresenceLeave } from './lib/presence-leave.mjs';
 import { fmt, table } from './lib/stats.mjs';
 import { ServerProcess } from './lib/server-process.mjs';
 
@@ -703,14 +704,24 @@ if (scenarios.includes('presence')) {
   // A join storm of BENCH_PRESENCE_MEMBERS (10 000) users into one room, and churn over
   // BENCH_PRESENCE_ROOMS (10 000) rooms, on one sample node and on two sharing a redis-server of
   // the benchmark's own; with BENCH_BASELINE, that checkout's sample in the same rounds (before).
-  // Neither raw ws nor Socket.IO has presence: no peer.
+  // `leave`: BENCH_PRESENCE_LEAVE_* clients in rooms, all terminated at once, on nodes with a
+  // redis-server in both layouts (its failed writes are Redis's). BENCH_PRESENCE_LAYOUTS (one,two)
+  // picks the layouts. Neither raw ws nor Socket.IO has presence: no peer.
   const members = Number(process.env.BENCH_PRESENCE_MEMBERS ?? 10_000);
   const rooms = Number(process.env.BENCH_PRESENCE_ROOMS ?? 10_000);
   const churnRate = Number(process.env.BENCH_PRESENCE_CHURN_RATE ?? 2000);
   const builds = { after: `${root}/dist-sample/sample/main.js` };
   if (process.env.BENCH_BASELINE) builds.before = `${process.env.BENCH_BASELINE}/dist-sample/sample/main.js`;
-  const layouts = { one: 1, two: 2 };
-  const workloads = (process.env.BENCH_PRESENCE_WORKLOADS ?? 'storm,churn').split(',');
+  const leave = {
+    clients: Number(process.env.BENCH_PRESENCE_LEAVE_CLIENTS ?? 8000),
+    rooms: Number(process.env.BENCH_PRESENCE_LEAVE_ROOMS ?? 200),
+    roomsPerClient: Number(process.env.BENCH_PRESENCE_LEAVE_ROOMS_PER_CLIENT ?? 10),
+  };
+  const layouts = Object.fromEntries(
+    (process.env.BENCH_PRESENCE_LAYOUTS ?? 'one,two').split(',').map((name) => [name, { one: 1, two: 2 }[name]]),
+  );
+  if (Object.values(layouts).some((n) => n === undefined)) throw new Error('BENCH_PRESENCE_LAYOUTS: one, two');
+  const workloads = (process.env.BENCH_PRESENCE_WORKLOADS ?? 'storm,churn,leave').split(',');
   const all = {};
   for (let round = 0; round < rounds; round++) {
     const order = Object.keys(builds);
@@ -719,14 +730,17 @@ if (scenarios.includes('presence')) {
       for (const layout of Object.keys(layouts)) {
         for (const build of order) {
           const key = `${workload} ${layout} ${build}`;
-          const redis = layouts[layout] > 1 ? await startRedis() : undefined;
+          const redis = layouts[layout] > 1 || workload === 'leave' ? await startRedis() : undefined;
           const nodes = (await freePorts(layouts[layout])).map(
             (p, i) =>
-              new ServerProcess(`sample ${build} ${'ab'[i]}`, builds[build], p, {
-                ...sampleEnv,
-                NODE_ID: 'ab'[i],
-                ...(redis ? { REDIS_URL: redis.url } : {}),
-              }),
+              new ServerProcess(
+                `sample ${build} ${'ab'[i]}`,
+                builds[build],
+                p,
+                { ...sampleEnv, NODE_ID: 'ab'[i], ...(redis ? { REDIS_URL: redis.url } : {}) },
+                // `leave` counts the failed presence writes in the nodes' logs.
+                { logFile: workload === 'leave' },
+              ),
           );
           try {
             await Promise.all(nodes.map((n) => n.ready()));
@@ -734,7 +748,9 @@ if (scenarios.includes('presence')) {
             const result =
               workload === 'storm'
                 ? await runPresenceStorm(nodes, { ...options, members })
-                : await runPresenceChurn(nodes, { ...options, rooms, rate: churnRate, durationMs });
+                : workload === 'leave'
+                  ? await runPresenceLeave(nodes, { ...options, ...leave })
+                  : await runPresenceChurn(nodes, { ...options, rooms, rate: churnRate, durationMs });
             result.loadAvg = loadavg()[0];
             console.log(`presence round ${round + 1}, ${key}: ${JSON.stringify(result)}`);
             (all[key] ??= []).push(result);
@@ -783,6 +799,25 @@ if (scenarios.includes('presence')) {
         'Redis CPU µs/op': fmt(m[k].redisCpuUsPerOperation, 1),
         'Redis commands/op': fmt(m[k].redisCommandsPerOperation, 2),
         'presence frames/op': fmt(m[k].presenceFramesPerOperation, 2),
+        'generator CPU ms': fmt(m[k].generatorCpuMs, 0),
+        load: fmt(m[k].loadAvg, 1),
+      })),
+    );
+  }
+  const leaves = Object.keys(m).filter((k) => k.startsWith('leave'));
+  if (leaves.length) {
+    console.log(
+      `\nPresence: ${leave.clients} clients in ${leave.roomsPerClient} of ${leave.rooms} rooms leave at once ` +
+        `(median of ${rounds} rounds)`,
+    );
+    table(
+      leaves.map((k) => ({
+        run: k.slice(6),
+        'failed writes, timed out': `${m[k].failedPresenceWrites}, ${m[k].commandsTimedOut}`,
+        'empty ms, quiet ms': `${fmt(m[k].emptyMs, 0)}, ${fmt(m[k].quietMs, 0)}`,
+        'server CPU ms (µs/leave)': `${fmt(m[k].serverCpuMs, 0)} (${fmt(m[k].serverCpuUsPerLeave, 1)})`,
+        'Redis CPU ms, commands/leave': `${fmt(m[k].redisCpuMs, 0)}, ${fmt(m[k].redisCommandsPerLeave, 2)}`,
+        'observer frames/leave, resets': `${fmt(m[k].observerFramesPerLeave, 3)}, ${fmt(m[k].observerResets, 0)}`,
         'generator CPU ms': fmt(m[k].generatorCpuMs, 0),
         load: fmt(m[k].loadAvg, 1),
       })),

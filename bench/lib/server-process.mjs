@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,17 +22,28 @@ function portOpen(port) {
 
 /**
  * A server under test in its own process (its own core on a 2-core machine), with its CPU time
- * read from /proc and its memory read through the gc hook.
+ * read from /proc and its memory read through the gc hook. With `{ logFile: true }` its stdout
+ * and stderr go to a file of its own (removed at stop), for a benchmark that counts log lines
+ * (see countLines); otherwise stdout is dropped (BENCH_SERVER_STDOUT shows it) and stderr shown.
  */
 export class ServerProcess {
-  constructor(name, script, port, env = {}) {
+  constructor(name, script, port, env = {}, { logFile = false } = {}) {
     this.name = name;
     this.port = port;
     this.memFile = join(tmpdir(), `bench-mem-${process.pid}-${port}.json`);
+    let stdio = ['ignore', process.env.BENCH_SERVER_STDOUT ? 'inherit' : 'ignore', 'inherit'];
+    let fd;
+    if (logFile) {
+      this.logFile = join(tmpdir(), `bench-log-${process.pid}-${port}.log`);
+      fd = openSync(this.logFile, 'w');
+      stdio = ['ignore', fd, fd];
+    }
     this.child = spawn(process.execPath, ['--expose-gc', '--import', gcHook, script], {
       env: { ...process.env, ...env, PORT: String(port), BENCH_MEM_FILE: this.memFile },
-      stdio: ['ignore', process.env.BENCH_SERVER_STDOUT ? 'inherit' : 'ignore', 'inherit'],
+      stdio,
     });
+    // The child holds its own copy of the descriptor.
+    if (fd !== undefined) closeSync(fd);
     this.exited = new Promise((resolve) => this.child.once('exit', resolve));
   }
 
@@ -66,6 +77,14 @@ export class ServerProcess {
     return JSON.parse(readFileSync(this.memFile, 'utf8'));
   }
 
+  /** Lines of the server's log file (`{ logFile: true }`) that match `pattern`, so far. */
+  countLines(pattern) {
+    if (!this.logFile) throw new Error(`${this.name} has no log file: start it with { logFile: true }`);
+    return readFileSync(this.logFile, 'utf8')
+      .split('\n')
+      .filter((line) => pattern.test(line)).length;
+  }
+
   /**
    * SIGTERM, then SIGKILL after `killAfterMs` (as an orchestrator's grace period). Returns how
    * long the process took to exit and whether it had to be killed.
@@ -81,6 +100,7 @@ export class ServerProcess {
     await this.exited;
     clearTimeout(timer);
     rmSync(this.memFile, { force: true });
+    if (this.logFile) rmSync(this.logFile, { force: true });
     return { exitMs: Date.now() - startedAt, killed };
   }
 }
