@@ -171,12 +171,6 @@ export class ConnectionSweeper {
 }
 
 /**
- * How often the heartbeat pass runs: a quarter of the shorter of `pingInterval` and `pongTimeout`
- * (so a ping is at most that late, and a deadline is seen at most that late), between 10 ms and
- * one second. A pass walks every connection; at a second that is well under a millisecond of CPU
- * for ten thousand connections, and spreads the pings of connections opened together.
- */
-/**
  * When a ping's `pongTimeout` starts: once the ping has been written out to the peer's socket,
  * not when it was queued behind frames the peer is still reading (a replay or a burst to a slow
  * reader) — the peer cannot answer what it has not been sent, and it is reading: judging it from
@@ -189,6 +183,12 @@ function pongDeadlineFrom(connection: RealtimeConnection, pingAt: number, writeT
   return writeTimeout > 0 ? Number.POSITIVE_INFINITY : pingAt;
 }
 
+/**
+ * How often the heartbeat pass runs: a quarter of the shorter of `pingInterval` and `pongTimeout`
+ * (so a ping is at most that late, and a deadline is seen at most that late), between 10 ms and
+ * one second. A pass walks every connection; at a second that is well under a millisecond of CPU
+ * for ten thousand connections, and spreads the pings of connections opened together.
+ */
 export function heartbeatTick(options: Pick<ResolvedRealtimeOptions, 'pingInterval' | 'pongTimeout'>): number {
   return Math.max(10, Math.min(1000, Math.floor(Math.min(options.pingInterval, options.pongTimeout) / 4)));
 }

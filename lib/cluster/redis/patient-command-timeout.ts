@@ -11,6 +11,16 @@ const MAX_SLACK_MS = 20;
 const GRACE_MS = 10;
 
 /**
+ * A command as this file sees it: ioredis's, plus where it was last handed to (ours: set at each
+ * `sendCommand` — the first send, a resend after a reconnect, a Redis Cluster redirect to
+ * another shard's connection).
+ */
+interface PatientCommand extends TimedCommand {
+  patientConnection?: RedisConnection;
+  patientSentOn?: RedisConnection['stream'];
+}
+
+/**
  * ioredis's `commandTimeout` (the adapter's 5 s) made to mean "Redis stopped answering", which
  * is what the adapter acts on (a room publish then goes local under this node's epoch; for the
  * room's members an epoch change, `resume_failed` `epoch_changed` later, and a duplicate if the
@@ -34,16 +44,6 @@ const GRACE_MS = 10;
  * the latest the timeout plus the hop after Redis went silent (paused, stuck in a script, a
  * half-open connection): as before for Redis that is really slow or gone.
  */
-/**
- * A command as this file sees it: ioredis's, plus where it was last handed to (ours: set at each
- * `sendCommand` — the first send, a resend after a reconnect, a Redis Cluster redirect to
- * another shard's connection).
- */
-interface PatientCommand extends TimedCommand {
-  patientConnection?: RedisConnection;
-  patientSentOn?: RedisConnection['stream'];
-}
-
 export function patientCommandTimeouts(client: Redis | Cluster): void {
   hookSendCommand(client, patience);
 }
