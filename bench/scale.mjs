@@ -334,6 +334,7 @@ async function main() {
         cpuSecondsOthers: others.map((n, i) => n.cpuSeconds() - cpuBefore[i]),
         redisCpuSeconds: redisMove.cpuSeconds,
         generatorCpuSeconds: sum(moved, 'cpu'),
+        generatorLoopDelayMs: moved.map((m) => m.loopDelayMs),
         seconds: (allMovedAt - drainedAt) / 1000,
         // Machine-wide: accept-queue overflows and retransmissions during the move.
         tcp: tcpDelta(tcpBefore, tcpCounters()),
@@ -373,6 +374,13 @@ async function main() {
         stayerFrames: mergeCounts(verdicts.map((v) => v.afterDrain.stayerFrames)),
         stayerLostAt: mergeCounts(verdicts.map((v) => v.afterDrain.stayerLostAt)),
         stayerDiffUsers: mergeCounts(verdicts.map((v) => v.afterDrain.stayerDiffUsers)),
+        socketErrors: mergeCounts(verdicts.map((v) => v.afterDrain.socketErrors)),
+        handshake: {
+          toAuthMs: Histogram.merge(verdicts.map((v) => v.handshake.toAuth)).summary(),
+          toResumedMs: Histogram.merge(verdicts.map((v) => v.handshake.toResumed)).summary(),
+          stuckAfterConnected: sum(verdicts.map((v) => v.handshake), 'stuckAfterConnected'),
+          stuckAfterAuth: sum(verdicts.map((v) => v.handshake), 'stuckAfterAuth'),
+        },
       },
       clientHeartbeatDeaths: sum(verdicts, 'heartbeatDeaths'),
       nodeMetrics: Object.fromEntries(alive.map((n, i) => [n.name, metrics[i]])),
@@ -565,6 +573,10 @@ function printSummary(r) {
       'drain: latency p50 / p99 / max',
       `${fmt(d.latencyMs.p50, 1)} / ${fmt(d.latencyMs.p99, 1)} / ${fmt(d.latencyMs.max, 0)} ms`,
     );
+    row(
+      "drain: generators' event-loop delay p99 / max",
+      d.generatorLoopDelayMs.map((l) => `${fmt(l.p99, 0)} / ${fmt(l.max, 0)}`).join(', ') + ' ms',
+    );
   }
   const v = r.verdict;
   row(
@@ -583,6 +595,15 @@ function printSummary(r) {
     );
   }
   row('verdict: reconnects by close code', JSON.stringify(v.closeCodes));
+  const h = v.afterDrain?.handshake;
+  if (h) {
+    row(
+      'after the drain: connected → auth_success, → resumed p50 / p99 (ms)',
+      `${fmt(h.toAuthMs.p50, 0)} / ${fmt(h.toAuthMs.p99, 0)}, ${fmt(h.toResumedMs.p50, 0)} / ${fmt(h.toResumedMs.p99, 0)}`,
+    );
+    row('after the drain: attempts stuck after connected / after auth', `${h.stuckAfterConnected} / ${h.stuckAfterAuth}`);
+    row('after the drain: socket errors', JSON.stringify(v.afterDrain.socketErrors));
+  }
   console.table(rows);
 }
 

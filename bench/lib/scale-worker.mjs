@@ -29,7 +29,19 @@ const FILLER = '|' + 'a chat line of about the length people type in a busy room
 
 export async function worker(secret) {
   const { RealtimeClient } = await import(`${root}/dist-sample/lib/client/index.js`);
-  const { WebSocket } = await import('ws');
+  const { WebSocket: PlainWebSocket } = await import('ws');
+  // The SDK swallows socket errors (a refused upgrade, a reset) and reports a 1006 close: after
+  // the drain began, count them by code or message to tell those 1006s apart.
+  class WebSocket extends PlainWebSocket {
+    constructor(...args) {
+      super(...args);
+      if (drainAt !== undefined) this.on('error', countSocketError);
+    }
+  }
+  const countSocketError = (error) => {
+    const key = error.code ?? error.message;
+    afterDrain.socketErrors[key] = (afterDrain.socketErrors[key] ?? 0) + 1;
+  };
   const states = [];
   const random = mulberry32(process.pid);
   let urls = [];
@@ -49,7 +61,12 @@ export async function worker(secret) {
   // 10 s bucket since the drain — who is flooded with what, and when the old nodes cut whom.
   // And the users the staying clients' presence_diffs name, by room kind and whether the user
   // was on the drained node (`user-<i>` first connected to node i % nodes): who churns presence.
-  const afterDrain = { moverFrames: {}, stayerFrames: {}, stayerLostAt: {}, stayerDiffUsers: {} };
+  const afterDrain = { moverFrames: {}, stayerFrames: {}, stayerLostAt: {}, stayerDiffUsers: {}, socketErrors: {} };
+  // After the drain began, each connection attempt's handshake as its client saw it: from the
+  // `connected` frame to `auth_success`, and from there to `resumed` (ms), and the attempts
+  // that got no further than `connected` or `auth_success` before the next one began (given up
+  // on, or cut): where a herd's attempts stall, the server's auth or its resume.
+  const handshake = { toAuth: new Histogram(), toResumed: new Histogram(), stuckAfterConnected: 0, stuckAfterAuth: 0 };
   let leavingNode;
   let initialNodes = 0;
 
@@ -68,12 +85,30 @@ export async function worker(secret) {
       const frames = s.onLeaving ? afterDrain.moverFrames : afterDrain.stayerFrames;
       const type = envelope.type;
       frames[type] = (frames[type] ?? 0) + 1;
+      if (type === 'connected' || type === 'auth_success' || type === 'resumed') countHandshake(s, type);
       if (type !== 'presence_diff' || s.onLeaving) return;
       // The clients' rooms are their mixed room `scale-<n>` and BIG_ROOM.
       const keys = data.room_id === BIG_ROOM ? DIFF_KEYS.big : DIFF_KEYS.mixed;
       countDiffUsers(data.joins, keys.joins);
       countDiffUsers(data.leaves, keys.leaves);
     });
+  }
+
+  /** One step of a client's handshake (see `handshake`). */
+  function countHandshake(s, type) {
+    const at = now();
+    if (type === 'connected') {
+      if (s.stage === 'connected') handshake.stuckAfterConnected++;
+      else if (s.stage === 'auth') handshake.stuckAfterAuth++;
+      s.stage = 'connected';
+    } else if (type === 'auth_success' && s.stage === 'connected') {
+      handshake.toAuth.record(at - s.stageAt);
+      s.stage = 'auth';
+    } else if (type === 'resumed' && s.stage === 'auth') {
+      handshake.toResumed.record(at - s.stageAt);
+      s.stage = 'done';
+    }
+    s.stageAt = at;
   }
 
   /** Counts `users` under `keys.mover` or `keys.stayer`: whether the user was on the drained node. */
@@ -109,6 +144,9 @@ export async function worker(secret) {
       closeCodes: {},
       onLeaving: false,
       movedAt: undefined,
+      // Its handshake after the drain began (see countHandshake).
+      stage: undefined,
+      stageAt: 0,
     };
     s.client = new RealtimeClient({
       url: () => (s.opens++ === 0 ? urls[s.node] : alive()),
@@ -266,7 +304,16 @@ export async function worker(secret) {
       while (waiting() && Date.now() < deadline) await sleep(20);
       const used = process.cpuUsage(cpu);
       const moved = states.filter((s) => s.onLeaving && s.movedAt !== undefined);
-      return { times: moved.map((s) => s.movedAt), cpu: (used.user + used.system) / 1e6 };
+      return {
+        times: moved.map((s) => s.movedAt),
+        cpu: (used.user + used.system) / 1e6,
+        // This process's event-loop delay since the drain began (reset at `down`).
+        loopDelayMs: {
+          p50: loopDelay.percentile(50) / 1e6,
+          p99: loopDelay.percentile(99) / 1e6,
+          max: loopDelay.max / 1e6,
+        },
+      };
     },
     'max-seq': () => {
       const seen = {};
@@ -289,6 +336,12 @@ export async function worker(secret) {
         closeCodes: {},
         reasons,
         afterDrain,
+        handshake: {
+          toAuth: handshake.toAuth.toJSON(),
+          toResumed: handshake.toResumed.toJSON(),
+          stuckAfterConnected: handshake.stuckAfterConnected,
+          stuckAfterAuth: handshake.stuckAfterAuth,
+        },
       };
       for (const s of states) {
         v.delivered += s.delivered;
