@@ -40,6 +40,7 @@
 // poster). The drain is a rolling deploy with surge: a fifth node starts, then the fourth gets
 // SIGTERM, and its clients reconnect to any of the four ready nodes (BENCH_SCALE_REPLACEMENT=off:
 // to the three others, which at 60 000 clients is more than their descriptors allow).
+// `BENCH_SCALE_DRAIN_SPREAD_MS`: the nodes spread a drain's 1012s over that long (DRAIN_SPREAD_MS).
 import { execFileSync, fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg, setPriority } from 'node:os';
@@ -108,6 +109,9 @@ function settings() {
     // The generators' niceness (root only for < 0; lower is more CPU): see the worker fork below.
     generatorNice: n('BENCH_SCALE_GENERATOR_NICE', 0),
     replacement: process.env.BENCH_SCALE_REPLACEMENT !== 'off',
+    // The nodes' DRAIN_SPREAD_MS (the module's drainSpread): the drained node's 1012s spread over
+    // this long (0, the sample's default: all at once). Its kill comes that much later too.
+    drainSpreadMs: n('BENCH_SCALE_DRAIN_SPREAD_MS', 0),
     // The clients' drainReconnect window, `min-max` ms (the SDK's default, 1000-5000, when unset).
     drainReconnect: process.env.BENCH_SCALE_DRAIN_WINDOW
       ? (([minDelay, maxDelay]) => ({ minDelay, maxDelay }))(
@@ -141,6 +145,7 @@ async function main() {
       ...(s.shedMs !== undefined ? { EVENT_LOOP_MAX_DELAY_MS: s.shedMs } : {}),
       ...(s.backlog !== undefined ? { LISTEN_BACKLOG: s.backlog } : {}),
       HANDOVER_GRACE_MS: String(s.handOverGraceMs),
+      DRAIN_SPREAD_MS: String(s.drainSpreadMs),
       HISTORY_SIZE: String(s.historySize),
       HISTORY_TTL_MS: String(s.historyTtlMs),
       ...(s.redis === 'cluster' ? { REDIS_CLUSTER_NODES: redis.seeds } : { REDIS_URL: redis.url }),
@@ -311,8 +316,8 @@ async function main() {
       const marked = await rpc.all({ cmd: 'down', node: leaving, window: 'drain' });
       const drainedAt = Date.now();
       nodes[leaving].stopping = true; // the REST poster stops choosing it
-      // Kubernetes' default grace period: the drain's 5 s shutdownTimeout and the hooks after it.
-      const stopping = nodes[leaving].stop({ killAfterMs: 30_000 });
+      // Kubernetes' default grace period (30 s), plus the spread of the 1012s, as docs/deployment.md says.
+      const stopping = nodes[leaving].stop({ killAfterMs: 30_000 + s.drainSpreadMs });
       const moved = await rpc.all({ cmd: 'await-moved', timeoutMs: s.drainTimeoutMs });
       const allMovedAt = Date.now();
       const exit = await stopping;
@@ -335,6 +340,7 @@ async function main() {
         redisCpuSeconds: redisMove.cpuSeconds,
         generatorCpuSeconds: sum(moved, 'cpu'),
         generatorLoopDelayMs: moved.map((m) => m.loopDelayMs),
+        notMoved: mergeCounts(moved.map((m) => m.notMoved)),
         seconds: (allMovedAt - drainedAt) / 1000,
         // Machine-wide: accept-queue overflows and retransmissions during the move.
         tcp: tcpDelta(tcpBefore, tcpCounters()),
@@ -378,8 +384,14 @@ async function main() {
         handshake: {
           toAuthMs: Histogram.merge(verdicts.map((v) => v.handshake.toAuth)).summary(),
           toResumedMs: Histogram.merge(verdicts.map((v) => v.handshake.toResumed)).summary(),
-          stuckAfterConnected: sum(verdicts.map((v) => v.handshake), 'stuckAfterConnected'),
-          stuckAfterAuth: sum(verdicts.map((v) => v.handshake), 'stuckAfterAuth'),
+          stuckAfterConnected: sum(
+            verdicts.map((v) => v.handshake),
+            'stuckAfterConnected',
+          ),
+          stuckAfterAuth: sum(
+            verdicts.map((v) => v.handshake),
+            'stuckAfterAuth',
+          ),
         },
       },
       clientHeartbeatDeaths: sum(verdicts, 'heartbeatDeaths'),
@@ -564,9 +576,10 @@ function printSummary(r) {
       `drain node ${d.node}: clients moved, all resumed`,
       `${d.resumed} of ${d.clients}, ${fmt(d.allResumedMs / 1000, 1)} s (p50 ${fmt(d.p50Ms / 1000, 1)} s)`,
     );
+    if (Object.keys(d.notMoved ?? {}).length > 0) row('drain: the clients not back', JSON.stringify(d.notMoved));
     row(
       `drain: node ${d.node} exited after SIGTERM`,
-      `${fmt(d.exit.exitMs / 1000, 1)} s${d.exit.killed ? ' (killed at 30 s)' : ''}`,
+      `${fmt(d.exit.exitMs / 1000, 1)} s${d.exit.killed ? ` (killed at ${30 + r.settings.drainSpreadMs / 1000} s)` : ''}`,
     );
     row('drain: peak CPU % of the others', d.peakCpuPctOthers.map((p) => fmt(p, 0)).join(' / '));
     row(
@@ -601,7 +614,10 @@ function printSummary(r) {
       'after the drain: connected → auth_success, → resumed p50 / p99 (ms)',
       `${fmt(h.toAuthMs.p50, 0)} / ${fmt(h.toAuthMs.p99, 0)}, ${fmt(h.toResumedMs.p50, 0)} / ${fmt(h.toResumedMs.p99, 0)}`,
     );
-    row('after the drain: attempts stuck after connected / after auth', `${h.stuckAfterConnected} / ${h.stuckAfterAuth}`);
+    row(
+      'after the drain: attempts stuck after connected / after auth',
+      `${h.stuckAfterConnected} / ${h.stuckAfterAuth}`,
+    );
     row('after the drain: socket errors', JSON.stringify(v.afterDrain.socketErrors));
   }
   console.table(rows);

@@ -51,6 +51,7 @@ export class AppModule {
           trustProxy: config.trustProxy,
           authTimeout: config.authTimeoutMs,
           drainDelay: config.drainDelayMs,
+          drainSpread: config.drainSpreadMs,
           // A node whose loop runs this late is not ready (health.module.ts) and takes no new
           // connections: a herd of reconnects is spread instead of queued until clients give up.
           maxEventLoopDelay: config.eventLoopMaxDelayMs,

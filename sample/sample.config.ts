@@ -47,6 +47,11 @@ export interface SampleConfig {
    */
   drainDelayMs: number;
   /**
+   * `DRAIN_SPREAD_MS`: on shutdown, the 1012s are spread over this long, so that the other nodes
+   * take the clients at their pace (the module's `drainSpread`; 0: all at once).
+   */
+  drainSpreadMs: number;
+  /**
    * `EVENT_LOOP_MAX_DELAY_MS`: `/health/ready` is 503 while the event loop's p99 delay is above
    * this, and upgrades are refused with 503 while the loop runs later than this (the module's
    * `maxEventLoopDelay`); 0 turns both off.
@@ -176,6 +181,7 @@ export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
     adminRoomPrefixes: list(env.ADMIN_ROOM_PREFIXES ?? 'admin-,staff-'),
     restRateLimit: integer('REST_RATE_LIMIT', 60, env),
     drainDelayMs: integer('DRAIN_DELAY_MS', 0, env),
+    drainSpreadMs: integer('DRAIN_SPREAD_MS', 0, env),
     eventLoopMaxDelayMs: integer('EVENT_LOOP_MAX_DELAY_MS', 1000, env),
     handOverGraceMs: integer('HANDOVER_GRACE_MS', 30_000, env),
     compression: onOff('WS_COMPRESSION', env),

@@ -320,6 +320,18 @@ export interface RealtimeModuleOptions {
    */
   drainDelay?: number;
   /**
+   * Milliseconds over which the 1012s of a shutdown are spread, evenly, in batches every 100 ms
+   * (after `drainDelay`); the connections waiting their turn are served as usual. The other
+   * nodes take the drained node's clients at their connect rate (an authenticated connect and a
+   * resume cost milliseconds of CPU each): a herd that arrives faster queues past the clients'
+   * deadlines, and their retries add to the queue. Set it to the connections of a node divided by
+   * the rate the others can absorb (e.g. 15 000 connections at 500 connects/s: 30 000), and the
+   * orchestrator's grace period above `drainDelay` + `drainSpread` + `shutdownTimeout`. 0 sends
+   * them all at once (the clients' own random reconnect delay still spreads them a little).
+   * @default 0
+   */
+  drainSpread?: number;
+  /**
    * Built-in message handlers (PROTOCOL.md); switch one off to replace it with your own
    * `@OnMessage` handler for the same type.
    * @default { echo: true, ping: true }

@@ -27,6 +27,7 @@ import { clientAddressOf } from './client-address.js';
 import { ConnectionSweeper } from './connection.sweeper.js';
 import { HandshakeAdmission } from '../auth/handshake-admission.js';
 import { initRateLimit, RateVerdict, takeRateTokens } from './rate-limiter.js';
+import { sendAwaySpread } from './spread-drain.js';
 import { UpgradeAdmission } from './upgrade-admission.js';
 
 const kConnection = Symbol('nest-realtime.connection');
@@ -125,8 +126,8 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
 
   /**
    * Graceful shutdown: stop accepting (which readiness reports), wait `drainDelay` while serving
-   * the open connections, ask every client to reconnect elsewhere and resume (close 1012), wait
-   * up to `shutdownTimeout` for them to go, then cut whoever is left.
+   * the open connections, ask every client to reconnect elsewhere and resume (close 1012, spread
+   * over `drainSpread`), wait up to `shutdownTimeout` for them to go, then cut whoever is left.
    *
    * Nest runs this hook before it closes the HTTP server, so a readiness route still answers 503
    * during the delay: a load balancer stops routing here before the 1012s send clients away.
@@ -140,15 +141,21 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
       );
       await new Promise((resolve) => setTimeout(resolve, this.options.drainDelay));
     }
-    this.sweeper.stop();
     if (this.connections.count > 0) {
       const done = new Promise<void>((resolve) => (this.drained = resolve));
       // They resume on other nodes: their rooms' presence is handed over, not left.
       this.rooms.handOver();
-      for (const connection of this.connections.connections()) {
+      const { drainSpread } = this.options;
+      if (drainSpread > 0) {
+        this.logger.log(`Draining: ${this.connections.count} connection(s) get 1012 over ${drainSpread} ms`);
+      }
+      // The sweeper runs on meanwhile: the connections waiting their turn are served as usual.
+      await sendAwaySpread([...this.connections.connections()], drainSpread, (connection) => {
+        if (!connection.isOpen) return;
         this.stats.countServerClose(CloseCode.SERVICE_RESTART);
         connection.close(CloseCode.SERVICE_RESTART, 'service restart');
-      }
+      });
+      this.sweeper.stop();
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.shutdownTimeout)));
       await Promise.race([done, timeout]);
@@ -159,6 +166,7 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
       }
       this.drained = undefined;
     }
+    this.sweeper.stop();
     this.writeBatch.stop();
     this.admission.stop();
     this.wss.close();

@@ -207,6 +207,34 @@ describe('connection lifecycle, admission and shutdown (e2e)', () => {
     await closing;
   });
 
+  it('spreads the 1012s over drainSpread, serving the connections that wait their turn', async () => {
+    t = await createTestApp({ drainSpread: 1000, shutdownTimeout: 2000 });
+    const clients: TestClient[] = [];
+    // One at a time: the drain goes through the connections in the order they opened.
+    for (let i = 0; i < 10; i++) clients.push(await TestClient.connect(t.url));
+    const closedAt: number[] = [];
+    clients.forEach((client, i) => void client.closed.then(() => (closedAt[i] = Date.now())));
+    const started = Date.now();
+    const closing = t.close();
+    t = undefined;
+    // The last one's turn comes at ~900 ms: until then it is served as usual.
+    await until(() => closedAt[0] !== undefined);
+    const last = clients[9];
+    expect(await last.request({ type: 'ping', id: 'still-served' })).toMatchObject({
+      type: 'pong',
+      id: 'still-served',
+    });
+    expect(closedAt[9]).toBeUndefined();
+    const closes = await Promise.all(clients.map((c) => c.closed));
+    expect(closes.every((c) => c.code === 1012 && c.reason === 'service restart')).toBe(true);
+    await closing;
+    // Spread, in the order they connected: the first at once, the last about 900 ms later (all at
+    // once before drainSpread existed).
+    expect(closedAt[0] - started).toBeLessThan(500);
+    expect(closedAt[9] - closedAt[0]).toBeGreaterThanOrEqual(800);
+    for (let i = 1; i < 10; i++) expect(closedAt[i]).toBeGreaterThanOrEqual(closedAt[i - 1]);
+  });
+
   it('refuses upgrades with 503 while draining, and terminates connections that outlive shutdownTimeout', async () => {
     t = await createTestApp({ shutdownTimeout: 400 });
     const manager = t.app.get(ConnectionManager);

@@ -192,14 +192,14 @@ describe('docs/examples/kubernetes.yml', () => {
     // restarted for it (neither /health nor /health/ready there).
     expect(app.livenessProbe.httpGet.path).toBe('/health/live');
     const values = Object.fromEntries([...env].map(([name, variable]) => [name, variable.value ?? 'from-a-ref']));
-    const { drainDelayMs } = loadSampleConfig(values);
+    const { drainDelayMs, drainSpreadMs } = loadSampleConfig(values);
     // DRAIN_DELAY_MS replaces a preStop sleep: readiness is 503 for at least one probe period
     // (and the endpoint removal reaches the ingress) before the first 1012.
     expect(app.lifecycle?.preStop).toBeUndefined();
     const { periodSeconds, failureThreshold } = app.readinessProbe;
     expect(drainDelayMs / 1000).toBeGreaterThanOrEqual(periodSeconds * failureThreshold);
     expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(
-      drainDelayMs / 1000 + DEFAULT_OPTIONS.shutdownTimeout / 1000 + 5,
+      (drainDelayMs + drainSpreadMs) / 1000 + DEFAULT_OPTIONS.shutdownTimeout / 1000 + 5,
     );
   });
 

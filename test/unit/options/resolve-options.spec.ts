@@ -20,6 +20,7 @@ describe('resolveRealtimeOptions', () => {
       writeDelay: 0,
       handshakeTimeout: 10_000,
       drainDelay: 0,
+      drainSpread: 0,
       builtins: { echo: true, ping: true },
     });
     expect(resolved).toMatchObject(DEFAULT_OPTIONS);
@@ -48,6 +49,9 @@ describe('resolveRealtimeOptions', () => {
     [{ pongTimeout: 2 ** 31 }, 'pongTimeout', 'must be at most 2147483647 ms'],
     [{ drainDelay: -1 }, 'drainDelay', 'must be at least 0 (got -1)'],
     [{ drainDelay: 2 ** 31 }, 'drainDelay', 'must be at most 2147483647 ms'],
+    [{ drainSpread: -1 }, 'drainSpread', 'must be at least 0 (got -1)'],
+    [{ drainSpread: 1.5 }, 'drainSpread', 'must be an integer (got 1.5)'],
+    [{ drainSpread: 2 ** 31 }, 'drainSpread', 'must be at most 2147483647 ms'],
     [{ readTimeout: 1000 }, 'readTimeout', 'must be 0 (off) or above pingInterval'],
     [{ writeDelay: -1 }, 'writeDelay', 'must be at least 0 (got -1)'],
     [{ writeDelay: 2.5 }, 'writeDelay', 'must be an integer (got 2.5)'],
