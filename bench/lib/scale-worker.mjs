@@ -81,6 +81,10 @@ export async function worker(secret) {
    * client: until then it would run on every frame for nothing.
    */
   function countAfterDrain(s) {
+    s.client.onEvent('connecting', () => {
+      s.attemptsSinceDrain++;
+      s.lastAttemptAt = Date.now();
+    });
     s.client.onAny((data, envelope) => {
       const frames = s.onLeaving ? afterDrain.moverFrames : afterDrain.stayerFrames;
       const type = envelope.type;
@@ -144,9 +148,12 @@ export async function worker(secret) {
       closeCodes: {},
       onLeaving: false,
       movedAt: undefined,
-      // Its handshake after the drain began (see countHandshake).
+      // Its handshake after the drain began (see countHandshake), and its attempts since.
       stage: undefined,
       stageAt: 0,
+      attemptsSinceDrain: 0,
+      lastAttemptAt: 0,
+      lastLoss: undefined,
     };
     s.client = new RealtimeClient({
       url: () => (s.opens++ === 0 ? urls[s.node] : alive()),
@@ -186,6 +193,7 @@ export async function worker(secret) {
       const key = reason ? `${code} ${reason}` : String(code);
       s.closeCodes[key] = (s.closeCodes[key] ?? 0) + 1;
       if (reason === 'heartbeat timeout') s.heartbeatDeaths++;
+      s.lastLoss = key;
       if (drainAt !== undefined && !s.onLeaving) {
         const bucket = `${Math.floor((Date.now() - drainAt) / 10_000) * 10}s ${key}`;
         afterDrain.stayerLostAt[bucket] = (afterDrain.stayerLostAt[bucket] ?? 0) + 1;
@@ -304,7 +312,16 @@ export async function worker(secret) {
       while (waiting() && Date.now() < deadline) await sleep(20);
       const used = process.cpuUsage(cpu);
       const moved = states.filter((s) => s.onLeaving && s.movedAt !== undefined);
+      // The movers not back by the deadline, as their clients stand: what keeps them away.
+      const notMoved = {};
+      for (const s of states) {
+        if (!s.onLeaving || s.movedAt !== undefined) continue;
+        const ago = s.lastAttemptAt ? `${Math.round((Date.now() - s.lastAttemptAt) / 10_000) * 10}s ago` : 'never';
+        const key = `${s.client.state}, after ${s.stage ?? 'nothing'}, ${s.attemptsSinceDrain} attempts (last ${ago}), last loss ${s.lastLoss}`;
+        notMoved[key] = (notMoved[key] ?? 0) + 1;
+      }
       return {
+        notMoved,
         times: moved.map((s) => s.movedAt),
         cpu: (used.user + used.system) / 1e6,
         // This process's event-loop delay since the drain began (reset at `down`).
