@@ -41,6 +41,9 @@ const ABNORMAL_CLOSURE = 1006;
 const CLIENT_GAVE_UP = 4000;
 const PING_FRAME = '{"type":"ping"}';
 
+/** The reason of the 4001 a server sends when no `auth` came within its `authTimeout` (PROTOCOL.md). */
+const AUTHENTICATION_TIMEOUT = 'authentication timeout';
+
 /** Close codes after which retrying is wrong (PROTOCOL.md, "Errors"): kicked, policy violation. */
 function forbidsRetry(code: number): boolean {
   return code === 4003 || code === 1008;
@@ -424,8 +427,11 @@ export class RealtimeClient {
     this.connection = undefined;
     this.queue.requeue(this.tracker.rejectOnTheWire());
     if (forbidsRetry(code)) return this.finish(code, reason);
-    // 4001: the token expired. Retrying makes sense only with a provider for a fresh one.
-    if (code === 4001 && !this.tokens.canRefresh) return this.finish(code, reason);
+    // 4001 "token expired": the same token would be refused again; only a provider has a fresh
+    // one. 4001 "authentication timeout" says nothing about the token: this attempt's `auth` did
+    // not reach the server within its `authTimeout` (a stalled client — a throttled background
+    // tab, a starved process — or a server busy with a herd), so the next attempt may well make it.
+    if (code === 4001 && !this.tokens.canRefresh && reason !== AUTHENTICATION_TIMEOUT) return this.finish(code, reason);
     if (!this.backoff) return this.finish(code, reason);
     if (wasStable) this.backoff.reset();
     if (!this.backoff.canRetry) {

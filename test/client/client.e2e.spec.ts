@@ -8,6 +8,7 @@ import {
   RealtimeRequestError,
   RequestTimeoutError,
 } from '../../lib/client/index.js';
+import { WebSocket } from 'ws';
 import { until } from '../support/until.js';
 import { nextEvent, SampleServer } from './sample-server.js';
 
@@ -214,6 +215,37 @@ describe('RealtimeClient against the sample server (Node, ws)', () => {
     const closed = nextEvent(fixed, 'closed');
     server.closeUser('fixed', 4001, 'token expired');
     expect(await closed).toMatchObject({ code: 4001 });
+  });
+
+  it('on 4001 "authentication timeout" reconnects with the same token: that attempt was late, the token is fine', async () => {
+    const slow = await SampleServer.start({ AUTH_TIMEOUT_MS: '300' });
+    try {
+      let sockets = 0;
+      // The first socket's frames never leave the client (a stalled tab or a starved process,
+      // whose `auth` does not reach the server in time); the next socket is a healthy one.
+      class LateFirstAttempt extends WebSocket {
+        constructor(url: string) {
+          super(url);
+          if (++sockets === 1) this.send = () => undefined;
+        }
+      }
+      const bea = track(
+        slow.client('bea', { WebSocket: LateFirstAttempt, reconnect: { baseDelay: 10, maxDelay: 10 } }),
+      );
+      const reconnecting = nextEvent(bea, 'reconnecting');
+      void bea.connect().catch(() => undefined);
+      // Before, the client closed for good here, as after "token expired" (no 'reconnecting').
+      expect(await reconnecting).toMatchObject({ code: 4001, reason: 'authentication timeout' });
+      // Listened for after 'reconnecting': the new attempt needs round trips before it opens.
+      await nextEvent(bea, 'open');
+      expect(sockets).toBe(2);
+      expect(bea.state).toBe('open');
+      expect(bea.user).toMatchObject({ user_id: 'bea' });
+      expect(await bea.request('echo', 'after')).toMatchObject({ type: 'echo_response', data: 'after' });
+    } finally {
+      await Promise.all(clients.splice(0).map((client) => client.disconnect()));
+      await slow.close();
+    }
   });
 
   it('re-authenticates with a fresh token before the current one expires, on the same connection', async () => {
