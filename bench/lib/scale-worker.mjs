@@ -199,6 +199,8 @@ export async function worker(secret) {
         afterDrain.stayerLostAt[bucket] = (afterDrain.stayerLostAt[bucket] ?? 0) + 1;
       }
     });
+    // Closed for good (no 'reconnecting' then): why, for the movers that never came back.
+    s.client.onEvent('closed', ({ code, reason }) => (s.lastLoss = `closed ${code} ${reason}`));
     s.client.onEvent('open', () => {
       if (s.onLeaving && s.movedAt === undefined && drainAt !== undefined) s.movedAt = Date.now();
     });
