@@ -341,6 +341,8 @@ async function main() {
         generatorCpuSeconds: sum(moved, 'cpu'),
         generatorLoopDelayMs: moved.map((m) => m.loopDelayMs),
         notMoved: mergeCounts(moved.map((m) => m.notMoved)),
+        // Each generator's garbage collection during the move: pauses and the largest heap seen.
+        generatorGc: moved.map((m) => m.gc),
         seconds: (allMovedAt - drainedAt) / 1000,
         // Machine-wide: accept-queue overflows and retransmissions during the move.
         tcp: tcpDelta(tcpBefore, tcpCounters()),
@@ -590,6 +592,14 @@ function printSummary(r) {
       "drain: generators' event-loop delay p99 / max",
       d.generatorLoopDelayMs.map((l) => `${fmt(l.p99, 0)} / ${fmt(l.max, 0)}`).join(', ') + ' ms',
     );
+    if (d.generatorGc) {
+      row(
+        "drain: generators' GC: pauses, total / longest, largest heap",
+        d.generatorGc
+          .map((g) => `${g.count}, ${fmt(g.totalMs / 1000, 1)} s / ${fmt(g.maxMs, 0)} ms, ${fmt(g.maxHeapMiB, 0)} MiB`)
+          .join('; '),
+      );
+    }
   }
   const v = r.verdict;
   row(

@@ -1,7 +1,8 @@
 // A generator process of bench/scale.mjs: holds its share of the SDK clients and is driven over
 // IPC, one reply per command. Every client counts what an app would see of its rooms: the `seq`
 // after its join, each once and in order, through drains and reconnects.
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
 import { fileURLToPath } from 'node:url';
 import { hs256Sign } from './hs256.mjs';
 import { Histogram, mulberry32 } from './scale-parts.mjs';
@@ -57,6 +58,17 @@ export async function worker(secret) {
   loopDelay.enable();
   let traffic;
   const reasons = {};
+  // Garbage collection since the drain began: is a long stall of this process its GC?
+  const gc = { count: 0, totalMs: 0, maxMs: 0, maxHeapMiB: 0 };
+  const gcObserver = new PerformanceObserver((list) => {
+    if (drainAt === undefined) return;
+    for (const entry of list.getEntries()) {
+      gc.count++;
+      gc.totalMs += entry.duration;
+      if (entry.duration > gc.maxMs) gc.maxMs = entry.duration;
+    }
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
   // After the drain began: frames received by type, and the staying clients' lost connections by
   // 10 s bucket since the drain — who is flooded with what, and when the old nodes cut whom.
   // And the users the staying clients' presence_diffs name, by room kind and whether the user
@@ -311,7 +323,10 @@ export async function worker(secret) {
       const cpu = process.cpuUsage();
       const deadline = Date.now() + timeoutMs;
       const waiting = () => states.some((s) => s.onLeaving && s.movedAt === undefined);
-      while (waiting() && Date.now() < deadline) await sleep(20);
+      while (waiting() && Date.now() < deadline) {
+        await sleep(20);
+        gc.maxHeapMiB = Math.max(gc.maxHeapMiB, getHeapStatistics().used_heap_size / 2 ** 20);
+      }
       const used = process.cpuUsage(cpu);
       const moved = states.filter((s) => s.onLeaving && s.movedAt !== undefined);
       // The movers not back by the deadline, as their clients stand: what keeps them away.
@@ -324,6 +339,7 @@ export async function worker(secret) {
       }
       return {
         notMoved,
+        gc: { ...gc },
         times: moved.map((s) => s.movedAt),
         cpu: (used.user + used.system) / 1e6,
         // This process's event-loop delay since the drain began (reset at `down`).
