@@ -150,11 +150,16 @@ export class RealtimeServer implements OnApplicationBootstrap, OnModuleDestroy {
         this.logger.log(`Draining: ${this.connections.count} connection(s) get 1012 over ${drainSpread} ms`);
       }
       // The sweeper runs on meanwhile: the connections waiting their turn are served as usual.
-      await sendAwaySpread([...this.connections.connections()], drainSpread, (connection) => {
-        if (!connection.isOpen) return;
-        this.stats.countServerClose(CloseCode.SERVICE_RESTART);
-        connection.close(CloseCode.SERVICE_RESTART, 'service restart');
-      });
+      await sendAwaySpread(
+        [...this.connections.connections()],
+        drainSpread,
+        (connection) => {
+          if (!connection.isOpen) return;
+          this.stats.countServerClose(CloseCode.SERVICE_RESTART);
+          connection.close(CloseCode.SERVICE_RESTART, 'service restart');
+        },
+        () => this.connections.count === 0,
+      );
       this.sweeper.stop();
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.shutdownTimeout)));

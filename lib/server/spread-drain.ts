@@ -20,6 +20,8 @@ export async function sendAwaySpread<T>(
   connections: readonly T[],
   spread: number,
   sendAway: (connection: T) => void,
+  /** True once nobody is left to send away (all closed meanwhile): the schedule ends early. */
+  allGone: () => boolean = () => false,
 ): Promise<void> {
   const batches = Math.max(1, Math.floor(spread / DRAIN_BATCH_INTERVAL));
   const startedAt = Date.now();
@@ -27,6 +29,7 @@ export async function sendAwaySpread<T>(
     // A batch already due (the first; those a late timer left behind) goes out in this turn.
     const wait = startedAt + (batch * spread) / batches - Date.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    if (allGone()) return;
     const from = Math.floor((batch * connections.length) / batches);
     const to = Math.floor(((batch + 1) * connections.length) / batches);
     for (let i = from; i < to; i++) sendAway(connections[i]);

@@ -57,4 +57,23 @@ describe('sendAwaySpread', () => {
     expect(sent).toHaveLength(10);
     await done;
   });
+
+  it('ends the schedule early once nobody is left (all closed meanwhile)', async () => {
+    const sent: number[] = [];
+    let left = 10;
+    let finished = false;
+    const done = sendAwaySpread(
+      Array.from({ length: 10 }, (_, i) => i),
+      1000,
+      (n) => sent.push(n),
+      () => left === 0,
+    ).then(() => (finished = true));
+    await jest.advanceTimersByTimeAsync(100);
+    expect(sent).toEqual([0, 1]);
+    left = 0; // the clients all left on their own
+    await jest.advanceTimersByTimeAsync(100);
+    expect(finished).toBe(true);
+    expect(sent).toEqual([0, 1]);
+    await done;
+  });
 });
