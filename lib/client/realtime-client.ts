@@ -1,3 +1,4 @@
+import { CloseReason } from '../protocol/close-codes.js';
 import type { ConnectedData, Envelope } from '../protocol/envelope.js';
 import { Backoff } from './backoff.js';
 import { DrainDelay } from './drain-delay.js';
@@ -40,9 +41,6 @@ const ABNORMAL_CLOSURE = 1006;
 /** The client's own close code (4000–4999 is for applications) when it gives up on a socket. */
 const CLIENT_GAVE_UP = 4000;
 const PING_FRAME = '{"type":"ping"}';
-
-/** The reason of the 4001 a server sends when no `auth` came within its `authTimeout` (PROTOCOL.md). */
-const AUTHENTICATION_TIMEOUT = 'authentication timeout';
 
 /** Close codes after which retrying is wrong (PROTOCOL.md, "Errors"): kicked, policy violation. */
 function forbidsRetry(code: number): boolean {
@@ -431,7 +429,8 @@ export class RealtimeClient {
     // one. 4001 "authentication timeout" says nothing about the token: this attempt's `auth` did
     // not reach the server within its `authTimeout` (a stalled client — a throttled background
     // tab, a starved process — or a server busy with a herd), so the next attempt may well make it.
-    if (code === 4001 && !this.tokens.canRefresh && reason !== AUTHENTICATION_TIMEOUT) return this.finish(code, reason);
+    if (code === 4001 && !this.tokens.canRefresh && reason !== CloseReason.AUTHENTICATION_TIMEOUT)
+      return this.finish(code, reason);
     if (!this.backoff) return this.finish(code, reason);
     if (wasStable) this.backoff.reset();
     if (!this.backoff.canRetry) {

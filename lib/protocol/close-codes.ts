@@ -17,3 +17,12 @@ export const CloseCode = {
 } as const;
 
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+/**
+ * The reasons that tell the two 4001s apart (PROTOCOL.md, "Errors"): a client with a fixed token
+ * retries after the first (that attempt's `auth` came too late), not after the second.
+ */
+export const CloseReason = {
+  AUTHENTICATION_TIMEOUT: 'authentication timeout',
+  TOKEN_EXPIRED: 'token expired',
+} as const;

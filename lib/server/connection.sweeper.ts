@@ -2,7 +2,7 @@ import type { ConnectionManager } from '../connections/connection.manager.js';
 import type { RealtimeConnection } from '../connections/realtime-connection.js';
 import type { RealtimeStats } from '../stats/realtime-stats.js';
 import type { ResolvedRealtimeOptions } from '../interfaces/realtime-options.interface.js';
-import { CloseCode } from '../protocol/close-codes.js';
+import { CloseCode, CloseReason } from '../protocol/close-codes.js';
 import { ErrorCode, ErrorFrameType } from '../protocol/error-codes.js';
 
 /**
@@ -65,7 +65,7 @@ export class ConnectionSweeper {
     const authTimeout = this.options.auth?.required ? this.options.authTimeout : 0;
     for (const connection of this.connections.connections()) {
       if (authTimeout > 0 && connection.user === undefined && now - connection.createdAt >= authTimeout) {
-        if (connection.isOpen) this.close(connection, CloseCode.TOKEN_EXPIRED, 'authentication timeout');
+        if (connection.isOpen) this.close(connection, CloseCode.TOKEN_EXPIRED, CloseReason.AUTHENTICATION_TIMEOUT);
         continue;
       }
       const expiresAt = connection.tokenExpiresAt;
@@ -78,7 +78,7 @@ export class ConnectionSweeper {
         });
       }
       if (now - connection.tokenExpiredAt >= grace) {
-        this.close(connection, CloseCode.TOKEN_EXPIRED, 'token expired');
+        this.close(connection, CloseCode.TOKEN_EXPIRED, CloseReason.TOKEN_EXPIRED);
       }
     }
   }
