@@ -103,6 +103,27 @@ export class Histogram {
 }
 
 /**
+ * The machine's CPU time so far, from the first line of `/proc/stat` (Linux; jiffies, all cores):
+ * idle (idle + iowait) and total. With everything on one machine, the busy share over a phase
+ * says whether the phase had any CPU to spare: a drain on a machine that was already saturated
+ * measures the machine. `undefined` where the file does not exist.
+ */
+export function machineCpu(read = (path) => readFileSync(path, 'utf8')) {
+  try {
+    const fields = read('/proc/stat').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    return { idle: fields[3] + (fields[4] ?? 0), total: fields.reduce((a, b) => a + b, 0) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The share of all cores' time that was busy between two machineCpu readings, in %. */
+export function machineBusyPct(before, after) {
+  if (!before || !after || after.total <= before.total) return undefined;
+  return (1 - (after.idle - before.idle) / (after.total - before.total)) * 100;
+}
+
+/**
  * The kernel's TCP counters that tell a herd's packets were dropped (Linux, `/proc/net/netstat`
  * and `/proc/net/snmp`, machine-wide): accept queues that overflowed, and segments retransmitted.
  * On loopback nothing is lost otherwise, so any of these means a client waited out a retransmission

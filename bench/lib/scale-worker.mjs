@@ -153,6 +153,7 @@ export async function worker(secret) {
       last: {},
       delivered: 0,
       gaps: 0,
+      toldGaps: 0,
       dups: 0,
       opens: 0,
       resumeFailed: 0,
@@ -195,9 +196,18 @@ export async function worker(secret) {
       const sentAt = parseFloat(data.content);
       if (sentAt > 0) latency.record(now() - sentAt);
     });
-    s.client.onEvent('resume_failed', ({ reason }) => {
+    // A resume_failed names the position to go on from: the messages up to it are a loss the
+    // client was told of, counted apart (toldGaps) so that `gaps` counts only silent losses.
+    s.client.onEvent('resume_failed', ({ room_id: room, reason, seq }) => {
       s.resumeFailed++;
       reasons[reason] = (reasons[reason] ?? 0) + 1;
+      const last = s.last[room];
+      if (last === undefined || seq === undefined) return;
+      if (reason === 'epoch_changed') s.last[room] = seq;
+      else if (seq > last) {
+        s.toldGaps += seq - last;
+        s.last[room] = seq;
+      }
     });
     // Every lost connection, by close code and reason ('1006 heartbeat timeout': the client's own
     // heartbeat gave up; '1006 connect timeout': an attempt that did not open in 10 s).
@@ -364,6 +374,7 @@ export async function worker(secret) {
       const v = {
         delivered: 0,
         gaps: 0,
+        toldGaps: 0,
         duplicates: 0,
         short: 0,
         resumeFailed: 0,
@@ -381,6 +392,7 @@ export async function worker(secret) {
       for (const s of states) {
         v.delivered += s.delivered;
         v.gaps += s.gaps;
+        v.toldGaps += s.toldGaps;
         v.duplicates += s.dups;
         v.resumeFailed += s.resumeFailed;
         v.heartbeatDeaths += s.heartbeatDeaths;
