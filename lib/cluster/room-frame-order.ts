@@ -18,6 +18,9 @@ interface Repair {
   held: RoomFrame[];
   /** `subscribing`: waiting for the room's subscription to be back; `waiting`: for Redis. */
   state: 'subscribing' | 'waiting' | 'running';
+  /** After a read that failed while Redis stayed connected: the next try, and the pause before it. */
+  retry?: NodeJS.Timeout;
+  retryDelay?: number;
 }
 
 /** Someone waiting for a frame of a room to be delivered on this node. */
@@ -30,6 +33,9 @@ interface DeliveryWaiter extends Sequenced {
 const MAX_UNECHOED_PER_ROOM = 10_000;
 /** Frames held per room while a read-back waits for Redis; past it the read-back is given up. */
 const MAX_HELD_PER_ROOM = 10_000;
+/** Pauses before a failed read-back is tried again while Redis stays connected: doubling, capped. */
+const REPAIR_RETRY_FIRST_MS = 250;
+const REPAIR_RETRY_MAX_MS = 5_000;
 
 /**
  * Keeps each room's frames on this node gap-free and in `seq` order whatever happens to the
@@ -161,13 +167,14 @@ export class RoomFrameOrder {
   forget(roomId: string): void {
     this.delivered.delete(roomId);
     this.unechoed.delete(roomId);
-    this.repairs.delete(roomId);
+    this.dropRepair(roomId);
     this.releaseAll(roomId);
   }
 
   clear(): void {
     this.delivered.clear();
     this.unechoed.clear();
+    for (const repair of this.repairs.values()) clearTimeout(repair.retry);
     this.repairs.clear();
     for (const roomId of [...this.waiters.keys()]) this.releaseAll(roomId);
   }
@@ -234,11 +241,14 @@ export class RoomFrameOrder {
     }
     if (this.repairs.get(roomId) !== repair) return;
     if (history === undefined) {
-      // Redis is out of reach: tried again when it is back.
+      // Redis is out of reach: tried again when it is back (its connection's 'ready').
       repair.state = 'waiting';
+      // Or it answered with an error, or not in time, and is still connected: no 'ready' will
+      // come, and the room would stay held back here until MAX_HELD_PER_ROOM frames piled up.
+      if (this.canRead()) this.retryLater(roomId, repair);
       return;
     }
-    this.repairs.delete(roomId);
+    this.dropRepair(roomId);
     let recovered = 0;
     try {
       if (history.epoch === repair.from.epoch) {
@@ -256,6 +266,25 @@ export class RoomFrameOrder {
     if (recovered > 0) this.logger.warn(`recovered ${recovered} frame(s) of room ${roomId} missed by the subscription`);
   }
 
+  private retryLater(roomId: string, repair: Repair): void {
+    repair.retryDelay = Math.min((repair.retryDelay ?? REPAIR_RETRY_FIRST_MS / 2) * 2, REPAIR_RETRY_MAX_MS);
+    if (repair.retryDelay === REPAIR_RETRY_FIRST_MS)
+      this.logger.warn(`reading back room ${roomId} failed; tried again until it succeeds`);
+    repair.retry = setTimeout(() => {
+      repair.retry = undefined;
+      if (this.repairs.get(roomId) === repair) this.runRepairs();
+    }, repair.retryDelay);
+    repair.retry.unref();
+  }
+
+  /** Ends a room's read-back, and its next try if one was scheduled. */
+  private dropRepair(roomId: string): void {
+    const repair = this.repairs.get(roomId);
+    if (repair === undefined) return;
+    clearTimeout(repair.retry);
+    this.repairs.delete(roomId);
+  }
+
   private startRepair(roomId: string, seen: Sequenced, held: RoomFrame[], state: Repair['state']): void {
     this.repairs.set(roomId, { from: { seq: seen.seq, epoch: seen.epoch }, held, state });
     if (state === 'waiting') this.runRepairs();
@@ -265,7 +294,7 @@ export class RoomFrameOrder {
     repair.held.push(...frames);
     if (repair.held.length <= MAX_HELD_PER_ROOM) return;
     // Redis has been unreachable for too long to hold the room back any more.
-    this.repairs.delete(roomId);
+    this.dropRepair(roomId);
     for (const frame of repair.held) this.deliverNow(roomId, frame);
   }
 

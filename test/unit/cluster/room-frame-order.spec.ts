@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import type { ClusterHistory, RoomFrameParts } from '../../../lib/cluster/cluster.adapter.js';
 import { type RoomFrame, RoomFrameOrder } from '../../../lib/cluster/room-frame-order.js';
@@ -110,5 +110,72 @@ describe('RoomFrameOrder', () => {
     await flush();
     expect(delivered).toEqual([1, 2, 3, 4, 5]);
     expect(order.repairCount).toBe(0);
+  });
+
+  describe('a read-back that fails while Redis stays connected', () => {
+    afterEach(() => {
+      jest.useRealTimers();
+    });
+
+    // A read that errs or times out while the connection stays up brings no 'ready' event to
+    // start it again: retried on its own, the room is not held back (nothing delivered on this
+    // node) until MAX_HELD_PER_ROOM frames have piled up.
+    it('is tried again on its own, and the frames held behind it are delivered', async () => {
+      jest.useFakeTimers();
+      let failures = 2;
+      const delivered: number[] = [];
+      const reads: number[] = [];
+      const order = new RoomFrameOrder(
+        (_roomId, frame) => delivered.push(frame.seq),
+        async (_roomId, afterSeq): Promise<ClusterHistory | undefined> => {
+          reads.push(afterSeq);
+          if (failures-- > 0) return undefined; // a command error or timeout
+          return { seq: 3, epoch: E, entries: [{ seq: 2, frame: frameOf(2).frame }] };
+        },
+        () => true,
+        new Logger('test'),
+      );
+      order.received('r', frameOf(1));
+      order.received('r', frameOf(3));
+      order.received('r', frameOf(4));
+      await jest.advanceTimersByTimeAsync(0);
+      expect(reads).toEqual([1]);
+      expect(delivered).toEqual([1]);
+      await jest.advanceTimersByTimeAsync(10_000);
+      expect(reads).toEqual([1, 1, 1]);
+      expect(delivered).toEqual([1, 2, 3, 4]);
+      expect(order.repairCount).toBe(0);
+      // Nothing more is scheduled once it succeeded.
+      expect(jest.getTimerCount()).toBe(0);
+    });
+
+    it('waits for Redis instead while it cannot be read, and leaves no timer behind when the room is forgotten', async () => {
+      jest.useFakeTimers();
+      let readable = true;
+      const reads: number[] = [];
+      const order = new RoomFrameOrder(
+        () => undefined,
+        async (_roomId, afterSeq): Promise<ClusterHistory | undefined> => {
+          reads.push(afterSeq);
+          return undefined;
+        },
+        () => readable,
+        new Logger('test'),
+      );
+      order.received('r', frameOf(1));
+      order.received('r', frameOf(3));
+      await jest.advanceTimersByTimeAsync(0);
+      expect(reads).toEqual([1]);
+      // Disconnected now: the next try is the one the connection's 'ready' starts (runRepairs).
+      readable = false;
+      await jest.advanceTimersByTimeAsync(10_000);
+      expect(reads).toEqual([1]);
+      readable = true;
+      order.runRepairs();
+      await jest.advanceTimersByTimeAsync(0);
+      expect(reads).toEqual([1, 1]);
+      order.forget('r');
+      expect(jest.getTimerCount()).toBe(0);
+    });
   });
 });
