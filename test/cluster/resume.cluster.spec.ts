@@ -12,6 +12,17 @@ import { hsToken, TEST_SECRET } from '../support/tokens.js';
 import { until } from '../support/until.js';
 import { useCleanup } from '../support/cleanup.js';
 
+/** A node's Redis connections and its rooms' read-backs (RoomFrameOrder), for a failure message. */
+function describeRoomOrder(t: TestApp): string {
+  const cluster = (t.app.get(RoomManager) as unknown as { cluster: Record<string, unknown> }).cluster;
+  const status = (name: string) => (cluster[name] as Redis | undefined)?.status;
+  const order = cluster.order as { repairs: Map<string, { state: string; held: unknown[]; retryDelay?: number }> };
+  const repairs = [...order.repairs].map(
+    ([roomId, r]) => `${roomId}: ${r.state}, ${r.held.length} held, retry ${r.retryDelay ?? '-'} ms`,
+  );
+  return `pub ${status('pub')}, sub ${status('sub')}, read-backs [${repairs.join('; ')}]`;
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.each(REDIS_BACKENDS)('resume across a cluster on %s (e2e)', (backendName, backendFactory) => {
@@ -392,7 +403,12 @@ describe('Redis restarted under sustained room traffic (e2e)', () => {
     await until(() => upOn(a) && upOn(b), 10_000);
     // Cross-node delivery is back when B hears a message sent after both nodes were up again.
     const upAt = sent.length;
-    await until(() => chats(remote).some((f) => sent.indexOf(f.data.content as string) >= upAt), 10_000);
+    await until(() => chats(remote).some((f) => sent.indexOf(f.data.content as string) >= upAt), 10_000).catch(
+      (error: Error) => {
+        // Seen once in CI: say where B's delivery of the room stands, so that a failure tells why.
+        throw new Error(`${error.message}; node B: ${describeRoomOrder(b)}`);
+      },
+    );
     const backAt = sent.length;
     await until(() => sent.length >= backAt + 40);
     pumping = false;
