@@ -136,6 +136,9 @@ export class RoomFrameOrder {
     if (!this.canRead()) return;
     for (const [roomId, repair] of this.repairs) {
       if (repair.state !== 'waiting') continue;
+      // Started now (Redis came back, or another room's read-back began): its scheduled try is moot.
+      clearTimeout(repair.retry);
+      repair.retry = undefined;
       repair.state = 'running';
       void this.repair(roomId, repair);
     }

@@ -149,6 +149,31 @@ describe('RoomFrameOrder', () => {
       expect(jest.getTimerCount()).toBe(0);
     });
 
+    it('keeps one scheduled try when Redis comes back before it', async () => {
+      jest.useFakeTimers();
+      const reads: number[] = [];
+      const order = new RoomFrameOrder(
+        () => undefined,
+        async (_roomId, afterSeq): Promise<ClusterHistory | undefined> => {
+          reads.push(afterSeq);
+          return undefined;
+        },
+        () => true,
+        new Logger('test'),
+      );
+      order.received('r', frameOf(1));
+      order.received('r', frameOf(3));
+      await jest.advanceTimersByTimeAsync(0);
+      expect(jest.getTimerCount()).toBe(1);
+      // The connection's 'ready' starts it early; it fails again: still one try scheduled.
+      order.runRepairs();
+      await jest.advanceTimersByTimeAsync(0);
+      expect(reads).toEqual([1, 1]);
+      expect(jest.getTimerCount()).toBe(1);
+      order.clear();
+      expect(jest.getTimerCount()).toBe(0);
+    });
+
     it('waits for Redis instead while it cannot be read, and leaves no timer behind when the room is forgotten', async () => {
       jest.useFakeTimers();
       let readable = true;
