@@ -149,7 +149,8 @@ describe('RoomFrameOrder', () => {
       expect(jest.getTimerCount()).toBe(0);
     });
 
-    it('keeps one scheduled try when Redis comes back before it', async () => {
+    /** An order whose every read-back fails, with room r's frame 2 missed; `reads`: each try's `afterSeq`. */
+    async function failingReadBack(canRead: () => boolean) {
       jest.useFakeTimers();
       const reads: number[] = [];
       const order = new RoomFrameOrder(
@@ -158,12 +159,18 @@ describe('RoomFrameOrder', () => {
           reads.push(afterSeq);
           return undefined;
         },
-        () => true,
+        canRead,
         new Logger('test'),
       );
       order.received('r', frameOf(1));
       order.received('r', frameOf(3));
       await jest.advanceTimersByTimeAsync(0);
+      expect(reads).toEqual([1]);
+      return { order, reads };
+    }
+
+    it('keeps one scheduled try when Redis comes back before it', async () => {
+      const { order, reads } = await failingReadBack(() => true);
       expect(jest.getTimerCount()).toBe(1);
       // The connection's 'ready' starts it early; it fails again: still one try scheduled.
       order.runRepairs();
@@ -175,22 +182,8 @@ describe('RoomFrameOrder', () => {
     });
 
     it('waits for Redis instead while it cannot be read, and leaves no timer behind when the room is forgotten', async () => {
-      jest.useFakeTimers();
       let readable = true;
-      const reads: number[] = [];
-      const order = new RoomFrameOrder(
-        () => undefined,
-        async (_roomId, afterSeq): Promise<ClusterHistory | undefined> => {
-          reads.push(afterSeq);
-          return undefined;
-        },
-        () => readable,
-        new Logger('test'),
-      );
-      order.received('r', frameOf(1));
-      order.received('r', frameOf(3));
-      await jest.advanceTimersByTimeAsync(0);
-      expect(reads).toEqual([1]);
+      const { order, reads } = await failingReadBack(() => readable);
       // Disconnected now: the next try is the one the connection's 'ready' starts (runRepairs).
       readable = false;
       await jest.advanceTimersByTimeAsync(10_000);
