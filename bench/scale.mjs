@@ -337,7 +337,8 @@ async function main() {
       const drainedAt = Date.now();
       nodes[leaving].stopping = true; // the REST poster stops choosing it
       // Kubernetes' default grace period (30 s), plus the spread of the 1012s, as docs/deployment.md says.
-      const stopping = nodes[leaving].stop({ killAfterMs: 30_000 + s.drainSpreadMs });
+      const killAfterMs = 30_000 + s.drainSpreadMs;
+      const stopping = nodes[leaving].stop({ killAfterMs });
       const moved = await rpc.all({ cmd: 'await-moved', timeoutMs: s.drainTimeoutMs });
       const allMovedAt = Date.now();
       const exit = await stopping;
@@ -349,6 +350,7 @@ async function main() {
         node: letters[leaving],
         // How long the drained node took to exit after SIGTERM, and whether it had to be killed.
         exit,
+        killAfterMs,
         clients: sum(marked, 'marked'),
         resumed: times.length,
         allResumedMs: times.at(-1),
@@ -386,6 +388,7 @@ async function main() {
       if (!(seq <= (lastSeq[room] ?? 0))) lastSeq[room] = seq; // a posted frame no member got
     }
     const verdicts = await rpc.all({ cmd: 'verify', lastSeq });
+    const handshakes = verdicts.map((v) => v.handshake);
     const alive = nodes.filter((n) => !n.stopping);
     const metrics = await Promise.all(alive.map(scrape));
     result.verdict = {
@@ -408,14 +411,8 @@ async function main() {
         handshake: {
           toAuthMs: Histogram.merge(verdicts.map((v) => v.handshake.toAuth)).summary(),
           toResumedMs: Histogram.merge(verdicts.map((v) => v.handshake.toResumed)).summary(),
-          stuckAfterConnected: sum(
-            verdicts.map((v) => v.handshake),
-            'stuckAfterConnected',
-          ),
-          stuckAfterAuth: sum(
-            verdicts.map((v) => v.handshake),
-            'stuckAfterAuth',
-          ),
+          stuckAfterConnected: sum(handshakes, 'stuckAfterConnected'),
+          stuckAfterAuth: sum(handshakes, 'stuckAfterAuth'),
         },
       },
       clientHeartbeatDeaths: sum(verdicts, 'heartbeatDeaths'),
@@ -608,7 +605,7 @@ function printSummary(r) {
     if (Object.keys(d.notMoved ?? {}).length > 0) row('drain: the clients not back', JSON.stringify(d.notMoved));
     row(
       `drain: node ${d.node} exited after SIGTERM`,
-      `${fmt(d.exit.exitMs / 1000, 1)} s${d.exit.killed ? ` (killed at ${30 + r.settings.drainSpreadMs / 1000} s)` : ''}`,
+      `${fmt(d.exit.exitMs / 1000, 1)} s${d.exit.killed ? ` (killed at ${d.killAfterMs / 1000} s)` : ''}`,
     );
     row('drain: peak CPU % of the others', d.peakCpuPctOthers.map((p) => fmt(p, 0)).join(' / '));
     if (d.machineBusyPct !== undefined) row('drain: machine CPU busy (all cores)', `${fmt(d.machineBusyPct, 0)}%`);
